@@ -1,0 +1,43 @@
+# The two commands of the README:
+#   make run   installs dependencies, builds and runs the main job
+#   make test  installs dependencies, builds and runs the whole test suite
+JOBS ?= $(shell nproc)
+
+.PHONY: all setup build run test test-dev bench format tidy clean
+
+all: build
+
+setup:
+	bash scripts/setup.sh
+
+build: setup
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+
+run: build
+	./build/release/src/app/rmq-connect version
+	./build/release/src/app/rmq-connect --help
+
+test: setup
+	cmake --preset ci >/dev/null
+	cmake --build --preset ci -j $(JOBS)
+	ctest --preset ci -j $(JOBS)
+
+# Debug + ASan/UBSan: run before stopping when concurrency or memory handling changed.
+test-dev: setup
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev -j $(JOBS)
+	ctest --preset dev -j $(JOBS)
+
+bench: build
+	for b in build/release/bench/rmqc_bench_*; do $$b; done
+
+format:
+	git ls-files '*.h' '*.cc' | xargs clang-format -i
+
+tidy:
+	cmake --preset dev >/dev/null
+	git ls-files 'src/*.cc' | xargs clang-tidy -p build/dev --quiet
+
+clean:
+	rm -rf build

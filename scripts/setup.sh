@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every Debian package the build, the tests and the benchmarks need. Idempotent:
+# when everything is already installed it does nothing (no apt-get update, no network).
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  cmake ninja-build pkg-config ccache g++ git
+  # clang for libFuzzer targets and its sanitizer runtimes
+  clang libclang-rt-14-dev
+  # test and benchmark frameworks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # libraries (see docs/architecture.md, "dependencies")
+  libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libsimdjson-dev libasio-dev
+  libcpp-httplib-dev libre2-dev zlib1g-dev libssl-dev
+  # used by test scripts
+  curl procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+echo "setup: installing ${missing[*]}"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,76 @@
+#include "app/cli.h"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "base/logging.h"
+
+namespace rmqc::app {
+namespace {
+
+// Exit code of a subcommand this build does not implement yet: distinct from usage errors (CLI11
+// uses 105+) and runtime failures (1), so scripts can tell them apart.
+constexpr int kNotImplemented = 3;
+
+int not_implemented(const char* what) {
+  std::fprintf(stderr,
+               "rmq-connect %s: not implemented in this build yet (see `rmq-connect --help`)\n",
+               what);
+  return kNotImplemented;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App cli{"rocketmq-connect-cpp: a native RocketMQ Connect worker", "rmq-connect"};
+  cli.require_subcommand(1);
+  cli.set_version_flag("-V,--version", std::string(kVersion));
+
+  std::string log_level = "info";
+  cli.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
+      ->capture_default_str();
+
+  auto* version = cli.add_subcommand("version", "Print the version and exit");
+
+  std::string worker_conf;
+  std::vector<std::string> connector_files;
+  auto* standalone = cli.add_subcommand(
+      "standalone", "Run one worker; state in local files (embedded broker when namesrvAddr is empty)");
+  standalone->add_option("worker_conf", worker_conf, "Worker configuration file")->required();
+  standalone->add_option("connectors", connector_files, "Connector JSON files to create at start");
+
+  auto* distributed =
+      cli.add_subcommand("distributed", "Run a worker of a cluster coordinated through RocketMQ");
+  distributed->add_option("worker_conf", worker_conf, "Worker configuration file")->required();
+
+  auto* broker = cli.add_subcommand("broker", "Run the embedded RocketMQ-compatible broker");
+  broker->allow_extras();
+
+  auto* ctl = cli.add_subcommand("ctl", "Operate a running worker over its REST API");
+  ctl->allow_extras();
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  }
+  if (!set_log_level(log_level)) {
+    std::fprintf(stderr, "rmq-connect: unknown log level '%s'\n", log_level.c_str());
+    return 2;
+  }
+
+  if (*version) {
+    std::printf("rmq-connect %s\n", std::string(kVersion).c_str());
+    return 0;
+  }
+  if (*standalone) return not_implemented("standalone");
+  if (*distributed) return not_implemented("distributed");
+  if (*broker) return not_implemented("broker");
+  if (*ctl) return not_implemented("ctl");
+  return 2;
+}
+
+}  // namespace rmqc::app
