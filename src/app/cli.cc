@@ -1,12 +1,12 @@
 #include "app/cli.h"
 
-#include <cstdio>
-#include <string>
-#include <vector>
+#include "base/logging.h"
 
 #include <CLI/CLI.hpp>
 
-#include "base/logging.h"
+#include <cstdio>
+#include <string>
+#include <vector>
 
 namespace rmqc::app {
 namespace {
@@ -38,7 +38,8 @@ int run_cli(int argc, char** argv) {
   std::string worker_conf;
   std::vector<std::string> connector_files;
   auto* standalone = cli.add_subcommand(
-      "standalone", "Run one worker; state in local files (embedded broker when namesrvAddr is empty)");
+      "standalone",
+      "Run one worker; state in local files (embedded broker when namesrvAddr is empty)");
   standalone->add_option("worker_conf", worker_conf, "Worker configuration file")->required();
   standalone->add_option("connectors", connector_files, "Connector JSON files to create at start");
 

@@ -9,22 +9,22 @@ namespace rmqc {
 // What went wrong, independent of where. Subsystems put specifics in the message.
 enum class ErrorCode : std::int32_t {
   kOk = 0,
-  kInvalidArgument,   // caller passed something malformed (bad config value, bad REST body)
-  kInvalidConfig,     // a configuration failed validation
-  kParseError,        // bytes could not be decoded (JSON, frame, properties)
-  kSchemaMismatch,    // a value does not match its schema
-  kNotFound,          // named thing does not exist (connector, topic, plugin)
-  kAlreadyExists,     // named thing exists already
-  kUnsupported,       // a valid request this build or peer does not implement
-  kTimeout,           // deadline passed; usually retriable
-  kUnavailable,       // peer down, connection refused, broker busy; usually retriable
-  kIoError,           // local file system or socket failure
-  kProtocolError,     // peer violated the wire protocol
-  kPermissionDenied,  // ACL or authentication failure
-  kResourceExhausted, // disk full, queue full, message too large
-  kDataLoss,          // corruption detected
-  kCancelled,         // shut down while waiting
-  kInternal,          // a bug: an invariant did not hold
+  kInvalidArgument,    // caller passed something malformed (bad config value, bad REST body)
+  kInvalidConfig,      // a configuration failed validation
+  kParseError,         // bytes could not be decoded (JSON, frame, properties)
+  kSchemaMismatch,     // a value does not match its schema
+  kNotFound,           // named thing does not exist (connector, topic, plugin)
+  kAlreadyExists,      // named thing exists already
+  kUnsupported,        // a valid request this build or peer does not implement
+  kTimeout,            // deadline passed; usually retriable
+  kUnavailable,        // peer down, connection refused, broker busy; usually retriable
+  kIoError,            // local file system or socket failure
+  kProtocolError,      // peer violated the wire protocol
+  kPermissionDenied,   // ACL or authentication failure
+  kResourceExhausted,  // disk full, queue full, message too large
+  kDataLoss,           // corruption detected
+  kCancelled,          // shut down while waiting
+  kInternal,           // a bug: an invariant did not hold
 };
 
 std::string_view error_code_name(ErrorCode code);

@@ -1,11 +1,11 @@
 #pragma once
 
+#include "rmqc/base/error.h"
+
 #include <cassert>
 #include <type_traits>
 #include <utility>
 #include <variant>
-
-#include "rmqc/base/error.h"
 
 namespace rmqc {
 
@@ -15,12 +15,13 @@ class [[nodiscard]] Result {
  public:
   using value_type = T;
 
-  Result(T value) : storage_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  Result(T value) : storage_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit
   Result(Error error) : storage_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
   template <typename U>
-    requires(std::is_constructible_v<T, U &&> && !std::is_same_v<std::decay_t<U>, T> &&
-             !std::is_same_v<std::decay_t<U>, Error> && !std::is_same_v<std::decay_t<U>, Result>)
-  Result(U&& value) : storage_(std::in_place_index<0>, std::forward<U>(value)) {}  // NOLINT
+  requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, T> &&
+           !std::is_same_v<std::decay_t<U>, Error> && !std::is_same_v<std::decay_t<U>, Result>)
+      Result(U&& value)
+      : storage_(std::in_place_index<0>, std::forward<U>(value)) {}  // NOLINT
 
   bool ok() const { return storage_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -83,17 +84,19 @@ class [[nodiscard]] Result<void> {
   bool ok_ = true;
 };
 
-inline Result<void> ok_result() { return {}; }
+inline Result<void> ok_result() {
+  return {};
+}
 
 }  // namespace rmqc
 
 // Propagates the error of an expression returning Result<...>.
-#define RMQC_RETURN_IF_ERROR(expr)              \
-  do {                                          \
-    auto rmqc_result_ = (expr);                 \
-    if (!rmqc_result_.ok()) {                   \
-      return std::move(rmqc_result_).error();   \
-    }                                           \
+#define RMQC_RETURN_IF_ERROR(expr)            \
+  do {                                        \
+    auto rmqc_result_ = (expr);               \
+    if (!rmqc_result_.ok()) {                 \
+      return std::move(rmqc_result_).error(); \
+    }                                         \
   } while (false)
 
 #define RMQC_CONCAT_INNER_(a, b) a##b

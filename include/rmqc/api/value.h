@@ -1,0 +1,152 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace rmqc {
+
+class Value;
+class Struct;
+
+using Bytes = std::vector<std::uint8_t>;
+using ValueList = std::vector<Value>;
+// Insertion-ordered entries; keys may be of any type (a MAP schema allows non-string keys).
+using ValueMap = std::vector<std::pair<Value, Value>>;
+
+// An arbitrary-precision decimal: the two's-complement big-endian unscaled value and a scale,
+// value = unscaled * 10^-scale (the encoding of the Decimal logical type).
+struct Decimal {
+  Bytes unscaled;
+  std::int32_t scale = 0;
+
+  static Decimal from_unscaled(std::int64_t unscaled, std::int32_t scale);
+  // Parses "-123.4500" or "1e-3"; the scale is the number of fractional digits written.
+  static bool parse(std::string_view text, Decimal& out);
+  // Plain notation, exact: "-123.4500".
+  std::string to_string() const;
+  // The unscaled value when it fits in 64 bits.
+  bool to_int64(std::int64_t& out) const;
+  bool operator==(const Decimal& other) const = default;
+};
+
+// Owns one Struct with value semantics (deep copy), so Value stays a regular type.
+class StructBox {
+ public:
+  explicit StructBox(Struct s);
+  StructBox(const StructBox& other);
+  StructBox(StructBox&& other) noexcept;
+  StructBox& operator=(const StructBox& other);
+  StructBox& operator=(StructBox&& other) noexcept;
+  ~StructBox();
+  bool operator==(const StructBox& other) const;
+  Struct& get() { return *ptr_; }
+  const Struct& get() const { return *ptr_; }
+
+ private:
+  std::unique_ptr<Struct> ptr_;
+};
+
+// A dynamically typed value able to hold every schema type, schemaless maps and lists, and
+// decimals. Moving is cheap (no allocation); copying is deep. Logical Date/Time/Timestamp values
+// are their physical int32/int64; the schema name says how to read them.
+class Value {
+ public:
+  enum class Kind : std::uint8_t {
+    kNull,
+    kBoolean,
+    kInt8,
+    kInt16,
+    kInt32,
+    kInt64,
+    kFloat32,
+    kFloat64,
+    kString,
+    kBytes,
+    kArray,
+    kMap,
+    kStruct,
+    kDecimal,
+  };
+
+  Value() = default;
+  Value(std::nullptr_t) {}                              // NOLINT: implicit by design
+  Value(bool v) : data_(v) {}                           // NOLINT
+  Value(std::int8_t v) : data_(v) {}                    // NOLINT
+  Value(std::int16_t v) : data_(v) {}                   // NOLINT
+  Value(std::int32_t v) : data_(v) {}                   // NOLINT
+  Value(std::int64_t v) : data_(v) {}                   // NOLINT
+  Value(float v) : data_(v) {}                          // NOLINT
+  Value(double v) : data_(v) {}                         // NOLINT
+  Value(std::string v) : data_(std::move(v)) {}         // NOLINT
+  Value(std::string_view v) : data_(std::string(v)) {}  // NOLINT
+  Value(const char* v) : data_(std::string(v)) {}       // NOLINT: else it binds to bool
+  Value(Bytes v) : data_(std::move(v)) {}               // NOLINT
+  Value(ValueList v) : data_(std::move(v)) {}           // NOLINT
+  Value(ValueMap v) : data_(std::move(v)) {}            // NOLINT
+  Value(Struct v);                                      // NOLINT
+  Value(Decimal v) : data_(std::move(v)) {}             // NOLINT
+
+  Kind kind() const { return static_cast<Kind>(data_.index()); }
+  bool is_null() const { return data_.index() == 0; }
+
+  // Pointer to the held alternative, or nullptr when the value is of another kind.
+  template <typename T>
+  const T* get_if() const {
+    return std::get_if<T>(&data_);
+  }
+  template <typename T>
+  T* get_if() {
+    return std::get_if<T>(&data_);
+  }
+  const Struct* get_struct_if() const;
+  Struct* get_struct_if();
+
+  // Typed accessors; throw DataException naming both kinds on a mismatch.
+  bool as_bool() const;
+  std::int8_t as_int8() const;
+  std::int16_t as_int16() const;
+  std::int32_t as_int32() const;
+  std::int64_t as_int64() const;
+  float as_float32() const;
+  double as_float64() const;
+  const std::string& as_string() const;
+  const Bytes& as_bytes() const;
+  const ValueList& as_array() const;
+  const ValueMap& as_map() const;
+  const Struct& as_struct() const;
+  const Decimal& as_decimal() const;
+  ValueList& as_array();
+  ValueMap& as_map();
+  Struct& as_struct();
+
+  // Any integer kind widened to int64; false for other kinds.
+  bool to_int64(std::int64_t& out) const;
+
+  // For string-keyed maps: the value stored under key, or nullptr.
+  const Value* find(std::string_view key) const;
+
+  bool operator==(const Value& other) const;
+  std::size_t hash() const;
+
+  // Human-readable rendering (JSON-like), for logs, errors and StringConverter.
+  std::string to_string() const;
+
+ private:
+  std::variant<std::monostate, bool, std::int8_t, std::int16_t, std::int32_t, std::int64_t, float,
+               double, std::string, Bytes, ValueList, ValueMap, StructBox, Decimal>
+      data_;
+};
+
+std::string_view kind_name(Value::Kind kind);
+
+struct ValueHash {
+  std::size_t operator()(const Value& v) const { return v.hash(); }
+};
+
+}  // namespace rmqc
