@@ -201,6 +201,15 @@ SchemaBuilder::SchemaBuilder(FieldType type) : schema_(new Schema()) {
   schema_->type_ = type;
 }
 
+SchemaBuilder::SchemaBuilder(const SchemaBuilder& other)
+    : schema_(other.schema_ ? std::shared_ptr<Schema>(new Schema(*other.schema_)) : nullptr),
+      built_(other.built_) {}
+
+SchemaBuilder& SchemaBuilder::operator=(const SchemaBuilder& other) {
+  if (this != &other) *this = SchemaBuilder(other);
+  return *this;
+}
+
 SchemaBuilder SchemaBuilder::array(SchemaPtr value_schema) {
   if (!value_schema) throw SchemaBuilderException("array element schema must not be null");
   SchemaBuilder b(FieldType::kArray);

@@ -104,6 +104,12 @@ bool schemas_equal(const SchemaPtr& a, const SchemaPtr& b);
 class SchemaBuilder {
  public:
   explicit SchemaBuilder(FieldType type);
+  // Copies are independent builders (deep copy of the schema under construction).
+  SchemaBuilder(const SchemaBuilder& other);
+  SchemaBuilder& operator=(const SchemaBuilder& other);
+  SchemaBuilder(SchemaBuilder&&) noexcept = default;
+  SchemaBuilder& operator=(SchemaBuilder&&) noexcept = default;
+  ~SchemaBuilder() = default;
 
   static SchemaBuilder int8() { return SchemaBuilder(FieldType::kInt8); }
   static SchemaBuilder int16() { return SchemaBuilder(FieldType::kInt16); }
