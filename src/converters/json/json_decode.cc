@@ -309,6 +309,11 @@ std::string_view raw_schema_text(std::string_view doc, Cache& cache) {
   constexpr std::string_view kPayloadKey = ",\"payload\":";
   if (doc.starts_with(kPrefix)) {
     std::size_t start = kPrefix.size() - 1;
+    // Most streams carry one schema: try the last one before hashing anything.
+    if (const std::string& last = cache.last_key();
+        !last.empty() && doc.compare(start, last.size(), last) == 0) {
+      return doc.substr(start, last.size());
+    }
     std::size_t end = doc.find(kPayloadKey, start);
     if (end != std::string_view::npos && cache.find(doc.substr(start, end - start))) {
       return doc.substr(start, end - start);
@@ -455,10 +460,38 @@ Result<SchemaPtr> schema_from_dom(simdjson::dom::element e) {
 
 }  // namespace
 
+// The decode-side schema cache: an LRU keyed by schema JSON text, plus the last hit so a stream
+// with one schema pays one memcmp per record instead of a hash of the schema text.
+class SchemaTextCache {
+ public:
+  explicit SchemaTextCache(std::size_t capacity) : lru_(capacity) {}
+  const SchemaPtr* find(std::string_view text) {
+    if (!last_key_.empty() && text == last_key_) return &last_schema_;
+    SchemaPtr* hit = lru_.find(text);
+    if (hit) remember(text, *hit);
+    return hit;
+  }
+  void put(std::string_view text, SchemaPtr schema) {
+    remember(text, schema);
+    lru_.put(std::string(text), std::move(schema));
+  }
+  const std::string& last_key() const { return last_key_; }
+  void set_capacity(std::size_t capacity) { lru_.set_capacity(capacity); }
+
+ private:
+  void remember(std::string_view text, const SchemaPtr& schema) {
+    last_key_.assign(text);
+    last_schema_ = schema;
+  }
+  LruCache<std::string, SchemaPtr, StringHash, std::equal_to<>> lru_;
+  std::string last_key_;
+  SchemaPtr last_schema_;
+};
+
 struct JsonConverter::Decoder {
   dom::parser parser;
   dom::parser schema_parser;
-  LruCache<std::string, SchemaPtr, StringHash, std::equal_to<>> schema_cache{kDefaultCacheSize};
+  SchemaTextCache schema_cache{kDefaultCacheSize};
 };
 
 JsonConverter::JsonConverter()
@@ -471,14 +504,14 @@ void JsonConverter::set_decode_cache_capacity(std::size_t capacity) {
 }
 
 Result<SchemaPtr> JsonConverter::parse_schema(std::string_view json) {
-  if (SchemaPtr* hit = decoder_->schema_cache.find(json)) return *hit;
+  if (const SchemaPtr* hit = decoder_->schema_cache.find(json)) return *hit;
   dom::element root;
   if (auto err = decoder_->schema_parser.parse(json.data(), json.size()).get(root)) {
     return json_error(err, "schema");
   }
   auto schema = schema_from_dom(root);
   if (!schema.ok()) return std::move(schema).error().with_context("invalid schema");
-  decoder_->schema_cache.put(std::string(json), *schema);
+  decoder_->schema_cache.put(json, *schema);
   return schema;
 }
 
@@ -503,13 +536,13 @@ Result<SchemaAndValue> JsonConverter::to_connect_data(std::string_view, std::str
   if (schema_element.is_object()) {
     auto& cache = decoder_->schema_cache;
     std::string_view raw = raw_schema_text(bytes, cache);
-    if (SchemaPtr* hit = raw.empty() ? nullptr : cache.find(raw)) {
+    if (const SchemaPtr* hit = raw.empty() ? nullptr : cache.find(raw)) {
       out.schema = *hit;
     } else {
       auto schema = schema_from_dom(schema_element);
       if (!schema.ok()) return std::move(schema).error().with_context("invalid schema");
       out.schema = std::move(schema).value();
-      if (!raw.empty()) cache.put(std::string(raw), out.schema);
+      if (!raw.empty()) cache.put(raw, out.schema);
     }
   } else if (!schema_element.is_null()) {
     return Error(ErrorCode::kParseError, "\"schema\" must be an object or null");
