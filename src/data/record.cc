@@ -47,6 +47,14 @@ std::size_t RecordOffset::hash() const {
   return hash_map(map_);
 }
 
+std::string_view ConnectRecord::topic() const {
+  if (const std::string* t = extensions.find(kTopicExtension)) return *t;
+  if (const Value* p = position.partition.find(kTopicExtension)) {
+    if (const auto* s = p->get_if<std::string>()) return *s;
+  }
+  return {};
+}
+
 ConnectRecord ConnectRecord::with(SchemaPtr new_key_schema, Value new_key,
                                   SchemaPtr new_value_schema, Value new_value) const {
   ConnectRecord out(position.partition, position.offset, timestamp, std::move(new_key_schema),

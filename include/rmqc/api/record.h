@@ -105,6 +105,16 @@ struct ConnectRecord {
     return extensions.find(key_name);
   }
 
+  // The record's topic: the "topic" extension (set by a source task, or by a routing transform
+  // such as RegexRouter), else the "topic" entry of its partition (a sink record's source queue);
+  // empty when neither is set.
+  std::string_view topic() const;
+  void set_topic(std::string name) {
+    extensions.put(std::string(kTopicExtension), std::move(name));
+  }
+
+  static constexpr std::string_view kTopicExtension = "topic";
+
   // A copy with a new key/value, keeping position, timestamp and extensions: what a transform
   // returns when it rewrites a record.
   ConnectRecord with(SchemaPtr new_key_schema, Value new_key, SchemaPtr new_value_schema,

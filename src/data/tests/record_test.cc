@@ -35,6 +35,12 @@ TEST(RecordTest, ConnectRecordCarriesKeyValueAndExtensions) {
   ASSERT_NE(r.extension("topic"), nullptr);
   EXPECT_EQ(*r.extension("topic"), "orders");
   EXPECT_EQ(r.extension("none"), nullptr);
+  EXPECT_EQ(r.topic(), "orders");
+  ConnectRecord sink_side({{"topic", "in"}, {"queueId", 1}}, {{"queueOffset", std::int64_t{9}}}, 0);
+  EXPECT_EQ(sink_side.topic(), "in");
+  sink_side.set_topic("routed");
+  EXPECT_EQ(sink_side.topic(), "routed");
+  EXPECT_EQ(ConnectRecord().topic(), "");
   auto copy = r.with(nullptr, nullptr, schemas::of(FieldType::kInt32), 5);
   EXPECT_EQ(copy.value.as_int32(), 5);
   EXPECT_EQ(copy.position, r.position);
