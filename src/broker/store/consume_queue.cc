@@ -76,6 +76,7 @@ Result<std::shared_ptr<SegmentFile>> ConsumeQueue::writable_segment_for(int64_t 
   auto it = std::upper_bound(segments_.begin(), segments_.end(), base,
                              [](int64_t b, const auto& s) { return b < s->base_offset(); });
   segments_.insert(it, seg);
+  dir_dirty_ = true;
   return seg;
 }
 
@@ -146,6 +147,17 @@ Result<void> ConsumeQueue::sync() {
     }
   }
   for (const auto& s : dirty) RMQC_RETURN_IF_ERROR(s->sync());
+  if (dir_dirty_.exchange(false)) {
+    // The queue's directory, its topic directory and consumequeue/ may all be new.
+    std::filesystem::path dir(dir_);
+    for (int i = 0; i < 3 && !dir.empty(); ++i, dir = dir.parent_path()) {
+      auto synced = fsync_dir(dir.string());
+      if (!synced.ok()) {
+        dir_dirty_ = true;
+        return synced;
+      }
+    }
+  }
   synced_offset_.store(target);
   return {};
 }

@@ -93,6 +93,7 @@ class ConsumeQueue {
   std::atomic<int64_t> max_offset_{0};
   std::atomic<int64_t> next_offset_{0};
   std::atomic<int64_t> synced_offset_{0};  // flusher only
+  std::atomic<bool> dir_dirty_{false};     // a file was created: fsync the directories
 };
 
 }  // namespace rmqc::broker
