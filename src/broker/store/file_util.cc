@@ -14,7 +14,7 @@ namespace rmqc::broker {
 
 Error errno_error(std::string_view what, const std::string& path, int err) {
   std::string msg = std::string(what) + " " + path + ": " + std::strerror(err);
-  if (err == ENOSPC || err == EDQUOT) {
+  if (err == ENOSPC || err == EDQUOT || err == EFBIG) {
     return Error(ErrorCode::kResourceExhausted, "disk full: " + msg, /*retriable=*/true);
   }
   return Error(ErrorCode::kIoError, std::move(msg));

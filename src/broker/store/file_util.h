@@ -10,7 +10,8 @@
 
 namespace rmqc::broker {
 
-// errno -> Error. ENOSPC/EDQUOT become kResourceExhausted (disk full), the rest kIoError.
+// errno -> Error. ENOSPC/EDQUOT/EFBIG become kResourceExhausted (disk or quota full), the rest
+// kIoError.
 Error errno_error(std::string_view what, const std::string& path, int err);
 
 // RocketMQ segment file name: the starting offset, zero-padded to 20 digits.
