@@ -1,5 +1,6 @@
 #include "rocketmq/protocol/frame_codec.h"
 
+#include "rocketmq/protocol/bodies.h"
 #include "rocketmq/protocol/byte_io.h"
 
 #include <nlohmann/json.hpp>
@@ -227,7 +228,7 @@ class HeaderSax {
   std::optional<std::string> error_;
 };
 
-Result<RemotingCommand> decode_json_header(std::string_view header) {
+Result<RemotingCommand> parse_json_header(std::string_view header) {
   RemotingCommand cmd;
   cmd.serialize_type = SerializeType::JSON;
   HeaderSax sax(cmd);
@@ -238,6 +239,19 @@ Result<RemotingCommand> decode_json_header(std::string_view header) {
     return protocol_error(std::string("JSON header does not parse: ") + e.what());
   }
   if (!ok) return protocol_error(sax.error().value_or("JSON header does not parse"));
+  return cmd;
+}
+
+Result<RemotingCommand> decode_json_header(std::string_view header) {
+  auto cmd = parse_json_header(header);
+  if (cmd.ok()) return cmd;
+  // fastjson-style bare numeric keys ({0:"x"}) are not JSON; quote them and retry. Only on the
+  // failure path, so well-formed headers pay nothing.
+  auto normalized = normalize_legacy_json(header);
+  if (normalized.ok() && *normalized != header) {
+    auto retry = parse_json_header(*normalized);
+    if (retry.ok()) return retry;
+  }
   return cmd;
 }
 

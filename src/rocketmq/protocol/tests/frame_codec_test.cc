@@ -203,6 +203,11 @@ TEST(FrameCodec, JsonHeaderToleratesRealPeers) {
   cmd = decode_header(SerializeType::JSON, R"({"code":1,"language":"KLINGON"})");
   ASSERT_TRUE(cmd.ok());
   EXPECT_EQ(cmd->language, LanguageCode::JAVA);
+  // fastjson-style bare numeric keys.
+  cmd = decode_header(SerializeType::JSON, R"({"code":1,"extFields":{0:"zero",1:2}})");
+  ASSERT_TRUE(cmd.ok()) << cmd.error().to_string();
+  EXPECT_EQ(*cmd->ext("0"), "zero");
+  EXPECT_EQ(*cmd->ext("1"), "2");
   // Escapes: property separators arrive as \u0001 / \u0002.
   cmd = decode_header(SerializeType::JSON,
                       R"({"code":310,"extFields":{"i":"TAGS\u0001TagA\u0002KEYS\u0001k"}})");
