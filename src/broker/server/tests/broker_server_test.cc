@@ -1,0 +1,446 @@
+// The embedded broker and name server over real TCP, driven by raw remoting requests.
+#include "broker/server/embedded_broker.h"
+#include "rocketmq/protocol/headers.h"
+#include "rocketmq/protocol/message_codec.h"
+#include "rocketmq/protocol/message_properties.h"
+#include "rocketmq/protocol/request_code.h"
+#include "rocketmq/protocol/response_code.h"
+#include "rocketmq/remoting/blocking_client.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+namespace rmqc::broker {
+namespace {
+
+namespace fs = std::filesystem;
+namespace rc = rocketmq::request_code;
+namespace rsp = rocketmq::response_code;
+using remoting::BlockingClient;
+using rocketmq::RemotingCommand;
+using namespace std::chrono_literals;
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() /
+            ("rmqc_broker_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string str() const { return path_.string(); }
+
+ private:
+  static inline int counter_ = 0;
+  fs::path path_;
+};
+
+EmbeddedBrokerOptions test_options(const std::string& dir) {
+  EmbeddedBrokerOptions o;
+  o.store.dir = dir;
+  o.store.commit_log_segment_bytes = 8 << 20;
+  o.namesrv_port = 0;
+  o.broker_port = 0;
+  o.vip_port = false;
+  return o;
+}
+
+std::unique_ptr<BlockingClient> connect_to(const std::string& addr) {
+  auto c = std::make_unique<BlockingClient>();
+  auto r = c->connect(addr, 2s);
+  EXPECT_TRUE(r.ok()) << r.error().to_string();
+  return c;
+}
+
+RemotingCommand call(BlockingClient& c, RemotingCommand request) {
+  auto r = c.invoke(std::move(request), 5s);
+  EXPECT_TRUE(r.ok()) << r.error().to_string();
+  return r.ok() ? std::move(r).value() : RemotingCommand{};
+}
+
+RemotingCommand send_request(const std::string& topic, std::string body, std::string tags = "",
+                             std::string keys = "", std::int32_t queue_id = 0) {
+  rocketmq::SendMessageRequestHeader h;
+  h.producer_group = "pg";
+  h.topic = topic;
+  h.queue_id = queue_id;
+  h.born_timestamp = 1700000000000;
+  rocketmq::MessageProperties props;
+  if (!tags.empty()) props["TAGS"] = tags;
+  if (!keys.empty()) props["KEYS"] = keys;
+  props["WAIT"] = "true";
+  h.properties = rocketmq::encode_properties(props);
+  auto cmd = RemotingCommand::request(rc::SEND_MESSAGE_V2, h.to_v2_ext_fields());
+  cmd.body = std::move(body);
+  return cmd;
+}
+
+RemotingCommand pull_request(const std::string& topic, std::int32_t queue, std::int64_t offset,
+                             std::int64_t suspend_ms = 0, const std::string& sub = "*") {
+  rocketmq::PullMessageRequestHeader h;
+  h.consumer_group = "cg";
+  h.topic = topic;
+  h.queue_id = queue;
+  h.queue_offset = offset;
+  h.max_msg_nums = 32;
+  h.sys_flag = rocketmq::pull_sysflag::FLAG_SUBSCRIPTION |
+               (suspend_ms > 0 ? rocketmq::pull_sysflag::FLAG_SUSPEND : 0);
+  h.suspend_timeout_millis = suspend_ms;
+  h.subscription = sub;
+  return RemotingCommand::request(rc::PULL_MESSAGE, h.to_ext_fields());
+}
+
+std::string heartbeat_body(const std::string& client_id, const std::string& group,
+                           const std::string& topic) {
+  rocketmq::HeartbeatData hb;
+  hb.client_id = client_id;
+  rocketmq::ConsumerData c;
+  c.group_name = group;
+  c.subscription_data_set.push_back(rocketmq::SubscriptionData::build(topic, "*", 1));
+  hb.consumer_data_set.push_back(c);
+  return hb.to_json();
+}
+
+class BrokerServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto b = EmbeddedBroker::start(test_options(dir_.str()));
+    ASSERT_TRUE(b.ok()) << b.error().to_string();
+    broker_ = std::move(b).value();
+  }
+  TempDir dir_;
+  std::unique_ptr<EmbeddedBroker> broker_;
+};
+
+TEST_F(BrokerServerTest, RoutesTopicsThroughTheNameServer) {
+  auto ns = connect_to(broker_->namesrv_addr());
+  auto route =
+      call(*ns, RemotingCommand::request(rc::GET_ROUTEINFO_BY_TOPIC, {{"topic", "TBW102"}}));
+  ASSERT_EQ(route.code, rsp::SUCCESS) << route.remark;
+  auto data = rocketmq::TopicRouteData::from_json(route.body);
+  ASSERT_TRUE(data.ok()) << data.error().message();
+  ASSERT_EQ(data->broker_datas.size(), 1u);
+  EXPECT_EQ(data->broker_datas[0].broker_addrs.at(0), broker_->broker_addr());
+  EXPECT_EQ(data->queue_datas[0].perm, 7);
+
+  auto missing =
+      call(*ns, RemotingCommand::request(rc::GET_ROUTEINFO_BY_TOPIC, {{"topic", "nope"}}));
+  EXPECT_EQ(missing.code, rsp::TOPIC_NOT_EXIST);
+  EXPECT_TRUE(missing.remark.starts_with("No topic route info in name server for the topic: nope"));
+
+  auto b = connect_to(broker_->broker_addr());
+  rocketmq::CreateTopicRequestHeader create;
+  create.topic = "orders";
+  create.read_queue_nums = create.write_queue_nums = 3;
+  auto created =
+      call(*b, RemotingCommand::request(rc::UPDATE_AND_CREATE_TOPIC, create.to_ext_fields()));
+  ASSERT_EQ(created.code, rsp::SUCCESS) << created.remark;
+  route = call(*ns, RemotingCommand::request(rc::GET_ROUTEINFO_BY_TOPIC, {{"topic", "orders"}}));
+  ASSERT_EQ(route.code, rsp::SUCCESS);
+  data = rocketmq::TopicRouteData::from_json(route.body);
+  EXPECT_EQ(data->queue_datas[0].write_queue_nums, 3);
+
+  create.topic = "TBW102";
+  auto system =
+      call(*b, RemotingCommand::request(rc::UPDATE_AND_CREATE_TOPIC, create.to_ext_fields()));
+  EXPECT_EQ(system.code, rsp::SYSTEM_ERROR);
+  EXPECT_EQ(system.remark, "The topic[TBW102] is conflict with system topic.");
+
+  auto cluster = call(*ns, RemotingCommand::request(rc::GET_BROKER_CLUSTER_INFO));
+  auto info = rocketmq::ClusterInfo::from_json(cluster.body);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->cluster_addr_table.at("DefaultCluster"), std::vector<std::string>{"broker-a"});
+  auto topics = call(*ns, RemotingCommand::request(rc::GET_ALL_TOPIC_LIST_FROM_NAMESERVER));
+  EXPECT_NE(topics.body.find("orders"), std::string::npos);
+}
+
+TEST_F(BrokerServerTest, SendThenPullReturnsStoredRecords) {
+  auto c = connect_to(broker_->broker_addr());
+  auto sent = call(*c, send_request("t1", "hello", "TagA", "k1"));
+  ASSERT_EQ(sent.code, rsp::SUCCESS) << sent.remark;
+  EXPECT_EQ(*sent.ext("queueOffset"), "0");
+  EXPECT_EQ(*sent.ext("queueId"), "0");
+  EXPECT_EQ(sent.ext("msgId")->size(), 32u);
+  EXPECT_EQ(*sent.ext("MSG_REGION"), "DefaultRegion");
+  auto second = call(*c, send_request("t1", "world", "TagB"));
+  EXPECT_EQ(*second.ext("queueOffset"), "1");
+
+  auto pulled = call(*c, pull_request("t1", 0, 0));
+  ASSERT_EQ(pulled.code, rsp::SUCCESS) << pulled.remark;
+  EXPECT_EQ(pulled.remark, "FOUND");
+  EXPECT_EQ(*pulled.ext("nextBeginOffset"), "2");
+  EXPECT_EQ(*pulled.ext("maxOffset"), "2");
+  auto records = rocketmq::decode_stored_messages(pulled.body);
+  ASSERT_TRUE(records.ok()) << records.error().message();
+  ASSERT_EQ(records->size(), 2u);
+  EXPECT_EQ((*records)[0].body, "hello");
+  EXPECT_EQ((*records)[0].topic, "t1");
+  EXPECT_EQ((*records)[0].offset_msg_id(), *sent.ext("msgId"));
+  auto props = rocketmq::parse_properties((*records)[0].properties);
+  EXPECT_EQ(props["TAGS"], "TagA");
+  EXPECT_EQ(props["KEYS"], "k1");
+  EXPECT_EQ(props["CLUSTER"], "DefaultCluster");
+  EXPECT_EQ(props.count("WAIT"), 0u);
+
+  // Tag filter: only TagB.
+  auto filtered = call(*c, pull_request("t1", 0, 0, 0, "TagB"));
+  ASSERT_EQ(filtered.code, rsp::SUCCESS);
+  auto only_b = rocketmq::decode_stored_messages(filtered.body);
+  ASSERT_EQ(only_b->size(), 1u);
+  EXPECT_EQ((*only_b)[0].body, "world");
+
+  // Out-of-range offsets.
+  EXPECT_EQ(call(*c, pull_request("t1", 0, 2)).code, rsp::PULL_NOT_FOUND);
+  auto badly = call(*c, pull_request("t1", 0, 9));
+  EXPECT_EQ(badly.code, rsp::PULL_OFFSET_MOVED);
+  EXPECT_EQ(*badly.ext("nextBeginOffset"), "2");
+  auto bad_queue = call(*c, pull_request("t1", 7, 0));
+  EXPECT_EQ(bad_queue.code, rsp::SYSTEM_ERROR);
+  EXPECT_EQ(call(*c, pull_request("unknown-topic", 0, 0)).code, rsp::TOPIC_NOT_EXIST);
+}
+
+TEST_F(BrokerServerTest, BatchSendStoresEachMessage) {
+  auto c = connect_to(broker_->broker_addr());
+  rocketmq::BatchMessageView a{0, "one",
+                               "UNIQ_KEY\x01"
+                               "A"};
+  rocketmq::BatchMessageView b{0, "two",
+                               "UNIQ_KEY\x01"
+                               "B"};
+  std::vector<rocketmq::BatchMessageView> batch{a, b};
+  auto body = rocketmq::encode_batch_body(batch);
+  ASSERT_TRUE(body.ok());
+  rocketmq::SendMessageRequestHeader h;
+  h.topic = "batched";
+  h.batch = true;
+  h.born_timestamp = 1;
+  auto cmd = RemotingCommand::request(rc::SEND_BATCH_MESSAGE, h.to_v2_ext_fields());
+  cmd.body = *body;
+  auto sent = call(*c, cmd);
+  ASSERT_EQ(sent.code, rsp::SUCCESS) << sent.remark;
+  EXPECT_NE(sent.ext("msgId")->find(','), std::string::npos);
+  auto pulled = call(*c, pull_request("batched", 0, 0));
+  auto records = rocketmq::decode_stored_messages(pulled.body);
+  ASSERT_EQ(records->size(), 2u);
+  EXPECT_EQ((*records)[1].body, "two");
+  EXPECT_EQ(rocketmq::parse_properties((*records)[1].properties)["UNIQ_KEY"], "B");
+}
+
+TEST_F(BrokerServerTest, LongPollAnswersWhenAMessageArrives) {
+  auto producer = connect_to(broker_->broker_addr());
+  ASSERT_EQ(call(*producer, send_request("lp", "first")).code, rsp::SUCCESS);
+  auto consumer = connect_to(broker_->broker_addr());
+  // Caught up at offset 1: the broker holds the pull (up to 20 s) instead of answering.
+  std::thread later([&] {
+    std::this_thread::sleep_for(300ms);
+    auto p2 = connect_to(broker_->broker_addr());
+    EXPECT_EQ(call(*p2, send_request("lp", "second")).code, rsp::SUCCESS);
+  });
+  auto start = std::chrono::steady_clock::now();
+  auto pulled = call(*consumer, pull_request("lp", 0, 1, 20000));
+  auto waited = std::chrono::steady_clock::now() - start;
+  later.join();
+  ASSERT_EQ(pulled.code, rsp::SUCCESS) << pulled.remark;
+  auto records = rocketmq::decode_stored_messages(pulled.body);
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_EQ((*records)[0].body, "second");
+  EXPECT_GE(waited, 250ms);  // it was held, not answered "not found" at once
+  EXPECT_LT(waited, 15s);    // and answered on arrival, not at the deadline
+}
+
+TEST_F(BrokerServerTest, LongPollTimesOutWithNotFound) {
+  auto c = connect_to(broker_->broker_addr());
+  ASSERT_EQ(call(*c, send_request("lp2", "x")).code, rsp::SUCCESS);
+  auto start = std::chrono::steady_clock::now();
+  auto pulled = call(*c, pull_request("lp2", 0, 1, 400));
+  EXPECT_EQ(pulled.code, rsp::PULL_NOT_FOUND);
+  EXPECT_EQ(*pulled.ext("nextBeginOffset"), "1");
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 350ms);
+}
+
+TEST_F(BrokerServerTest, ConsumerOffsetsAndQueries) {
+  auto c = connect_to(broker_->broker_addr());
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(call(*c, send_request("off", "m")).code, rsp::SUCCESS);
+  rocketmq::QueryConsumerOffsetRequestHeader q{"g1", "off", 0, std::nullopt};
+  auto fresh = call(*c, RemotingCommand::request(rc::QUERY_CONSUMER_OFFSET, q.to_ext_fields()));
+  EXPECT_EQ(*fresh.ext("offset"), "0");  // young queue: a new group starts at 0
+  rocketmq::UpdateConsumerOffsetRequestHeader u{"g1", "off", 0, 2, std::nullopt};
+  EXPECT_EQ(call(*c, RemotingCommand::request(rc::UPDATE_CONSUMER_OFFSET, u.to_ext_fields())).code,
+            rsp::SUCCESS);
+  auto after = call(*c, RemotingCommand::request(rc::QUERY_CONSUMER_OFFSET, q.to_ext_fields()));
+  EXPECT_EQ(*after.ext("offset"), "2");
+  rocketmq::QueueRequestHeader qr{"off", 0, std::nullopt, std::nullopt};
+  EXPECT_EQ(
+      *call(*c, RemotingCommand::request(rc::GET_MAX_OFFSET, qr.to_ext_fields())).ext("offset"),
+      "3");
+  EXPECT_EQ(
+      *call(*c, RemotingCommand::request(rc::GET_MIN_OFFSET, qr.to_ext_fields())).ext("offset"),
+      "0");
+  rocketmq::SearchOffsetRequestHeader s{"off", 0, 0, std::nullopt};
+  EXPECT_EQ(*call(*c, RemotingCommand::request(rc::SEARCH_OFFSET_BY_TIMESTAMP, s.to_ext_fields()))
+                 .ext("offset"),
+            "0");
+  auto earliest =
+      call(*c, RemotingCommand::request(rc::GET_EARLIEST_MSG_STORETIME, qr.to_ext_fields()));
+  EXPECT_GT(std::stoll(*earliest.ext("timestamp")), 0);
+}
+
+TEST_F(BrokerServerTest, MembershipChangesAreNotified) {
+  auto a = connect_to(broker_->broker_addr());
+  auto hb = RemotingCommand::request(rc::HEART_BEAT);
+  hb.body = heartbeat_body("client-a", "G", "T");
+  ASSERT_EQ(call(*a, hb).code, rsp::SUCCESS);
+  auto first = a->take_server_request(2s);  // the joiner is notified too, before the reply
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  EXPECT_EQ(first->code, rc::NOTIFY_CONSUMER_IDS_CHANGED);
+  EXPECT_EQ(*first->ext("consumerGroup"), "G");
+  EXPECT_TRUE(first->is_oneway());
+
+  auto b = connect_to(broker_->broker_addr());
+  hb.body = heartbeat_body("client-b", "G", "T");
+  ASSERT_EQ(call(*b, hb).code, rsp::SUCCESS);
+  ASSERT_TRUE(a->take_server_request(2s).ok());  // a learns that b joined
+  ASSERT_TRUE(b->take_server_request(2s).ok());
+
+  auto list =
+      call(*a, RemotingCommand::request(rc::GET_CONSUMER_LIST_BY_GROUP, {{"consumerGroup", "G"}}));
+  ASSERT_EQ(list.code, rsp::SUCCESS);
+  auto ids = rocketmq::ConsumerListBody::from_json(list.body);
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(ids->consumer_id_list.size(), 2u);
+
+  // Same heartbeat again: no notification.
+  hb.body = heartbeat_body("client-a", "G", "T");
+  ASSERT_EQ(call(*a, hb).code, rsp::SUCCESS);
+  EXPECT_FALSE(a->take_server_request(300ms).ok());
+
+  b->close();  // a learns that b left
+  auto left = a->take_server_request(3s);
+  ASSERT_TRUE(left.ok()) << left.error().to_string();
+  EXPECT_EQ(left->code, rc::NOTIFY_CONSUMER_IDS_CHANGED);
+  list =
+      call(*a, RemotingCommand::request(rc::GET_CONSUMER_LIST_BY_GROUP, {{"consumerGroup", "G"}}));
+  ids = rocketmq::ConsumerListBody::from_json(list.body);
+  EXPECT_EQ(ids->consumer_id_list, std::vector<std::string>{"client-a"});
+
+  // The group's retry topic exists now.
+  auto ns = connect_to(broker_->namesrv_addr());
+  auto route =
+      call(*ns, RemotingCommand::request(rc::GET_ROUTEINFO_BY_TOPIC, {{"topic", "%RETRY%G"}}));
+  EXPECT_EQ(route.code, rsp::SUCCESS);
+  auto empty = call(
+      *a, RemotingCommand::request(rc::GET_CONSUMER_LIST_BY_GROUP, {{"consumerGroup", "none"}}));
+  EXPECT_EQ(empty.code, rsp::SYSTEM_ERROR);
+  EXPECT_EQ(empty.remark, "no consumer for this group, none");
+}
+
+TEST_F(BrokerServerTest, SendBackGoesToRetryThenDeadLetterQueue) {
+  auto c = connect_to(broker_->broker_addr());
+  ASSERT_EQ(call(*c, send_request("work", "job")).code, rsp::SUCCESS);
+  auto pulled = call(*c, pull_request("work", 0, 0));
+  auto records = rocketmq::decode_stored_messages(pulled.body);
+  ASSERT_EQ(records->size(), 1u);
+  rocketmq::ConsumerSendMsgBackRequestHeader back;
+  back.offset = (*records)[0].physical_offset;
+  back.group = "W";
+  back.delay_level = 0;
+  back.max_reconsume_times = 1;
+  ASSERT_EQ(
+      call(*c, RemotingCommand::request(rc::CONSUMER_SEND_MSG_BACK, back.to_ext_fields())).code,
+      rsp::SUCCESS);
+  auto retry = rocketmq::decode_stored_messages(call(*c, pull_request("%RETRY%W", 0, 0)).body);
+  ASSERT_EQ(retry->size(), 1u);
+  EXPECT_EQ((*retry)[0].reconsume_times, 1);
+  auto props = rocketmq::parse_properties((*retry)[0].properties);
+  EXPECT_EQ(props["RETRY_TOPIC"], "work");
+  EXPECT_EQ(props["ORIGIN_MESSAGE_ID"], (*records)[0].offset_msg_id());
+  // Failing again with reconsumeTimes (1) >= max (1): dead letter queue.
+  back.offset = (*retry)[0].physical_offset;
+  ASSERT_EQ(
+      call(*c, RemotingCommand::request(rc::CONSUMER_SEND_MSG_BACK, back.to_ext_fields())).code,
+      rsp::SUCCESS);
+  auto dlq = rocketmq::decode_stored_messages(call(*c, pull_request("%DLQ%W", 0, 0)).body);
+  ASSERT_TRUE(dlq.ok());
+  ASSERT_EQ(dlq->size(), 1u);
+  EXPECT_EQ((*dlq)[0].body, "job");
+  back.offset = 123456789;
+  auto bad = call(*c, RemotingCommand::request(rc::CONSUMER_SEND_MSG_BACK, back.to_ext_fields()));
+  EXPECT_EQ(bad.code, rsp::SYSTEM_ERROR);
+  EXPECT_EQ(bad.remark, "look message by offset failed, 123456789");
+}
+
+TEST_F(BrokerServerTest, BadInputClosesOnlyThatConnection) {
+  auto c = connect_to(broker_->broker_addr());
+  auto unknown = call(*c, RemotingCommand::request(9999));
+  EXPECT_EQ(unknown.code, rsp::REQUEST_CODE_NOT_SUPPORTED);
+  EXPECT_EQ(unknown.remark, " request type 9999 not supported");
+  auto missing_fields = call(*c, RemotingCommand::request(rc::PULL_MESSAGE, {{"topic", "x"}}));
+  EXPECT_EQ(missing_fields.code, rsp::SYSTEM_ERROR);
+
+  auto evil = connect_to(broker_->broker_addr());
+  ASSERT_TRUE(evil->send_raw(std::string("\x7f\xff\xff\xff\x00\x00\x00\x10garbage", 15)).ok());
+  auto dead = evil->invoke(RemotingCommand::request(rc::HEART_BEAT), 2s);
+  EXPECT_FALSE(dead.ok());  // closed by the broker
+  // Everyone else is fine.
+  EXPECT_EQ(call(*c, send_request("still-ok", "x")).code, rsp::SUCCESS);
+}
+
+TEST(BrokerRestartTest, MessagesAndOffsetsSurviveARestart) {
+  TempDir dir;
+  {
+    auto b = EmbeddedBroker::start(test_options(dir.str()));
+    ASSERT_TRUE(b.ok()) << b.error().to_string();
+    auto c = connect_to((*b)->broker_addr());
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_EQ(call(*c, send_request("durable", "m" + std::to_string(i))).code, rsp::SUCCESS);
+    }
+    rocketmq::UpdateConsumerOffsetRequestHeader u{"g", "durable", 0, 3, std::nullopt};
+    call(*c, RemotingCommand::request(rc::UPDATE_CONSUMER_OFFSET, u.to_ext_fields()));
+  }
+  auto b = EmbeddedBroker::start(test_options(dir.str()));
+  ASSERT_TRUE(b.ok()) << b.error().to_string();
+  auto c = connect_to((*b)->broker_addr());
+  auto records = rocketmq::decode_stored_messages(call(*c, pull_request("durable", 0, 0)).body);
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 5u);
+  EXPECT_EQ((*records)[4].body, "m4");
+  rocketmq::QueryConsumerOffsetRequestHeader q{"g", "durable", 0, std::nullopt};
+  EXPECT_EQ(*call(*c, RemotingCommand::request(rc::QUERY_CONSUMER_OFFSET, q.to_ext_fields()))
+                 .ext("offset"),
+            "3");
+  // The topic survived too: its route is back on the (new) name server.
+  auto ns = connect_to((*b)->namesrv_addr());
+  EXPECT_EQ(
+      call(*ns, RemotingCommand::request(rc::GET_ROUTEINFO_BY_TOPIC, {{"topic", "durable"}})).code,
+      rsp::SUCCESS);
+}
+
+TEST(MultiBrokerTest, SecondBrokerRegistersWithTheFirstNameServer) {
+  TempDir dir_a;
+  TempDir dir_b;
+  auto a = EmbeddedBroker::start(test_options(dir_a.str()));
+  ASSERT_TRUE(a.ok()) << a.error().to_string();
+  auto options = test_options(dir_b.str());
+  options.run_namesrv = false;
+  options.namesrv_addr = (*a)->namesrv_addr();
+  options.broker.broker_name = "broker-b";
+  auto b = EmbeddedBroker::start(options);
+  ASSERT_TRUE(b.ok()) << b.error().to_string();
+  auto ns = connect_to((*a)->namesrv_addr());
+  auto info = rocketmq::ClusterInfo::from_json(
+      call(*ns, RemotingCommand::request(rc::GET_BROKER_CLUSTER_INFO)).body);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->broker_addr_table.size(), 2u);
+  EXPECT_EQ(info->broker_addr_table.at("broker-b").broker_addrs.at(0), (*b)->broker_addr());
+  // Stopping b unregisters it.
+  (*b)->stop();
+  info = rocketmq::ClusterInfo::from_json(
+      call(*ns, RemotingCommand::request(rc::GET_BROKER_CLUSTER_INFO)).body);
+  EXPECT_EQ(info->broker_addr_table.size(), 1u);
+}
+
+}  // namespace
+}  // namespace rmqc::broker
