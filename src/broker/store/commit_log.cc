@@ -239,6 +239,12 @@ Result<void> CommitLog::commit() {
   return {};
 }
 
+void CommitLog::abort_staged() {
+  iov_.clear();
+  iov_bytes_ = 0;
+  staged_end_ = written_.load();
+}
+
 Result<void> CommitLog::sync_to(int64_t offset) {
   if (flushed_.load(std::memory_order_acquire) >= offset) return {};
   std::lock_guard lock(sync_mu_);

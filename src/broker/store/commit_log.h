@@ -64,7 +64,8 @@ class CommitLog {
   // Writer: writes all queued entries (one pwritev per segment). On failure nothing past the
   // last successful commit is visible and the file is cut back.
   Result<void> commit();
-  // Offset up to which commit() has written (== max_offset()).
+  // Writer: forgets queued entries after a failure (nothing of them becomes visible).
+  void abort_staged();
 
   // Makes everything below `offset` durable (fdatasync of the segments touched since the last
   // sync, plus the directory after a roll). Concurrent callers share one fsync.

@@ -249,7 +249,7 @@ Result<std::vector<PutResult>> MessageStore::put_messages(
     std::span<const std::span<char>> records) {
   if (records.empty()) return std::vector<PutResult>();
   struct Placed {
-    ConsumeQueue* cq;
+    std::shared_ptr<ConsumeQueue> cq;  // shared: used after unlocking, delete_topic may race
     int64_t max_offset;
     int64_t tags_code;
   };
@@ -323,12 +323,13 @@ Result<std::vector<PutResult>> MessageStore::put_messages(
         ++staged;  // its bytes may be queued: the rollback below decides by offset
         break;
       }
-      placed.push_back({&cq, qoff + 1, checked[staged].tags_code});
+      placed.push_back({checked[staged].cq, qoff + 1, checked[staged].tags_code});
       results.push_back({qoff, *phys, store_ts, size});
     }
     if (failure.ok()) failure = log_->commit();
     end = log_->max_offset();
     if (!failure.ok()) {
+      log_->abort_staged();
       // Keep what reached the log (recovery would find it anyway); forget the rest.
       size_t keep = 0;
       while (keep < results.size() && results[keep].physical_offset + results[keep].size <= end) {
@@ -534,6 +535,7 @@ Result<void> MessageStore::flush() {
 }
 
 Result<int> MessageStore::delete_expired_segments(int64_t now) {
+  std::lock_guard retention_lock(retention_mu_);
   const int64_t age = config_.retention_age.count();
   RMQC_ASSIGN_OR_RETURN(int deleted, log_->delete_oldest([&](const SegmentFile& seg) {
     auto mtime = seg.mtime_ms();

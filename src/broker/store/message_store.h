@@ -209,7 +209,8 @@ class MessageStore {
   int64_t segment_bytes_ = 0;               // as the existing files were written
   int64_t cq_entries_ = 0;
 
-  std::mutex flush_mu_;  // flush_once callers
+  std::mutex flush_mu_;      // flush_once callers
+  std::mutex retention_mu_;  // one retention pass at a time
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;
