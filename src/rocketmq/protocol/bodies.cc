@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <limits>
+#include <type_traits>
 
 namespace rmqc::rocketmq {
 
@@ -42,11 +44,43 @@ Result<T> read_body(std::string_view text, std::string_view what, Fn&& fn) {
   }
 }
 
+// nlohmann's get<int>() casts out-of-range floats (UB) and wraps large integers; range-check
+// instead and fail like any other type error.
+template <typename T>
+T to_int(const json& j) {
+  constexpr auto lo = std::numeric_limits<T>::min();
+  constexpr auto hi = std::numeric_limits<T>::max();
+  if (j.is_number_unsigned()) {
+    auto v = j.get<std::uint64_t>();
+    if (v <= static_cast<std::uint64_t>(hi)) return static_cast<T>(v);
+  } else if (j.is_number_integer()) {
+    auto v = j.get<std::int64_t>();
+    if (v >= lo && v <= hi) return static_cast<T>(v);
+  } else if (j.is_number_float()) {
+    double d = j.get<double>();
+    // -lo is 2^(bits-1), exactly representable; NaN fails both comparisons.
+    if (d >= static_cast<double>(lo) && d < -static_cast<double>(lo)) return static_cast<T>(d);
+  } else {
+    throw json::type_error::create(302, "type must be number, but is " + std::string(j.type_name()),
+                                   nullptr);
+  }
+  throw json::out_of_range::create(406, "number " + j.dump() + " is out of range", nullptr);
+}
+
+template <typename T>
+T get_value(const json& j) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    return to_int<T>(j);
+  } else {
+    return j.get<T>();
+  }
+}
+
 template <typename T>
 T get_or(const json& j, const char* key, T fallback) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return fallback;
-  return it->get<T>();
+  return get_value<T>(*it);
 }
 
 const json& member(const json& j, const char* key) {
@@ -61,7 +95,7 @@ json message_queue_json(const MessageQueue& mq) {
 
 MessageQueue message_queue_from(const json& j) {
   return MessageQueue{j.at("topic").get<std::string>(), j.at("brokerName").get<std::string>(),
-                      j.at("queueId").get<std::int32_t>()};
+                      to_int<std::int32_t>(j.at("queueId"))};
 }
 
 std::string broker_data_text(const BrokerData& b, bool standard) {
@@ -393,7 +427,8 @@ Result<HeartbeatData> HeartbeatData::from_json(std::string_view text) {
         sd.class_filter_mode = get_or<bool>(s, "classFilterMode", false);
         sd.sub_version = get_or<std::int64_t>(s, "subVersion", 0);
         sd.tags_set = member(s, "tagsSet").get<std::vector<std::string>>();
-        sd.code_set = member(s, "codeSet").get<std::vector<std::int32_t>>();
+        for (const auto& code : member(s, "codeSet"))
+          sd.code_set.push_back(to_int<std::int32_t>(code));
         if (auto it = s.find("expressionType"); it != s.end() && it->is_string()) {
           sd.expression_type = it->get<std::string>();
         }

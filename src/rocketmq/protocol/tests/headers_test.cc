@@ -328,6 +328,26 @@ TEST(Bodies, HeartbeatFromSpecRoundTrips) {
   EXPECT_NE(missing.error().message().find("clientID"), std::string::npos);
 }
 
+TEST(Bodies, NumbersOutOfRangeAreErrorsNotUndefinedBehaviour) {
+  // Found by body_fuzz: a float beyond int64 used to go through a UB cast.
+  for (
+      std::string_view text :
+      {R"({"clientID":"c","consumerDataSet":[{"groupName":"G","subscriptionDataSet":[{"topic":"T","subVersion":7.7e27}]}]})",
+       R"({"clientID":"c","consumerDataSet":[{"groupName":"G","subscriptionDataSet":[{"topic":"T","codeSet":[4294967296]}]}]})",
+       R"({"clientID":"c","consumerDataSet":[{"groupName":"G","subscriptionDataSet":[{"topic":"T","subVersion":18446744073709551615}]}]})",
+       R"({"clientID":"c","consumerDataSet":[{"groupName":"G","subscriptionDataSet":[{"topic":"T","subVersion":"x"}]}]})"}) {
+    auto r = HeartbeatData::from_json(text);
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.error().code(), ErrorCode::kProtocolError);
+  }
+  auto ok = TopicRouteData::from_json(
+      R"({"queueDatas":[{"brokerName":"b","perm":6.0,"readQueueNums":-1,"writeQueueNums":2147483647}]})");
+  ASSERT_TRUE(ok.ok()) << ok.error().to_string();
+  EXPECT_EQ(ok->queue_datas[0].write_queue_nums, 2147483647);
+  EXPECT_FALSE(
+      TopicRouteData::from_json(R"({"queueDatas":[{"brokerName":"b","perm":2147483648}]})").ok());
+}
+
 TEST(Bodies, SubscriptionTagsAndJavaHash) {
   EXPECT_EQ(java_string_hash("TagA"), 2598919);
   EXPECT_EQ(java_string_hash(""), 0);
