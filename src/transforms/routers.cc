@@ -69,8 +69,7 @@ class TimestampRouter final : public Transform {
     }
     format_ = std::move(*f);
     // Split topic.format once into literal text and placeholders.
-    std::string_view fmt = c.get_string("topic.format");
-    std::string spec(fmt);
+    const std::string spec = c.get_string("topic.format");
     parts_.clear();
     std::size_t i = 0;
     while (i < spec.size()) {

@@ -198,7 +198,7 @@ std::string case_name(const ::testing::TestParamInfo<std::string>& info) {
 INSTANTIATE_TEST_SUITE_P(Cases, GoldenTest, ::testing::ValuesIn(case_files()), case_name);
 
 TEST(GoldenCasesTest, Present) {
-  EXPECT_GE(case_files().size(), 30u) << "golden cases missing: run from src/transforms";
+  EXPECT_GE(case_files().size(), 90u) << "golden cases missing: run from src/transforms";
 }
 
 }  // namespace
