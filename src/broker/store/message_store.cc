@@ -162,10 +162,11 @@ Result<void> MessageStore::recover() {
     for (const auto& qdir : std::filesystem::directory_iterator(topic_dir.path(), ec)) {
       const std::string name = qdir.path().filename().string();
       if (!qdir.is_directory() || name.empty() ||
-          name.find_first_not_of("0123456789") != std::string::npos || name.size() > 9) {
+          name.find_first_not_of("0123456789") != std::string::npos || name.size() > 10 ||
+          std::stoll(name) > std::numeric_limits<int32_t>::max()) {
         continue;
       }
-      const int32_t qid = std::stoi(name);
+      const auto qid = static_cast<int32_t>(std::stoll(name));
       RMQC_ASSIGN_OR_RETURN(auto cq,
                             ConsumeQueue::open(qdir.path().string(), topic, qid, cq_entries_));
       any_entries = any_entries || cq->next_offset() > cq->min_offset();

@@ -319,3 +319,31 @@ TEST(MessageStore, SyncModeGroupCommitFromManyThreads) {
 
 }  // namespace
 }  // namespace rmqc::broker
+
+namespace rmqc::broker {
+namespace {
+
+TEST(MessageStore, ReopenWithOtherSegmentSizesKeepsTheRecordedOnes) {
+  testing::TempDir tmp;
+  {
+    auto store = MessageStore::open(testing::small_config(tmp.path()));
+    ASSERT_TRUE(store.ok());
+    for (int i = 0; i < 200; ++i)
+      ASSERT_TRUE(testing::put(**store, "T", 0, std::string(900, 'q')).ok());
+  }
+  auto config = testing::small_config(tmp.path());
+  config.commit_log_segment_bytes = 1 << 20;
+  config.consume_queue_segment_entries = 1000;
+  auto store = MessageStore::open(config);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->max_offset("T", 0), 200);
+  auto r = testing::put(**store, "T", 0, "next");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->queue_offset, 200);
+  EXPECT_EQ(r->physical_offset / (64 * 1024), (r->physical_offset + r->size) / (64 * 1024));
+  auto g = (*store)->get_messages("T", 0, 150, 100, 1 << 20);
+  EXPECT_EQ(g->messages.size(), 51u);
+}
+
+}  // namespace
+}  // namespace rmqc::broker
