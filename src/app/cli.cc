@@ -1,5 +1,6 @@
 #include "app/cli.h"
 
+#include "app/broker_command.h"
 #include "base/logging.h"
 
 #include <CLI/CLI.hpp>
@@ -47,8 +48,10 @@ int run_cli(int argc, char** argv) {
       cli.add_subcommand("distributed", "Run a worker of a cluster coordinated through RocketMQ");
   distributed->add_option("worker_conf", worker_conf, "Worker configuration file")->required();
 
-  auto* broker = cli.add_subcommand("broker", "Run the embedded RocketMQ-compatible broker");
-  broker->allow_extras();
+  auto* broker = cli.add_subcommand(
+      "broker", "Run the embedded RocketMQ-compatible name server and broker until Ctrl-C");
+  BrokerCommandOptions broker_options;
+  add_broker_options(*broker, broker_options);
 
   auto* ctl = cli.add_subcommand("ctl", "Operate a running worker over its REST API");
   ctl->allow_extras();
@@ -69,7 +72,7 @@ int run_cli(int argc, char** argv) {
   }
   if (*standalone) return not_implemented("standalone");
   if (*distributed) return not_implemented("distributed");
-  if (*broker) return not_implemented("broker");
+  if (*broker) return run_broker_command(std::move(broker_options));
   if (*ctl) return not_implemented("ctl");
   return 2;
 }
