@@ -284,7 +284,7 @@ class Cast final : public SideTransform {
       }
       slot = cast_value(*src, field->schema.get(), type);
     }
-    value = rebuild_struct(in, d->schema, d->identity);
+    rebuild_struct(in, d->schema, d->identity);
     schema = d->schema;
     return true;
   }
@@ -392,7 +392,7 @@ class TimestampConverter final : public SideTransform {
     auto d = cache_.get(schema, [&](const SchemaPtr& s) { return derive(*s); });
     Value& slot = in.values()[d->index];
     slot = convert(slot, d->from);
-    value = rebuild_struct(in, d->schema, d->identity);
+    rebuild_struct(in, d->schema, d->identity);
     schema = d->schema;
     return true;
   }

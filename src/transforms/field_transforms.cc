@@ -89,9 +89,10 @@ class InsertField final : public SideTransform {
     Struct out(out_schema);
     auto& slots = out.values();
     std::size_t n = in.values().size();
-    for (std::size_t i = 0; i < n; ++i) slots[i] = std::move(in.values()[i]);
+    // Inserted values first: value_of may throw, and the input must stay intact if it does.
     for (std::size_t i = 0; i < inserts_.size(); ++i) slots[n + i] = value_of(inserts_[i], record);
-    value = Value(std::move(out));
+    for (std::size_t i = 0; i < n; ++i) slots[i] = std::move(in.values()[i]);
+    in = std::move(out);
     schema = std::move(out_schema);
     return true;
   }
@@ -230,7 +231,7 @@ class ReplaceField final : public SideTransform {
     }
     Struct& in = require_struct(value, "field replacement");
     auto d = cache_.get(schema, [&](const SchemaPtr& s) { return derive(*s); });
-    value = rebuild_struct(in, d->schema, d->source);
+    rebuild_struct(in, d->schema, d->source);
     schema = d->schema;
     return true;
   }
@@ -660,7 +661,7 @@ class Flatten final : public SideTransform {
     Struct out(out_schema);
     std::size_t next = 0;
     flatten_struct(*schema, &in, out.values(), next);
-    value = Value(std::move(out));
+    in = std::move(out);
     schema = std::move(out_schema);
     return true;
   }

@@ -254,7 +254,7 @@ class HeaderFrom final : public SideTransform {
       if (!v.is_null()) record.extensions.put(headers_[i], header_text(v));
     }
     if (move_) {
-      value = rebuild_struct(in, d->schema, d->source);
+      rebuild_struct(in, d->schema, d->source);
       schema = d->schema;
     }
     return true;
@@ -327,7 +327,7 @@ class SetSchemaMetadata final : public SideTransform {
     if (Struct* s = value.get_struct_if()) {
       std::vector<int> identity(schema->fields().size());
       for (std::size_t i = 0; i < identity.size(); ++i) identity[i] = static_cast<int>(i);
-      value = rebuild_struct(*s, d, identity);
+      rebuild_struct(*s, d, identity);
     }
     schema = d;
     return true;

@@ -212,7 +212,7 @@ class ExtractNestedField final : public SideTransform {
     auto& slots = out.values();
     for (std::size_t i = 0; i < in.values().size(); ++i) slots[i] = std::move(in.values()[i]);
     slots.back() = std::move(extracted);
-    value = Value(std::move(out));
+    in = std::move(out);
     schema = d->schema;
     return true;
   }
@@ -322,7 +322,7 @@ class PatternRename final : public SideTransform {
     Struct& in = require_struct(value, "renaming fields");
     auto d = cache_.get(schema, [&](const SchemaPtr& s) { return derive(s); });
     if (d->schema == schema) return true;  // no field name matched: nothing to rebuild
-    value = rebuild_struct(in, d->schema, d->source);
+    rebuild_struct(in, d->schema, d->source);
     schema = d->schema;
     return true;
   }
@@ -437,7 +437,7 @@ class SetMaximumPrecision final : public SideTransform {
     if (d == schema) return true;
     std::vector<int> identity(schema->fields().size());
     for (std::size_t i = 0; i < identity.size(); ++i) identity[i] = static_cast<int>(i);
-    value = rebuild_struct(in, d, identity);
+    rebuild_struct(in, d, identity);
     schema = d;
     return true;
   }

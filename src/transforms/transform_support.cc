@@ -138,14 +138,14 @@ SchemaBuilder copy_schema(const Schema& in) {
   return b;
 }
 
-Value rebuild_struct(Struct& in, const SchemaPtr& out, const std::vector<int>& source) {
+void rebuild_struct(Struct& in, const SchemaPtr& out, const std::vector<int>& source) {
   Struct s(out);
   auto& from = in.values();
   auto& to = s.values();
   for (std::size_t i = 0; i < source.size(); ++i) {
     if (source[i] >= 0) to[i] = std::move(from[source[i]]);
   }
-  return Value(std::move(s));
+  in = std::move(s);
 }
 
 Value* find_entry(ValueMap& map, std::string_view key) {

@@ -121,8 +121,9 @@ SchemaBuilder copy_struct_header(const Schema& in);
 // A builder for any schema copying everything but fields (for primitive/logical schemas).
 SchemaBuilder copy_schema(const Schema& in);
 
-// A new struct of schema out whose slot i is moved from in's slot source[i] (null when < 0).
-Value rebuild_struct(Struct& in, const SchemaPtr& out, const std::vector<int>& source);
+// Turns in into a struct of schema out whose slot i is moved from in's old slot source[i] (null
+// when < 0). Done in place, so the Value holding in keeps its allocation.
+void rebuild_struct(Struct& in, const SchemaPtr& out, const std::vector<int>& source);
 
 // The map entry for a string key, or nullptr.
 Value* find_entry(ValueMap& map, std::string_view key);
