@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 namespace rmqc::transforms {
@@ -253,6 +255,28 @@ TEST_F(TransformChainTest, ConcurrentApplyOnOneChain) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures, 0);
+}
+
+// docs/transforms.md must let a user find every class name and config key.
+TEST_F(TransformChainTest, DocsListEveryTransformAndKey) {
+  std::ifstream in("../../docs/transforms.md");
+  ASSERT_TRUE(in) << "run from src/transforms";
+  std::string docs((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const auto& e : registry_.list()) {
+    if (e.descriptor.class_name == "test.Probe") continue;
+    std::string name = e.descriptor.aliases.front();
+    name = name.substr(0, name.find('$'));
+    EXPECT_NE(docs.find(name), std::string::npos) << name;
+    ConfigDef def;
+    if (e.kind == PluginKind::kTransform) {
+      def = (*registry_.create_transform(e.descriptor.class_name))->config_def();
+    } else {
+      def = (*registry_.create_predicate(e.descriptor.class_name))->config_def();
+    }
+    for (const auto& k : def.keys()) {
+      EXPECT_NE(docs.find("| `" + k.name + "` |"), std::string::npos) << name << " " << k.name;
+    }
+  }
 }
 
 }  // namespace
