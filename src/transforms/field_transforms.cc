@@ -414,14 +414,13 @@ class ValueToKey final : public Transform {
   std::optional<ConnectRecord> do_transform(ConnectRecord record) override {
     if (record.value.is_null()) return record;  // a tombstone keeps its key
     if (!record.value_schema) {
-      const ValueMap& map = require_map(record.value, "copying fields from value to key");
+      require_map(record.value, "copying fields from value to key");
       ValueMap key;
       key.reserve(fields_.size());
       for (const auto& f : fields_) {
         const Value* v = record.value.find(f);
         key.emplace_back(f, v ? *v : Value());
       }
-      (void)map;
       record.key_schema = nullptr;
       record.key = Value(std::move(key));
       return record;
