@@ -48,6 +48,10 @@ void add_broker_options(CLI::App& command, BrokerCommandOptions& o) {
       .add_option("--max-store-mb", o.max_store_mb,
                   "Reject sends once the store holds this many MiB (0 = no limit)")
       ->capture_default_str();
+  command
+      .add_option("--acl-account", o.acl_accounts,
+                  "Enable ACL: accept only requests signed by ACCESS_KEY:SECRET_KEY (repeatable)")
+      ->type_name("ACCESS:SECRET");
 }
 
 void block_stop_signals() {
@@ -74,6 +78,15 @@ int run_broker_command(BrokerCommandOptions options) {
   if (options.no_namesrv && options.broker.namesrv_addr.empty()) {
     std::fprintf(stderr, "rmq-connect broker: --no-namesrv needs --namesrv host:port\n");
     return 2;
+  }
+  for (const auto& account : options.acl_accounts) {
+    auto colon = account.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == account.size()) {
+      std::fprintf(stderr, "rmq-connect broker: --acl-account needs ACCESS_KEY:SECRET_KEY\n");
+      return 2;
+    }
+    options.broker.broker.acl_enable = true;
+    options.broker.broker.acl_accounts[account.substr(0, colon)] = account.substr(colon + 1);
   }
   options.broker.store.retention_age = std::chrono::hours(options.retention_hours);
   options.broker.store.max_store_bytes = options.max_store_mb * 1024 * 1024;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -17,6 +18,7 @@ struct BrokerCommandOptions {
   bool no_namesrv = false;
   int retention_hours = 72;
   std::int64_t max_store_mb = 0;
+  std::vector<std::string> acl_accounts;  // ACCESS:SECRET
 };
 
 // Adds the `broker` subcommand's options to `command`.

@@ -1,6 +1,7 @@
 #include "broker/server/broker.h"
 
 #include "base/logging.h"
+#include "rocketmq/protocol/acl.h"
 #include "rocketmq/protocol/message_codec.h"
 #include "rocketmq/protocol/message_properties.h"
 #include "rocketmq/protocol/request_code.h"
@@ -192,6 +193,21 @@ Result<TopicConfig> Broker::ensure_topic(std::string_view topic, std::int32_t qu
 }
 
 void Broker::on_request(const remoting::ConnectionPtr& connection, RemotingCommand request) {
+  if (config_.acl_enable) {
+    auto allowed = rocketmq::verify_request(request, [this](const std::string& key) {
+      auto it = config_.acl_accounts.find(key);
+      return it == config_.acl_accounts.end() ? nullptr : &it->second;
+    });
+    if (!allowed.ok()) {
+      logger("broker")->warn("ACL: request {} from {} refused: {}", request.code,
+                             connection->remote_address(), allowed.error().message());
+      // RocketMQ answers ACL failures as a failed call (code 1) with the reason.
+      if (!request.is_oneway()) {
+        connection->send(reply_to(request, rsp::SYSTEM_ERROR, allowed.error().message()));
+      }
+      return;
+    }
+  }
   bool deferred = false;
   RemotingCommand reply = dispatch(connection, request, &deferred);
   if (!deferred && !request.is_oneway()) connection->send(reply);

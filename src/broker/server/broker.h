@@ -33,6 +33,9 @@ struct BrokerConfig {
   std::int32_t max_pull_messages = 32;       // per PULL_MESSAGE reply
   std::int64_t max_pull_bytes = 256 * 1024;  // per PULL_MESSAGE reply
   std::int64_t max_suspend_millis = 30'000;  // cap on a long-poll hold
+  // ACL (aclEnable): every request must be signed by one of these access keys (key -> secret).
+  bool acl_enable = false;
+  std::map<std::string, std::string, std::less<>> acl_accounts;
 };
 
 // The broker's request processors: send, pull with long polling, offsets, consumer groups,

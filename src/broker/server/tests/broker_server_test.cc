@@ -1,5 +1,6 @@
 // The embedded broker and name server over real TCP, driven by raw remoting requests.
 #include "broker/server/embedded_broker.h"
+#include "rocketmq/protocol/acl.h"
 #include "rocketmq/protocol/headers.h"
 #include "rocketmq/protocol/message_codec.h"
 #include "rocketmq/protocol/message_properties.h"
@@ -386,6 +387,30 @@ TEST_F(BrokerServerTest, BadInputClosesOnlyThatConnection) {
   EXPECT_FALSE(dead.ok());  // closed by the broker
   // Everyone else is fine.
   EXPECT_EQ(call(*c, send_request("still-ok", "x")).code, rsp::SUCCESS);
+}
+
+TEST(BrokerAclTest, OnlySignedRequestsAreServed) {
+  TempDir dir;
+  auto options = test_options(dir.str());
+  options.broker.acl_enable = true;
+  options.broker.acl_accounts["rocketmq2"] = "12345678";
+  auto b = EmbeddedBroker::start(options);
+  ASSERT_TRUE(b.ok()) << b.error().to_string();
+  auto c = connect_to((*b)->broker_addr());
+  auto unsigned_send = call(*c, send_request("secured", "x"));
+  EXPECT_EQ(unsigned_send.code, rsp::SYSTEM_ERROR);
+  EXPECT_EQ(unsigned_send.remark, "No accessKey is configured");
+  auto wrong = send_request("secured", "x");
+  rocketmq::sign_request(wrong, "rocketmq2", "not-the-secret");
+  EXPECT_EQ(call(*c, wrong).remark, "Check signature failed for accessKey=rocketmq2");
+  auto good = send_request("secured", "x");
+  rocketmq::sign_request(good, "rocketmq2", "12345678");
+  EXPECT_EQ(call(*c, good).code, rsp::SUCCESS);
+  auto pull = pull_request("secured", 0, 0);
+  rocketmq::sign_request(pull, "rocketmq2", "12345678");
+  auto pulled = call(*c, pull);
+  ASSERT_EQ(pulled.code, rsp::SUCCESS) << pulled.remark;
+  EXPECT_EQ(rocketmq::decode_stored_messages(pulled.body)->size(), 1u);
 }
 
 TEST(BrokerRestartTest, MessagesAndOffsetsSurviveARestart) {
