@@ -69,7 +69,10 @@ Result<TransformChain> TransformChain::build(const KeyValue& connector_config,
     KeyValue config = connector_config.with_prefix_stripped(prefix);
     config.erase("type");
     config.erase("class");
-    RMQC_RETURN_IF_ERROR(start_component(*predicate, config, prefix));
+    if (auto started = start_component(*predicate, config, prefix); !started.ok()) {
+      predicate->stop();
+      return std::move(started).error();
+    }
     predicates.emplace(name, predicate);
     chain.predicates_.push_back(std::move(predicate));
   }
@@ -103,13 +106,20 @@ Result<TransformChain> TransformChain::build(const KeyValue& connector_config,
     for (const char* k : {"class", "type", "predicate", "negate"}) config.erase(k);
     auto started = start_component(*stage.transform, config, prefix);
     if (!started.ok()) {
-      // Stop what already started so a half-built chain releases its resources.
+      // The chain's destructor stops the stages already built; this one is not in it yet.
       stage.transform->stop();
       return std::move(started).error();
     }
     chain.stages_.push_back(std::move(stage));
   }
   return chain;
+}
+
+Result<void> TransformChain::validate(const KeyValue& connector_config,
+                                      const plugins::PluginRegistry& registry) {
+  RMQC_ASSIGN_OR_RETURN(TransformChain chain, build(connector_config, registry));
+  chain.stop();
+  return {};
 }
 
 std::optional<ConnectRecord> TransformChain::apply(ConnectRecord record) const {

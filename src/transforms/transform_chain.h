@@ -36,6 +36,11 @@ class TransformChain {
   static Result<TransformChain> build(const KeyValue& connector_config,
                                       const plugins::PluginRegistry& registry);
 
+  // Builds and stops a chain: the config check for connector creation and the REST validate
+  // endpoint.
+  static Result<void> validate(const KeyValue& connector_config,
+                               const plugins::PluginRegistry& registry);
+
   // The record after every transform, or nullopt when one of them dropped it. A transform's
   // DataException (a record it cannot handle) propagates to the caller's error handling.
   std::optional<ConnectRecord> apply(ConnectRecord record) const;

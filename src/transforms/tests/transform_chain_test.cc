@@ -202,6 +202,19 @@ TEST_F(TransformChainTest, EveryTransformDescribesItsConfig) {
     }
   }
   EXPECT_GE(transforms, 30);
+  EXPECT_TRUE(registry_.conflicts().empty());
+}
+
+TEST_F(TransformChainTest, ValidateReportsWithoutKeepingAChain) {
+  EXPECT_TRUE(TransformChain::validate({{"transforms", "a"}, {"transforms.a.class", "test.Probe"}},
+                                       registry_)
+                  .ok());
+  EXPECT_EQ(counters().stopped, 1);
+  auto bad = TransformChain::validate(
+      {{"transforms", "a"}, {"transforms.a.class", "Cast$Value"}, {"transforms.a.spec", "x:y"}},
+      registry_);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("transforms.a.spec"), std::string::npos);
 }
 
 TEST_F(TransformChainTest, SeedClassNamesResolve) {
