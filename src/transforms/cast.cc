@@ -178,6 +178,10 @@ Value cast_value(const Value& v, const Schema* schema, FieldType target) {
     case FieldType::kInt64:
       return Value(i);
     case FieldType::kFloat32:
+      if (std::fabs(d) > std::numeric_limits<float>::max() && std::isfinite(d)) {
+        return Value(d > 0 ? std::numeric_limits<float>::infinity()
+                           : -std::numeric_limits<float>::infinity());
+      }
       return Value(static_cast<float>(d));
     case FieldType::kFloat64:
       return Value(d);
@@ -478,7 +482,14 @@ class TimestampConverter final : public SideTransform {
           throw DataException("TimestampConverter: expected an integer timestamp, got " +
                               std::string(kind_name(v.kind())));
         }
-        millis = unix_unit_ > 0 ? n * unix_unit_ : floor_div(n, -unix_unit_);
+        if (unix_unit_ > 0) {
+          if (__builtin_mul_overflow(n, unix_unit_, &millis)) {
+            throw DataException("TimestampConverter: unix timestamp " + std::to_string(n) +
+                                " is out of range");
+          }
+        } else {
+          millis = floor_div(n, -unix_unit_);
+        }
         break;
       }
       case TimeType::kDate:
@@ -494,8 +505,15 @@ class TimestampConverter final : public SideTransform {
     switch (target_) {
       case TimeType::kString:
         return Value(format_->format(millis));
-      case TimeType::kUnix:
-        return Value(unix_unit_ > 0 ? floor_div(millis, unix_unit_) : millis * -unix_unit_);
+      case TimeType::kUnix: {
+        if (unix_unit_ > 0) return Value(floor_div(millis, unix_unit_));
+        std::int64_t out = 0;
+        if (__builtin_mul_overflow(millis, -unix_unit_, &out)) {
+          throw DataException("TimestampConverter: " + std::to_string(millis) +
+                              " ms does not fit in a 64-bit unix timestamp");
+        }
+        return Value(out);
+      }
       case TimeType::kDate:
         return Value(static_cast<std::int32_t>(floor_div(millis, logical::kMillisPerDay)));
       case TimeType::kTime:

@@ -223,7 +223,8 @@ std::optional<std::int64_t> TimeFormat::parse(std::string_view text) const {
     // Adjacent numeric fields ("yyyyMMdd") take exactly their pattern width.
     bool adjacent = i + 1 < tokens_.size() && is_numeric_letter(tokens_[i + 1].letter);
     int min_width = adjacent ? t.count : 1;
-    int max_width = adjacent ? t.count : 18;
+    // Bounded so the epoch arithmetic below cannot overflow (years up to 999999).
+    int max_width = adjacent ? t.count : t.letter == 'y' ? 6 : 9;
     bool ok = true;
     switch (t.letter) {
       case 'y':
