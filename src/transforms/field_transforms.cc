@@ -298,7 +298,7 @@ class MaskField final : public SideTransform {
     if (!schema) {
       ValueMap& map = require_map(value, "masking fields");
       for (const auto& f : fields_) {
-        if (Value* v = find_entry(map, f); v && !v->is_null()) *v = masked(*v, nullptr, f);
+        if (Value* v = find_entry(map, f); v && !v->is_null()) *v = masked(*v, f);
       }
       return true;
     }
@@ -309,13 +309,14 @@ class MaskField final : public SideTransform {
         throw DataException("MaskField: '" + f + "' is not a field of " + schema->to_string());
       }
       Value& v = in.values()[field->index];
-      if (!v.is_null()) v = masked(v, field->schema.get(), f);
+      if (!v.is_null()) v = masked(v, f);
     }
     return true;
   }
 
  private:
-  Value masked(const Value& v, const Schema* schema, const std::string& name) const {
+  // The value's kind decides the mask (a Decimal value carries its scale).
+  Value masked(const Value& v, const std::string& name) const {
     auto unsupported = [&]() {
       return DataException("MaskField: cannot mask field '" + name + "' of type " +
                            std::string(kind_name(v.kind())) +
@@ -381,7 +382,6 @@ class MaskField final : public SideTransform {
         if (has_replacement_) throw unsupported();
         return Value(ValueMap{});
       default:
-        (void)schema;
         throw unsupported();
     }
   }

@@ -113,7 +113,7 @@ class ChangeCase final : public SideTransform {
     }
     Struct& in = require_struct(value, "changing field name case");
     auto derived = cache_.get(schema, [&](const SchemaPtr& s) { return rename_schema(*s); });
-    value = rename_struct(in, derived);
+    in = rename_struct(in, derived);
     schema = derived;
     return true;
   }
@@ -128,18 +128,18 @@ class ChangeCase final : public SideTransform {
     return b.build();
   }
 
-  Value rename_struct(Struct& in, const SchemaPtr& out) const {
+  Struct rename_struct(Struct& in, const SchemaPtr& out) const {
     Struct s(out);
     for (std::size_t i = 0; i < out->fields().size(); ++i) {
       Value& v = in.values()[i];
       const SchemaPtr& fs = out->fields()[i].schema;
       if (fs->type() == FieldType::kStruct && v.get_struct_if()) {
-        s.values()[i] = rename_struct(v.as_struct(), fs);
+        s.values()[i] = Value(rename_struct(v.as_struct(), fs));
       } else {
         s.values()[i] = std::move(v);
       }
     }
-    return Value(std::move(s));
+    return s;
   }
 
   void rename_map(ValueMap& map) const {

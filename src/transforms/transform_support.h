@@ -37,7 +37,7 @@ class ConfigError : public ConnectException {
 // config with def's defaults applied; the first bad key is thrown as a ConfigError.
 KeyValue parse_config(const ConfigDef& def, const KeyValue& config);
 
-// Validator accepting only patterns RE2 compiles (with the given prefix, e.g. "(?i)").
+// Validator accepting only patterns RE2 compiles.
 ConfigDef::Validator valid_regex();
 // Validator accepting values of a fixed set, case-sensitively, listing them in the message.
 ConfigDef::Validator one_of_exact(std::vector<std::string> allowed);
