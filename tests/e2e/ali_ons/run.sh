@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# End-to-end test: the independent npm RocketMQ client ali-ons (pure JavaScript) against the
+# rmq-connect embedded name server + broker. See test.js for what is checked.
+#
+# usage: run.sh RMQ_CONNECT_BINARY [WORK_DIR]
+#
+# WORK_DIR (default: a directory under ${TMPDIR:-/tmp}) receives a copy of package.json,
+# package-lock.json and test.js plus the node_modules installed by `npm ci`; it is reused between
+# runs while the lock file is unchanged. node and npm are installed from Debian (apt) if missing.
+# The broker runs on free ports with a fresh store and is always stopped at the end.
+set -euo pipefail
+
+BIN=${1:?usage: run.sh RMQ_CONNECT_BINARY [WORK_DIR]}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+WORK=${2:-${TMPDIR:-/tmp}/rmqc-e2e-ali-ons-$(id -u)}
+FIRST_TIMEOUT=${ALI_ONS_FIRST_TIMEOUT:-180}
+RESTART_TIMEOUT=${ALI_ONS_RESTART_TIMEOUT:-120}
+
+log() { echo "[run.sh +${SECONDS}s] $*"; }
+
+[ -x "$BIN" ] || { echo "FAIL: $BIN is not an executable"; exit 1; }
+
+# --- node + npm -------------------------------------------------------------------------------
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  log "node/npm missing: installing nodejs and npm from Debian"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q nodejs npm
+fi
+log "node $(node --version), npm $(npm --version 2>/dev/null)"
+
+# --- node packages (ali-ons and its dependencies, pinned by package-lock.json) -----------------
+mkdir -p "$WORK"
+exec 9>"$WORK/.lock"
+flock 9 # two concurrent runs sharing WORK must not npm ci over each other
+cp "$HERE/package.json" "$HERE/package-lock.json" "$HERE/test.js" "$WORK/"
+if ! cmp -s "$WORK/package-lock.json" "$WORK/node_modules/.installed-lock.json" 2>/dev/null; then
+  log "npm ci in $WORK"
+  (cd "$WORK" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$WORK/package-lock.json" "$WORK/node_modules/.installed-lock.json"
+fi
+
+# --- broker -----------------------------------------------------------------------------------
+RUN=$(mktemp -d "${TMPDIR:-/tmp}/rmqc-ali-ons-run.XXXXXX")
+BROKER_PID=""
+stop_broker() {
+  [ -n "$BROKER_PID" ] || return 0
+  local pid=$BROKER_PID
+  BROKER_PID=""
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "broker did not stop within 10 s of SIGTERM: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    return 1
+  fi
+  local rc=0
+  wait "$pid" || rc=$?
+  return "$rc"
+}
+cleanup() {
+  local rc=$?
+  stop_broker || true
+  if [ "$rc" -ne 0 ] && [ -f "$RUN/broker.err" ]; then
+    echo "---- broker log (last 40 lines) ----"
+    tail -n 40 "$RUN/broker.err" || true
+  fi
+  rm -rf "$RUN"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+"$BIN" broker --store "$RUN/store" --host 127.0.0.1 --namesrv-port 0 --broker-port 0 \
+  >"$RUN/broker.out" 2>"$RUN/broker.err" &
+BROKER_PID=$!
+READY=""
+for _ in $(seq 1 200); do
+  READY=$(grep -m1 '^broker ready: ' "$RUN/broker.out" || true)
+  [ -n "$READY" ] && break
+  kill -0 "$BROKER_PID" 2>/dev/null || { echo "FAIL: broker exited before it was ready"; exit 1; }
+  sleep 0.1
+done
+[ -n "$READY" ] || { echo "FAIL: no ready line from the broker within 20 s"; exit 1; }
+NAMESRV=$(sed -n 's/^broker ready: namesrv=\([^ ]*\) broker=.*$/\1/p' <<<"$READY")
+[ -n "$NAMESRV" ] || { echo "FAIL: cannot parse the ready line: $READY"; exit 1; }
+log "$READY"
+
+# --- the two client processes -------------------------------------------------------------------
+TOPIC=AliOnsE2E
+GROUP=AliOnsE2EGroup
+cd "$WORK"
+log "phase 1: produce 1000 + consume + commit"
+timeout -k 5 "$FIRST_TIMEOUT" node test.js first --namesrv "$NAMESRV" --topic "$TOPIC" --group "$GROUP" ||
+  { rc=$?; echo "FAIL: phase 1 exited with $rc (124 = timed out after ${FIRST_TIMEOUT} s)"; exit 1; }
+log "phase 2: restarted consumer resumes without re-reading"
+timeout -k 5 "$RESTART_TIMEOUT" node test.js restart --namesrv "$NAMESRV" --topic "$TOPIC" --group "$GROUP" ||
+  { rc=$?; echo "FAIL: phase 2 exited with $rc (124 = timed out after ${RESTART_TIMEOUT} s)"; exit 1; }
+
+if ! stop_broker; then
+  echo "FAIL: the broker did not shut down cleanly on SIGTERM"
+  exit 1
+fi
+log "PASS"

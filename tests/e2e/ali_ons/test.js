@@ -1,0 +1,281 @@
+'use strict';
+// End-to-end test: the independent npm RocketMQ client `ali-ons` against the rmq-connect embedded
+// name server + broker. Run by run.sh in two separate processes against the same broker:
+//
+//   node test.js first   --namesrv H:P --topic T --group G
+//     a producer sends MAIN_COUNT messages with keys and tags TagA/TagB (plus NOISE_COUNT TagC
+//     messages the subscription must filter out), half before and half after a push consumer of
+//     group G subscribed to "TagA || TagB" starts; checks every body/key/tag arrives exactly once and
+//     no TagC message does; waits until the consumer's offsets reach the queue ends, commits them
+//     and checks the broker reports them (QUERY_CONSUMER_OFFSET == GET_MAX_OFFSET on every queue).
+//
+//   node test.js restart --namesrv H:P --topic T --group G
+//     a new consumer process of the same group: once it owns every queue it must receive nothing
+//     old; then RESTART_COUNT new messages (+ noise) are sent and exactly those must arrive.
+//
+// Exit code 0 = pass; any failure prints "FAIL: ..." and exits 1.
+
+const { Producer, Consumer, Message } = require('ali-ons');
+
+const MAIN_COUNT = 1000;
+const NOISE_EVERY = 10; // one TagC message after every 10th main message
+const RESTART_COUNT = 20;
+const SUBSCRIPTION = 'TagA || TagB';
+
+function parseArgs(argv) {
+  const args = { phase: argv[0] };
+  for (let i = 1; i < argv.length; i += 2) {
+    args[argv[i].replace(/^--/, '')] = argv[i + 1];
+  }
+  for (const k of [ 'phase', 'namesrv', 'topic', 'group' ]) {
+    if (!args[k]) {
+      throw new Error(`missing argument ${k}; usage: test.js first|restart --namesrv H:P --topic T --group G`);
+    }
+  }
+  return args;
+}
+
+const args = parseArgs(process.argv.slice(2));
+const t0 = Date.now();
+function log(...parts) {
+  console.log(`[ali-ons ${args.phase} +${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...parts);
+}
+function fail(msg) {
+  console.log(`FAIL (${args.phase}): ${msg}`);
+  process.exit(1);
+}
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
+async function waitFor(what, timeoutMs, pred) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+// ali-ons logs warnings/errors to the console by default; keep them, drop info/debug and the
+// producer's harmless "updateTopicPublishInfo() prev is not null" dump of its whole route table.
+const logger = {
+  info() {},
+  debug() {},
+  warn(...a) {
+    if (typeof a[0] === 'string' && a[0].includes('prev is not null')) return;
+    console.warn('[ali-ons warn]', ...a);
+  },
+  error(...a) { console.warn('[ali-ons error]', ...a); },
+};
+
+// ali-ons normally asks an Aliyun HTTP address server for the name server list; `nameSrv` skips
+// that, but the constructor still asserts an httpclient exists. No accessKey/secretKey: the client
+// then does not sign requests (our broker runs with ACL off).
+const clientOptions = {
+  nameSrv: args.namesrv,
+  httpclient: { request: async () => { throw new Error('no HTTP address server in this test'); } },
+  logger,
+};
+
+const errors = [];
+function onError(source) {
+  return err => {
+    // Expected once per run: ali-ons asks for the route of %RETRY%<group> before its first
+    // heartbeat makes the broker create that topic (the same happens against Apache RocketMQ).
+    errors.push(`${source}: ${err && err.message}`);
+    console.warn(`[ali-ons ${source} error event] ${err && err.name}: ${err && err.message}`);
+  };
+}
+
+function makeProducer() {
+  const producer = new Producer(Object.assign({}, clientOptions, { producerGroup: `${args.group}_PRODUCER` }));
+  producer.on('error', onError('producer'));
+  return producer;
+}
+
+// Received messages by key; duplicates and unexpected ones are recorded for the checks.
+const received = new Map();
+const duplicates = [];
+const unexpectedTags = [];
+
+function makeConsumer() {
+  const consumer = new Consumer(Object.assign({}, clientOptions, {
+    consumerGroup: args.group,
+    consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET',
+    parallelConsumeLimit: 8,
+  }));
+  consumer.on('error', onError('consumer'));
+  consumer.subscribe(args.topic, SUBSCRIPTION, async msg => {
+    const key = msg.keys;
+    if (msg.tags !== 'TagA' && msg.tags !== 'TagB') unexpectedTags.push(`${key}:${msg.tags}`);
+    if (received.has(key)) duplicates.push(key);
+    received.set(key, { body: msg.body.toString(), tags: msg.tags, queueId: msg.queueId, queueOffset: msg.queueOffset });
+  });
+  return consumer;
+}
+
+// Sends messages [from, to) of a series with at most `parallel` sends in flight. Every NOISE_EVERY-th
+// message is followed by a TagC message that the consumer must never see.
+async function sendRange(producer, prefix, from, to, expected) {
+  const parallel = 16;
+  let next = from;
+  let noise = 0;
+  async function worker() {
+    while (next < to) {
+      const i = next++;
+      const tag = i % 2 === 0 ? 'TagA' : 'TagB';
+      const key = `${prefix}-key-${i}`;
+      const body = `${prefix}-body-${i}-${'x'.repeat(i % 50)}`;
+      const msg = new Message(args.topic, tag, body);
+      msg.keys = [ key ];
+      const r = await producer.send(msg);
+      if (r.sendStatus !== 'SEND_OK') fail(`send of ${key} returned ${JSON.stringify(r)}`);
+      expected.set(key, { body, tags: tag });
+      if (i % NOISE_EVERY === NOISE_EVERY - 1) {
+        const n = new Message(args.topic, 'TagC', `${prefix}-noise-${i}`);
+        n.keys = [ `${prefix}-noise-${i}` ];
+        const rn = await producer.send(n);
+        if (rn.sendStatus !== 'SEND_OK') fail(`send of noise ${i} returned ${JSON.stringify(rn)}`);
+        noise++;
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: parallel }, worker));
+  return noise;
+}
+
+function checkReceived(expected) {
+  if (duplicates.length) fail(`${duplicates.length} duplicate deliveries, e.g. ${duplicates.slice(0, 5).join(', ')}`);
+  if (unexpectedTags.length) fail(`messages outside "${SUBSCRIPTION}" delivered: ${unexpectedTags.slice(0, 5).join(', ')}`);
+  for (const [ key, got ] of received) {
+    const want = expected.get(key);
+    if (!want) fail(`unexpected message delivered: key ${key} (queue ${got.queueId} offset ${got.queueOffset})`);
+    if (want.body !== got.body) fail(`body mismatch for ${key}: ${JSON.stringify(got.body)} != ${JSON.stringify(want.body)}`);
+    if (want.tags !== got.tags) fail(`tag mismatch for ${key}: ${got.tags} != ${want.tags}`);
+  }
+  for (const key of expected.keys()) {
+    if (!received.has(key)) fail(`message ${key} never arrived`);
+  }
+}
+
+// The consumer's assigned queues of our topic, as ali-ons MessageQueue objects.
+function ownedQueues(consumer) {
+  return Array.from(consumer.processQueueTable.values())
+    .map(item => item.messageQueue)
+    .filter(mq => mq.topic === args.topic);
+}
+
+async function brokerOffsets(consumer, mq) {
+  const client = consumer._mqClient;
+  const addr = client.findBrokerAddressInPublish(mq.brokerName);
+  const committed = await client.queryConsumerOffset(addr,
+    { consumerGroup: args.group, topic: mq.topic, queueId: mq.queueId }, 3000);
+  const max = await client.maxOffset(mq);
+  return { committed, max };
+}
+
+// ali-ons cannot auto-create a topic: on GET_ROUTEINFO_BY_TOPIC code 17 it throws instead of
+// falling back to the TBW102 route as the Java producer does (the same happens against a real
+// broker). So create the topic explicitly with UPDATE_AND_CREATE_TOPIC (17), sent by ali-ons itself
+// to the broker found in TBW102's route, and wait until the name server routes it.
+async function createTopic(producer) {
+  const client = producer._mqClient;
+  const route = await client.getDefaultTopicRouteInfoFromNameServer('TBW102', 3000);
+  if (!route || !route.brokerDatas.length) fail(`no TBW102 route from the name server: ${JSON.stringify(route)}`);
+  for (const bd of route.brokerDatas) {
+    await client.createTopic(bd.brokerAddrs[0], 'TBW102', {
+      topicName: args.topic, readQueueNums: 4, writeQueueNums: 4, perm: 6,
+      topicFilterType: 'SINGLE_TAG', topicSysFlag: 0, order: false,
+    }, 3000);
+  }
+  await waitFor(`a name-server route for ${args.topic}`, 30000, async () => {
+    try {
+      const r = await client.getTopicRouteInfoFromNameServer(args.topic, 3000);
+      return r && r.queueDatas.length > 0;
+    } catch (err) {
+      return false;
+    }
+  });
+  log(`created topic ${args.topic} on ${route.brokerDatas.map(bd => bd.brokerAddrs[0]).join(', ')}`);
+}
+
+async function phaseFirst() {
+  const producer = makeProducer();
+  await producer.ready();
+  await createTopic(producer);
+  const expected = new Map();
+  const half = MAIN_COUNT / 2;
+  let noise = await sendRange(producer, 'first', 0, half, expected);
+  log(`sent ${half} messages (+${noise} TagC) before the consumer started`);
+
+  const consumer = makeConsumer();
+  await consumer.ready();
+  log('consumer ready');
+  noise += await sendRange(producer, 'first', half, MAIN_COUNT, expected);
+  log(`sent ${MAIN_COUNT} messages (+${noise} TagC) in total`);
+
+  await waitFor(`${MAIN_COUNT} messages to arrive (have ${received.size})`, 120000,
+    () => received.size >= MAIN_COUNT);
+  log(`received ${received.size} messages`);
+  checkReceived(expected);
+
+  const queues = ownedQueues(consumer);
+  if (!queues.length) fail('the consumer owns no queue of the topic');
+  // ali-ons advances its in-memory offset after the handler returns and past trailing TagC entries
+  // when a pull comes back NO_MATCHED; wait until every queue's offset reaches the queue end, then
+  // commit (UPDATE_CONSUMER_OFFSET) and check the broker stored exactly that.
+  const maxes = new Map();
+  for (const mq of queues) maxes.set(mq.key, (await brokerOffsets(consumer, mq)).max);
+  const total = Array.from(maxes.values()).reduce((a, b) => a + b, 0);
+  if (total !== MAIN_COUNT + noise) fail(`queue max offsets add up to ${total}, sent ${MAIN_COUNT + noise}`);
+  await waitFor('in-memory consumer offsets to reach the queue ends', 45000,
+    () => queues.every(mq => consumer._offsetStore.offsetTable.get(mq.key) === maxes.get(mq.key)));
+  await consumer.persistConsumerOffset();
+  for (const mq of queues) {
+    const o = await brokerOffsets(consumer, mq);
+    if (o.committed !== o.max) fail(`queue ${mq.queueId}: broker committed offset ${o.committed}, max offset ${o.max}`);
+  }
+  log(`committed offsets on ${queues.length} queues: ${queues.map(mq => `${mq.queueId}=${maxes.get(mq.key)}`).join(' ')}`);
+
+  await consumer.close();
+  await producer.close();
+  log(`PASS: ${MAIN_COUNT} messages with keys and tags received exactly once, ${noise} TagC filtered out, offsets committed`);
+}
+
+async function phaseRestart() {
+  const consumer = makeConsumer();
+  await consumer.ready();
+  // Wait until the rebalance gave this (only) member all queues of the topic and each queue's
+  // starting offset was read from the broker; then give the first pulls time to come back.
+  await waitFor('the restarted consumer to own every queue', 60000, () => {
+    const all = consumer._topicSubscribeInfoTable.get(args.topic);
+    return all && all.length > 0 && ownedQueues(consumer).length === all.length;
+  });
+  const queues = ownedQueues(consumer);
+  for (const mq of queues) {
+    const o = await brokerOffsets(consumer, mq);
+    if (o.committed !== o.max) fail(`queue ${mq.queueId}: committed offset ${o.committed} != max offset ${o.max} at restart`);
+  }
+  await sleep(3000);
+  if (received.size) fail(`restarted consumer re-read ${received.size} old messages, e.g. ${Array.from(received.keys()).slice(0, 5).join(', ')}`);
+  log(`restarted consumer owns ${queues.length} queues and received nothing old`);
+
+  const producer = makeProducer();
+  await producer.ready();
+  const expected = new Map();
+  const noise = await sendRange(producer, 'restart', 0, RESTART_COUNT, expected);
+  log(`sent ${RESTART_COUNT} new messages (+${noise} TagC)`);
+  await waitFor(`${RESTART_COUNT} new messages to arrive (have ${received.size})`, 60000,
+    () => received.size >= RESTART_COUNT);
+  await sleep(2000); // anything old or duplicated arriving late would show up here
+  checkReceived(expected);
+
+  await consumer.close();
+  await producer.close();
+  log(`PASS: restarted consumer resumed at the committed offsets; only the ${RESTART_COUNT} new messages arrived`);
+}
+
+(async () => {
+  if (args.phase === 'first') await phaseFirst();
+  else if (args.phase === 'restart') await phaseRestart();
+  else fail(`unknown phase ${args.phase}`);
+  if (errors.length) log(`note: ${errors.length} error events from ali-ons (see above)`);
+  process.exit(0);
+})().catch(err => fail(err && err.stack || String(err)));
