@@ -20,7 +20,7 @@ std::string_view send_status_name(SendStatus status) {
 
 Result<MessageExt> MessageExt::from_stored(const StoredMessageView& view,
                                            std::shared_ptr<const std::string> buffer,
-                                           std::string broker_name) {
+                                           std::shared_ptr<const MessageQueue> queue) {
   MessageExt m;
   m.topic_ = view.topic;
   m.properties_ = view.properties;
@@ -32,7 +32,7 @@ Result<MessageExt> MessageExt::from_stored(const StoredMessageView& view,
     m.body_ = view.body;
   }
   m.buffer_ = std::move(buffer);
-  m.queue_ = MessageQueue{std::string(view.topic), std::move(broker_name), view.queue_id};
+  m.queue_ = std::move(queue);
   m.queue_offset_ = view.queue_offset;
   m.physical_offset_ = view.physical_offset;
   m.flag_ = view.flag;

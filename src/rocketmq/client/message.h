@@ -58,10 +58,11 @@ struct SendResult {
 // batch of messages to the application copies no bodies.
 class MessageExt {
  public:
-  // `buffer` must hold the bytes `view` points into.
+  // `buffer` must hold the bytes `view` points into; `queue` is shared by all messages of one
+  // pull (its queue id is the stored one).
   static Result<MessageExt> from_stored(const StoredMessageView& view,
                                         std::shared_ptr<const std::string> buffer,
-                                        std::string broker_name);
+                                        std::shared_ptr<const MessageQueue> queue);
 
   std::string_view topic() const { return topic_; }
   std::string_view body() const { return body_; }
@@ -75,8 +76,8 @@ class MessageExt {
   std::string msg_id() const;
   std::string offset_msg_id() const { return make_offset_msg_id(store_host_, physical_offset_); }
 
-  const MessageQueue& queue() const { return queue_; }
-  std::int32_t queue_id() const { return queue_.queue_id; }
+  const MessageQueue& queue() const { return *queue_; }
+  std::int32_t queue_id() const { return queue_->queue_id; }
   std::int64_t queue_offset() const { return queue_offset_; }
   std::int64_t physical_offset() const { return physical_offset_; }
   std::int32_t flag() const { return flag_; }
@@ -90,7 +91,7 @@ class MessageExt {
  private:
   std::shared_ptr<const std::string> buffer_;    // the pull body
   std::shared_ptr<const std::string> inflated_;  // body when it arrived compressed
-  MessageQueue queue_;
+  std::shared_ptr<const MessageQueue> queue_;
   std::string_view topic_;
   std::string_view body_;
   std::string_view properties_;
