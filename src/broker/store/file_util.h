@@ -1,7 +1,8 @@
 #pragma once
 
-#include "rmqc/base/error.h"
 #include "rmqc/base/result.h"
+
+#include "base/file_util.h"
 
 #include <cstdint>
 #include <string>
@@ -10,9 +11,12 @@
 
 namespace rmqc::broker {
 
-// errno -> Error. ENOSPC/EDQUOT/EFBIG become kResourceExhausted (disk or quota full), the rest
-// kIoError.
-Error errno_error(std::string_view what, const std::string& path, int err);
+// The generic file helpers live in base/ (shared with the worker's state files).
+using rmqc::atomic_write_file;
+using rmqc::errno_error;
+using rmqc::fsync_dir;
+using rmqc::make_dirs;
+using rmqc::read_file;
 
 // RocketMQ segment file name: the starting offset, zero-padded to 20 digits.
 std::string segment_file_name(int64_t base_offset);
@@ -25,14 +29,5 @@ struct SegmentFileInfo {
   std::string path;
 };
 Result<std::vector<SegmentFileInfo>> list_segment_files(const std::string& dir);
-
-Result<void> make_dirs(const std::string& dir);
-Result<void> fsync_dir(const std::string& dir);
-
-// Replaces `path` atomically and durably: write path.tmp, fsync it, rename over path, fsync the
-// directory. A crash leaves either the old or the new content, never a mix.
-Result<void> atomic_write_file(const std::string& path, std::string_view content);
-// Whole file; kNotFound if it does not exist.
-Result<std::string> read_file(const std::string& path);
 
 }  // namespace rmqc::broker
