@@ -1,0 +1,166 @@
+#include "config/worker_config.h"
+
+#include "config/properties.h"
+
+#include <cstdlib>
+
+namespace rmqc::config {
+namespace {
+
+using Type = ConfigDef::Type;
+using Imp = ConfigDef::Importance;
+
+// Keys of the Java runtime that only the distributed mode (or nothing) uses: accepted without a
+// warning so existing files load unchanged.
+ConfigDef build_def() {
+  ConfigDef d;
+  d.define("workerId", Type::kString, "DefaultWorker", Imp::kHigh,
+           "Unique id of this worker; shown as workerId in every status.")
+      .define("connectClusterId", Type::kString, "DefaultConnectCluster", Imp::kMedium,
+              "Cluster id (distributed mode: the discovery consumer group).")
+      .define("namesrvAddr", Type::kString, "", Imp::kHigh,
+              "RocketMQ name servers, host:port separated by ';'. Empty: start the embedded "
+              "broker and name server in this process, storing under storePathRootDir/broker.")
+      .define("httpHost", Type::kString, "127.0.0.1", Imp::kMedium,
+              "Address the REST API listens on (0.0.0.0 to expose it).")
+      .define("httpPort", Type::kInt, "8082", Imp::kHigh, "REST API port (0 = any free port).",
+              validators::between(0, 65535))
+      .define("pluginPaths", Type::kList, "", Imp::kMedium,
+              "Directories or shared libraries with connector plugins, comma separated.")
+      .define("storePathRootDir", Type::kString, "", Imp::kHigh,
+              "Where the worker keeps connector configs, positions and statuses (and the "
+              "embedded broker's store). Default: $HOME/connectorStore.")
+      .define("aclEnable", Type::kBoolean, "false", Imp::kMedium,
+              "Sign RocketMQ requests with accessKey/secretKey.")
+      .define("accessKey", Type::kString, "", Imp::kMedium, "RocketMQ ACL access key.")
+      .define("secretKey", Type::kPassword, "", Imp::kMedium, "RocketMQ ACL secret key.")
+      .define("autoCreateTopicEnable", Type::kBoolean, "true", Imp::kMedium,
+              "Create target topics of source connectors that do not exist.")
+      .define("keyConverter", Type::kClass,
+              "org.apache.rocketmq.connect.runtime.converter.record.StringConverter", Imp::kMedium,
+              "Key converter of connectors that set no key.converter.")
+      .define("valueConverter", Type::kClass,
+              "org.apache.rocketmq.connect.runtime.converter.record.StringConverter", Imp::kMedium,
+              "Value converter of connectors that set no value.converter.")
+      .define("operationTimeout", Type::kLong, "3000", Imp::kLow, "RocketMQ send timeout, ms.",
+              validators::at_least(1))
+      .define("offsetCommitIntervalMsConfig", Type::kLong, "30000", Imp::kMedium,
+              "How often source positions and sink offsets are committed, ms.",
+              validators::at_least(1))
+      .define("offsetCommitTimeoutMsConfig", Type::kLong, "5000", Imp::kLow,
+              "Longest wait for outstanding sends when committing, ms.", validators::at_least(1))
+      .define("maxStartTimeoutMills", Type::kLong, "180000", Imp::kLow,
+              "Longest a task may take to start before it is FAILED, ms.", validators::at_least(1))
+      .define("maxStopTimeoutMills", Type::kLong, "60000", Imp::kLow,
+              "Longest a task may take to stop before it is abandoned, ms.",
+              validators::at_least(1))
+      .define("rmqProducerGroup", Type::kString, "connector-producer-group", Imp::kLow,
+              "Producer group of source tasks.")
+      .define("rmqConsumerGroup", Type::kString, "connector-consumer-group", Imp::kLow,
+              "Default consumer group prefix.")
+      .define("rmqMessageConsumeTimeout", Type::kLong, "3000", Imp::kLow,
+              "Sink tasks' poll timeout, ms.", validators::at_least(1))
+      .define("restRedactKeys", Type::kList, "password,secret,token", Imp::kLow,
+              "Config keys containing any of these (case-insensitive) are shown as ****** in REST "
+              "responses and logs.")
+      .define("embeddedNamesrvPort", Type::kInt, "9876", Imp::kLow,
+              "Embedded name server port (namesrvAddr empty; 0 = any free port).",
+              validators::between(0, 65535))
+      .define("embeddedBrokerPort", Type::kInt, "10911", Imp::kLow,
+              "Embedded broker port (namesrvAddr empty; 0 = any free port).",
+              validators::between(0, 65535))
+      .define("embeddedBrokerFlush", Type::kString, "async", Imp::kLow,
+              "Embedded broker flush policy: async or sync.",
+              validators::one_of({"async", "sync"}));
+  // Accepted for compatibility with the Java files; not used by the standalone worker.
+  for (const char* k : {"autoCreateGroupEnable",
+                        "maxMessageSize",
+                        "clusterStoreTopic",
+                        "allocTaskStrategy",
+                        "configStoreTopic",
+                        "configPersistInterval",
+                        "positionStoreTopic",
+                        "positionPersistInterval",
+                        "offsetStoreTopic",
+                        "offsetPersistInterval",
+                        "connectStatusTopic",
+                        "statePersistInterval",
+                        "adminExtGroup",
+                        "rmqMaxRedeliveryTimes",
+                        "rmqMaxConsumeThreadNums",
+                        "rmqMinConsumeThreadNums",
+                        "brokerSuspendMaxTimeMillis",
+                        "openLogMetricReporter",
+                        "metricsConfigPath",
+                        "clusterManagementService",
+                        "configManagementService",
+                        "positionManagementService",
+                        "stateManagementService",
+                        "clusterName"}) {
+    d.define(k, Type::kString, "", Imp::kLow,
+             "Accepted for compatibility with the Java runtime; used only in distributed mode "
+             "or not at all.");
+  }
+  return d;
+}
+
+std::string default_store_dir() {
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : "/tmp") + "/connectorStore";
+}
+
+}  // namespace
+
+const ConfigDef& worker_config_def() {
+  static const ConfigDef def = build_def();
+  return def;
+}
+
+Result<WorkerConfig> parse_worker_config(const KeyValue& properties) {
+  const ConfigDef& def = worker_config_def();
+  RMQC_ASSIGN_OR_RETURN(KeyValue kv, def.parse(properties));
+  WorkerConfig c;
+  for (const auto& [k, v] : properties) {
+    if (!def.find(k)) c.unknown_keys.push_back(k);
+  }
+  c.worker_id = kv.get_string("workerId");
+  c.connect_cluster_id = kv.get_string("connectClusterId");
+  c.namesrv_addr = kv.get_string("namesrvAddr");
+  c.http_host = kv.get_string("httpHost");
+  c.http_port = static_cast<std::uint16_t>(kv.get_int("httpPort"));
+  c.plugin_paths = split_list(kv.get_string("pluginPaths"));
+  c.store_path_root_dir = kv.get_string("storePathRootDir");
+  if (c.store_path_root_dir.empty()) c.store_path_root_dir = default_store_dir();
+  c.acl_enable = kv.get_bool("aclEnable");
+  c.access_key = kv.get_string("accessKey");
+  c.secret_key = kv.get_string("secretKey");
+  if (c.acl_enable && (c.access_key.empty() || c.secret_key.empty())) {
+    return Error(ErrorCode::kInvalidConfig, "aclEnable=true needs accessKey and secretKey");
+  }
+  c.auto_create_topic_enable = kv.get_bool("autoCreateTopicEnable");
+  c.key_converter = kv.get_string("keyConverter");
+  c.value_converter = kv.get_string("valueConverter");
+  c.operation_timeout = std::chrono::milliseconds(kv.get_long("operationTimeout"));
+  c.offset_commit_interval = std::chrono::milliseconds(kv.get_long("offsetCommitIntervalMsConfig"));
+  c.offset_commit_timeout = std::chrono::milliseconds(kv.get_long("offsetCommitTimeoutMsConfig"));
+  c.max_start_timeout = std::chrono::milliseconds(kv.get_long("maxStartTimeoutMills"));
+  c.max_stop_timeout = std::chrono::milliseconds(kv.get_long("maxStopTimeoutMills"));
+  c.rmq_producer_group = kv.get_string("rmqProducerGroup");
+  c.rmq_consumer_group = kv.get_string("rmqConsumerGroup");
+  c.consume_timeout = std::chrono::milliseconds(kv.get_long("rmqMessageConsumeTimeout"));
+  c.redact_keys = split_list(kv.get_string("restRedactKeys"));
+  c.embedded_namesrv_port = static_cast<std::uint16_t>(kv.get_int("embeddedNamesrvPort"));
+  c.embedded_broker_port = static_cast<std::uint16_t>(kv.get_int("embeddedBrokerPort"));
+  c.embedded_flush = kv.get_string("embeddedBrokerFlush");
+  c.raw = std::move(kv);
+  return c;
+}
+
+Result<WorkerConfig> load_worker_config(const std::string& path) {
+  RMQC_ASSIGN_OR_RETURN(KeyValue properties, load_properties_file(path));
+  auto parsed = parse_worker_config(properties);
+  if (!parsed.ok()) return std::move(parsed).error().with_context(path);
+  return parsed;
+}
+
+}  // namespace rmqc::config

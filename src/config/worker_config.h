@@ -1,0 +1,55 @@
+#pragma once
+
+#include "rmqc/api/config_def.h"
+#include "rmqc/api/key_value.h"
+#include "rmqc/base/result.h"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rmqc::config {
+
+// The worker configuration file (connect-standalone.conf / connect-distributed.conf), with the
+// Java runtime's key names. Every key is in worker_config_def() with its default and meaning.
+struct WorkerConfig {
+  std::string worker_id = "DefaultWorker";
+  std::string connect_cluster_id = "DefaultConnectCluster";
+  std::string namesrv_addr;  // empty = start the embedded broker in-process
+  std::string http_host = "127.0.0.1";
+  std::uint16_t http_port = 8082;
+  std::vector<std::string> plugin_paths;
+  std::string store_path_root_dir;
+  bool acl_enable = false;
+  std::string access_key;
+  std::string secret_key;
+  bool auto_create_topic_enable = true;
+  std::string key_converter;
+  std::string value_converter;
+  std::chrono::milliseconds operation_timeout{3000};
+  std::chrono::milliseconds offset_commit_interval{30000};
+  std::chrono::milliseconds offset_commit_timeout{5000};
+  std::chrono::milliseconds max_start_timeout{180000};
+  std::chrono::milliseconds max_stop_timeout{60000};
+  std::string rmq_producer_group = "connector-producer-group";
+  std::string rmq_consumer_group = "connector-consumer-group";
+  std::chrono::milliseconds consume_timeout{3000};
+  std::vector<std::string> redact_keys;  // substrings of config keys whose values are hidden
+  // Embedded broker (namesrvAddr empty).
+  std::uint16_t embedded_namesrv_port = 9876;
+  std::uint16_t embedded_broker_port = 10911;
+  std::string embedded_flush = "async";
+
+  KeyValue raw;                           // every key as given, defaults applied
+  std::vector<std::string> unknown_keys;  // keys not in worker_config_def(), warned about
+};
+
+// Every worker key: name, type, default, documentation (also what docs/configuration.md lists).
+const ConfigDef& worker_config_def();
+
+// Validates and converts; unknown keys are returned in unknown_keys (the caller warns).
+Result<WorkerConfig> parse_worker_config(const KeyValue& properties);
+Result<WorkerConfig> load_worker_config(const std::string& path);
+
+}  // namespace rmqc::config
