@@ -1,0 +1,123 @@
+#pragma once
+
+// Admin calls (spec §2.3.9, §2.3.1, §2.3.5, §2.3.6): topics, routes, cluster info, offsets,
+// consumer groups; and GroupMembership, the member list of a consumer group kept current
+// through NOTIFY_CONSUMER_IDS_CHANGED (what the distributed worker builds its cluster on).
+
+#include "rmqc/base/result.h"
+
+#include "rocketmq/client/client_config.h"
+#include "rocketmq/protocol/bodies.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace rmqc::rocketmq {
+
+class ClientInstance;
+
+struct QueueOffsets {
+  MessageQueue queue;
+  std::int64_t min_offset = 0;
+  std::int64_t max_offset = 0;  // next offset to be written
+};
+
+struct QueueProgress {
+  MessageQueue queue;
+  std::int64_t broker_offset = 0;    // max offset
+  std::int64_t consumer_offset = 0;  // committed; -1 when none
+  std::int64_t lag() const {
+    return consumer_offset < 0 ? broker_offset
+                               : std::max<std::int64_t>(0, broker_offset - consumer_offset);
+  }
+};
+
+class Admin {
+ public:
+  static Result<std::unique_ptr<Admin>> start(ClientConfig config);
+  ~Admin();
+
+  // UPDATE_AND_CREATE_TOPIC on every master of `cluster` (every master when empty).
+  Result<void> create_topic(const std::string& topic, std::int32_t queues = 8,
+                            std::int32_t perm = 6, const std::string& cluster = {});
+  // DELETE_TOPIC_IN_BROKER on every master of the topic, then DELETE_TOPIC_IN_NAMESRV.
+  Result<void> delete_topic(const std::string& topic);
+  Result<std::vector<std::string>> topic_list();
+  Result<TopicRouteData> topic_route(const std::string& topic);
+  Result<ClusterInfo> cluster_info();
+  Result<std::vector<QueueOffsets>> topic_status(const std::string& topic);
+
+  Result<std::int64_t> min_offset(const MessageQueue& queue);
+  Result<std::int64_t> max_offset(const MessageQueue& queue);
+  Result<std::int64_t> search_offset(const MessageQueue& queue, std::int64_t timestamp_ms);
+
+  // Sorted client ids of a group's members (union over the masters); empty when none.
+  Result<std::vector<std::string>> consumer_ids(const std::string& group);
+  // The group's committed offset of a queue; -1 when none.
+  Result<std::int64_t> committed_offset(const std::string& group, const MessageQueue& queue);
+  Result<void> commit_offset(const std::string& group, const MessageQueue& queue,
+                             std::int64_t offset);
+  // Committed offset and max offset of every queue of `topics`.
+  Result<std::vector<QueueProgress>> group_progress(const std::string& group,
+                                                    const std::vector<std::string>& topics);
+
+  ClientInstance& instance() { return *instance_; }
+
+ private:
+  explicit Admin(std::shared_ptr<ClientInstance> instance) : instance_(std::move(instance)) {}
+  Result<std::string> master_of(const MessageQueue& queue);
+  Result<std::int64_t> offset_call(std::int32_t code, const MessageQueue& queue,
+                                   std::int64_t timestamp = 0);
+  std::shared_ptr<ClientInstance> instance_;
+};
+
+// Membership of a consumer group. With join = true this client becomes a member (heartbeats a
+// CONSUME_ACTIVELY consumer of `topic`); the member list is re-read when the broker sends
+// NOTIFY_CONSUMER_IDS_CHANGED and every `poll_interval`, and `on_change` gets the sorted ids
+// whenever they differ from the last list.
+class GroupMembership {
+ public:
+  using Listener = std::function<void(const std::vector<std::string>& member_ids)>;
+
+  struct Options {
+    ClientConfig client;
+    std::string group;
+    std::string topic;  // a topic of the group's subscription (its brokers hold the group)
+    bool join = true;
+    std::chrono::milliseconds poll_interval{10'000};
+  };
+
+  static Result<std::unique_ptr<GroupMembership>> start(Options options, Listener on_change);
+  ~GroupMembership();
+
+  const std::string& client_id() const;
+  std::vector<std::string> members() const;
+  // Leaves the group (UNREGISTER_CLIENT) and stops. Idempotent.
+  void stop();
+
+ private:
+  GroupMembership() = default;
+  void run();
+  void refresh();
+
+  Options options_;
+  Listener on_change_;
+  std::shared_ptr<ClientInstance> instance_;
+  int heartbeat_id_ = 0;
+  int listener_id_ = 0;
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool changed_ = false;
+  std::vector<std::string> members_;
+  std::thread thread_;
+};
+
+}  // namespace rmqc::rocketmq
