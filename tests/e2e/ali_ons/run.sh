@@ -7,7 +7,8 @@
 # WORK_DIR (default: a directory under ${TMPDIR:-/tmp}) receives a copy of package.json,
 # package-lock.json and test.js plus the node_modules installed by `npm ci`; it is reused between
 # runs while the lock file is unchanged. node and npm are installed from Debian (apt) if missing.
-# The broker runs on free ports with a fresh store and is always stopped at the end.
+# Two brokers run one after the other (plain, then with --acl-account), each on free ports with a
+# fresh store; the running one is always stopped at the end, also on failure or timeout.
 set -euo pipefail
 
 BIN=${1:?usage: run.sh RMQ_CONNECT_BINARY [WORK_DIR]}
@@ -41,10 +42,12 @@ if ! cmp -s "$WORK/package-lock.json" "$WORK/node_modules/.installed-lock.json" 
   cp "$WORK/package-lock.json" "$WORK/node_modules/.installed-lock.json"
 fi
 
-# --- broker -----------------------------------------------------------------------------------
+# --- broker ---------------------------------------------------------------------------------
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/rmqc-ali-ons-run.XXXXXX")
 BROKER_PID=""
-stop_broker() {
+BROKER_LOG=""
+NAMESRV=""
+stop_broker() { # SIGTERM, then wait up to 10 s; non-zero if it needed SIGKILL or exited non-zero
   [ -n "$BROKER_PID" ] || return 0
   local pid=$BROKER_PID
   BROKER_PID=""
@@ -63,12 +66,31 @@ stop_broker() {
   wait "$pid" || rc=$?
   return "$rc"
 }
+start_broker() { # start_broker NAME [extra broker args...]: fresh store, free ports; sets NAMESRV
+  local name=$1
+  shift
+  BROKER_LOG="$RUN/$name.err"
+  "$BIN" broker --store "$RUN/$name-store" --host 127.0.0.1 --namesrv-port 0 --broker-port 0 "$@" \
+    >"$RUN/$name.out" 2>"$BROKER_LOG" &
+  BROKER_PID=$!
+  local ready=""
+  for _ in $(seq 1 200); do
+    ready=$(grep -m1 '^broker ready: ' "$RUN/$name.out" || true)
+    [ -n "$ready" ] && break
+    kill -0 "$BROKER_PID" 2>/dev/null || { echo "FAIL: broker exited before it was ready"; exit 1; }
+    sleep 0.1
+  done
+  [ -n "$ready" ] || { echo "FAIL: no ready line from the broker within 20 s"; exit 1; }
+  NAMESRV=$(sed -n 's/^broker ready: namesrv=\([^ ]*\) broker=.*$/\1/p' <<<"$ready")
+  [ -n "$NAMESRV" ] || { echo "FAIL: cannot parse the ready line: $ready"; exit 1; }
+  log "$name: $ready"
+}
 cleanup() {
   local rc=$?
   stop_broker || true
-  if [ "$rc" -ne 0 ] && [ -f "$RUN/broker.err" ]; then
-    echo "---- broker log (last 40 lines) ----"
-    tail -n 40 "$RUN/broker.err" || true
+  if [ "$rc" -ne 0 ] && [ -n "$BROKER_LOG" ] && [ -f "$BROKER_LOG" ]; then
+    echo "---- broker log $BROKER_LOG (last 40 lines) ----"
+    tail -n 40 "$BROKER_LOG" || true
   fi
   rm -rf "$RUN"
   exit "$rc"
@@ -76,34 +98,25 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$BIN" broker --store "$RUN/store" --host 127.0.0.1 --namesrv-port 0 --broker-port 0 \
-  >"$RUN/broker.out" 2>"$RUN/broker.err" &
-BROKER_PID=$!
-READY=""
-for _ in $(seq 1 200); do
-  READY=$(grep -m1 '^broker ready: ' "$RUN/broker.out" || true)
-  [ -n "$READY" ] && break
-  kill -0 "$BROKER_PID" 2>/dev/null || { echo "FAIL: broker exited before it was ready"; exit 1; }
-  sleep 0.1
-done
-[ -n "$READY" ] || { echo "FAIL: no ready line from the broker within 20 s"; exit 1; }
-NAMESRV=$(sed -n 's/^broker ready: namesrv=\([^ ]*\) broker=.*$/\1/p' <<<"$READY")
-[ -n "$NAMESRV" ] || { echo "FAIL: cannot parse the ready line: $READY"; exit 1; }
-log "$READY"
-
-# --- the two client processes -------------------------------------------------------------------
-TOPIC=AliOnsE2E
-GROUP=AliOnsE2EGroup
+# phase() NAME TIMEOUT ARGS...: one client process, bounded in time
+phase() {
+  local name=$1 limit=$2
+  shift 2
+  log "phase $name"
+  timeout -k 5 "$limit" node test.js "$name" --namesrv "$NAMESRV" "$@" ||
+    { local rc=$?; echo "FAIL: phase $name exited with $rc (124 = timed out after $limit s)"; exit 1; }
+}
 cd "$WORK"
-log "phase 1: produce 1000 + consume + commit"
-timeout -k 5 "$FIRST_TIMEOUT" node test.js first --namesrv "$NAMESRV" --topic "$TOPIC" --group "$GROUP" ||
-  { rc=$?; echo "FAIL: phase 1 exited with $rc (124 = timed out after ${FIRST_TIMEOUT} s)"; exit 1; }
-log "phase 2: restarted consumer resumes without re-reading"
-timeout -k 5 "$RESTART_TIMEOUT" node test.js restart --namesrv "$NAMESRV" --topic "$TOPIC" --group "$GROUP" ||
-  { rc=$?; echo "FAIL: phase 2 exited with $rc (124 = timed out after ${RESTART_TIMEOUT} s)"; exit 1; }
 
-if ! stop_broker; then
-  echo "FAIL: the broker did not shut down cleanly on SIGTERM"
-  exit 1
-fi
+# --- 1. producer + push consumer, then a restarted consumer (new process) of the same group -----
+start_broker plain
+phase first "$FIRST_TIMEOUT" --topic AliOnsE2E --group AliOnsE2EGroup
+phase restart "$RESTART_TIMEOUT" --topic AliOnsE2E --group AliOnsE2EGroup
+stop_broker || { echo "FAIL: the broker did not shut down cleanly on SIGTERM"; exit 1; }
+
+# --- 2. the same client with ACL signatures against a broker with ACL on -----------------------
+start_broker acl --acl-account AliOnsAK:AliOnsSecret
+phase acl "$RESTART_TIMEOUT" --topic AliOnsAcl --group AliOnsAclGroup \
+  --access-key AliOnsAK --secret-key AliOnsSecret
+stop_broker || { echo "FAIL: the ACL broker did not shut down cleanly on SIGTERM"; exit 1; }
 log "PASS"

@@ -15,6 +15,12 @@
 //     handler asks for one of them to be retried (CONSUMER_SEND_MSG_BACK): it must come back once
 //     through %RETRY%<group> (after the broker's retry delay, if any) with reconsumeTimes 1.
 //
+//   node test.js acl --namesrv H:P --topic T --group G --access-key AK --secret-key SK
+//     against a broker started with --acl-account AK:SK: ali-ons signs every request itself
+//     (HMAC-SHA1 over the sorted extFields values, including its own OnsChannel, plus the body);
+//     signed clients create the topic, send ACL_COUNT messages and consume them all; a client with
+//     a wrong secret and one without keys are refused.
+//
 // Every COMPRESS_EVERY-th message has a body above ali-ons' 4 KiB threshold, so it travels
 // zlib-compressed (sysFlag 0x1). Error events from ali-ons fail the test, except the expected
 // "no route for %RETRY%<group>" of a group's very first start.
@@ -29,6 +35,7 @@ const NOISE_EVERY = 10; // one TagC message after every 10th main message
 const RESTART_COUNT = 20;
 const COMPRESS_EVERY = 50; // bodies of 6000 bytes: ali-ons compresses bodies over 4096 bytes
 const RETRY_KEY = 'restart-key-7';
+const ACL_COUNT = 50;
 const SUBSCRIPTION = 'TagA || TagB';
 
 function parseArgs(argv) {
@@ -36,7 +43,9 @@ function parseArgs(argv) {
   for (let i = 1; i < argv.length; i += 2) {
     args[argv[i].replace(/^--/, '')] = argv[i + 1];
   }
-  for (const k of [ 'phase', 'namesrv', 'topic', 'group' ]) {
+  const required = [ 'phase', 'namesrv', 'topic', 'group' ];
+  if (args.phase === 'acl') required.push('access-key', 'secret-key');
+  for (const k of required) {
     if (!args[k]) {
       throw new Error(`missing argument ${k}; usage: test.js first|restart --namesrv H:P --topic T --group G`);
     }
@@ -123,8 +132,8 @@ function onError(source) {
   };
 }
 
-function makeProducer() {
-  const producer = new Producer(Object.assign({}, clientOptions, { producerGroup: `${args.group}_PRODUCER` }));
+function makeProducer(extra) {
+  const producer = new Producer(Object.assign({}, clientOptions, { producerGroup: `${args.group}_PRODUCER` }, extra));
   producer.on('error', onError('producer'));
   return producer;
 }
@@ -135,12 +144,12 @@ const duplicates = [];
 const unexpectedTags = [];
 let retryFirst = null; // the first delivery of RETRY_KEY, answered with ACTION_RETRY
 
-function makeConsumer() {
+function makeConsumer(extra) {
   const consumer = new Consumer(Object.assign({}, clientOptions, {
     consumerGroup: args.group,
     consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET',
     parallelConsumeLimit: 8,
-  }));
+  }, extra));
   consumer.on('error', onError('consumer'));
   consumer.subscribe(args.topic, SUBSCRIPTION, async msg => {
     const key = msg.keys;
@@ -243,6 +252,7 @@ async function createTopic(producer) {
     }
   });
   log(`created topic ${args.topic} on ${route.brokerDatas.map(bd => bd.brokerAddrs[0]).join(', ')}`);
+  return route.brokerDatas[0].brokerAddrs[0];
 }
 
 async function phaseFirst() {
@@ -334,9 +344,59 @@ async function phaseRestart() {
   log(`PASS: restarted consumer resumed at the committed offsets; only the ${RESTART_COUNT} new messages arrived`);
 }
 
+async function phaseAcl() {
+  const keys = { accessKeyId: args['access-key'], accessKeySecret: args['secret-key'] };
+  const producer = makeProducer(keys);
+  await producer.ready();
+  const brokerAddr = await createTopic(producer);
+  const expected = new Map();
+  const noise = await sendRange(producer, 'acl', 0, ACL_COUNT, expected);
+  const consumer = makeConsumer(keys);
+  await consumer.ready();
+  await waitFor(`${ACL_COUNT} signed messages to arrive (have ${received.size})`, 60000,
+    () => received.size >= ACL_COUNT);
+  await sleep(500);
+  checkReceived(expected);
+  log(`signed clients: topic created, ${ACL_COUNT} messages (+${noise} TagC) sent and received`);
+
+  // ali-ons shares one connection set per client id: a distinct instanceName gives the refused
+  // clients their own connections (and their own credentials).
+  for (const [ name, extra, want ] of [
+    [ 'wrong secret', { accessKeyId: keys.accessKeyId, accessKeySecret: `${keys.accessKeySecret}-wrong`, instanceName: 'acl-bad' }, /signature/i ],
+    [ 'no keys', { instanceName: 'acl-none' }, /accessKey/i ],
+  ]) {
+    const bad = makeProducer(extra);
+    bad.removeAllListeners('error');
+    bad.on('error', () => {});
+    await bad.ready();
+    let sent = false;
+    try {
+      sent = (await bad.send(new Message(args.topic, 'TagA', 'must be refused'))).sendStatus === 'SEND_OK';
+    } catch (err) {
+      // ali-ons reports only "Send [4] times, still failed"; the reason is checked below
+    }
+    if (sent) fail(`a producer with ${name} could send`);
+    // A direct request (GET_MAX_OFFSET) shows the broker's reason in the exception.
+    let reason = null;
+    try {
+      await bad._mqClient.getMaxOffset(brokerAddr, args.topic, 0, 3000);
+    } catch (err) {
+      reason = err.message;
+    }
+    if (reason === null) fail(`a client with ${name} could query GET_MAX_OFFSET`);
+    if (!want.test(reason)) fail(`a client with ${name} was refused for another reason: ${reason}`);
+    log(`client with ${name} refused: ${reason.split('\n')[0]}`);
+    await bad.close().catch(() => {});
+  }
+  await consumer.close();
+  await producer.close();
+  log('PASS: ali-ons signatures accepted by the ACL broker; wrong and missing credentials refused');
+}
+
 (async () => {
   if (args.phase === 'first') await phaseFirst();
   else if (args.phase === 'restart') await phaseRestart();
+  else if (args.phase === 'acl') await phaseAcl();
   else fail(`unknown phase ${args.phase}`);
   log(`requests sent -> {response code: count}: ${wireSummary()}`);
   if (notSupported.length) fail(`the broker/name server did not support: ${notSupported.join(' | ')}`);
