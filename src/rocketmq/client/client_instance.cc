@@ -2,6 +2,7 @@
 
 #include "base/logging.h"
 #include "rocketmq/client/message.h"
+#include "rocketmq/protocol/acl.h"
 #include "rocketmq/protocol/headers.h"
 #include "rocketmq/protocol/request_code.h"
 #include "rocketmq/protocol/response_code.h"
@@ -127,6 +128,19 @@ Result<std::shared_ptr<ClientInstance>> ClientInstance::create(ClientConfig conf
   options.connect_timeout = instance->config_.request_timeout;
   options.name = "client";
   instance->remoting_ = std::make_unique<remoting::RemotingClient>(options);
+  if (!instance->config_.access_key.empty() && !instance->config_.secret_key.empty()) {
+    // Sign every request (spec §1.7) with the protocol layer's signing, as the broker checks it.
+    instance->remoting_->set_rpc_hook([ak = instance->config_.access_key,
+                                       sk = instance->config_.secret_key,
+                                       token = instance->config_.security_token](
+                                          RemotingCommand& request, std::string_view body) {
+      request.ext_fields.erase(std::string(acl::kSignature));
+      request.ext_fields[std::string(acl::kAccessKey)] = ak;
+      if (!token.empty()) request.ext_fields[std::string(acl::kSecurityToken)] = token;
+      request.ext_fields[std::string(acl::kSignature)] =
+          acl_signature(sk, request.ext_fields, body);
+    });
+  }
   std::weak_ptr<ClientInstance> weak = instance;
   instance->remoting_->set_server_request_handler(
       [weak](const std::string& addr, RemotingCommand request) -> std::optional<RemotingCommand> {
