@@ -1,16 +1,17 @@
 #pragma once
 
+#include "rmqc/api/config_def.h"
+#include "rmqc/api/key_value.h"
+#include "rmqc/api/record.h"
+#include "rmqc/base/result.h"
+
+#include "plugins/plugin_registry.h"
+
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "plugins/plugin_registry.h"
-#include "rmqc/api/config_def.h"
-#include "rmqc/api/key_value.h"
-#include "rmqc/api/record.h"
-#include "rmqc/base/result.h"
 
 namespace rmqc::runtime {
 
@@ -20,8 +21,8 @@ enum class TargetState { kStarted, kPaused, kStopped };
 enum class RunState { kUnassigned, kRunning, kPaused, kStopped, kFailed, kDestroyed };
 enum class ConnectorType { kSource, kSink, kUnknown };
 
-std::string_view target_state_name(TargetState state);  // "STARTED", "PAUSED", "STOPPED"
-std::string_view run_state_name(RunState state);        // "RUNNING", ...
+std::string_view target_state_name(TargetState state);     // "STARTED", "PAUSED", "STOPPED"
+std::string_view run_state_name(RunState state);           // "RUNNING", ...
 std::string_view connector_type_name(ConnectorType type);  // "SOURCE", "SINK", "UNKNOWN"
 
 struct TaskState {
@@ -43,7 +44,7 @@ struct ConnectorState {
 struct ConnectorInfo {
   std::string name;
   ConnectorType type = ConnectorType::kUnknown;
-  KeyValue config;                    // as submitted (secrets NOT redacted: callers redact)
+  KeyValue config;                     // as submitted (secrets NOT redacted: callers redact)
   std::vector<KeyValue> task_configs;  // index = task id
   TargetState target_state = TargetState::kStarted;
 };
@@ -65,9 +66,9 @@ struct SourceOffset {
 struct ValidationResult {
   std::string plugin;
   int error_count = 0;
-  std::vector<ConfigDef::Key> definitions;     // the keys the plugin and the runtime define
-  std::vector<ConfigDef::KeyResult> results;   // one per definition, same order
-  std::vector<std::string> other_errors;       // errors not tied to one key (connector validate())
+  std::vector<ConfigDef::Key> definitions;    // the keys the plugin and the runtime define
+  std::vector<ConfigDef::KeyResult> results;  // one per definition, same order
+  std::vector<std::string> other_errors;      // errors not tied to one key (connector validate())
 };
 
 // Everything the REST API (and the `ctl` tool through it) can ask of a worker. Implemented by the
@@ -89,8 +90,7 @@ class ConnectController {
 
   // Creates the connector, or (allow_update) replaces its config and reconfigures its tasks.
   // Returns true when it was created.
-  virtual Result<bool> put_connector(std::string_view name, KeyValue config,
-                                     bool allow_update) = 0;
+  virtual Result<bool> put_connector(std::string_view name, KeyValue config, bool allow_update) = 0;
   virtual Result<void> delete_connector(std::string_view name) = 0;
   // Pause (tasks stop working, stay assigned), resume, or stop (tasks shut down, config kept).
   virtual Result<void> set_target_state(std::string_view name, TargetState state) = 0;

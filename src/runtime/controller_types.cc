@@ -4,30 +4,42 @@ namespace rmqc::runtime {
 
 std::string_view target_state_name(TargetState state) {
   switch (state) {
-    case TargetState::kStarted: return "STARTED";
-    case TargetState::kPaused: return "PAUSED";
-    case TargetState::kStopped: return "STOPPED";
+    case TargetState::kStarted:
+      return "STARTED";
+    case TargetState::kPaused:
+      return "PAUSED";
+    case TargetState::kStopped:
+      return "STOPPED";
   }
   return "UNKNOWN";
 }
 
 std::string_view run_state_name(RunState state) {
   switch (state) {
-    case RunState::kUnassigned: return "UNASSIGNED";
-    case RunState::kRunning: return "RUNNING";
-    case RunState::kPaused: return "PAUSED";
-    case RunState::kStopped: return "STOPPED";
-    case RunState::kFailed: return "FAILED";
-    case RunState::kDestroyed: return "DESTROYED";
+    case RunState::kUnassigned:
+      return "UNASSIGNED";
+    case RunState::kRunning:
+      return "RUNNING";
+    case RunState::kPaused:
+      return "PAUSED";
+    case RunState::kStopped:
+      return "STOPPED";
+    case RunState::kFailed:
+      return "FAILED";
+    case RunState::kDestroyed:
+      return "DESTROYED";
   }
   return "UNKNOWN";
 }
 
 std::string_view connector_type_name(ConnectorType type) {
   switch (type) {
-    case ConnectorType::kSource: return "SOURCE";
-    case ConnectorType::kSink: return "SINK";
-    case ConnectorType::kUnknown: return "UNKNOWN";
+    case ConnectorType::kSource:
+      return "SOURCE";
+    case ConnectorType::kSink:
+      return "SINK";
+    case ConnectorType::kUnknown:
+      return "UNKNOWN";
   }
   return "UNKNOWN";
 }

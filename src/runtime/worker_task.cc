@@ -1,0 +1,649 @@
+#include "runtime/worker_task.h"
+
+#include "rmqc/api/errors.h"
+
+#include "base/logging.h"
+
+#include <typeinfo>
+
+namespace rmqc::runtime {
+namespace {
+
+constexpr auto kEmptyPollBackoff = std::chrono::milliseconds(50);
+constexpr std::size_t kMaxInFlight = 8192;
+constexpr auto kRetryBackoff = std::chrono::milliseconds(500);
+
+// The text of whatever a plugin threw.
+std::string describe_exception(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(std::move(e));
+  } catch (const ConnectException& ex) {
+    return std::string("ConnectException: ") + ex.what();
+  } catch (const std::exception& ex) {
+    return std::string(typeid(ex).name()) + ": " + ex.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
+}  // namespace
+
+RecordPartition partition_of(const rocketmq::MessageQueue& queue) {
+  return RecordPartition{{"topic", queue.topic},
+                         {"brokerName", queue.broker_name},
+                         {"queueId", std::int32_t{queue.queue_id}}};
+}
+
+std::optional<rocketmq::MessageQueue> queue_of(const RecordPartition& partition) {
+  const Value* topic = partition.find("topic");
+  const Value* broker = partition.find("brokerName");
+  const Value* queue = partition.find("queueId");
+  std::int64_t id = 0;
+  if (!topic || !broker || !queue || !topic->get_if<std::string>() ||
+      !broker->get_if<std::string>() || !queue->to_int64(id)) {
+    return std::nullopt;
+  }
+  return rocketmq::MessageQueue{topic->as_string(), broker->as_string(),
+                                static_cast<std::int32_t>(id)};
+}
+
+// --- WorkerTask ---
+
+WorkerTask::WorkerTask(TaskSetup setup)
+    : setup_(std::move(setup)),
+      errors_(setup_.errors, setup_.connector, setup_.task_id, setup_.producer),
+      done_future_(done_.get_future().share()) {
+  state_.id = setup_.task_id;
+  state_.worker_id = setup_.worker_id;
+  state_.state = RunState::kUnassigned;
+}
+
+WorkerTask::~WorkerTask() {
+  if (thread_.joinable()) thread_.detach();  // only reached for abandoned tasks
+}
+
+void WorkerTask::start() {
+  auto self = shared_from_this();
+  thread_ = std::thread([self] {
+    try {
+      self->run();
+    } catch (...) {
+      self->fail(describe_exception(std::current_exception()));
+    }
+    self->done_.set_value();
+  });
+}
+
+void WorkerTask::set_paused(bool paused) {
+  paused_.store(paused, std::memory_order_release);
+  { std::lock_guard lock(wait_mutex_); }
+  wait_cv_.notify_all();
+}
+
+bool WorkerTask::stop(std::chrono::milliseconds timeout) {
+  stopping_.store(true, std::memory_order_release);
+  errors_.cancel();
+  { std::lock_guard lock(wait_mutex_); }
+  wait_cv_.notify_all();
+  if (!thread_.joinable()) return true;
+  if (done_future_.wait_for(timeout) != std::future_status::ready) {
+    logger("worker")->error("task {}-{} did not stop within {} ms; abandoning it", setup_.connector,
+                            setup_.task_id, timeout.count());
+    thread_.detach();
+    set_state(RunState::kFailed, "did not stop within maxStopTimeoutMills");
+    return false;
+  }
+  thread_.join();
+  return true;
+}
+
+TaskState WorkerTask::state() const {
+  std::lock_guard lock(state_mutex_);
+  return state_;
+}
+
+OffsetMap WorkerTask::committed_offsets() const {
+  std::lock_guard lock(state_mutex_);
+  return committed_;
+}
+
+void WorkerTask::remember_committed(const OffsetMap& offsets) {
+  std::lock_guard lock(state_mutex_);
+  for (const auto& [p, o] : offsets) committed_[p] = o;
+}
+
+void WorkerTask::set_state(RunState state, std::optional<std::string> trace) {
+  std::lock_guard lock(state_mutex_);
+  if (state_.state == RunState::kFailed && state != RunState::kUnassigned) return;  // sticky
+  state_.state = state;
+  state_.trace = std::move(trace);
+}
+
+void WorkerTask::fail(const std::string& trace) {
+  logger("worker")->error("task {}-{} failed: {}", setup_.connector, setup_.task_id, trace);
+  set_state(RunState::kFailed, trace);
+}
+
+void WorkerTask::wait_for(std::chrono::milliseconds d) {
+  std::unique_lock lock(wait_mutex_);
+  bool was_paused = paused();
+  wait_cv_.wait_for(lock, d, [&] { return stopping() || paused() != was_paused; });
+}
+
+bool WorkerTask::wait_while_paused() {
+  if (!paused()) return !stopping();
+  set_state(RunState::kPaused);
+  std::unique_lock lock(wait_mutex_);
+  wait_cv_.wait(lock, [&] { return stopping() || !paused(); });
+  lock.unlock();
+  if (!stopping()) set_state(RunState::kRunning);
+  return !stopping();
+}
+
+// --- WorkerSourceTask ---
+
+WorkerSourceTask::WorkerSourceTask(TaskSetup setup)
+    : WorkerTask(std::move(setup)),
+      task_(static_cast<SourceTask*>(setup_.task.get())),
+      task_name_(setup_.connector + "-" + std::to_string(setup_.task_id)),
+      default_topic_(setup_.connector_config.get_string("connect.topicname")) {}
+
+std::optional<RecordOffset> WorkerSourceTask::Reader::read_offset(
+    const RecordPartition& partition) {
+  return task_.setup_.store->position(task_.setup_.connector, partition);
+}
+
+OffsetMap WorkerSourceTask::Reader::read_offsets(const std::vector<RecordPartition>& partitions) {
+  OffsetMap out;
+  for (const auto& p : partitions) {
+    if (auto o = read_offset(p)) out[p] = *o;
+  }
+  return out;
+}
+
+void WorkerSourceTask::run() {
+  try {
+    task_->init(*this);
+    task_->start(setup_.task_config);
+  } catch (...) {
+    fail("start failed: " + describe_exception(std::current_exception()));
+    return;
+  }
+  set_state(RunState::kRunning);
+  auto next_commit = std::chrono::steady_clock::now() + setup_.commit_interval;
+  bool healthy = true;
+  while (healthy && wait_while_paused()) {
+    std::optional<std::vector<ConnectRecord>> polled;
+    auto result = errors_.run(
+        Stage::kTaskPoll, [&] { return task_->poll(); }, [] { return FailedRecord{}; });
+    if (!result.ok()) {
+      fail(result.error().message());
+      healthy = false;
+      break;
+    }
+    if (result->has_value() && !(**result).empty()) {
+      for (auto& record : **result) {
+        if (!send(std::move(record))) {
+          healthy = false;
+          break;
+        }
+      }
+    } else {
+      wait_for(kEmptyPollBackoff);
+    }
+    if (healthy) healthy = drain_acks();
+    if (healthy && std::chrono::steady_clock::now() >= next_commit) {
+      healthy = commit_positions();
+      next_commit = std::chrono::steady_clock::now() + setup_.commit_interval;
+    }
+  }
+  // Final commit: wait (bounded) for outstanding sends, then record the acknowledged prefix.
+  auto deadline = std::chrono::steady_clock::now() + setup_.commit_timeout;
+  {
+    std::unique_lock lock(inflight_mutex_);
+    inflight_cv_.wait_until(lock, deadline, [&] {
+      for (auto& [p, q] : inflight_) {
+        for (auto& f : q) {
+          if (f->outcome.load() == 0) return false;
+        }
+      }
+      return true;
+    });
+  }
+  if (healthy) {
+    drain_acks();
+  }
+  commit_positions();
+  try {
+    task_->stop();
+  } catch (...) {
+    logger("worker")->warn("task {} stop threw: {}", task_name_,
+                           describe_exception(std::current_exception()));
+  }
+  setup_.chain.stop();
+  if (healthy) set_state(RunState::kUnassigned);
+}
+
+bool WorkerSourceTask::send(ConnectRecord record) {
+  auto describe = [&] {
+    FailedRecord f;
+    f.topic = std::string(record.topic().empty() ? default_topic_ : record.topic());
+    f.body = record.value.to_string();
+    f.keys = record.key.is_null() ? std::string() : record.key.to_string();
+    f.description = "key=" + f.keys + " value=" + f.body;
+    return f;
+  };
+  if (!setup_.chain.empty()) {
+    auto transformed = errors_.run(
+        Stage::kTransformation, [&] { return setup_.chain.apply(record); }, describe);
+    if (!transformed.ok()) {
+      fail(transformed.error().message());
+      return false;
+    }
+    if (!transformed->has_value() || !(**transformed).has_value()) return true;  // dropped
+    record = std::move(***transformed);
+  }
+  std::string topic(record.topic().empty() ? std::string_view(default_topic_) : record.topic());
+  if (topic.empty()) {
+    FailedRecord f = describe();
+    f.stage = Stage::kProduce;
+    f.error = "record has no topic: set connect.topicname or the record's topic extension";
+    f.error_class = "ConnectException";
+    if (auto r = errors_.report(std::move(f)); !r.ok()) {
+      fail(r.error().message());
+      return false;
+    }
+    return true;
+  }
+  // Converters (they return Result; a failure is a record-level error).
+  auto convert = [&](Stage stage, RecordConverter& c, const SchemaPtr& schema, const Value& v,
+                     std::string& out) -> bool {
+    auto r = c.from_connect_data(topic, schema, v, out);
+    if (r.ok()) return true;
+    FailedRecord f = describe();
+    f.stage = stage;
+    f.topic = topic;
+    f.error = r.error().message();
+    f.error_class = "DataException";
+    if (auto rep = errors_.report(std::move(f)); !rep.ok()) {
+      fail(rep.error().message());
+      throw std::runtime_error("fatal");  // unwound right below
+    }
+    return false;
+  };
+  try {
+    key_buffer_.clear();
+    if (!record.key.is_null() && !convert(Stage::kKeyConverter, *setup_.key_converter,
+                                          record.key_schema, record.key, key_buffer_)) {
+      return true;
+    }
+    if (!convert(Stage::kValueConverter, *setup_.value_converter, record.value_schema, record.value,
+                 value_buffer_)) {
+      return true;
+    }
+  } catch (const std::runtime_error&) {
+    return false;
+  }
+  rocketmq::Message message(topic, value_buffer_, {}, key_buffer_);
+  for (const auto& [k, v] : record.extensions) {
+    if (k == ConnectRecord::kTopicExtension) continue;
+    if (k == "tags" || k == "TAGS") {
+      message.tags = v;
+    } else {
+      message.properties[k] = v;
+    }
+  }
+  if (record.timestamp) message.properties["connect.timestamp"] = std::to_string(*record.timestamp);
+  if (logging_messages()) {
+    logger("worker")->info("{} -> {} keys={} body={}", task_name_, topic, key_buffer_,
+                           value_buffer_);
+  }
+
+  auto flight = std::make_shared<InFlight>();
+  RecordPartition partition = record.position.partition;
+  flight->record = std::move(record);
+  {
+    std::unique_lock lock(inflight_mutex_);
+    // Back-pressure: a bounded number of unacknowledged records.
+    inflight_cv_.wait(lock, [&] { return inflight_count_ < kMaxInFlight || stopping(); });
+    inflight_[partition].push_back(flight);
+    ++inflight_count_;
+  }
+  auto on_done = [this, flight, self = shared_from_this()](Result<rocketmq::SendResult> r) {
+    if (r.ok()) {
+      flight->metadata.topic = r->queue.topic;
+      flight->metadata.broker_name = r->queue.broker_name;
+      flight->metadata.queue_id = r->queue.queue_id;
+      flight->metadata.queue_offset = r->queue_offset;
+      flight->metadata.msg_id = r->msg_id;
+      flight->outcome.store(1);
+    } else {
+      flight->error = r.error().message();
+      flight->outcome.store(2);
+    }
+    { std::lock_guard lock(inflight_mutex_); }
+    inflight_cv_.notify_all();
+  };
+  if (!key_buffer_.empty()) {
+    // Same key, same queue: records of one key stay in order (seed issue 233).
+    setup_.producer->send_by_key_async(std::move(message), key_buffer_, std::move(on_done));
+  } else {
+    setup_.producer->send_async(std::move(message), std::move(on_done));
+  }
+  return true;
+}
+
+bool WorkerSourceTask::drain_acks() {
+  std::vector<std::shared_ptr<InFlight>> done;
+  {
+    std::lock_guard lock(inflight_mutex_);
+    for (auto it = inflight_.begin(); it != inflight_.end();) {
+      auto& q = it->second;
+      while (!q.empty() && q.front()->outcome.load() != 0) {
+        done.push_back(q.front());
+        q.pop_front();
+        --inflight_count_;
+      }
+      it = q.empty() ? inflight_.erase(it) : std::next(it);
+    }
+  }
+  inflight_cv_.notify_all();
+  for (auto& f : done) {
+    if (f->outcome.load() == 2) {
+      FailedRecord failed;
+      failed.stage = Stage::kProduce;
+      failed.topic = std::string(f->record.topic().empty() ? default_topic_ : f->record.topic());
+      failed.error = f->error;
+      failed.error_class = "RocketMQ send failure";
+      failed.body = f->record.value.to_string();
+      if (auto r = errors_.report(std::move(failed)); !r.ok()) {
+        fail(r.error().message());
+        return false;
+      }
+    } else {
+      try {
+        task_->commit(f->record, f->metadata);
+      } catch (...) {
+        logger("worker")->warn("task {} commit(record) threw: {}", task_name_,
+                               describe_exception(std::current_exception()));
+      }
+    }
+    // Acknowledged (or tolerated) in order: the position may move past it.
+    if (!f->record.position.partition.empty()) {
+      acked_positions_[f->record.position.partition] = f->record.position.offset;
+    }
+  }
+  return true;
+}
+
+bool WorkerSourceTask::commit_positions() {
+  if (acked_positions_.empty()) return true;
+  if (auto r = setup_.store->put_positions(setup_.connector, acked_positions_); !r.ok()) {
+    logger("worker")->error("task {}: committing positions failed: {}", task_name_,
+                            r.error().message());
+    return true;  // retried at the next interval; nothing acknowledged is lost
+  }
+  remember_committed(acked_positions_);
+  acked_positions_.clear();
+  try {
+    task_->commit();
+  } catch (...) {
+    logger("worker")->warn("task {} commit() threw: {}", task_name_,
+                           describe_exception(std::current_exception()));
+  }
+  return true;
+}
+
+// --- WorkerSinkTask ---
+
+WorkerSinkTask::WorkerSinkTask(TaskSetup setup)
+    : WorkerTask(std::move(setup)),
+      task_(static_cast<SinkTask*>(setup_.task.get())),
+      task_name_(setup_.connector + "-" + std::to_string(setup_.task_id)) {}
+
+void WorkerSinkTask::reset_offset(const RecordPartition& partition, const RecordOffset& offset) {
+  auto q = queue_of(partition);
+  const Value* o = offset.find("queueOffset");
+  std::int64_t at = 0;
+  if (!q || !o || !o->to_int64(at) || !consumer_) return;
+  (void)consumer_->seek(*q, at);
+  current_[partition] = offset;
+}
+
+void WorkerSinkTask::reset_offset(const OffsetMap& offsets) {
+  for (const auto& [p, o] : offsets) reset_offset(p, o);
+}
+
+void WorkerSinkTask::pause(const std::vector<RecordPartition>& partitions) {
+  std::vector<rocketmq::MessageQueue> queues;
+  for (const auto& p : partitions) {
+    if (auto q = queue_of(p)) queues.push_back(*q);
+  }
+  if (consumer_) consumer_->pause(queues);
+}
+
+void WorkerSinkTask::resume(const std::vector<RecordPartition>& partitions) {
+  std::vector<rocketmq::MessageQueue> queues;
+  for (const auto& p : partitions) {
+    if (auto q = queue_of(p)) queues.push_back(*q);
+  }
+  if (consumer_) consumer_->resume(queues);
+}
+
+std::vector<RecordPartition> WorkerSinkTask::assignment() const {
+  std::vector<RecordPartition> out;
+  if (!consumer_) return out;
+  for (const auto& q : consumer_->assignment()) out.push_back(partition_of(q));
+  return out;
+}
+
+ErrorRecordReporter* WorkerSinkTask::error_record_reporter() {
+  return setup_.errors.dlq_topic.empty() && !setup_.errors.tolerate_all ? nullptr : this;
+}
+
+void WorkerSinkTask::report(const ConnectRecord& record, const std::string& error) {
+  FailedRecord f;
+  f.stage = Stage::kTaskPut;
+  f.error = error;
+  f.error_class = "reported by the task";
+  f.topic = std::string(record.topic());
+  if (const Value* q = record.position.partition.find("queueId")) {
+    std::int64_t id = -1;
+    q->to_int64(id);
+    f.queue_id = static_cast<std::int32_t>(id);
+  }
+  if (const Value* o = record.position.offset.find("queueOffset")) o->to_int64(f.queue_offset);
+  f.body = record.value.to_string();
+  f.keys = record.key.is_null() ? std::string() : record.key.to_string();
+  if (auto r = errors_.report(std::move(f)); !r.ok() && !report_error_) report_error_ = r.error();
+}
+
+std::optional<ConnectRecord> WorkerSinkTask::to_record(const rocketmq::MessageExt& m, bool* fatal) {
+  *fatal = false;
+  RecordPartition partition = partition_of(m.queue());
+  RecordOffset offset{{"queueOffset", m.queue_offset()}};
+  auto describe = [&](Stage stage, const std::string& error) {
+    FailedRecord f;
+    f.stage = stage;
+    f.error = error;
+    f.error_class = "DataException";
+    f.topic = std::string(m.topic());
+    f.queue_id = m.queue_id();
+    f.queue_offset = m.queue_offset();
+    f.keys = std::string(m.keys());
+    f.body = std::string(m.body());
+    f.description = f.body;
+    return f;
+  };
+  ConnectRecord record(std::move(partition), std::move(offset), m.store_timestamp());
+  std::string_view keys = m.keys();
+  if (!keys.empty()) {
+    auto k = setup_.key_converter->to_connect_data(m.topic(), keys);
+    if (!k.ok()) {
+      if (auto r = errors_.report(describe(Stage::kKeyConverter, k.error().message())); !r.ok()) {
+        fail(r.error().message());
+        *fatal = true;
+      }
+      return std::nullopt;
+    }
+    record.key_schema = std::move(k->schema);
+    record.key = std::move(k->value);
+  }
+  auto v = setup_.value_converter->to_connect_data(m.topic(), m.body());
+  if (!v.ok()) {
+    if (auto r = errors_.report(describe(Stage::kValueConverter, v.error().message())); !r.ok()) {
+      fail(r.error().message());
+      *fatal = true;
+    }
+    return std::nullopt;
+  }
+  record.value_schema = std::move(v->schema);
+  record.value = std::move(v->value);
+  for (auto& [k, val] : m.properties()) record.extensions.put(k, std::move(val));
+  if (!setup_.chain.empty()) {
+    auto transformed = errors_.run(
+        Stage::kTransformation, [&] { return setup_.chain.apply(record); },
+        [&] { return describe(Stage::kTransformation, ""); });
+    if (!transformed.ok()) {
+      fail(transformed.error().message());
+      *fatal = true;
+      return std::nullopt;
+    }
+    if (!transformed->has_value()) return std::nullopt;  // tolerated failure
+    return std::move(**transformed);                     // nullopt = dropped by a transform
+  }
+  return record;
+}
+
+void WorkerSinkTask::run() {
+  rocketmq::ConsumerConfig cc;
+  cc.client = setup_.client;
+  cc.group = setup_.connector_config.get_string("task.group.id", "connect-" + setup_.connector);
+  cc.auto_commit = false;
+  std::string from = setup_.connector_config.get_string("consume.from.where", "");
+  if (from == "CONSUME_FROM_FIRST_OFFSET")
+    cc.consume_from = rocketmq::ConsumeFromWhere::kFirstOffset;
+  auto consumer = rocketmq::LitePullConsumer::start(cc);
+  if (!consumer.ok()) {
+    fail("cannot start the consumer: " + consumer.error().message());
+    return;
+  }
+  consumer_ = std::move(consumer).value();
+  for (const auto& topic : split_list(setup_.connector_config.get_string("connect.topicnames"))) {
+    if (auto r = consumer_->subscribe(topic, "*"); !r.ok()) {
+      fail("cannot subscribe to " + topic + ": " + r.error().message());
+      consumer_->shutdown();
+      return;
+    }
+  }
+  // Before queues move to another task, commit what was put for them.
+  rocketmq::AssignmentListener listener;
+  listener.on_revoked = [this](const std::vector<rocketmq::MessageQueue>&) { commit_offsets(); };
+  consumer_->set_assignment_listener(std::move(listener));
+  try {
+    task_->init(*this);
+    task_->start(setup_.task_config);
+  } catch (...) {
+    fail("start failed: " + describe_exception(std::current_exception()));
+    consumer_->shutdown();
+    return;
+  }
+  set_state(RunState::kRunning);
+  auto next_commit = std::chrono::steady_clock::now() + setup_.commit_interval;
+  bool healthy = true;
+  std::vector<ConnectRecord> batch;
+  while (healthy && wait_while_paused()) {
+    auto polled = consumer_->poll(std::chrono::milliseconds(200));
+    if (!polled.ok()) {
+      logger("worker")->warn("task {}: poll failed: {}", task_name_, polled.error().message());
+      wait_for(kRetryBackoff);
+      continue;
+    }
+    batch.clear();
+    OffsetMap advanced;
+    for (const auto& m : *polled) {
+      bool fatal = false;
+      auto record = to_record(m, &fatal);
+      if (fatal) {
+        healthy = false;
+        break;
+      }
+      advanced[partition_of(m.queue())] = RecordOffset{{"queueOffset", m.queue_offset() + 1}};
+      if (record) {
+        if (logging_messages()) {
+          logger("worker")->info("{} <- {} offset {} value={}", task_name_, m.topic(),
+                                 m.queue_offset(), record->value.to_string());
+        }
+        batch.push_back(std::move(*record));
+      }
+    }
+    if (!healthy) break;
+    // put(); a RetriableException retries the same batch (the consumer holds its position).
+    while (!batch.empty() || !advanced.empty()) {
+      try {
+        if (!batch.empty()) task_->put(batch);
+        break;
+      } catch (const RetriableException& e) {
+        logger("worker")->warn("task {}: put will be retried: {}", task_name_, e.what());
+        wait_for(kRetryBackoff);
+        if (stopping()) break;
+      } catch (...) {
+        fail("put failed: " + describe_exception(std::current_exception()));
+        healthy = false;
+        break;
+      }
+    }
+    if (!healthy || stopping()) break;
+    if (report_error_) {
+      fail(report_error_->message());
+      healthy = false;
+      break;
+    }
+    for (auto& [p, o] : advanced) current_[p] = std::move(o);
+    if (std::chrono::steady_clock::now() >= next_commit) {
+      healthy = commit_offsets();
+      next_commit = std::chrono::steady_clock::now() + setup_.commit_interval;
+    }
+  }
+  if (healthy) commit_offsets();
+  try {
+    task_->stop();
+  } catch (...) {
+    logger("worker")->warn("task {} stop threw: {}", task_name_,
+                           describe_exception(std::current_exception()));
+  }
+  setup_.chain.stop();
+  consumer_->shutdown();
+  if (healthy) set_state(RunState::kUnassigned);
+}
+
+bool WorkerSinkTask::commit_offsets() {
+  if (current_.empty()) return true;
+  OffsetMap to_commit;
+  try {
+    to_commit = task_->pre_commit(current_);
+  } catch (const RetriableException& e) {
+    logger("worker")->warn("task {}: flush failed, offsets not committed yet: {}", task_name_,
+                           e.what());
+    return true;
+  } catch (...) {
+    fail("flush failed: " + describe_exception(std::current_exception()));
+    return false;
+  }
+  std::map<rocketmq::MessageQueue, std::int64_t> offsets;
+  for (const auto& [p, o] : to_commit) {
+    auto q = queue_of(p);
+    const Value* at = o.find("queueOffset");
+    std::int64_t n = 0;
+    if (q && at && at->to_int64(n)) offsets[*q] = n;
+  }
+  if (auto r = consumer_->commit(offsets); !r.ok()) {
+    logger("worker")->warn("task {}: offset commit failed (retried at the next interval): {}",
+                           task_name_, r.error().message());
+    return true;
+  }
+  remember_committed(to_commit);
+  return true;
+}
+
+}  // namespace rmqc::runtime

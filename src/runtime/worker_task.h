@@ -1,0 +1,183 @@
+#pragma once
+
+#include "rmqc/api/converter.h"
+#include "rmqc/api/sink_task.h"
+#include "rmqc/api/source_task.h"
+
+#include "rocketmq/client/lite_pull_consumer.h"
+#include "rocketmq/client/producer.h"
+#include "runtime/connect_controller.h"
+#include "runtime/errors/error_handler.h"
+#include "runtime/storage/state_store.h"
+#include "transforms/transform_chain.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace rmqc::runtime {
+
+// What every task gets from the worker.
+struct TaskSetup {
+  std::string connector;
+  int task_id = 0;
+  std::string worker_id;
+  KeyValue connector_config;
+  KeyValue task_config;
+  std::unique_ptr<Task> task;  // the plugin's task
+  std::unique_ptr<RecordConverter> key_converter;
+  std::unique_ptr<RecordConverter> value_converter;
+  transforms::TransformChain chain;
+  ErrorConfig errors;
+  std::shared_ptr<rocketmq::Producer> producer;  // sends (source) and dead letters (both)
+  StateStore* store = nullptr;
+  std::chrono::milliseconds commit_interval{30000};
+  std::chrono::milliseconds commit_timeout{5000};
+  const std::atomic<bool>* message_logging = nullptr;
+  rocketmq::ClientConfig client;  // sink tasks build their consumer from it
+};
+
+// A connector task on its own thread. The worker starts it, pauses/resumes it, and stops it with
+// a deadline: a task that does not stop in time is abandoned (its thread keeps the object alive),
+// so a hung plugin never blocks the worker or the REST API.
+class WorkerTask : public std::enable_shared_from_this<WorkerTask> {
+ public:
+  explicit WorkerTask(TaskSetup setup);
+  virtual ~WorkerTask();
+
+  void start();
+  void set_paused(bool paused);
+  // Asks the task to stop and waits up to `timeout`; false when it had to be abandoned.
+  bool stop(std::chrono::milliseconds timeout);
+
+  TaskState state() const;
+  int id() const { return setup_.task_id; }
+  const std::string& connector() const { return setup_.connector; }
+  // Positions committed so far (source: source positions; sink: queue offsets).
+  OffsetMap committed_offsets() const;
+
+ protected:
+  virtual void run() = 0;
+  void set_state(RunState state, std::optional<std::string> trace = std::nullopt);
+  void fail(const std::string& trace);
+  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+  bool paused() const { return paused_.load(std::memory_order_acquire); }
+  // Sleeps up to `d`, waking early on stop, pause or resume.
+  void wait_for(std::chrono::milliseconds d);
+  // Blocks while paused (state PAUSED); returns false when stopping.
+  bool wait_while_paused();
+  void remember_committed(const OffsetMap& offsets);
+  bool logging_messages() const {
+    return setup_.message_logging && setup_.message_logging->load(std::memory_order_relaxed);
+  }
+
+  TaskSetup setup_;
+  ErrorHandler errors_;
+
+ private:
+  mutable std::mutex state_mutex_;
+  TaskState state_;
+  OffsetMap committed_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> paused_{false};
+  std::mutex wait_mutex_;
+  std::condition_variable wait_cv_;
+  std::thread thread_;
+  std::promise<void> done_;
+  std::shared_future<void> done_future_;
+};
+
+// poll -> transforms -> converters -> producer; positions committed for the acknowledged prefix
+// of each source partition, every commit interval and at stop.
+class WorkerSourceTask final : public WorkerTask, public SourceTaskContext {
+ public:
+  explicit WorkerSourceTask(TaskSetup setup);
+
+  // SourceTaskContext
+  OffsetStorageReader& offset_storage_reader() override { return reader_; }
+  std::string_view connector_name() const override { return setup_.connector; }
+  std::string_view task_name() const override { return task_name_; }
+  const KeyValue& configs() const override { return setup_.task_config; }
+
+ private:
+  struct InFlight {
+    ConnectRecord record;
+    std::atomic<int> outcome{0};  // 0 pending, 1 acked, 2 failed
+    RecordMetadata metadata;
+    std::string error;
+  };
+  class Reader final : public OffsetStorageReader {
+   public:
+    explicit Reader(WorkerSourceTask& task) : task_(task) {}
+    std::optional<RecordOffset> read_offset(const RecordPartition& partition) override;
+    OffsetMap read_offsets(const std::vector<RecordPartition>& partitions) override;
+
+   private:
+    WorkerSourceTask& task_;
+  };
+
+  void run() override;
+  // Converts and sends one record; false when the task must fail.
+  bool send(ConnectRecord record);
+  // Retires acknowledged records in order; false when a failure is not tolerated.
+  bool drain_acks();
+  bool commit_positions();
+
+  SourceTask* task_;
+  std::string task_name_;
+  std::string default_topic_;
+  Reader reader_{*this};
+  std::mutex inflight_mutex_;
+  std::condition_variable inflight_cv_;
+  std::unordered_map<RecordPartition, std::deque<std::shared_ptr<InFlight>>, RecordPartitionHash>
+      inflight_;
+  std::size_t inflight_count_ = 0;
+  OffsetMap acked_positions_;  // partition -> offset after the last acknowledged record
+  std::string key_buffer_;
+  std::string value_buffer_;
+};
+
+// consumer -> converters -> transforms -> put; offsets committed after put + pre_commit.
+class WorkerSinkTask final : public WorkerTask, public SinkTaskContext, public ErrorRecordReporter {
+ public:
+  explicit WorkerSinkTask(TaskSetup setup);
+
+  // SinkTaskContext
+  std::string_view connector_name() const override { return setup_.connector; }
+  std::string_view task_name() const override { return task_name_; }
+  const KeyValue& configs() const override { return setup_.task_config; }
+  void reset_offset(const RecordPartition& partition, const RecordOffset& offset) override;
+  void reset_offset(const OffsetMap& offsets) override;
+  void pause(const std::vector<RecordPartition>& partitions) override;
+  void resume(const std::vector<RecordPartition>& partitions) override;
+  std::vector<RecordPartition> assignment() const override;
+  ErrorRecordReporter* error_record_reporter() override;
+  // ErrorRecordReporter
+  void report(const ConnectRecord& record, const std::string& error) override;
+
+ private:
+  void run() override;
+  bool commit_offsets();
+  std::optional<ConnectRecord> to_record(const rocketmq::MessageExt& message, bool* fatal);
+
+  SinkTask* task_;
+  std::string task_name_;
+  std::unique_ptr<rocketmq::LitePullConsumer> consumer_;
+  OffsetMap current_;  // partition -> next offset to consume, for what put() accepted
+  std::optional<Error> report_error_;
+};
+
+RecordPartition partition_of(const rocketmq::MessageQueue& queue);
+std::optional<rocketmq::MessageQueue> queue_of(const RecordPartition& partition);
+
+}  // namespace rmqc::runtime
