@@ -1,0 +1,170 @@
+#include "rest/rest_server.h"
+
+#include "base/logging.h"
+#include "rest/routes.h"
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <httplib.h>
+#include <thread>
+
+#ifndef RMQC_REST_COMMIT
+#define RMQC_REST_COMMIT "unknown"
+#endif
+
+namespace rmqc::rest {
+
+struct RestServer::Impl {
+  Impl(RestOptions opts, runtime::ConnectController& controller)
+      : ctx{controller, Redactor(opts.redact_patterns), opts,
+            opts.commit.empty() ? std::string(RMQC_REST_COMMIT) : opts.commit} {}
+
+  void handle(const httplib::Request& req, httplib::Response& res) const;
+
+  RouteContext ctx;
+  Router router;
+  httplib::Server server;
+  std::thread thread;
+  std::atomic<bool> listen_returned{false};
+  std::uint16_t port = 0;
+  std::mutex stop_mutex;
+  bool stopped = false;
+};
+
+void RestServer::Impl::handle(const httplib::Request& req, httplib::Response& res) const {
+  RestRequest request;
+  // httplib hands HEAD to the GET handlers and drops the body itself.
+  request.method = req.method == "HEAD" ? "GET" : req.method;
+  request.target = req.target;
+  request.query.insert(req.params.begin(), req.params.end());
+  request.body = req.body;
+  RestResponse out = router.dispatch(request);
+  res.status = out.status;
+  for (auto& [key, value] : out.headers) res.set_header(key, value);
+  if (!out.content_type.empty()) res.set_content(std::move(out.body), out.content_type.c_str());
+}
+
+namespace {
+
+std::string error_json(int status, std::string_view message) {
+  return error_response(ResponseStyle::kKafka, status, message).body;
+}
+
+std::string_view default_message(int status) {
+  switch (status) {
+    case 400:
+      return "bad request";
+    case 404:
+      return "no such endpoint";
+    case 413:
+      return "request body too large";
+    case 414:
+      return "request URI too long";
+    default:
+      return "request failed";
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RestServer>> RestServer::start(RestOptions options,
+                                                      runtime::ConnectController& controller) {
+  auto impl = std::make_unique<Impl>(std::move(options), controller);
+  const RestOptions& opts = impl->ctx.options;
+  add_seed_routes(impl->router, impl->ctx);
+  add_ops_routes(impl->router, impl->ctx);
+  add_kafka_routes(impl->router, impl->ctx);
+
+  httplib::Server& server = impl->server;
+  std::size_t threads = opts.threads == 0 ? 1 : opts.threads;
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_payload_max_length(opts.max_body_bytes);
+  // Short keep-alive: an idle client holds a pool thread only briefly.
+  server.set_keep_alive_timeout(2);
+  server.set_read_timeout(5, 0);
+  server.set_write_timeout(5, 0);
+  // No SO_REUSEPORT (httplib's default): a second worker on the same port must fail to bind.
+  server.set_socket_options([](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+
+  // One catch-all per method; our Router decides 404 vs 405 and never uses std::regex per route.
+  Impl* self = impl.get();
+  auto handler = [self](const httplib::Request& req, httplib::Response& res) {
+    self->handle(req, res);
+  };
+  server.Get(".*", handler);
+  server.Post(".*", handler);
+  server.Put(".*", handler);
+  server.Delete(".*", handler);
+  server.Patch(".*", handler);
+  server.Options(".*", handler);
+  // Errors httplib answers itself (413, 414, 400 on a malformed request, unknown methods) get a
+  // JSON body too; ours already have one.
+  server.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        res.set_content(error_json(res.status, default_message(res.status)), "application/json");
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  server.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        res.status = 500;
+        res.set_content(error_json(500, "internal error"), "application/json");
+      });
+  // Path only: the query may carry ?config= with secrets, and bodies are never logged.
+  server.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    static const auto log = logger("rest");
+    if (res.status >= 500) {
+      log->warn("{} {} -> {}", req.method, req.path, res.status);
+    } else {
+      log->debug("{} {} -> {}", req.method, req.path, res.status);
+    }
+  });
+
+  int port = -1;
+  if (opts.port == 0) {
+    port = server.bind_to_any_port(opts.host);
+  } else if (server.bind_to_port(opts.host, opts.port)) {
+    port = opts.port;
+  }
+  if (port <= 0) {
+    return Error(ErrorCode::kIoError, "cannot bind the REST API to " + opts.host + ":" +
+                                          std::to_string(opts.port) + ": " + std::strerror(errno));
+  }
+  impl->port = static_cast<std::uint16_t>(port);
+  impl->thread = std::thread([self] {
+    self->server.listen_after_bind();
+    self->listen_returned = true;
+  });
+  // The socket already listens (connections queue); wait only until stop() can end the loop.
+  while (!server.is_running() && !impl->listen_returned) std::this_thread::yield();
+  logger("rest")->info("REST API listening on {}:{} ({} routes)", opts.host, port,
+                       impl->router.size());
+  return std::unique_ptr<RestServer>(new RestServer(std::move(impl)));
+}
+
+RestServer::RestServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+RestServer::~RestServer() {
+  stop();
+}
+
+std::uint16_t RestServer::port() const {
+  return impl_->port;
+}
+
+void RestServer::stop() {
+  std::lock_guard<std::mutex> lock(impl_->stop_mutex);
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->server.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+}  // namespace rmqc::rest

@@ -1,0 +1,66 @@
+#pragma once
+
+#include "rest/rest_server.h"
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace rmqc::rest {
+
+// A request as the routes see it: no httplib types, so route code compiles without httplib.
+struct RestRequest {
+  std::string method;
+  std::string target;                             // raw path + query, as received
+  std::multimap<std::string, std::string> query;  // decoded
+  std::string body;
+  std::vector<std::string> params;  // values of the route's ":name" segments, decoded, in order
+
+  const std::string* query_value(std::string_view key) const;
+  std::vector<std::string> query_values(std::string_view key) const;
+};
+
+struct RestResponse {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+using RouteHandler = std::function<RestResponse(const RestRequest&)>;
+
+// Method + path-pattern routing ("/connectors/:name/tasks/:task/status"). Among the routes whose
+// pattern fits the path, the one with literal segments earliest wins (/connectors/list beats
+// /connectors/:name); a path that fits only routes of other methods gets 405 with Allow.
+class Router {
+ public:
+  void add(std::string method, std::string_view pattern, ResponseStyle error_style,
+           RouteHandler handler);
+
+  // Fills request.params and runs the route, or answers 404 / 405.
+  RestResponse dispatch(RestRequest& request) const;
+
+  std::size_t size() const { return routes_.size(); }
+  // "GET /connectors/:name/config" for every route, in registration order (docs test).
+  std::vector<std::string> describe() const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::string pattern;
+    std::vector<std::string> segments;  // ":x" = parameter
+    ResponseStyle error_style;
+    RouteHandler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+// Splits the path of a raw request target into percent-decoded segments; false when the
+// encoding is malformed. "/a/b%2Fc/" -> {"a", "b/c"}.
+bool split_path(std::string_view target, std::vector<std::string>& segments);
+std::string percent_decode(std::string_view text, bool plus_as_space, bool& ok);
+
+}  // namespace rmqc::rest
