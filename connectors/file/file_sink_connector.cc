@@ -1,0 +1,164 @@
+#include "file/file_sink_connector.h"
+
+#include "rmqc/api/errors.h"
+
+#include "base/logging.h"
+#include "file/file_source_connector.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace rmqc::connectors::file {
+namespace {
+
+constexpr std::string_view kBufferBytesConfig = "buffer.bytes";
+
+std::shared_ptr<spdlog::logger> log() {
+  static const auto logger = rmqc::logger("file-sink");
+  return logger;
+}
+
+KeyValue parse_or_throw(const KeyValue& config) {
+  auto parsed = FileSinkConnector::definition().parse(config);
+  if (!parsed.ok()) throw ConnectException(parsed.error().message());
+  return std::move(parsed).value();
+}
+
+// A full disk may clear up: let the worker retry the batch rather than fail the task.
+[[noreturn]] void throw_io(const std::string& what, int err) {
+  const std::string message = what + ": " + std::strerror(err);
+  if (err == ENOSPC || err == EDQUOT || err == EINTR || err == EAGAIN) {
+    throw RetriableException(message);
+  }
+  throw ConnectException(message);
+}
+
+}  // namespace
+
+ConfigDef FileSinkConnector::definition() {
+  using T = ConfigDef::Type;
+  using I = ConfigDef::Importance;
+  ConfigDef def;
+  def.define(std::string(kFilenameConfig), T::kString, std::nullopt, I::kHigh,
+             "The file records are appended to, one line each; created if missing. All tasks "
+             "append to this one file.",
+             validators::non_empty());
+  def.define(std::string(kBufferBytesConfig), T::kInt, "1048576", I::kLow,
+             "put() writes its buffer out (without fsync) once it holds this many bytes; flush "
+             "writes the rest and syncs.",
+             validators::between(1, 256 * 1024 * 1024));
+  return def;
+}
+
+void FileSinkConnector::validate(const KeyValue& config) {
+  const KeyValue parsed = parse_or_throw(config);
+  struct stat st {};
+  const std::string name = parsed.get_string(kFilenameConfig);
+  if (::stat(name.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    throw ConnectException("filename '" + name + "' is a directory");
+  }
+}
+
+void FileSinkConnector::start(const KeyValue& config) {
+  config_ = parse_or_throw(config);
+}
+
+std::vector<KeyValue> FileSinkConnector::task_configs(int max_tasks) {
+  // Each task consumes its own queues and appends to the same file (O_APPEND).
+  return std::vector<KeyValue>(static_cast<std::size_t>(std::max(max_tasks, 1)), config_);
+}
+
+std::string FileSinkConnector::task_class() const {
+  return "org.apache.rocketmq.connect.file.FileSinkTask";
+}
+
+std::unique_ptr<Task> FileSinkConnector::create_task() const {
+  return std::make_unique<FileSinkTask>();
+}
+
+// --- FileSinkTask --------------------------------------------------------------------------
+
+FileSinkTask::~FileSinkTask() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void FileSinkTask::start(const KeyValue& config) {
+  const KeyValue parsed = parse_or_throw(config);
+  filename_ = parsed.get_string(kFilenameConfig);
+  buffer_limit_ = static_cast<std::size_t>(parsed.get_int(kBufferBytesConfig, 1 << 20));
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = ::open(filename_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw_io("cannot open " + filename_, errno);
+  buffer_.clear();
+  buffer_.reserve(buffer_limit_ + 4096);
+  unsynced_ = false;
+}
+
+void FileSinkTask::stop() {
+  if (fd_ < 0) return;
+  // Whatever was put but not flushed is not committed either: write it anyway (it will be
+  // delivered again, at-least-once), but never let a failure here keep the file open.
+  try {
+    write_buffer();
+    sync();
+  } catch (const std::exception& e) {
+    log()->warn("{}: flush at stop failed: {}", filename_, e.what());
+  }
+  ::close(fd_);
+  fd_ = -1;
+}
+
+void FileSinkTask::render(const Value& value, std::string& out) {
+  if (const auto* text = value.get_if<std::string>()) {
+    out += *text;
+  } else if (!value.is_null()) {
+    out += value.to_string();
+  }
+}
+
+void FileSinkTask::put(std::vector<ConnectRecord>& records) {
+  if (fd_ < 0) throw ConnectException("FileSinkTask: put() before start()");
+  for (const auto& record : records) {
+    render(record.value, buffer_);
+    buffer_ += '\n';
+    if (buffer_.size() >= buffer_limit_) write_buffer();
+  }
+}
+
+void FileSinkTask::flush(const OffsetMap& /*current_offsets*/) {
+  if (fd_ < 0) return;
+  write_buffer();
+  sync();
+}
+
+void FileSinkTask::write_buffer() {
+  // One write() for the whole buffer of whole lines: with O_APPEND, tasks sharing the file never
+  // interleave inside a line. After a failed or short write the unwritten rest stays buffered
+  // for the retry, so nothing is written twice.
+  std::size_t done = 0;
+  while (done < buffer_.size()) {
+    const ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      buffer_.erase(0, done);
+      throw_io("cannot write " + filename_, err);
+    }
+    done += static_cast<std::size_t>(n);
+    unsynced_ = true;
+  }
+  buffer_.clear();
+}
+
+void FileSinkTask::sync() {
+  if (!unsynced_) return;
+  if (::fdatasync(fd_) != 0) throw_io("cannot sync " + filename_, errno);
+  unsynced_ = false;
+}
+
+}  // namespace rmqc::connectors::file
