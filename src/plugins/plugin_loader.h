@@ -25,8 +25,10 @@ struct PluginLibrary {
 
 // A library that was reported and skipped, or a name that was registered twice.
 struct PluginLoadProblem {
-  std::string path;
+  std::string path;  // empty for a name conflict
   std::string message;
+
+  std::string to_string() const { return path.empty() ? message : path + ": " + message; }
 };
 
 // Loads connector, converter, transform and predicate plugins from shared libraries into a

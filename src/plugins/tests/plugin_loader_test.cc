@@ -71,7 +71,7 @@ class ScratchDir {
 
 std::string problems_text(const PluginLoader& loader) {
   std::string out;
-  for (const auto& p : loader.problems()) out += p.path + ": " + p.message + "\n";
+  for (const auto& p : loader.problems()) out += p.to_string() + "\n";
   return out;
 }
 
