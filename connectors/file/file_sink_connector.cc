@@ -116,6 +116,9 @@ void FileSinkTask::stop() {
 void FileSinkTask::render(const Value& value, std::string& out) {
   if (const auto* text = value.get_if<std::string>()) {
     out += *text;
+  } else if (const auto* bytes = value.get_if<Bytes>()) {
+    // Raw, like a string: file -> ByteArrayConverter -> file copies lines byte for byte.
+    out.append(reinterpret_cast<const char*>(bytes->data()), bytes->size());
   } else if (!value.is_null()) {
     out += value.to_string();
   }

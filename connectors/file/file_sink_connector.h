@@ -39,8 +39,8 @@ class FileSinkTask final : public SinkTask {
   void put(std::vector<ConnectRecord>& records) override;
   void flush(const OffsetMap& current_offsets) override;
 
-  // A record's value as the text of its line: a string as is, null as an empty line, anything
-  // else as Value::to_string().
+  // A record's value as the text of its line: a string or bytes as is, null as an empty line,
+  // anything else as Value::to_string().
   static void render(const Value& value, std::string& out);
 
  private:

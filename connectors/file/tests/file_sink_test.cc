@@ -45,12 +45,13 @@ TEST_F(FileSinkTest, AppendsOneLinePerRecordOnFlush) {
   records.push_back(record_of(Value()));
   records.push_back(record_of(Value(std::int64_t{42})));
   records.push_back(record_of(Value(s)));
+  records.push_back(record_of(Value(Bytes{'r', 'a', 'w'})));
   task.put(records);
   // Buffered: nothing is written before flush (well below buffer.bytes).
   EXPECT_EQ(read_all(path_), "");
 
   task.flush({});
-  std::string expected = "hello\n\n42\n" + Value(s).to_string() + "\n";
+  std::string expected = "hello\n\n42\n" + Value(s).to_string() + "\nraw\n";
   EXPECT_EQ(read_all(path_), expected);
 
   // pre_commit flushes too and returns the offsets it was given.
