@@ -1,6 +1,7 @@
 #include "app/cli.h"
 
 #include "app/broker_command.h"
+#include "app/standalone_command.h"
 #include "base/logging.h"
 
 #include <CLI/CLI.hpp>
@@ -70,7 +71,7 @@ int run_cli(int argc, char** argv) {
     std::printf("rmq-connect %s\n", std::string(kVersion).c_str());
     return 0;
   }
-  if (*standalone) return not_implemented("standalone");
+  if (*standalone) return run_standalone_command({worker_conf, connector_files});
   if (*distributed) return not_implemented("distributed");
   if (*broker) return run_broker_command(std::move(broker_options));
   if (*ctl) return not_implemented("ctl");
