@@ -83,14 +83,19 @@ Result<std::unique_ptr<RestServer>> RestServer::start(RestOptions options,
   std::size_t threads = opts.threads == 0 ? 1 : opts.threads;
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_payload_max_length(opts.max_body_bytes);
-  // Short keep-alive: an idle client holds a pool thread only briefly.
-  server.set_keep_alive_timeout(2);
+  // One request per connection: an idle keep-alive client would hold a pool thread and delay
+  // stop() until its timeout; loopback connects are cheap and this is not a hot path.
+  server.set_keep_alive_max_count(1);
   server.set_read_timeout(5, 0);
   server.set_write_timeout(5, 0);
   // No SO_REUSEPORT (httplib's default): a second worker on the same port must fail to bind.
-  server.set_socket_options([](int sock) {
+  // Remembers the listening socket: httplib listens with a backlog of 5, too short for a burst
+  // of clients (dropped SYNs cost a 1 s retransmit), so it is raised after binding.
+  int listen_fd = -1;
+  server.set_socket_options([&listen_fd](int sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_fd = sock;
   });
 
   // One catch-all per method; our Router decides 404 vs 405 and never uses std::regex per route.
@@ -137,6 +142,11 @@ Result<std::unique_ptr<RestServer>> RestServer::start(RestOptions options,
     return Error(ErrorCode::kIoError, "cannot bind the REST API to " + opts.host + ":" +
                                           std::to_string(opts.port) + ": " + std::strerror(errno));
   }
+  if (listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);
+  server.set_socket_options([](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   impl->port = static_cast<std::uint16_t>(port);
   impl->thread = std::thread([self] {
     self->server.listen_after_bind();
