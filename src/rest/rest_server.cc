@@ -37,8 +37,9 @@ struct RestServer::Impl {
 
 void RestServer::Impl::handle(const httplib::Request& req, httplib::Response& res) const {
   RestRequest request;
-  // httplib hands HEAD to the GET handlers and drops the body itself.
-  request.method = req.method == "HEAD" ? "GET" : req.method;
+  // httplib hands HEAD to the GET handlers and drops the body itself; the router knows which
+  // GETs are safe to run for it.
+  request.method = req.method;
   request.target = req.target;
   request.query.insert(req.params.begin(), req.params.end());
   request.body = req.body;

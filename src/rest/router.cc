@@ -74,8 +74,9 @@ bool split_path(std::string_view target, std::vector<std::string>& segments) {
 }
 
 void Router::add(std::string method, std::string_view pattern, ResponseStyle error_style,
-                 RouteHandler handler) {
-  Route route{std::move(method), std::string(pattern), {}, error_style, std::move(handler)};
+                 RouteHandler handler, bool mutating) {
+  Route route{std::move(method), std::string(pattern), {},
+              error_style,       std::move(handler),   mutating};
   split_path(pattern, route.segments);
   routes_.push_back(std::move(route));
 }
@@ -108,6 +109,10 @@ RestResponse Router::dispatch(RestRequest& request) const {
     }
     return false;
   };
+  bool head = request.method == "HEAD";
+  auto serves = [&](const Route& r) {
+    return head ? r.method == "GET" && !r.mutating : r.method == request.method;
+  };
   const Route* best = nullptr;
   const Route* any = nullptr;
   std::vector<std::string> allowed;
@@ -117,7 +122,7 @@ RestResponse Router::dispatch(RestRequest& request) const {
     if (std::find(allowed.begin(), allowed.end(), r.method) == allowed.end()) {
       allowed.push_back(r.method);
     }
-    if (r.method == request.method && (!best || more_specific(r, *best))) best = &r;
+    if (serves(r) && (!best || more_specific(r, *best))) best = &r;
   }
   if (!best) {
     if (!any) {

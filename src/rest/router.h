@@ -37,10 +37,11 @@ using RouteHandler = std::function<RestResponse(const RestRequest&)>;
 // /connectors/:name); a path that fits only routes of other methods gets 405 with Allow.
 class Router {
  public:
+  // mutating: a GET that changes state (the seeds' aliases); HEAD never runs those.
   void add(std::string method, std::string_view pattern, ResponseStyle error_style,
-           RouteHandler handler);
+           RouteHandler handler, bool mutating = false);
 
-  // Fills request.params and runs the route, or answers 404 / 405.
+  // Fills request.params and runs the route, or answers 404 / 405. HEAD runs the GET route.
   RestResponse dispatch(RestRequest& request) const;
 
   std::size_t size() const { return routes_.size(); }
@@ -54,6 +55,7 @@ class Router {
     std::vector<std::string> segments;  // ":x" = parameter
     ResponseStyle error_style;
     RouteHandler handler;
+    bool mutating = false;
   };
   std::vector<Route> routes_;
 };

@@ -41,7 +41,9 @@ Result<bool> parse_bool(std::string_view text, std::string_view what) {
 
 void add_mutating(Router& router, const RouteContext& ctx, std::string_view pattern,
                   RouteHandler handler) {
-  if (ctx.options.allow_mutating_get) router.add("GET", pattern, ResponseStyle::kSeed, handler);
+  if (ctx.options.allow_mutating_get) {
+    router.add("GET", pattern, ResponseStyle::kSeed, handler, /*mutating=*/true);
+  }
   router.add("POST", pattern, ResponseStyle::kSeed, std::move(handler));
 }
 
@@ -200,7 +202,7 @@ void add_seed_routes(Router& router, const RouteContext& ctx) {
   router.add("GET", "/connectors/:name", ResponseStyle::kKafka, [&](const RestRequest& req) {
     const std::string& name = req.params[0];
     if (req.query_value("config")) {
-      if (!ctx.options.allow_mutating_get) {
+      if (!ctx.options.allow_mutating_get || req.method == "HEAD") {
         return error_response(kSeed, 405, "creating with GET is disabled; use POST");
       }
       return put_config(ctx, name, req, true);

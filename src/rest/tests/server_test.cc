@@ -59,6 +59,16 @@ TEST_F(ServerTest, HeadIsServedByGet) {
   auto r = client_->Head("/connectors");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
+  // ... but never a mutating GET alias.
+  create("c", source_config());
+  auto pause = client_->Head("/connectors/c/pause");
+  ASSERT_TRUE(pause);
+  EXPECT_EQ(pause->status, 405);
+  auto create_head = client_->Head("/connectors/d?config=%7B%7D");
+  ASSERT_TRUE(create_head);
+  EXPECT_EQ(create_head->status, 405);
+  EXPECT_EQ(fake_.connector_state("c")->state, runtime::RunState::kRunning);
+  EXPECT_FALSE(fake_.connector_info("d").ok());
 }
 
 TEST_F(ServerTest, OversizedBodyIs413) {
