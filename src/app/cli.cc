@@ -1,5 +1,6 @@
 #include "app/cli.h"
 
+#include "app/admin_command.h"
 #include "app/broker_command.h"
 #include "app/standalone_command.h"
 #include "base/logging.h"
@@ -54,6 +55,11 @@ int run_cli(int argc, char** argv) {
   BrokerCommandOptions broker_options;
   add_broker_options(*broker, broker_options);
 
+  auto* admin = cli.add_subcommand(
+      "admin", "RocketMQ tools: topics, groups, send, consume, bench (any name server)");
+  AdminCommandOptions admin_options;
+  add_admin_options(*admin, admin_options);
+
   auto* ctl = cli.add_subcommand("ctl", "Operate a running worker over its REST API");
   ctl->allow_extras();
 
@@ -74,6 +80,7 @@ int run_cli(int argc, char** argv) {
   if (*standalone) return run_standalone_command({worker_conf, connector_files});
   if (*distributed) return not_implemented("distributed");
   if (*broker) return run_broker_command(std::move(broker_options));
+  if (*admin) return run_admin_command(std::move(admin_options));
   if (*ctl) return not_implemented("ctl");
   return 2;
 }

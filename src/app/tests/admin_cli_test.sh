@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Smoke test of `rmq-connect admin` against a `rmq-connect broker` on free ports: topic create /
+# list / route / status, send (argument and --lines), consume with a group, group progress and
+# consumers, bench produce/consume.
+set -u
+bin="$1"
+dir=$(mktemp -d "${TMPDIR:-/tmp}/rmqc-admin-cli.XXXXXX")
+"$bin" broker --store "$dir/store" --namesrv-port 0 --broker-port 0 >"$dir/broker.out" 2>"$dir/broker.err" &
+broker=$!
+cleanup() { kill "$broker" 2>/dev/null; wait "$broker" 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT
+for _ in $(seq 1 100); do grep -q "broker ready" "$dir/broker.out" && break; sleep 0.1; done
+ns=$(sed -n 's/.*namesrv=\([^ ]*\).*/\1/p' "$dir/broker.out")
+[ -n "$ns" ] || { echo "FAIL: broker did not start"; cat "$dir/broker.err"; exit 1; }
+fail=0
+expect() {  # expect <description> <pattern> <command...>: exit 0 and output matching pattern
+  local what="$1" pattern="$2"; shift 2
+  if ! out=$("$@" 2>&1); then echo "FAIL: $what: exit $?"; echo "$out"; fail=1; return; fi
+  if ! grep -Eq -- "$pattern" <<<"$out"; then echo "FAIL: $what: no '$pattern' in:"; echo "$out"; fail=1; return; fi
+  echo "ok: $what"
+}
+a=("$bin" admin -n "$ns")
+expect "topic create" "created topic Demo with 3 queues" "${a[@]}" topic create -t Demo -q 3
+expect "topic list" "^Demo$" "${a[@]}" topic list
+expect "topic route" "broker-a +6 +3 +3" "${a[@]}" topic route -t Demo
+expect "send argument" "^SEND_OK Demo broker-a" "${a[@]}" send -t Demo -k k1 --tags TagA -p x=y hello
+expect "send --lines" "SEND_OK.*SEND_OK.*SEND_OK" bash -c "printf 'l1\nl2\nl3\n' | ${a[*]} send -t Demo --lines | tr '\n' ' '"
+expect "topic status" "broker-a +[0-9] +0 +[0-9]" "${a[@]}" topic status -t Demo
+expect "consume" "^hello$" timeout 20 "${a[@]}" consume -t Demo -g cg --from-beginning --count 4
+expect "group progress" "total lag: 0" "${a[@]}" group progress -g cg -t Demo
+expect "group consumers (none online)" "" "${a[@]}" group consumers -g cg
+expect "bench produce" "msgs/s [0-9]+ +MB/s .* p50 .* p99 .* errors 0" "${a[@]}" bench produce -t B -c 2000 -s 1024 --mode async --concurrency 64
+expect "bench consume" "msgs/s [0-9]+ .*messages 2000 " "${a[@]}" bench consume -t B -c 2000
+exit $fail
