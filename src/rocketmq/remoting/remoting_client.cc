@@ -3,9 +3,14 @@
 #include "base/logging.h"
 #include "rocketmq/protocol/byte_io.h"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <algorithm>
 #include <asio.hpp>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -123,10 +128,13 @@ class Channel : public std::enable_shared_from_this<Channel> {
                                 }
                                 asio::error_code opt;
                                 self->socket_.set_option(asio::ip::tcp::no_delay(true), opt);
-                                self->connected_.store(true, std::memory_order_release);
+                                self->socket_.native_non_blocking(true, opt);
                                 self->owner_.connect_succeeded(self->address_);
                                 self->read_more();
-                                self->write_more();
+                                std::lock_guard lock(self->write_mutex_);
+                                self->fd_ = self->socket_.native_handle();
+                                self->connected_.store(true, std::memory_order_release);
+                                self->flush_locked();
                               }));
     });
   }
@@ -147,11 +155,7 @@ class Channel : public std::enable_shared_from_this<Channel> {
       callback(unavailable(address_, "is closed"));
       return;
     }
-    asio::post(strand_, [self = shared_from_this(), frame = std::move(frame)]() mutable {
-      if (self->closed()) return;
-      self->outbox_.push_back(std::move(frame));
-      if (self->connected_.load() && self->in_flight_.empty()) self->write_more();
-    });
+    enqueue(std::move(frame));
   }
 
   void close(Error why) {
@@ -262,40 +266,85 @@ class Channel : public std::enable_shared_from_this<Channel> {
     reply->version = owner_.options.version;
     std::string frame;
     if (rocketmq::append_frame(*reply, frame, owner_.options.max_frame_size).ok()) {
-      outbox_.push_back(std::move(frame));
-      if (in_flight_.empty()) write_more();
+      enqueue(std::move(frame));
     }
   }
 
-  void write_more() {
-    if (outbox_.empty() || closed() || !connected_.load()) return;
-    while (!outbox_.empty() && in_flight_.size() < kMaxGather) {
-      in_flight_.push_back(std::move(outbox_.front()));
-      outbox_.pop_front();
+  // Writes go straight from the calling thread to the non-blocking socket (sendmsg on the file
+  // descriptor, under write_mutex_), so a request costs no hand-off to an I/O thread; only when
+  // the socket buffer is full does an I/O thread wait for writability and continue.
+  void enqueue(std::string frame) {
+    std::lock_guard lock(write_mutex_);
+    if (closed()) return;
+    outbox_.push_back(std::move(frame));
+    if (connected_.load(std::memory_order_acquire) && !waiting_writable_) flush_locked();
+  }
+
+  void flush_locked() {
+    while (!outbox_.empty() && fd_ >= 0) {
+      iovec iov[kMaxGather];
+      std::size_t n = 0;
+      for (auto it = outbox_.begin(); it != outbox_.end() && n < kMaxGather; ++it, ++n) {
+        std::size_t skip = n == 0 ? head_written_ : 0;
+        iov[n].iov_base = it->data() + skip;
+        iov[n].iov_len = it->size() - skip;
+      }
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = n;
+      ssize_t written = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+      if (written < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          waiting_writable_ = true;
+          asio::post(strand_, [self = shared_from_this()] { self->wait_writable(); });
+          return;
+        }
+        std::string why = std::strerror(errno);
+        outbox_.clear();
+        close(unavailable(address_, "lost: " + why));
+        return;
+      }
+      auto left = static_cast<std::size_t>(written);
+      while (left > 0) {
+        std::size_t rest = outbox_.front().size() - head_written_;
+        if (left >= rest) {
+          left -= rest;
+          outbox_.pop_front();
+          head_written_ = 0;
+        } else {
+          head_written_ += left;
+          left = 0;
+        }
+      }
     }
-    buffers_.clear();
-    for (const auto& f : in_flight_) buffers_.emplace_back(f.data(), f.size());
-    asio::async_write(
-        socket_, buffers_,
-        asio::bind_executor(strand_, [self = shared_from_this()](asio::error_code ec, std::size_t) {
-          self->in_flight_.clear();
-          if (ec) {
-            self->do_close(unavailable(self->address_, "lost: " + ec.message()));
-            return;
-          }
-          self->write_more();
+  }
+
+  void wait_writable() {
+    if (closed()) return;
+    socket_.async_wait(
+        asio::socket_base::wait_write,
+        asio::bind_executor(strand_, [self = shared_from_this()](asio::error_code ec) {
+          std::lock_guard lock(self->write_mutex_);
+          self->waiting_writable_ = false;
+          if (ec || self->closed()) return;
+          self->flush_locked();
         }));
   }
 
   void do_close(Error why) {
-    if (closed_.exchange(true)) {
-      // Already closed; pending was drained then.
+    {
+      // Writers use the descriptor under this lock: it must not be closed (and its number
+      // reused) under them.
+      std::lock_guard lock(write_mutex_);
+      closed_.store(true);
+      fd_ = -1;
+      outbox_.clear();
+      asio::error_code ec;
+      socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+      socket_.close(ec);
     }
-    asio::error_code ec;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
     connect_timer_.cancel();
-    outbox_.clear();
     std::unordered_map<std::int32_t, Pending> pending;
     {
       std::lock_guard lock(pending_mutex_);
@@ -310,9 +359,11 @@ class Channel : public std::enable_shared_from_this<Channel> {
   asio::strand<asio::io_context::executor_type> strand_;
   asio::steady_timer connect_timer_;
   rocketmq::FrameDecoder decoder_;
-  std::deque<std::string> outbox_;      // strand only
-  std::vector<std::string> in_flight_;  // strand only
-  std::vector<asio::const_buffer> buffers_;
+  std::mutex write_mutex_;  // outbox_, head_written_, waiting_writable_, fd_
+  std::deque<std::string> outbox_;
+  std::size_t head_written_ = 0;  // bytes of outbox_.front() already sent
+  bool waiting_writable_ = false;
+  int fd_ = -1;
   std::atomic<bool> connected_{false};
   std::atomic<bool> closed_{false};
   std::mutex pending_mutex_;
