@@ -52,8 +52,13 @@ async function consume() {
   let received = 0;
   let start = null;
   await new Promise(resolve => {
-    consumer.subscribe(args.topic, '*', async () => {
+    consumer.subscribe(args.topic, '*', async msg => {
       if (start === null) start = process.hrtime.bigint();
+      // Interop check (client tests): every body arrives whole, inflated if it was compressed.
+      if (msg.body.length !== size) {
+        console.error(`FAIL: body of ${msg.body.length} bytes, want ${size}`);
+        process.exit(1);
+      }
       if (++received === count) resolve();
     });
   });
