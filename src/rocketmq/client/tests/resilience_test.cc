@@ -81,6 +81,20 @@ TEST(Resilience, ProducerFailsOverWhenOneOfTwoBrokersStops) {
   EXPECT_TRUE(testing::eventually([&] { return async_ok == 20; }));
 }
 
+TEST(Resilience, SeveralNameServersOneDown) {
+  TempDir dir;
+  auto broker = testing::start_broker(testing::broker_options(dir.str()));
+  ASSERT_TRUE(broker);
+  ASSERT_TRUE(broker->broker().create_topic("T", 2, 2).ok());
+  // Port 1 refuses connections: every route lookup that starts there moves on to the next.
+  for (const auto& list : {"127.0.0.1:1;" + broker->namesrv_addr(),
+                           broker->namesrv_addr() + ";127.0.0.1:1"}) {
+    auto producer = start_producer(list);
+    auto r = producer->send(Message("T", "x"));
+    ASSERT_TRUE(r.ok()) << list << ": " << r.error().to_string();
+  }
+}
+
 TEST(Resilience, ClientsRecoverFromABrokerRestart) {
   TempDir dir;
   auto options = testing::broker_options(dir.str());
