@@ -14,9 +14,9 @@ build: setup
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
 
+# A standalone worker with the embedded broker and a demo pipeline (scripts/demo.sh).
 run: build
-	./build/release/src/app/rmq-connect version
-	./build/release/src/app/rmq-connect --help
+	bash scripts/demo.sh
 
 test: setup
 	cmake --preset ci >/dev/null

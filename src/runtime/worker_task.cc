@@ -233,6 +233,9 @@ bool WorkerSourceTask::send(ConnectRecord record) {
     f.description = "key=" + f.keys + " value=" + f.body;
     return f;
   };
+  // The target topic is known before the transforms run, so routers (RegexRouter,
+  // TimestampRouter) and topic predicates see it.
+  if (record.topic().empty() && !default_topic_.empty()) record.set_topic(default_topic_);
   if (!setup_.chain.empty()) {
     auto transformed = errors_.run(
         Stage::kTransformation, [&] { return setup_.chain.apply(record); }, describe);
@@ -552,7 +555,14 @@ void WorkerSinkTask::run() {
   auto next_commit = std::chrono::steady_clock::now() + setup_.commit_interval;
   bool healthy = true;
   std::vector<ConnectRecord> batch;
+  auto next_rebalance = std::chrono::steady_clock::now();
   while (healthy && wait_while_paused()) {
+    // A topic that does not exist yet (its source has not sent anything) has no route: ask
+    // again every second until the task owns queues, rather than at the periodic rebalance.
+    if (consumer_->assignment().empty() && std::chrono::steady_clock::now() >= next_rebalance) {
+      consumer_->request_rebalance();
+      next_rebalance = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    }
     auto polled = consumer_->poll(std::chrono::milliseconds(200));
     if (!polled.ok()) {
       logger("worker")->warn("task {}: poll failed: {}", task_name_, polled.error().message());
