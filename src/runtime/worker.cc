@@ -45,6 +45,8 @@ Result<void> call_plugin(std::function<void()> fn, std::chrono::milliseconds tim
   return {};
 }
 
+}  // namespace
+
 // The connector keys the runtime itself reads.
 const ConfigDef& runtime_connector_def() {
   static const ConfigDef def = [] {
@@ -78,6 +80,8 @@ const ConfigDef& runtime_connector_def() {
   }();
   return def;
 }
+
+namespace {
 
 class ConnectorContextImpl final : public ConnectorContext {
  public:

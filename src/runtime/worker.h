@@ -16,6 +16,10 @@
 
 namespace rmqc::runtime {
 
+// The connector keys the runtime reads (connector.class, max.tasks, converters, topics,
+// transforms, errors.*): what validation checks and docs/configuration.md lists.
+const ConfigDef& runtime_connector_def();
+
 // The standalone worker: runs connectors and their tasks in this process, keeps their configs,
 // target states, positions and statuses in a StateStore, and answers the REST API through the
 // ConnectController interface.
