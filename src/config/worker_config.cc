@@ -50,7 +50,8 @@ ConfigDef build_def() {
       .define("offsetCommitTimeoutMsConfig", Type::kLong, "5000", Imp::kLow,
               "Longest wait for outstanding sends when committing, ms.", validators::at_least(1))
       .define("maxStartTimeoutMills", Type::kLong, "180000", Imp::kLow,
-              "Longest a connector's start() or task_configs() may take before it is FAILED, ms.", validators::at_least(1))
+              "Longest a connector's start() or task_configs() may take before it is FAILED, ms.",
+              validators::at_least(1))
       .define("maxStopTimeoutMills", Type::kLong, "60000", Imp::kLow,
               "Longest a task may take to stop before it is abandoned, ms.",
               validators::at_least(1))
