@@ -41,7 +41,7 @@ RestResponse put_config(const RouteContext& ctx, const std::string& name, KeyVal
             {"type", "unknown"}};
   }
   RestResponse res = json_response(*created ? 201 : 200, body);
-  if (*created) res.headers.emplace_back("Location", "/connectors/" + name);
+  if (*created) res.headers.emplace_back("Location", "/connectors/" + percent_encode_segment(name));
   return res;
 }
 

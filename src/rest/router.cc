@@ -3,6 +3,7 @@
 #include "rest/responses.h"
 
 #include <algorithm>
+#include <cctype>
 #include <exception>
 
 namespace rmqc::rest {
@@ -49,6 +50,21 @@ std::string percent_decode(std::string_view text, bool plus_as_space, bool& ok) 
       out.push_back(' ');
     } else {
       out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string percent_encode_segment(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
     }
   }
   return out;

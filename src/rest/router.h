@@ -64,5 +64,7 @@ class Router {
 // encoding is malformed. "/a/b%2Fc/" -> {"a", "b/c"}.
 bool split_path(std::string_view target, std::vector<std::string>& segments);
 std::string percent_decode(std::string_view text, bool plus_as_space, bool& ok);
+// Encodes everything but unreserved characters, for a name put into a path (Location header).
+std::string percent_encode_segment(std::string_view text);
 
 }  // namespace rmqc::rest

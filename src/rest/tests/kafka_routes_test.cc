@@ -52,6 +52,14 @@ TEST_F(KafkaRoutesTest, CreateWithPostConnectors) {
             400);
 }
 
+TEST_F(KafkaRoutesTest, NamesAreEncodedInLocation) {
+  Reply r = post("/connectors", R"({"name":"a b/c","config":{"connector.class":"X"}})");
+  ASSERT_EQ(r.status, 201);
+  // Sent as /connectors/a%20b%2Fc; httplib's client decodes Location when it parses it.
+  EXPECT_EQ(r.header("Location"), "/connectors/a b/c");
+  EXPECT_EQ(get("/connectors/a%20b%2Fc").body["name"], "a b/c");
+}
+
 TEST_F(KafkaRoutesTest, InitialState) {
   Reply r = post("/connectors", R"({"name":"p","config":{"connector.class":"X"},
       "initial_state":"PAUSED"})");

@@ -102,6 +102,8 @@ TEST(PercentDecodeTest, DecodesAndRejects) {
   EXPECT_EQ(percent_decode("a%41+b", false, ok), "aA+b");
   percent_decode("%G1", false, ok);
   EXPECT_FALSE(ok);
+  EXPECT_EQ(percent_encode_segment("a b/c-d_e.f~"), "a%20b%2Fc-d_e.f~");
+  EXPECT_EQ(percent_decode(percent_encode_segment("x/\xff?"), false, ok), "x/\xff?");
 }
 
 }  // namespace
