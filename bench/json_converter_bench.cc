@@ -4,6 +4,7 @@
 #include "rmqc/api/struct.h"
 
 #include "converters/json/json_converter.h"
+#include "employee_fixture.h"
 
 #include <benchmark/benchmark.h>
 
@@ -12,31 +13,8 @@
 namespace rmqc::converters {
 namespace {
 
-SchemaPtr employee_schema() {
-  auto opt = [](SchemaBuilder b) { return b.optional().build(); };
-  return SchemaBuilder::struct_()
-      .name("server_026.test_database.employee_copy3.Value")
-      .optional()
-      .field("id", opt(SchemaBuilder::int64()))
-      .field("name", opt(SchemaBuilder::string()))
-      .field("howold", opt(SchemaBuilder::int32()))
-      .field("male", opt(SchemaBuilder::int32()))
-      .field("company", opt(SchemaBuilder::string()))
-      .field("money", opt(SchemaBuilder::float64()))
-      .field("begin_time", opt(SchemaBuilder::int64().name("io.debezium.time.Timestamp")))
-      .field("modify_time", opt(SchemaBuilder::string().name("io.debezium.time.ZonedTimestamp")))
-      .build();
-}
-
 Value employee_value(const SchemaPtr& schema) {
-  Struct s(schema);
-  s.put("id", std::int64_t{12})
-      .put("name", "name-06")
-      .put("howold", 19)
-      .put("male", 3)
-      .put("money", 0.0)
-      .put("modify_time", "2022-06-14T11:57:51Z");
-  return Value(std::move(s));
+  return Value(bench::employee_struct(schema));
 }
 
 // ~1 KB envelope: a wider row with longer strings, as a CDC source produces.
@@ -70,7 +48,7 @@ struct Fixture {
 
 Fixture make_fixture(bool wide) {
   Fixture f;
-  f.schema = wide ? wide_schema() : employee_schema();
+  f.schema = wide ? wide_schema() : bench::employee_schema();
   f.value = wide ? wide_value(f.schema) : employee_value(f.schema);
   JsonConverter c;
   f.bytes = *c.from_connect_data("t", f.schema, f.value);

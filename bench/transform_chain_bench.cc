@@ -3,6 +3,7 @@
 // chain (the cost of moving a record through). Reports ns per record and records/s.
 #include "rmqc/api/struct.h"
 
+#include "employee_fixture.h"
 #include "transforms/builtin_transforms.h"
 #include "transforms/transform_chain.h"
 
@@ -13,31 +14,8 @@
 namespace rmqc::transforms {
 namespace {
 
-SchemaPtr employee_schema() {
-  auto opt = [](SchemaBuilder b) { return b.optional().build(); };
-  return SchemaBuilder::struct_()
-      .name("server_026.test_database.employee_copy3.Value")
-      .optional()
-      .field("id", opt(SchemaBuilder::int64()))
-      .field("name", opt(SchemaBuilder::string()))
-      .field("howold", opt(SchemaBuilder::int32()))
-      .field("male", opt(SchemaBuilder::int32()))
-      .field("company", opt(SchemaBuilder::string()))
-      .field("money", opt(SchemaBuilder::float64()))
-      .field("begin_time", opt(SchemaBuilder::int64().name("io.debezium.time.Timestamp")))
-      .field("modify_time", opt(SchemaBuilder::string().name("io.debezium.time.ZonedTimestamp")))
-      .build();
-}
-
 ConnectRecord employee_record(const SchemaPtr& schema) {
-  Struct s(schema);
-  s.put("id", std::int64_t{12})
-      .put("name", "name-06")
-      .put("howold", 19)
-      .put("male", 3)
-      .put("company", "rocketmq")
-      .put("money", 0.0)
-      .put("modify_time", "2022-06-14T11:57:51Z");
+  Struct s = bench::employee_struct(schema, "rocketmq");
   ConnectRecord r(RecordPartition{{"topic", "server_026"}, {"queueId", "0"}},
                   RecordOffset{{"queueOffset", "42"}}, 1655207871000, nullptr, Value(), schema,
                   Value(std::move(s)));
@@ -88,7 +66,7 @@ void BM_Chain(benchmark::State& state) {
     state.SkipWithError(chain.error().message().c_str());
     return;
   }
-  SchemaPtr schema = employee_schema();
+  SchemaPtr schema = bench::employee_schema();
   const ConnectRecord proto = employee_record(schema);
   std::vector<ConnectRecord> batch;
   batch.reserve(kBatch);
@@ -109,7 +87,7 @@ void BM_Chain(benchmark::State& state) {
 
 // The record copy alone, for comparison (what a task pays to build a record in the first place).
 void BM_RecordCopy(benchmark::State& state) {
-  SchemaPtr schema = employee_schema();
+  SchemaPtr schema = bench::employee_schema();
   const ConnectRecord proto = employee_record(schema);
   for (auto _ : state) {
     ConnectRecord r(proto);

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace rmqc::converters::json {
+namespace rmqc::json {
 
 // Appends s as a JSON string literal. UTF-8 passes through; quotes, backslashes and control
 // characters are escaped.
@@ -76,4 +76,4 @@ inline void write_floating(std::string& out, T v) {
   }
 }
 
-}  // namespace rmqc::converters::json
+}  // namespace rmqc::json

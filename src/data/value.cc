@@ -3,6 +3,8 @@
 #include "rmqc/api/errors.h"
 #include "rmqc/api/struct.h"
 
+#include "data/json_writer.h"
+
 #include <algorithm>
 #include <bit>
 #include <charconv>
@@ -78,45 +80,9 @@ void hash_combine(std::size_t& seed, std::size_t v) {
   seed ^= v + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
 }
 
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
-template <typename T>
-void append_number(std::string& out, T v) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  (void)ec;
-  out.append(buf, end);
-}
+using json::write_floating;
+using json::write_integer;
+using json::write_string;
 
 void render(const Value& v, std::string& out);
 
@@ -141,25 +107,25 @@ void render(const Value& v, std::string& out) {
       out += v.as_bool() ? "true" : "false";
       break;
     case Value::Kind::kInt8:
-      append_number(out, int{v.as_int8()});
+      write_integer(out, int{v.as_int8()});
       break;
     case Value::Kind::kInt16:
-      append_number(out, v.as_int16());
+      write_integer(out, v.as_int16());
       break;
     case Value::Kind::kInt32:
-      append_number(out, v.as_int32());
+      write_integer(out, v.as_int32());
       break;
     case Value::Kind::kInt64:
-      append_number(out, v.as_int64());
+      write_integer(out, v.as_int64());
       break;
     case Value::Kind::kFloat32:
-      append_number(out, v.as_float32());
+      write_floating(out, v.as_float32());
       break;
     case Value::Kind::kFloat64:
-      append_number(out, v.as_float64());
+      write_floating(out, v.as_float64());
       break;
     case Value::Kind::kString:
-      append_json_string(out, v.as_string());
+      write_string(out, v.as_string());
       break;
     case Value::Kind::kBytes: {
       static constexpr char kHex[] = "0123456789abcdef";

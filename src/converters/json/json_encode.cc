@@ -4,7 +4,7 @@
 
 #include "base/base64.h"
 #include "converters/json/json_converter.h"
-#include "converters/json/json_writer.h"
+#include "data/json_writer.h"
 
 #include <algorithm>
 #include <limits>
