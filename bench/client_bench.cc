@@ -2,7 +2,10 @@
 // producer sync / async / batch and the lite-pull consumer, 1 KB messages; next to ali-ons
 // (node, bench/ali_ons_bench.js) on the same broker when node and ali-ons are installed.
 //
-//   rmqc_bench_client [messages per producer mode, default 200000]
+//   rmqc_bench_client [messages per producer mode, default 200000] [json|rocketmq]
+//
+// The second argument picks the remoting header form the client sends (JSON by default; the
+// broker answers in the same form).
 //
 // ali-ons is looked up on $NODE_PATH, else in the tests/e2e/ali_ons work directory
 // (/tmp/rmqc-e2e-ali-ons-<uid>/node_modules, filled by tests/e2e/ali_ons/run.sh).
@@ -59,6 +62,8 @@ std::string find_ali_ons() {
 
 int main(int argc, char** argv) {
   const std::int64_t count = argc > 1 ? std::atoll(argv[1]) : 200'000;
+  const bool binary = argc > 2 && std::string(argv[2]) == "rocketmq";
+  const auto header = binary ? SerializeType::ROCKETMQ : SerializeType::JSON;
   set_log_level("warn");
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / ("rmqc_client_bench_" + std::to_string(::getpid()));
@@ -80,12 +85,15 @@ int main(int argc, char** argv) {
 
   ProducerConfig pc;
   pc.client.namesrv_addr = b.namesrv_addr();
+  pc.client.serialize_type = header;
   pc.group = "bench_producer";
   auto producer = Producer::start(pc);
   if (!producer.ok()) return 1;
 
-  std::printf("native client, embedded broker in-process, loopback, 1 KB bodies, %lld msgs/mode\n",
-              static_cast<long long>(count));
+  std::printf(
+      "native client, embedded broker in-process, loopback, 1 KB bodies, %lld msgs/mode, %s "
+      "headers\n",
+      static_cast<long long>(count), binary ? "ROCKETMQ" : "JSON");
   std::printf("| %-34s | %10s | %8s | %8s | %8s | %6s |\n", "mode", "msgs/s", "MB/s", "p50 ms",
               "p99 ms", "errors");
   std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(36, '-').c_str(), std::string(12, '-').c_str(),
@@ -123,6 +131,7 @@ int main(int argc, char** argv) {
 
   ConsumerConfig cc;
   cc.client.namesrv_addr = b.namesrv_addr();
+  cc.client.serialize_type = header;
   cc.group = "bench_consumer";
   cc.auto_commit = false;
   auto consumer = LitePullConsumer::start(cc);

@@ -72,6 +72,16 @@ TEST_F(AdminTest, TopicsRoutesAndOffsets) {
   EXPECT_FALSE(admin_->create_topic("TBW102").ok());  // system topic
 }
 
+TEST_F(AdminTest, DeleteTopic) {
+  ASSERT_TRUE(admin_->create_topic("Gone", 2).ok());
+  ASSERT_TRUE(admin_->topic_route("Gone").ok());
+  ASSERT_TRUE(admin_->delete_topic("Gone").ok());
+  EXPECT_TRUE(testing::eventually([&] {
+    auto route = admin_->topic_route("Gone");
+    return !route.ok() && route.error().code() == ErrorCode::kNotFound;
+  }));
+}
+
 TEST_F(AdminTest, ConsumerIdsOfAGroup) {
   ASSERT_TRUE(admin_->create_topic("T", 4).ok());
   EXPECT_TRUE(admin_->consumer_ids("G")->empty());
