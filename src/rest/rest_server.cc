@@ -104,6 +104,19 @@ Result<std::unique_ptr<RestServer>> RestServer::start(RestOptions options,
   auto handler = [self](const httplib::Request& req, httplib::Response& res) {
     self->handle(req, res);
   };
+  // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112 §6.3),
+  // but httplib 0.11 reads the "body" of every POST/PUT/PATCH/DELETE up to EOF: a bodiless
+  // `curl -X PUT .../pause` (no Content-Length) stalled for the read timeout and got 400. The
+  // pre-routing hook runs before httplib reads any body, so such requests are answered here
+  // with an empty body. Regression: tests/integration/worker_rest_test.cc (bodiless PUT).
+  server.set_pre_routing_handler([self](const httplib::Request& req, httplib::Response& res) {
+    if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding") ||
+        req.method == "GET" || req.method == "HEAD" || req.method == "OPTIONS") {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    self->handle(req, res);
+    return httplib::Server::HandlerResponse::Handled;
+  });
   server.Get(".*", handler);
   server.Post(".*", handler);
   server.Put(".*", handler);

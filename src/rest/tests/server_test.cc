@@ -15,7 +15,7 @@ namespace {
 class ServerTest : public RestTest {};
 
 // Sends raw bytes and returns whatever comes back before the server closes or 2 s pass.
-std::string raw_exchange(std::uint16_t port, const std::string& bytes) {
+std::string raw_exchange(std::uint16_t port, const std::string& bytes, bool half_close = true) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -28,7 +28,7 @@ std::string raw_exchange(std::uint16_t port, const std::string& bytes) {
   timeval tv{2, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   (void)::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-  ::shutdown(fd, SHUT_WR);
+  if (half_close) ::shutdown(fd, SHUT_WR);
   std::string out;
   char buf[4096];
   for (;;) {
@@ -53,6 +53,20 @@ TEST_F(ServerTest, UnknownRouteIs404AndWrongMethodIs405) {
   Reply patch = convert(client_->Patch("/connectors", "{}", "application/json"));
   EXPECT_EQ(patch.status, 405);
   EXPECT_EQ(patch.header("Allow"), "GET, POST");
+}
+
+// No Content-Length and no Transfer-Encoding = no body (curl -X PUT without -d); httplib alone
+// would wait for EOF until the read timeout.
+TEST_F(ServerTest, BodilessPutIsAnsweredAtOnce) {
+  create("c", source_config());
+  auto begin = std::chrono::steady_clock::now();
+  std::string reply =
+      raw_exchange(server_->port(), "PUT /connectors/c/pause HTTP/1.1\r\nHost: x\r\n\r\n", false);
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(1));
+  EXPECT_EQ(reply.rfind("HTTP/1.1 202", 0), 0u) << reply;
+  EXPECT_EQ(fake_.connector_info("c")->target_state, runtime::TargetState::kPaused);
+  reply = raw_exchange(server_->port(), "POST /connectors HTTP/1.1\r\nHost: x\r\n\r\n", false);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0u) << reply;
 }
 
 TEST_F(ServerTest, HeadIsServedByGet) {
