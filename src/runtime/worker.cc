@@ -125,6 +125,7 @@ Result<std::unique_ptr<StandaloneWorker>> StandaloneWorker::start(Options option
   auto producer = rocketmq::Producer::start(pc);
   if (!producer.ok()) return std::move(producer).error().with_context("starting the producer");
   w->producer_ = std::shared_ptr<rocketmq::Producer>(std::move(producer).value());
+  w->watcher_ = std::thread([raw = w.get()] { raw->watch_statuses(); });
   return w;
 }
 
@@ -151,7 +152,35 @@ Result<void> StandaloneWorker::restore() {
   return {};
 }
 
+void StandaloneWorker::watch_statuses() {
+  constexpr auto kEvery = std::chrono::seconds(2);
+  std::unique_lock lock(watch_mutex_);
+  while (!watch_cv_.wait_for(lock, kEvery, [&] { return watch_stop_; })) {
+    std::vector<ConnectorState> changed;
+    {
+      std::lock_guard state(state_mutex_);
+      for (const auto& [name, r] : connectors_) {
+        ConnectorState s = state_of(name, r);
+        std::string digest(run_state_name(s.state));
+        for (const auto& t : s.tasks) digest += "," + std::string(run_state_name(t.state));
+        auto& last = persisted_digest_[name];
+        if (last != digest) {
+          last = std::move(digest);
+          changed.push_back(std::move(s));
+        }
+      }
+    }
+    for (const auto& s : changed) (void)store_->put_status(s);
+  }
+}
+
 void StandaloneWorker::stop() {
+  {
+    std::lock_guard lock(watch_mutex_);
+    watch_stop_ = true;
+  }
+  watch_cv_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
   std::lock_guard life(lifecycle_mutex_);
   std::vector<std::string> names;
   {

@@ -8,10 +8,12 @@
 #include "runtime/worker_task.h"
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace rmqc::runtime {
@@ -89,6 +91,9 @@ class StandaloneWorker final : public ConnectController {
   void persist_status(const std::string& name);
   ConnectorState state_of(const std::string& name, const Running& r) const;
 
+  // Persists statuses that changed without a lifecycle call (a task failing on its own).
+  void watch_statuses();
+
   Options options_;
   std::unique_ptr<StateStore> store_;
   std::shared_ptr<rocketmq::Producer> producer_;
@@ -96,6 +101,11 @@ class StandaloneWorker final : public ConnectController {
   std::mutex lifecycle_mutex_;
   mutable std::mutex state_mutex_;
   std::map<std::string, Running, std::less<>> connectors_;
+  std::mutex watch_mutex_;
+  std::condition_variable watch_cv_;
+  bool watch_stop_ = false;
+  std::map<std::string, std::string> persisted_digest_;  // watcher thread only
+  std::thread watcher_;
 };
 
 }  // namespace rmqc::runtime

@@ -3,6 +3,7 @@
 #include "rmqc/api/errors.h"
 
 #include "base/logging.h"
+#include "rocketmq/client/client_instance.h"
 
 #include <typeinfo>
 
@@ -532,7 +533,8 @@ void WorkerSinkTask::run() {
     return;
   }
   consumer_ = std::move(consumer).value();
-  for (const auto& topic : split_list(setup_.connector_config.get_string("connect.topicnames"))) {
+  const auto topics = split_list(setup_.connector_config.get_string("connect.topicnames"));
+  for (const auto& topic : topics) {
     if (auto r = consumer_->subscribe(topic, "*"); !r.ok()) {
       fail("cannot subscribe to " + topic + ": " + r.error().message());
       consumer_->shutdown();
@@ -560,6 +562,10 @@ void WorkerSinkTask::run() {
     // A topic that does not exist yet (its source has not sent anything) has no route: ask
     // again every second until the task owns queues, rather than at the periodic rebalance.
     if (consumer_->assignment().empty() && std::chrono::steady_clock::now() >= next_rebalance) {
+      // Refresh the routes, then heartbeat so the (new) brokers know this member before the
+      // rebalance asks them for the group's members.
+      for (const auto& topic : topics) (void)consumer_->fetch_queues(topic);
+      (void)consumer_->instance().send_heartbeat();
       consumer_->request_rebalance();
       next_rebalance = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     }
