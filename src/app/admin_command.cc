@@ -192,6 +192,8 @@ int consume_command(const AdminCommandOptions& o) {
   if (!consumer.ok()) return fail("consume", consumer.error());
   auto& c = **consumer;
   if (grouped) {
+    // Fail fast on an unknown topic or an unreachable name server instead of waiting forever.
+    if (auto q = c.fetch_queues(o.topic); !q.ok()) return fail("consume", q.error());
     if (auto r = c.subscribe(o.topic, o.expression); !r.ok()) return fail("consume", r.error());
   } else {
     // No group: read like a console consumer, from the end (or the beginning) of every queue.
