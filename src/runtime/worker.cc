@@ -131,6 +131,11 @@ Result<std::unique_ptr<StandaloneWorker>> StandaloneWorker::start(Options option
 
 Result<void> StandaloneWorker::restore() {
   std::lock_guard life(lifecycle_mutex_);
+  // Every stored connector is registered before any is started: the REST API already answers
+  // (the ready line comes first, so a slow connector start cannot hold it up), and a client
+  // asking right after "worker ready" must see all connectors and their configs, not the ones
+  // started so far (regression: tests/integration/worker_restart_test.cc).
+  std::vector<std::string> names;
   for (auto& [name, stored] : store_->connectors()) {
     Running r;
     r.config = stored.config;
@@ -139,10 +144,11 @@ Result<void> StandaloneWorker::restore() {
     auto entry = options_.registry->find(r.config.get_string("connector.class"));
     r.type = entry && entry->kind == PluginKind::kSinkConnector ? ConnectorType::kSink
                                                                 : ConnectorType::kSource;
-    {
-      std::lock_guard lock(state_mutex_);
-      connectors_[name] = std::move(r);
-    }
+    std::lock_guard lock(state_mutex_);
+    connectors_[name] = std::move(r);
+    names.push_back(name);
+  }
+  for (const auto& name : names) {
     auto& running = connectors_[name];
     if (auto s = start_connector(name, running); !s.ok()) {
       logger("worker")->error("restoring connector {}: {}", name, s.error().message());
