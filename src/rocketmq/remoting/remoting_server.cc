@@ -5,6 +5,7 @@
 #include <asio.hpp>
 #include <atomic>
 #include <deque>
+#include <future>
 #include <mutex>
 #include <unordered_map>
 
@@ -85,10 +86,20 @@ class ServerImpl final : public RemotingServer {
   std::uint16_t port() const override { return port_; }
 
   void stop() override {
-    asio::post(io_, [this] {
+    // Close the listening socket on the I/O threads (asio objects are not thread-safe) and wait
+    // for it, so a stopped server refuses connections at once; if the loop is not running,
+    // close it here.
+    auto closed = std::make_shared<std::promise<void>>();
+    auto done = closed->get_future();
+    asio::post(io_, [this, closed] {
       asio::error_code ec;
       acceptor_.close(ec);
+      closed->set_value();
     });
+    if (done.wait_for(std::chrono::seconds(2)) != std::future_status::ready) {
+      asio::error_code ec;
+      acceptor_.close(ec);
+    }
     std::vector<std::shared_ptr<ConnectionImpl>> all;
     {
       std::lock_guard lock(mutex_);

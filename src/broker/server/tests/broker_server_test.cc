@@ -460,8 +460,11 @@ TEST(MultiBrokerTest, SecondBrokerRegistersWithTheFirstNameServer) {
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->broker_addr_table.size(), 2u);
   EXPECT_EQ(info->broker_addr_table.at("broker-b").broker_addrs.at(0), (*b)->broker_addr());
-  // Stopping b unregisters it.
+  // Stopping b unregisters it, and its port refuses connections at once.
+  std::string b_addr = (*b)->broker_addr();
   (*b)->stop();
+  BlockingClient refused;
+  EXPECT_FALSE(refused.connect(b_addr, 2s).ok());
   info = rocketmq::ClusterInfo::from_json(
       call(*ns, RemotingCommand::request(rc::GET_BROKER_CLUSTER_INFO)).body);
   EXPECT_EQ(info->broker_addr_table.size(), 1u);
