@@ -38,6 +38,39 @@ KeyValue parse_or_throw(const KeyValue& config) {
   throw ConnectException(message);
 }
 
+// A worker killed (SIGKILL, power loss) inside write() can leave the file ending in part of a
+// line. That part was never committed (offsets are committed only after a flush), so its record
+// is delivered again; appending after it would glue the torn piece and the next line into one
+// line that was never sent. Cut the file back to its last newline before appending. (Tasks of
+// one connector start together, so this never cuts a line another task is writing.)
+// Regression: tests/integration/worker_crash_test.cc.
+void drop_torn_tail(int fd, const std::string& filename) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return;
+  char last = '\n';
+  if (::pread(fd, &last, 1, st.st_size - 1) != 1 || last == '\n') return;
+  off_t cut = 0;  // no newline at all: the whole file is one torn line
+  char block[65536];
+  for (off_t end = st.st_size - 1; end > 0 && cut == 0;) {
+    off_t from = std::max<off_t>(0, end - static_cast<off_t>(sizeof(block)));
+    ssize_t n = ::pread(fd, block, static_cast<std::size_t>(end - from), from);
+    if (n <= 0) return;  // unreadable: leave the file as it is
+    for (ssize_t i = n - 1; i >= 0; --i) {
+      if (block[i] == '\n') {
+        cut = from + i + 1;
+        break;
+      }
+    }
+    end = from;
+  }
+  if (::ftruncate(fd, cut) != 0) {
+    log()->warn("{}: cannot cut a torn last line: {}", filename, std::strerror(errno));
+    return;
+  }
+  log()->warn("{}: dropped a torn last line of {} bytes (left by a crash; it is delivered again)",
+              filename, static_cast<long long>(st.st_size - cut));
+}
+
 }  // namespace
 
 ConfigDef FileSinkConnector::definition() {
@@ -92,8 +125,9 @@ void FileSinkTask::start(const KeyValue& config) {
   filename_ = parsed.get_string(kFilenameConfig);
   buffer_limit_ = static_cast<std::size_t>(parsed.get_int(kBufferBytesConfig, 1 << 20));
   if (fd_ >= 0) ::close(fd_);
-  fd_ = ::open(filename_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  fd_ = ::open(filename_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd_ < 0) throw_io("cannot open " + filename_, errno);
+  drop_torn_tail(fd_, filename_);
   buffer_.clear();
   buffer_.reserve(buffer_limit_ + 4096);
   unsynced_ = false;

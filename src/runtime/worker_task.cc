@@ -308,8 +308,26 @@ bool WorkerSourceTask::send(ConnectRecord record) {
   flight->record = std::move(record);
   {
     std::unique_lock lock(inflight_mutex_);
-    // Back-pressure: a bounded number of unacknowledged records.
-    inflight_cv_.wait(lock, [&] { return inflight_count_ < kMaxInFlight || stopping(); });
+    // Back-pressure: a bounded number of unacknowledged records. Only drain_acks(), on this
+    // thread, lowers the count, so waiting for the count alone never ended: a source that
+    // outran the broker by kMaxInFlight records in one poll loop hung for good (regression:
+    // tests/integration/worker_crash_test.cc). Wait for an acknowledgment at the head of a
+    // partition instead and drain it here.
+    auto head_done = [&] {
+      for (const auto& [p, q] : inflight_) {
+        if (!q.empty() && q.front()->outcome.load() != 0) return true;
+      }
+      return false;
+    };
+    while (inflight_count_ >= kMaxInFlight && !stopping()) {
+      if (head_done()) {
+        lock.unlock();
+        if (!drain_acks()) return false;
+        lock.lock();
+        continue;
+      }
+      inflight_cv_.wait(lock);
+    }
     inflight_[partition].push_back(flight);
     ++inflight_count_;
   }
