@@ -259,48 +259,13 @@ bool WorkerSourceTask::send(ConnectRecord record) {
     }
     return true;
   }
-  // Converters (they return Result; a failure is a record-level error).
-  auto convert = [&](Stage stage, RecordConverter& c, const SchemaPtr& schema, const Value& v,
-                     std::string& out) -> bool {
-    auto r = c.from_connect_data(topic, schema, v, out);
-    if (r.ok()) return true;
-    FailedRecord f = describe();
-    f.stage = stage;
-    f.topic = topic;
-    f.error = r.error().message();
-    f.error_class = "DataException";
-    if (auto rep = errors_.report(std::move(f)); !rep.ok()) {
-      fail(rep.error().message());
-      throw std::runtime_error("fatal");  // unwound right below
-    }
-    return false;
-  };
-  try {
-    key_buffer_.clear();
-    if (!record.key.is_null() && !convert(Stage::kKeyConverter, *setup_.key_converter,
-                                          record.key_schema, record.key, key_buffer_)) {
-      return true;
-    }
-    if (!convert(Stage::kValueConverter, *setup_.value_converter, record.value_schema, record.value,
-                 value_buffer_)) {
-      return true;
-    }
-  } catch (const std::runtime_error&) {
-    return false;
-  }
-  rocketmq::Message message(topic, value_buffer_, {}, key_buffer_);
-  for (const auto& [k, v] : record.extensions) {
-    if (k == ConnectRecord::kTopicExtension) continue;
-    if (k == "tags" || k == "TAGS") {
-      message.tags = v;
-    } else {
-      message.properties[k] = v;
-    }
-  }
-  if (record.timestamp) message.properties["connect.timestamp"] = std::to_string(*record.timestamp);
+  rocketmq::Message message;
+  std::string key;
+  bool fatal = false;
+  if (!to_message(record, message, key, &fatal)) return !fatal;
   if (logging_messages()) {
-    logger("worker")->info("{} -> {} keys={} body={}", task_name_, topic, key_buffer_,
-                           value_buffer_);
+    logger("worker")->info("{} -> {} keys={} body={}", task_name_, message.topic, key,
+                           message.body);
   }
 
   auto flight = std::make_shared<InFlight>();
@@ -331,6 +296,58 @@ bool WorkerSourceTask::send(ConnectRecord record) {
     inflight_[partition].push_back(flight);
     ++inflight_count_;
   }
+  dispatch(flight, std::move(message), std::move(key));
+  return true;
+}
+
+bool WorkerSourceTask::to_message(const ConnectRecord& record, rocketmq::Message& message,
+                                  std::string& key, bool* fatal) {
+  *fatal = false;
+  std::string topic(record.topic().empty() ? std::string_view(default_topic_) : record.topic());
+  // Converters return Result: a failure is a record-level error for the tolerance settings.
+  auto convert = [&](Stage stage, RecordConverter& c, const SchemaPtr& schema, const Value& v,
+                     std::string& out) -> bool {
+    auto r = c.from_connect_data(topic, schema, v, out);
+    if (r.ok()) return true;
+    FailedRecord f;
+    f.stage = stage;
+    f.topic = topic;
+    f.error = r.error().message();
+    f.error_class = "DataException";
+    f.body = record.value.to_string();
+    f.keys = record.key.is_null() ? std::string() : record.key.to_string();
+    f.description = "key=" + f.keys + " value=" + f.body;
+    if (auto rep = errors_.report(std::move(f)); !rep.ok()) {
+      fail(rep.error().message());
+      *fatal = true;
+    }
+    return false;
+  };
+  key.clear();
+  if (!record.key.is_null() &&
+      !convert(Stage::kKeyConverter, *setup_.key_converter, record.key_schema, record.key, key)) {
+    return false;
+  }
+  std::string body;
+  if (!convert(Stage::kValueConverter, *setup_.value_converter, record.value_schema, record.value,
+               body)) {
+    return false;
+  }
+  message = rocketmq::Message(std::move(topic), std::move(body), {}, key);
+  for (const auto& [k, v] : record.extensions) {
+    if (k == ConnectRecord::kTopicExtension) continue;
+    if (k == "tags" || k == "TAGS") {
+      message.tags = v;
+    } else {
+      message.properties[k] = v;
+    }
+  }
+  if (record.timestamp) message.properties["connect.timestamp"] = std::to_string(*record.timestamp);
+  return true;
+}
+
+void WorkerSourceTask::dispatch(const std::shared_ptr<InFlight>& flight, rocketmq::Message message,
+                                std::string key) {
   auto on_done = [this, flight, self = shared_from_this()](Result<rocketmq::SendResult> r) {
     if (r.ok()) {
       flight->metadata.topic = r->queue.topic;
@@ -341,27 +358,42 @@ bool WorkerSourceTask::send(ConnectRecord record) {
       flight->outcome.store(1);
     } else {
       flight->error = r.error().message();
+      flight->retriable = r.error().is_retriable();
       flight->outcome.store(2);
     }
     { std::lock_guard lock(inflight_mutex_); }
     inflight_cv_.notify_all();
   };
-  if (!key_buffer_.empty()) {
+  if (!key.empty()) {
     // Same key, same queue: records of one key stay in order (seed issue 233).
-    setup_.producer->send_by_key_async(std::move(message), key_buffer_, std::move(on_done));
+    setup_.producer->send_by_key_async(std::move(message), std::move(key), std::move(on_done));
   } else {
     setup_.producer->send_async(std::move(message), std::move(on_done));
   }
-  return true;
 }
 
 bool WorkerSourceTask::drain_acks() {
   std::vector<std::shared_ptr<InFlight>> done;
+  std::vector<std::shared_ptr<InFlight>> resend;
+  auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(inflight_mutex_);
     for (auto it = inflight_.begin(); it != inflight_.end();) {
       auto& q = it->second;
-      while (!q.empty() && q.front()->outcome.load() != 0) {
+      // A retriable failure (a timeout, a broker restarting) is sent again, after a pause,
+      // rather than failing the task: the record keeps its place, so positions stay ordered.
+      for (auto& f : q) {
+        if (f->outcome.load() == 2 && f->retriable && !stopping()) {
+          if (now >= f->retry_at) {
+            f->outcome.store(0);
+            ++f->attempts;
+            f->retry_at = now + kRetryBackoff;
+            resend.push_back(f);
+          }
+        }
+      }
+      while (!q.empty() && q.front()->outcome.load() != 0 &&
+             !(q.front()->outcome.load() == 2 && q.front()->retriable && !stopping())) {
         done.push_back(q.front());
         q.pop_front();
         --inflight_count_;
@@ -370,6 +402,20 @@ bool WorkerSourceTask::drain_acks() {
     }
   }
   inflight_cv_.notify_all();
+  for (auto& f : resend) {
+    logger("worker")->warn("task {}: resending a record (attempt {}): {}", task_name_, f->attempts,
+                           f->error);
+    rocketmq::Message message;
+    std::string key;
+    bool fatal = false;
+    if (to_message(f->record, message, key, &fatal)) {
+      dispatch(f, std::move(message), std::move(key));
+    } else if (fatal) {
+      return false;
+    } else {
+      f->outcome.store(1);  // skipped by a tolerated conversion failure
+    }
+  }
   for (auto& f : done) {
     if (f->outcome.load() == 2) {
       FailedRecord failed;

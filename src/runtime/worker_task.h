@@ -115,6 +115,9 @@ class WorkerSourceTask final : public WorkerTask, public SourceTaskContext {
     std::atomic<int> outcome{0};  // 0 pending, 1 acked, 2 failed
     RecordMetadata metadata;
     std::string error;
+    bool retriable = false;  // the failure may succeed if sent again (timeout, broker down)
+    int attempts = 1;
+    std::chrono::steady_clock::time_point retry_at;
   };
   class Reader final : public OffsetStorageReader {
    public:
@@ -129,8 +132,15 @@ class WorkerSourceTask final : public WorkerTask, public SourceTaskContext {
   void run() override;
   // Converts and sends one record; false when the task must fail.
   bool send(ConnectRecord record);
-  // Retires acknowledged records in order; false when a failure is not tolerated.
+  // Retires acknowledged records in order and re-sends those that failed retriably; false when
+  // a failure is not tolerated.
   bool drain_acks();
+  // Converts the (transformed) record into a message; false when it was skipped (a tolerated
+  // conversion failure) and *fatal when the task must fail.
+  bool to_message(const ConnectRecord& record, rocketmq::Message& message, std::string& key,
+                  bool* fatal);
+  void dispatch(const std::shared_ptr<InFlight>& flight, rocketmq::Message message,
+                std::string key);
   bool commit_positions();
 
   SourceTask* task_;
@@ -143,8 +153,6 @@ class WorkerSourceTask final : public WorkerTask, public SourceTaskContext {
       inflight_;
   std::size_t inflight_count_ = 0;
   OffsetMap acked_positions_;  // partition -> offset after the last acknowledged record
-  std::string key_buffer_;
-  std::string value_buffer_;
 };
 
 // consumer -> converters -> transforms -> put; offsets committed after put + pre_commit.

@@ -131,11 +131,11 @@ TEST(WorkerDlqTest, PoisonRecordIsDeadLetteredOrFailsTheTask) {
   EXPECT_TRUE(k["tasks"][0]["trace"].is_string()) << k;
   auto ts = w.get("/connectors/strict/tasks/0/status").json()["body"];
   EXPECT_EQ(ts["state"], "FAILED");
-  // Nothing after the poison record was written (the record before it may or may not have
-  // been: it can share the failed batch, which is never put).
-  auto strict_lines = read_lines(dir / "strict.txt");
-  EXPECT_TRUE(strict_lines.empty() || strict_lines == std::vector<std::string>{"first"})
-      << read_text(dir / "strict.txt");
+  // The poison record is never written. Records without a key spread over the topic's queues,
+  // so good records from other queues may have been put before the task failed.
+  for (const auto& line : read_lines(dir / "strict.txt")) {
+    EXPECT_TRUE(line == "first" || line == "third") << read_text(dir / "strict.txt");
+  }
 
   // Source side: a transform failure (PatternRename needs a struct or map, the file source
   // gives strings) is dead-lettered too, with its stage.

@@ -273,6 +273,12 @@ RemotingCommand Broker::dispatch(const remoting::ConnectionPtr& connection,
       auto h = rocketmq::UpdateConsumerOffsetRequestHeader::from_ext_fields(request.ext_fields);
       if (!h.ok()) return reply_to(request, rsp::SYSTEM_ERROR, h.error().message());
       store_.consumer_offsets().commit(h->consumer_group, h->topic, h->queue_id, h->commit_offset);
+      // An explicit commit is durable before it is acknowledged, so a crash of the broker (or of
+      // a worker embedding it) re-delivers at most what was consumed since the last commit.
+      // Offsets piggy-backed on pulls stay on the store's periodic flush.
+      if (auto p = store_.consumer_offsets().persist(); !p.ok()) {
+        return reply_to(request, rsp::SYSTEM_ERROR, p.error().message());
+      }
       auto r = reply_to(request, rsp::SUCCESS);
       r.ext_fields_present = true;
       return r;

@@ -352,7 +352,8 @@ TEST_F(BrokerServerTest, SendBackGoesToRetryThenDeadLetterQueue) {
   ASSERT_EQ(
       call(*c, RemotingCommand::request(rc::CONSUMER_SEND_MSG_BACK, back.to_ext_fields())).code,
       rsp::SUCCESS);
-  auto retry = rocketmq::decode_stored_messages(call(*c, pull_request("%RETRY%W", 0, 0)).body);
+  auto retry_reply = call(*c, pull_request("%RETRY%W", 0, 0));  // the records view this reply's body
+  auto retry = rocketmq::decode_stored_messages(retry_reply.body);
   ASSERT_EQ(retry->size(), 1u);
   EXPECT_EQ((*retry)[0].reconsume_times, 1);
   auto props = rocketmq::parse_properties((*retry)[0].properties);
@@ -363,7 +364,8 @@ TEST_F(BrokerServerTest, SendBackGoesToRetryThenDeadLetterQueue) {
   ASSERT_EQ(
       call(*c, RemotingCommand::request(rc::CONSUMER_SEND_MSG_BACK, back.to_ext_fields())).code,
       rsp::SUCCESS);
-  auto dlq = rocketmq::decode_stored_messages(call(*c, pull_request("%DLQ%W", 0, 0)).body);
+  auto dlq_reply = call(*c, pull_request("%DLQ%W", 0, 0));  // the records view this reply's body
+  auto dlq = rocketmq::decode_stored_messages(dlq_reply.body);
   ASSERT_TRUE(dlq.ok());
   ASSERT_EQ(dlq->size(), 1u);
   EXPECT_EQ((*dlq)[0].body, "job");
@@ -428,7 +430,8 @@ TEST(BrokerRestartTest, MessagesAndOffsetsSurviveARestart) {
   auto b = EmbeddedBroker::start(test_options(dir.str()));
   ASSERT_TRUE(b.ok()) << b.error().to_string();
   auto c = connect_to((*b)->broker_addr());
-  auto records = rocketmq::decode_stored_messages(call(*c, pull_request("durable", 0, 0)).body);
+  auto records_reply = call(*c, pull_request("durable", 0, 0));  // the records view this reply's body
+  auto records = rocketmq::decode_stored_messages(records_reply.body);
   ASSERT_TRUE(records.ok());
   ASSERT_EQ(records->size(), 5u);
   EXPECT_EQ((*records)[4].body, "m4");
