@@ -166,6 +166,8 @@ void StandaloneWorker::watch_statuses() {
     {
       std::lock_guard state(state_mutex_);
       for (const auto& [name, r] : connectors_) {
+        // A task whose start() hangs is reported FAILED instead of UNASSIGNED forever.
+        for (const auto& t : r.tasks) t->fail_if_start_timed_out(options_.config.max_start_timeout);
         ConnectorState s = state_of(name, r);
         std::string digest(run_state_name(s.state));
         for (const auto& t : s.tasks) digest += "," + std::string(run_state_name(t.state));

@@ -63,7 +63,25 @@ WorkerTask::~WorkerTask() {
   if (thread_.joinable()) thread_.detach();  // only reached for abandoned tasks
 }
 
+bool WorkerTask::fail_if_start_timed_out(std::chrono::milliseconds timeout) {
+  {
+    std::lock_guard lock(state_mutex_);
+    if (state_.state != RunState::kUnassigned || stopping() ||
+        started_at_ == std::chrono::steady_clock::time_point{} ||
+        std::chrono::steady_clock::now() - started_at_ < timeout) {
+      return false;
+    }
+  }
+  fail("start() did not return within maxStartTimeoutMills (" + std::to_string(timeout.count()) +
+       " ms)");
+  return true;
+}
+
 void WorkerTask::start() {
+  {
+    std::lock_guard lock(state_mutex_);
+    started_at_ = std::chrono::steady_clock::now();
+  }
   auto self = shared_from_this();
   thread_ = std::thread([self] {
     try {
@@ -168,6 +186,13 @@ void WorkerSourceTask::run() {
     task_->start(setup_.task_config);
   } catch (...) {
     fail("start failed: " + describe_exception(std::current_exception()));
+    return;
+  }
+  if (state().state == RunState::kFailed) {  // start() returned after the start timeout
+    try {
+      task_->stop();
+    } catch (...) {
+    }
     return;
   }
   set_state(RunState::kRunning);
@@ -614,6 +639,14 @@ void WorkerSinkTask::run() {
     task_->start(setup_.task_config);
   } catch (...) {
     fail("start failed: " + describe_exception(std::current_exception()));
+    consumer_->shutdown();
+    return;
+  }
+  if (state().state == RunState::kFailed) {  // start() returned after the start timeout
+    try {
+      task_->stop();
+    } catch (...) {
+    }
     consumer_->shutdown();
     return;
   }

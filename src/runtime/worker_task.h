@@ -56,6 +56,9 @@ class WorkerTask : public std::enable_shared_from_this<WorkerTask> {
   virtual ~WorkerTask();
 
   void start();
+  // Marks the task FAILED when its plugin's start() has not returned `timeout` after start()
+  // (maxStartTimeoutMills); called periodically by the worker. True when it did.
+  bool fail_if_start_timed_out(std::chrono::milliseconds timeout);
   void set_paused(bool paused);
   // Asks the task to stop and waits up to `timeout`; false when it had to be abandoned.
   bool stop(std::chrono::milliseconds timeout);
@@ -93,6 +96,7 @@ class WorkerTask : public std::enable_shared_from_this<WorkerTask> {
   std::mutex wait_mutex_;
   std::condition_variable wait_cv_;
   std::thread thread_;
+  std::chrono::steady_clock::time_point started_at_;
   std::promise<void> done_;
   std::shared_future<void> done_future_;
 };
