@@ -147,8 +147,20 @@ TEST(WorkerRestTest, Seed002Walkthrough) {
             (Json{{"status", 200}, {"body", "Connector [employee-04446] resumed successfully"}}));
   ASSERT_TRUE(eventually([&] { return w.all_in(name, "RUNNING"); })) << w.status(name);
   expect_seed_status(w.status(name), name, "RUNNING", "SINK");
-  ASSERT_TRUE(eventually([&] { return count_lines(out) >= 2; })) << w.log_tail();
-  EXPECT_NE(read_lines(out).at(1).find("globex"), std::string::npos) << read_text(out);
+  // The record written while paused arrives after the resume. Delivery is at-least-once: a
+  // consumer rebalance before the first offset commit may deliver the first record again (seen
+  // once in CI), so look for it rather than at a fixed line.
+  auto has_globex = [&] {
+    for (const auto& line : read_lines(out)) {
+      if (line.find("globex") != std::string::npos) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(eventually(has_globex)) << read_text(out) << w.log_tail();
+  for (const auto& line : read_lines(out)) {
+    EXPECT_TRUE(line.find("acme") != std::string::npos || line.find("globex") != std::string::npos)
+        << read_text(out);
+  }
 
   // List: {name: {"status", "info"}} for both connectors.
   auto list = w.get("/connectors/list");
