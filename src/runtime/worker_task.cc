@@ -152,11 +152,20 @@ void WorkerTask::wait_for(std::chrono::milliseconds d) {
 bool WorkerTask::wait_while_paused() {
   if (!paused()) return !stopping();
   set_state(RunState::kPaused);
-  std::unique_lock lock(wait_mutex_);
-  wait_cv_.wait(lock, [&] { return stopping() || !paused(); });
-  lock.unlock();
+  while (true) {
+    std::unique_lock lock(wait_mutex_);
+    wait_cv_.wait(lock, [&] { return stopping() || !paused() || has_pending_work(); });
+    if (stopping() || !paused()) break;
+    lock.unlock();
+    do_pending_work();
+  }
   if (!stopping()) set_state(RunState::kRunning);
   return !stopping();
+}
+
+void WorkerTask::wake() {
+  { std::lock_guard lock(wait_mutex_); }
+  wait_cv_.notify_all();
 }
 
 // --- WorkerSourceTask ---
@@ -632,13 +641,24 @@ void WorkerSinkTask::run() {
   }
   // Before queues move to another task, commit what was put for them.
   rocketmq::AssignmentListener listener;
-  listener.on_revoked = [this](const std::vector<rocketmq::MessageQueue>&) { commit_offsets(); };
+  listener.on_revoked = [this](const std::vector<rocketmq::MessageQueue>& queues) {
+    on_revoked(queues);
+  };
   consumer_->set_assignment_listener(std::move(listener));
+  // Whatever way run() ends, the consumer's thread must not wait for this thread any more.
+  auto close_revocations = [this] {
+    {
+      std::lock_guard lock(revoke_mutex_);
+      revocations_closed_ = true;
+    }
+    revoke_cv_.notify_all();
+  };
   try {
     task_->init(*this);
     task_->start(setup_.task_config);
   } catch (...) {
     fail("start failed: " + describe_exception(std::current_exception()));
+    close_revocations();
     consumer_->shutdown();
     return;
   }
@@ -647,6 +667,7 @@ void WorkerSinkTask::run() {
       task_->stop();
     } catch (...) {
     }
+    close_revocations();
     consumer_->shutdown();
     return;
   }
@@ -655,7 +676,11 @@ void WorkerSinkTask::run() {
   bool healthy = true;
   std::vector<ConnectRecord> batch;
   auto next_rebalance = std::chrono::steady_clock::now();
-  while (healthy && wait_while_paused()) {
+  while (healthy && wait_while_paused() && pending_healthy_) {
+    if (!handle_revocations()) {
+      healthy = false;
+      break;
+    }
     // A topic that does not exist yet (its source has not sent anything) has no route: ask
     // again every second until the task owns queues, rather than at the periodic rebalance.
     if (consumer_->assignment().empty() && std::chrono::steady_clock::now() >= next_rebalance) {
@@ -718,7 +743,10 @@ void WorkerSinkTask::run() {
       next_commit = std::chrono::steady_clock::now() + setup_.commit_interval;
     }
   }
+  healthy = healthy && pending_healthy_;
+  if (healthy) handle_revocations();
   if (healthy) commit_offsets();
+  close_revocations();
   try {
     task_->stop();
   } catch (...) {
@@ -728,6 +756,57 @@ void WorkerSinkTask::run() {
   setup_.chain.stop();
   consumer_->shutdown();
   if (healthy) set_state(RunState::kUnassigned);
+}
+
+void WorkerSinkTask::on_revoked(const std::vector<rocketmq::MessageQueue>& queues) {
+  auto revocation = std::make_shared<Revocation>();
+  revocation->queues = queues;
+  std::unique_lock lock(revoke_mutex_);
+  if (revocations_closed_) return;
+  revocations_.push_back(revocation);
+  lock.unlock();
+  wake();  // a paused task commits too
+  lock.lock();
+  // The task thread gets here within one poll() timeout unless put() is slow; past the commit
+  // timeout the queues go without a commit (another member re-reads from the last one).
+  if (!revoke_cv_.wait_for(lock, setup_.commit_timeout,
+                           [&] { return revocation->handled || revocations_closed_; })) {
+    revocation->abandoned = true;
+    logger("worker")->warn("task {}: queues revoked before their offsets could be committed",
+                           task_name_);
+  }
+}
+
+bool WorkerSinkTask::has_pending_work() {
+  std::lock_guard lock(revoke_mutex_);
+  return !revocations_.empty();
+}
+
+bool WorkerSinkTask::handle_revocations() {
+  std::deque<std::shared_ptr<Revocation>> pending;
+  {
+    std::lock_guard lock(revoke_mutex_);
+    if (revocations_.empty()) return true;
+    pending.swap(revocations_);
+  }
+  auto forget = [&](bool abandoned_only) {
+    std::lock_guard lock(revoke_mutex_);
+    for (const auto& r : pending) {
+      if (abandoned_only && !r->abandoned) continue;
+      for (const auto& q : r->queues) current_.erase(partition_of(q));
+    }
+  };
+  // A queue whose revocation was given up on may already be read by another member: committing
+  // our (older) offset for it would move the group back.
+  forget(/*abandoned_only=*/true);
+  bool ok = commit_offsets();
+  forget(/*abandoned_only=*/false);
+  {
+    std::lock_guard lock(revoke_mutex_);
+    for (auto& r : pending) r->handled = true;
+  }
+  revoke_cv_.notify_all();
+  return ok;
 }
 
 bool WorkerSinkTask::commit_offsets() {

@@ -77,8 +77,13 @@ class WorkerTask : public std::enable_shared_from_this<WorkerTask> {
   bool paused() const { return paused_.load(std::memory_order_acquire); }
   // Sleeps up to `d`, waking early on stop, pause or resume.
   void wait_for(std::chrono::milliseconds d);
-  // Blocks while paused (state PAUSED); returns false when stopping.
+  // Blocks while paused (state PAUSED), doing pending_work() when woken for it; returns false
+  // when stopping.
   bool wait_while_paused();
+  // Work another thread hands to a paused task (wake() it after queueing the work).
+  virtual bool has_pending_work() { return false; }
+  virtual void do_pending_work() {}
+  void wake();
   void remember_committed(const OffsetMap& offsets);
   bool logging_messages() const {
     return setup_.message_logging && setup_.message_logging->load(std::memory_order_relaxed);
@@ -178,15 +183,33 @@ class WorkerSinkTask final : public WorkerTask, public SinkTaskContext, public E
   void report(const ConnectRecord& record, const std::string& error) override;
 
  private:
+  // Queues a consumer rebalance takes away. The rebalance runs on the consumer's thread, but
+  // only the task's thread may call the plugin (pre_commit) and touch current_, so the consumer
+  // thread queues the revocation and waits (bounded) until the task thread has committed.
+  struct Revocation {
+    std::vector<rocketmq::MessageQueue> queues;
+    bool handled = false;
+    bool abandoned = false;  // the consumer stopped waiting: do not commit these queues any more
+  };
+
   void run() override;
   bool commit_offsets();
   std::optional<ConnectRecord> to_record(const rocketmq::MessageExt& message, bool* fatal);
+  void on_revoked(const std::vector<rocketmq::MessageQueue>& queues);  // consumer thread
+  bool handle_revocations();                                           // task thread
+  bool has_pending_work() override;
+  void do_pending_work() override { pending_healthy_ &= handle_revocations(); }
 
   SinkTask* task_;
   std::string task_name_;
   std::unique_ptr<rocketmq::LitePullConsumer> consumer_;
   OffsetMap current_;  // partition -> next offset to consume, for what put() accepted
   std::optional<Error> report_error_;
+  std::mutex revoke_mutex_;
+  std::condition_variable revoke_cv_;
+  std::deque<std::shared_ptr<Revocation>> revocations_;
+  bool revocations_closed_ = false;  // the task is shutting down its consumer
+  bool pending_healthy_ = true;      // result of work done while paused
 };
 
 RecordPartition partition_of(const rocketmq::MessageQueue& queue);
