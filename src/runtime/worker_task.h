@@ -150,7 +150,9 @@ class WorkerSourceTask final : public WorkerTask, public SourceTaskContext {
                   bool* fatal);
   void dispatch(const std::shared_ptr<InFlight>& flight, rocketmq::Message message,
                 std::string key);
+  // Records the acknowledged positions (never fails the task: a failed write is retried).
   bool commit_positions();
+  void commit_positions_if_due();
 
   SourceTask* task_;
   std::string task_name_;
@@ -162,6 +164,7 @@ class WorkerSourceTask final : public WorkerTask, public SourceTaskContext {
       inflight_;
   std::size_t inflight_count_ = 0;
   OffsetMap acked_positions_;  // partition -> offset after the last acknowledged record
+  std::chrono::steady_clock::time_point next_commit_;
 };
 
 // consumer -> converters -> transforms -> put; offsets committed after put + pre_commit.
