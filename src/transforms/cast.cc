@@ -204,11 +204,11 @@ SchemaPtr cast_schema(const Schema& in, FieldType target) {
   return b.build();
 }
 
-class Cast final : public SideTransform {
+class Cast final : public StructOrMapTransform {
  public:
-  using SideTransform::SideTransform;
+  explicit Cast(Side side) : StructOrMapTransform(side, "casting fields") {}
 
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     def.define("spec", ConfigDef::Type::kList, std::nullopt, ConfigDef::Importance::kHigh,
                "field:type pairs (comma list) or one type for the whole key/value. Types: int8, "
@@ -219,10 +219,8 @@ class Cast final : public SideTransform {
                "A null field with a schema default is cast from the default.");
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
+  void configure(const KeyValue& c) override {
     casts_.clear();
     whole_.reset();
     auto items = split_list(c.get_string("spec"));
@@ -254,31 +252,30 @@ class Cast final : public SideTransform {
  protected:
   struct Derived {
     SchemaPtr schema;
-    std::vector<int> identity;
     std::vector<std::pair<const Field*, FieldType>> casts;  // fields of the input schema
   };
 
-  bool apply(SchemaPtr& schema, Value& value, ConnectRecord&) const override {
-    if (whole_) {
-      if (schema) {
-        auto out =
-            whole_cache_.get(schema, [&](const SchemaPtr& s) { return cast_schema(*s, *whole_); });
-        value = cast_value(value, schema.get(), *whole_);
-        schema = std::move(out);
-      } else {
-        value = cast_value(value, nullptr, *whole_);
-      }
-      return true;
+  bool apply(SchemaPtr& schema, Value& value, ConnectRecord& record) const override {
+    // Field casts walk the struct or map; a whole-value cast takes any kind, null included.
+    if (!whole_) return StructOrMapTransform::apply(schema, value, record);
+    if (schema) {
+      auto out =
+          whole_cache_.get(schema, [&](const SchemaPtr& s) { return cast_schema(*s, *whole_); });
+      value = cast_value(value, schema.get(), *whole_);
+      schema = std::move(out);
+    } else {
+      value = cast_value(value, nullptr, *whole_);
     }
-    if (value.is_null()) return true;
-    if (!schema) {
-      ValueMap& map = require_map(value, "casting fields");
-      for (const auto& [field, type] : casts_) {
-        if (Value* v = find_entry(map, field)) *v = cast_value(*v, nullptr, type);
-      }
-      return true;
+    return true;
+  }
+
+  void apply_to_map(ValueMap& map, ConnectRecord&) const override {
+    for (const auto& [field, type] : casts_) {
+      if (Value* v = find_entry(map, field)) *v = cast_value(*v, nullptr, type);
     }
-    Struct& in = require_struct(value, "casting fields");
+  }
+
+  void apply_to_struct(SchemaPtr& schema, Struct& in, ConnectRecord&) const override {
     auto d = cache_.get(schema, [&](const SchemaPtr& s) { return derive(*s); });
     for (const auto& [field, type] : d->casts) {
       Value& slot = in.values()[field->index];
@@ -288,9 +285,8 @@ class Cast final : public SideTransform {
       }
       slot = cast_value(*src, field->schema.get(), type);
     }
-    rebuild_struct(in, d->schema, d->identity);
+    rebuild_struct(in, d->schema);
     schema = d->schema;
-    return true;
   }
 
  private:
@@ -298,7 +294,6 @@ class Cast final : public SideTransform {
     Derived d;
     SchemaBuilder b = copy_struct_header(in);
     for (const auto& f : in.fields()) {
-      d.identity.push_back(f.index);
       auto it = std::find_if(casts_.begin(), casts_.end(),
                              [&](const auto& c) { return c.first == f.name; });
       if (it == casts_.end()) {
@@ -323,11 +318,11 @@ class Cast final : public SideTransform {
 
 enum class TimeType { kString, kUnix, kDate, kTime, kTimestamp };
 
-class TimestampConverter final : public SideTransform {
+class TimestampConverter final : public StructOrMapTransform {
  public:
-  using SideTransform::SideTransform;
+  explicit TimestampConverter(Side side) : StructOrMapTransform(side, "converting timestamps") {}
 
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     def.define("field", ConfigDef::Type::kString, "", ConfigDef::Importance::kHigh,
                "The top-level field to convert (empty: the whole key/value).");
@@ -341,14 +336,11 @@ class TimestampConverter final : public SideTransform {
                ConfigDef::Importance::kLow,
                "Unit of unix timestamps: seconds, milliseconds, microseconds or nanoseconds.",
                one_of_exact({"seconds", "milliseconds", "microseconds", "nanoseconds"}));
-    def.define("replace.null.with.default", ConfigDef::Type::kBoolean, "true",
-               ConfigDef::Importance::kLow, "Accepted for Kafka compatibility; no effect here.");
+    define_ignored_replace_null_with_default(def);
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
+  void configure(const KeyValue& c) override {
     field_ = c.get_string("field");
     std::string t = c.get_string("target.type");
     target_ = t == "string" ? TimeType::kString
@@ -379,50 +371,43 @@ class TimestampConverter final : public SideTransform {
   }
 
  protected:
-  bool apply(SchemaPtr& schema, Value& value, ConnectRecord&) const override {
-    if (field_.empty()) {
-      TimeType from = schema ? type_of_schema(*schema) : type_of_value(value);
-      if (schema) schema = target_schema(schema->optional());
-      value = convert(value, from);
-      return true;
-    }
-    if (value.is_null()) return true;
-    if (!schema) {
-      ValueMap& map = require_map(value, "converting timestamps");
-      if (Value* v = find_entry(map, field_)) *v = convert(*v, type_of_value(*v));
-      return true;
-    }
-    Struct& in = require_struct(value, "converting timestamps");
+  bool apply(SchemaPtr& schema, Value& value, ConnectRecord& record) const override {
+    // A field converts within the struct or map; otherwise the whole value, null included.
+    if (!field_.empty()) return StructOrMapTransform::apply(schema, value, record);
+    TimeType from = schema ? type_of_schema(*schema) : type_of_value(value);
+    if (schema) schema = target_schema(schema->optional());
+    value = convert(value, from);
+    return true;
+  }
+
+  void apply_to_map(ValueMap& map, ConnectRecord&) const override {
+    if (Value* v = find_entry(map, field_)) *v = convert(*v, type_of_value(*v));
+  }
+
+  void apply_to_struct(SchemaPtr& schema, Struct& in, ConnectRecord&) const override {
     auto d = cache_.get(schema, [&](const SchemaPtr& s) { return derive(*s); });
     Value& slot = in.values()[d->index];
     slot = convert(slot, d->from);
-    rebuild_struct(in, d->schema, d->identity);
+    rebuild_struct(in, d->schema);
     schema = d->schema;
-    return true;
   }
 
  private:
   struct Derived {
     SchemaPtr schema;
-    std::vector<int> identity;
     int index = 0;
     TimeType from = TimeType::kUnix;
   };
 
   Derived derive(const Schema& in) const {
-    const Field* f = in.field(field_);
-    if (!f) {
-      throw DataException("TimestampConverter: '" + field_ + "' is not a field of " +
-                          in.to_string());
-    }
+    const Field& f = require_field(in, field_, "TimestampConverter");
     Derived d;
-    d.index = f->index;
-    d.from = type_of_schema(*f->schema);
+    d.index = f.index;
+    d.from = type_of_schema(*f.schema);
     SchemaBuilder b = copy_struct_header(in);
     for (const auto& field : in.fields()) {
-      d.identity.push_back(field.index);
       b.field(field.name,
-              field.index == f->index ? target_schema(f->schema->optional()) : field.schema);
+              field.index == f.index ? target_schema(f.schema->optional()) : field.schema);
     }
     d.schema = b.build();
     return d;

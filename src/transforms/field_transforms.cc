@@ -28,11 +28,11 @@ std::optional<std::int64_t> position_number(const RecordPartition::Map& map,
 
 // --- InsertField ---------------------------------------------------------------------------
 
-class InsertField final : public SideTransform {
+class InsertField final : public StructOrMapTransform {
  public:
-  using SideTransform::SideTransform;
+  explicit InsertField(Side side) : StructOrMapTransform(side, "field insertion") {}
 
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     auto opt = [&](const char* key, const char* doc) {
       def.define(key, ConfigDef::Type::kString, "", ConfigDef::Importance::kMedium, doc);
@@ -47,14 +47,11 @@ class InsertField final : public SideTransform {
         "Field for the record timestamp, as a Timestamp (epoch ms). Suffix '!' or '?'.");
     opt("static.field", "Field for a fixed string value. Suffix '!' or '?'.");
     opt("static.value", "The value of static.field.");
-    def.define("replace.null.with.default", ConfigDef::Type::kBoolean, "true",
-               ConfigDef::Importance::kLow, "Accepted for Kafka compatibility; no effect here.");
+    define_ignored_replace_null_with_default(def);
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
+  void configure(const KeyValue& c) override {
     inserts_.clear();
     add(c.get_string("topic.field"), Kind::kTopic);
     add(c.get_string("partition.field"), Kind::kPartition);
@@ -70,31 +67,19 @@ class InsertField final : public SideTransform {
   }
 
  protected:
-  bool apply(SchemaPtr& schema, Value& value, ConnectRecord& record) const override {
-    if (value.is_null()) return true;  // tombstones pass unchanged
-    if (!schema) {
-      ValueMap& map = require_map(value, "field insertion");
-      for (const auto& ins : inserts_) {
-        Value v = value_of(ins, record);
-        if (Value* existing = find_entry(map, ins.name)) {
-          *existing = std::move(v);
-        } else {
-          map.emplace_back(ins.name, std::move(v));
-        }
-      }
-      return true;
-    }
-    Struct& in = require_struct(value, "field insertion");
+  void apply_to_map(ValueMap& map, ConnectRecord& record) const override {
+    for (const auto& ins : inserts_) set_entry(map, ins.name, value_of(ins, record));
+  }
+
+  void apply_to_struct(SchemaPtr& schema, Struct& in, ConnectRecord& record) const override {
     auto out_schema = cache_.get(schema, [&](const SchemaPtr& s) { return derive(*s); });
     Struct out(out_schema);
     auto& slots = out.values();
     std::size_t n = in.values().size();
     // Inserted values first: value_of may throw, and the input must stay intact if it does.
     for (std::size_t i = 0; i < inserts_.size(); ++i) slots[n + i] = value_of(inserts_[i], record);
-    for (std::size_t i = 0; i < n; ++i) slots[i] = std::move(in.values()[i]);
-    in = std::move(out);
+    rebuild_struct(in, std::move(out));
     schema = std::move(out_schema);
-    return true;
   }
 
  private:
@@ -167,11 +152,11 @@ class InsertField final : public SideTransform {
 
 // --- ReplaceField --------------------------------------------------------------------------
 
-class ReplaceField final : public SideTransform {
+class ReplaceField final : public StructOrMapTransform {
  public:
-  using SideTransform::SideTransform;
+  explicit ReplaceField(Side side) : StructOrMapTransform(side, "field replacement") {}
 
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     def.define("exclude", ConfigDef::Type::kList, "", ConfigDef::Importance::kMedium,
                "Fields to drop; they win over include.");
@@ -191,14 +176,11 @@ class ReplaceField final : public SideTransform {
                "Deprecated alias of exclude.");
     def.define("whitelist", ConfigDef::Type::kList, "", ConfigDef::Importance::kLow,
                "Deprecated alias of include.");
-    def.define("replace.null.with.default", ConfigDef::Type::kBoolean, "true",
-               ConfigDef::Importance::kLow, "Accepted for Kafka compatibility; no effect here.");
+    define_ignored_replace_null_with_default(def);
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
+  void configure(const KeyValue& c) override {
     exclude_ = split_list(c.get_string("exclude"));
     for (auto& f : split_list(c.get_string("blacklist"))) exclude_.push_back(std::move(f));
     include_ = split_list(c.get_string("include"));
@@ -211,29 +193,20 @@ class ReplaceField final : public SideTransform {
   }
 
  protected:
-  struct Derived {
-    SchemaPtr schema;
-    std::vector<int> source;
-  };
-
-  bool apply(SchemaPtr& schema, Value& value, ConnectRecord&) const override {
-    if (value.is_null()) return true;
-    if (!schema) {
-      ValueMap& map = require_map(value, "field replacement");
-      std::erase_if(map, [&](const auto& e) {
-        const auto* k = e.first.template get_if<std::string>();
-        return k && !kept(*k);
-      });
-      for (auto& [k, v] : map) {
-        if (auto* name = k.get_if<std::string>()) *name = renamed(*name);
-      }
-      return true;
+  void apply_to_map(ValueMap& map, ConnectRecord&) const override {
+    std::erase_if(map, [&](const auto& e) {
+      const auto* k = e.first.template get_if<std::string>();
+      return k && !kept(*k);
+    });
+    for (auto& [k, v] : map) {
+      if (auto* name = k.get_if<std::string>()) *name = renamed(*name);
     }
-    Struct& in = require_struct(value, "field replacement");
+  }
+
+  void apply_to_struct(SchemaPtr& schema, Struct& in, ConnectRecord&) const override {
     auto d = cache_.get(schema, [&](const SchemaPtr& s) { return derive(*s); });
     rebuild_struct(in, d->schema, d->source);
     schema = d->schema;
-    return true;
   }
 
  private:
@@ -248,8 +221,8 @@ class ReplaceField final : public SideTransform {
     return name;
   }
 
-  Derived derive(const Schema& in) const {
-    Derived d;
+  StructProjection derive(const Schema& in) const {
+    StructProjection d;
     SchemaBuilder b = copy_struct_header(in);
     for (const auto& f : in.fields()) {
       if (!kept(f.name)) continue;
@@ -263,55 +236,44 @@ class ReplaceField final : public SideTransform {
   std::vector<std::string> exclude_;
   std::vector<std::string> include_;
   std::vector<std::pair<std::string, std::string>> renames_;
-  SchemaCache<Derived> cache_;
+  SchemaCache<StructProjection> cache_;
 };
 
 // --- MaskField -----------------------------------------------------------------------------
 
-class MaskField final : public SideTransform {
+class MaskField final : public StructOrMapTransform {
  public:
-  using SideTransform::SideTransform;
+  explicit MaskField(Side side) : StructOrMapTransform(side, "masking fields") {}
 
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     def.define("fields", ConfigDef::Type::kList, std::nullopt, ConfigDef::Importance::kHigh,
                "Top-level fields to mask.", validators::non_empty());
     def.define("replacement", ConfigDef::Type::kString, "", ConfigDef::Importance::kLow,
                "Replacement for masked numeric and string fields (empty: the type's zero value: "
                "0, false, \"\", empty bytes/array/map).");
-    def.define("replace.null.with.default", ConfigDef::Type::kBoolean, "true",
-               ConfigDef::Importance::kLow, "Accepted for Kafka compatibility; no effect here.");
+    define_ignored_replace_null_with_default(def);
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
+  void configure(const KeyValue& c) override {
     fields_ = split_list(c.get_string("fields"));
     replacement_ = c.get_string("replacement");
     has_replacement_ = !replacement_.empty();
   }
 
  protected:
-  bool apply(SchemaPtr& schema, Value& value, ConnectRecord&) const override {
-    if (value.is_null()) return true;
-    if (!schema) {
-      ValueMap& map = require_map(value, "masking fields");
-      for (const auto& f : fields_) {
-        if (Value* v = find_entry(map, f); v && !v->is_null()) *v = masked(*v, f);
-      }
-      return true;
-    }
-    Struct& in = require_struct(value, "masking fields");
+  void apply_to_map(ValueMap& map, ConnectRecord&) const override {
     for (const auto& f : fields_) {
-      const Field* field = schema->field(f);
-      if (!field) {
-        throw DataException("MaskField: '" + f + "' is not a field of " + schema->to_string());
-      }
-      Value& v = in.values()[field->index];
+      if (Value* v = find_entry(map, f); v && !v->is_null()) *v = masked(*v, f);
+    }
+  }
+
+  void apply_to_struct(SchemaPtr& schema, Struct& in, ConnectRecord&) const override {
+    for (const auto& f : fields_) {
+      Value& v = in.values()[require_field(*schema, f, "MaskField").index];
       if (!v.is_null()) v = masked(v, f);
     }
-    return true;
   }
 
  private:
@@ -393,23 +355,18 @@ class MaskField final : public SideTransform {
 
 // --- ValueToKey ----------------------------------------------------------------------------
 
-class ValueToKey final : public Transform {
+class ValueToKey final : public Configured<Transform> {
  public:
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     def.define("fields", ConfigDef::Type::kList, std::nullopt, ConfigDef::Importance::kHigh,
                "Value fields that make up the new key (a struct or map of them).",
                validators::non_empty());
-    def.define("replace.null.with.default", ConfigDef::Type::kBoolean, "true",
-               ConfigDef::Importance::kLow, "Accepted for Kafka compatibility; no effect here.");
+    define_ignored_replace_null_with_default(def);
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
-    fields_ = split_list(c.get_string("fields"));
-  }
+  void configure(const KeyValue& c) override { fields_ = split_list(c.get_string("fields")); }
 
   std::optional<ConnectRecord> do_transform(ConnectRecord record) override {
     if (record.value.is_null()) return record;  // a tombstone keeps its key
@@ -437,13 +394,8 @@ class ValueToKey final : public Transform {
   }
 
  private:
-  struct Derived {
-    SchemaPtr schema;
-    std::vector<int> source;
-  };
-
-  Derived derive(const Schema& in) const {
-    Derived d;
+  StructProjection derive(const Schema& in) const {
+    StructProjection d;
     SchemaBuilder b = SchemaBuilder::struct_();
     for (const auto& f : fields_) {
       const Field* field = in.field(f);
@@ -459,7 +411,7 @@ class ValueToKey final : public Transform {
   }
 
   std::vector<std::string> fields_;
-  SchemaCache<Derived> cache_;
+  SchemaCache<StructProjection> cache_;
 };
 
 // --- HoistField ----------------------------------------------------------------------------
@@ -468,19 +420,15 @@ class HoistField final : public SideTransform {
  public:
   using SideTransform::SideTransform;
 
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     def.define("field", ConfigDef::Type::kString, std::nullopt, ConfigDef::Importance::kMedium,
                "Name of the single field of the struct (or map) that wraps the data.",
                validators::non_empty());
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
-    field_ = c.get_string("field");
-  }
+  void configure(const KeyValue& c) override { field_ = c.get_string("field"); }
 
  protected:
   bool apply(SchemaPtr& schema, Value& value, ConnectRecord&) const override {
@@ -530,7 +478,7 @@ class ExtractField final : public SideTransform {
  public:
   using SideTransform::SideTransform;
 
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     def.define("field", ConfigDef::Type::kString, std::nullopt, ConfigDef::Importance::kMedium,
                "The field to extract; with field.syntax.version=V2 a dotted path into nested "
@@ -544,10 +492,8 @@ class ExtractField final : public SideTransform {
                "When the extracted value is null, use the field schema's default.");
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
+  void configure(const KeyValue& c) override {
     std::string field = c.get_string("field");
     path_ = c.get_string("field.syntax.version") == "V2" ? split_path(field)
                                                          : std::vector<std::string>{field};
@@ -623,35 +569,28 @@ class ExtractField final : public SideTransform {
 
 // --- Flatten -------------------------------------------------------------------------------
 
-class Flatten final : public SideTransform {
+class Flatten final : public StructOrMapTransform {
  public:
-  using SideTransform::SideTransform;
+  explicit Flatten(Side side) : StructOrMapTransform(side, "flattening") {}
 
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     def.define("delimiter", ConfigDef::Type::kString, ".", ConfigDef::Importance::kMedium,
                "Joins the names of nested fields into the flat field name.");
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
-    delimiter_ = c.get_string("delimiter");
-  }
+  void configure(const KeyValue& c) override { delimiter_ = c.get_string("delimiter"); }
 
  protected:
-  bool apply(SchemaPtr& schema, Value& value, ConnectRecord&) const override {
-    if (value.is_null()) return true;
-    if (!schema) {
-      ValueMap& map = require_map(value, "flattening");
-      ValueMap out;
-      out.reserve(map.size());
-      flatten_map(map, "", out);
-      value = Value(std::move(out));
-      return true;
-    }
-    Struct& in = require_struct(value, "flattening");
+  void apply_to_map(ValueMap& map, ConnectRecord&) const override {
+    ValueMap out;
+    out.reserve(map.size());
+    flatten_map(map, "", out);
+    map = std::move(out);
+  }
+
+  void apply_to_struct(SchemaPtr& schema, Struct& in, ConnectRecord&) const override {
     auto out_schema = cache_.get(schema, [&](const SchemaPtr& s) {
       SchemaBuilder b = copy_struct_header(*s);
       flatten_schema(*s, "", false, b);
@@ -662,7 +601,6 @@ class Flatten final : public SideTransform {
     flatten_struct(*schema, &in, out.values(), next);
     in = std::move(out);
     schema = std::move(out_schema);
-    return true;
   }
 
  private:

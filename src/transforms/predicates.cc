@@ -4,18 +4,16 @@
 namespace rmqc::transforms {
 namespace {
 
-class TopicNameMatches final : public Predicate {
+class TopicNameMatches final : public Configured<Predicate> {
  public:
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     def.define("pattern", ConfigDef::Type::kString, std::nullopt, ConfigDef::Importance::kMedium,
                "RE2 regular expression matched against the whole topic name.", valid_regex());
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
+  void configure(const KeyValue& c) override {
     re_ = compile_regex("pattern", c.get_string("pattern"));
   }
 
@@ -28,20 +26,16 @@ class TopicNameMatches final : public Predicate {
   std::unique_ptr<const RE2> re_;
 };
 
-class HasHeaderKey final : public Predicate {
+class HasHeaderKey final : public Configured<Predicate> {
  public:
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     def.define("name", ConfigDef::Type::kString, std::nullopt, ConfigDef::Importance::kMedium,
                "The header (extension) name to look for.", validators::non_empty());
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
-    name_ = c.get_string("name");
-  }
+  void configure(const KeyValue& c) override { name_ = c.get_string("name"); }
 
   bool test(const ConnectRecord& record) const override {
     return record.extensions.contains(name_);

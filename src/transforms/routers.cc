@@ -11,9 +11,9 @@ namespace {
 // Kafka semantics: when regex matches the whole topic, the topic becomes the replacement (with
 // group references). Unlike the Java RocketMQ class (abstract, and writing into the partition
 // map), it is concrete and routes through the "topic" extension.
-class RegexRouter final : public Transform {
+class RegexRouter final : public Configured<Transform> {
  public:
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     def.define("regex", ConfigDef::Type::kString, std::nullopt, ConfigDef::Importance::kHigh,
                "RE2 regular expression matched against the whole topic name.", valid_regex());
@@ -21,10 +21,8 @@ class RegexRouter final : public Transform {
                "The new topic; $1 or ${name} insert groups of the match (Java syntax).");
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
+  void configure(const KeyValue& c) override {
     re_ = compile_regex("regex", c.get_string("regex"));
     rewrite_ = java_replacement_to_rewrite("replacement", c.get_string("replacement"), *re_);
   }
@@ -44,9 +42,9 @@ class RegexRouter final : public Transform {
 
 // --- TimestampRouter -----------------------------------------------------------------------
 
-class TimestampRouter final : public Transform {
+class TimestampRouter final : public Configured<Transform> {
  public:
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     def.define("topic.format", ConfigDef::Type::kString, "${topic}-${timestamp}",
                ConfigDef::Importance::kHigh,
@@ -57,10 +55,8 @@ class TimestampRouter final : public Transform {
                "java.text.SimpleDateFormat pattern for ${timestamp}, in UTC.");
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
+  void configure(const KeyValue& c) override {
     std::string error;
     auto f = TimeFormat::compile(c.get_string("timestamp.format"), error);
     if (!f) {
@@ -137,9 +133,9 @@ class Filter final : public Transform {
 
 // --- InsertHeader / DropHeaders ------------------------------------------------------------
 
-class InsertHeader final : public Transform {
+class InsertHeader final : public Configured<Transform> {
  public:
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     def.define("header", ConfigDef::Type::kString, std::nullopt, ConfigDef::Importance::kHigh,
                "The header (extension) name to set.", validators::non_empty());
@@ -147,10 +143,8 @@ class InsertHeader final : public Transform {
                ConfigDef::Importance::kHigh, "The header value.");
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
+  void configure(const KeyValue& c) override {
     header_ = c.get_string("header");
     value_ = c.get_string("value.literal");
   }
@@ -165,20 +159,16 @@ class InsertHeader final : public Transform {
   std::string value_;
 };
 
-class DropHeaders final : public Transform {
+class DropHeaders final : public Configured<Transform> {
  public:
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     def.define("headers", ConfigDef::Type::kList, std::nullopt, ConfigDef::Importance::kHigh,
                "The header (extension) names to remove.", validators::non_empty());
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
-    headers_ = split_list(c.get_string("headers"));
-  }
+  void configure(const KeyValue& c) override { headers_ = split_list(c.get_string("headers")); }
 
   std::optional<ConnectRecord> do_transform(ConnectRecord record) override {
     for (const auto& h : headers_) record.extensions.erase(h);
@@ -191,11 +181,11 @@ class DropHeaders final : public Transform {
 
 // --- HeaderFrom ----------------------------------------------------------------------------
 
-class HeaderFrom final : public SideTransform {
+class HeaderFrom final : public StructOrMapTransform {
  public:
-  using SideTransform::SideTransform;
+  explicit HeaderFrom(Side side) : StructOrMapTransform(side, "copying fields to headers") {}
 
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     def.define("fields", ConfigDef::Type::kList, std::nullopt, ConfigDef::Importance::kHigh,
                "Top-level fields whose values become headers.", validators::non_empty());
@@ -206,10 +196,8 @@ class HeaderFrom final : public SideTransform {
                one_of_exact({"copy", "move"}));
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
+  void configure(const KeyValue& c) override {
     fields_ = split_list(c.get_string("fields"));
     headers_ = split_list(c.get_string("headers"));
     if (fields_.size() != headers_.size()) {
@@ -222,30 +210,25 @@ class HeaderFrom final : public SideTransform {
   }
 
  protected:
-  struct Derived {
-    SchemaPtr schema;
-    std::vector<int> source;       // output field i from input field source[i]
+  struct Derived : StructProjection {
     std::vector<int> field_index;  // per configured field, its input index (-1 absent)
   };
 
-  bool apply(SchemaPtr& schema, Value& value, ConnectRecord& record) const override {
-    if (value.is_null()) return true;
-    if (!schema) {
-      ValueMap& map = require_map(value, "copying fields to headers");
-      for (std::size_t i = 0; i < fields_.size(); ++i) {
-        if (Value* v = find_entry(map, fields_[i]); v && !v->is_null()) {
-          record.extensions.put(headers_[i], header_text(*v));
-        }
+  void apply_to_map(ValueMap& map, ConnectRecord& record) const override {
+    for (std::size_t i = 0; i < fields_.size(); ++i) {
+      if (Value* v = find_entry(map, fields_[i]); v && !v->is_null()) {
+        record.extensions.put(headers_[i], header_text(*v));
       }
-      if (move_) {
-        std::erase_if(map, [&](const auto& e) {
-          const auto* k = e.first.template get_if<std::string>();
-          return k && std::find(fields_.begin(), fields_.end(), *k) != fields_.end();
-        });
-      }
-      return true;
     }
-    Struct& in = require_struct(value, "copying fields to headers");
+    if (move_) {
+      std::erase_if(map, [&](const auto& e) {
+        const auto* k = e.first.template get_if<std::string>();
+        return k && std::find(fields_.begin(), fields_.end(), *k) != fields_.end();
+      });
+    }
+  }
+
+  void apply_to_struct(SchemaPtr& schema, Struct& in, ConnectRecord& record) const override {
     auto d = cache_.get(schema, [&](const SchemaPtr& s) { return derive(s); });
     for (std::size_t i = 0; i < fields_.size(); ++i) {
       int idx = d->field_index[i];
@@ -257,18 +240,13 @@ class HeaderFrom final : public SideTransform {
       rebuild_struct(in, d->schema, d->source);
       schema = d->schema;
     }
-    return true;
   }
 
  private:
   Derived derive(const SchemaPtr& in) const {
     Derived d;
     for (const auto& f : fields_) {
-      const Field* field = in->field(f);
-      if (!field) {
-        throw DataException("HeaderFrom: '" + f + "' is not a field of " + in->to_string());
-      }
-      d.field_index.push_back(field->index);
+      d.field_index.push_back(require_field(*in, f, "HeaderFrom").index);
     }
     SchemaBuilder b = copy_struct_header(*in);
     for (const auto& f : in->fields()) {
@@ -292,7 +270,7 @@ class SetSchemaMetadata final : public SideTransform {
  public:
   using SideTransform::SideTransform;
 
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     def.define("schema.name", ConfigDef::Type::kString, "", ConfigDef::Importance::kHigh,
                "The schema name to set (empty: keep).");
@@ -300,10 +278,8 @@ class SetSchemaMetadata final : public SideTransform {
                "The schema version to set (0: keep).");
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
+  void configure(const KeyValue& c) override {
     name_ = c.get_string("schema.name");
     version_ = c.get_int("schema.version");
     if (name_.empty() && version_ == 0) {
@@ -324,11 +300,7 @@ class SetSchemaMetadata final : public SideTransform {
       if (version_ != 0) b.version(version_);
       return b.build();
     });
-    if (Struct* s = value.get_struct_if()) {
-      std::vector<int> identity(schema->fields().size());
-      for (std::size_t i = 0; i < identity.size(); ++i) identity[i] = static_cast<int>(i);
-      rebuild_struct(*s, d, identity);
-    }
+    if (Struct* s = value.get_struct_if()) rebuild_struct(*s, d);
     schema = d;
     return true;
   }

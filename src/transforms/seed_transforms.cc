@@ -81,11 +81,11 @@ std::string convert_case(std::string_view name, CaseFormat from, CaseFormat to) 
   return out;
 }
 
-class ChangeCase final : public SideTransform {
+class ChangeCase final : public StructOrMapTransform {
  public:
-  using SideTransform::SideTransform;
+  explicit ChangeCase(Side side) : StructOrMapTransform(side, "changing field name case") {}
 
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     def.define("from", ConfigDef::Type::kString, std::nullopt, ConfigDef::Importance::kHigh,
                "The case format of the field names now: LOWER_CAMEL, LOWER_UNDERSCORE, "
@@ -96,26 +96,19 @@ class ChangeCase final : public SideTransform {
                one_of_exact(case_format_names()));
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
+  void configure(const KeyValue& c) override {
     from_ = parse_case_format(c.get_string("from"));
     to_ = parse_case_format(c.get_string("to"));
   }
 
  protected:
-  bool apply(SchemaPtr& schema, Value& value, ConnectRecord&) const override {
-    if (value.is_null()) return true;
-    if (!schema) {
-      rename_map(require_map(value, "changing field name case"));
-      return true;
-    }
-    Struct& in = require_struct(value, "changing field name case");
+  void apply_to_map(ValueMap& map, ConnectRecord&) const override { rename_map(map); }
+
+  void apply_to_struct(SchemaPtr& schema, Struct& in, ConnectRecord&) const override {
     auto derived = cache_.get(schema, [&](const SchemaPtr& s) { return rename_schema(*s); });
     in = rename_struct(in, derived);
     schema = derived;
-    return true;
   }
 
  private:
@@ -156,11 +149,12 @@ class ChangeCase final : public SideTransform {
 
 // --- ExtractNestedField --------------------------------------------------------------------
 
-class ExtractNestedField final : public SideTransform {
+class ExtractNestedField final : public StructOrMapTransform {
  public:
-  using SideTransform::SideTransform;
+  explicit ExtractNestedField(Side side)
+      : StructOrMapTransform(side, "extracting a nested field") {}
 
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     def.define("input.outer.field.name", ConfigDef::Type::kString, std::nullopt,
                ConfigDef::Importance::kHigh, "The top-level struct (or map) field to read from.",
@@ -173,10 +167,8 @@ class ExtractNestedField final : public SideTransform {
         "The name of the new top-level field receiving the inner value.", validators::non_empty());
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
+  void configure(const KeyValue& c) override {
     outer_ = c.get_string("input.outer.field.name");
     inner_ = c.get_string("input.inner.field.name");
     output_ = c.get_string("output.field.name");
@@ -189,32 +181,21 @@ class ExtractNestedField final : public SideTransform {
     const Field* inner = nullptr;
   };
 
-  bool apply(SchemaPtr& schema, Value& value, ConnectRecord&) const override {
-    if (value.is_null()) return true;
-    if (!schema) {
-      ValueMap& map = require_map(value, "extracting a nested field");
-      Value extracted;
-      if (const Value* outer = find_entry(map, outer_)) {
-        if (const Value* inner = outer->find(inner_)) extracted = *inner;
-      }
-      if (Value* existing = find_entry(map, output_)) {
-        *existing = std::move(extracted);
-      } else {
-        map.emplace_back(output_, std::move(extracted));
-      }
-      return true;
+  void apply_to_map(ValueMap& map, ConnectRecord&) const override {
+    Value extracted;
+    if (const Value* outer = find_entry(map, outer_)) {
+      if (const Value* inner = outer->find(inner_)) extracted = *inner;
     }
-    Struct& in = require_struct(value, "extracting a nested field");
+    set_entry(map, output_, std::move(extracted));
+  }
+
+  void apply_to_struct(SchemaPtr& schema, Struct& in, ConnectRecord&) const override {
     auto d = cache_.get(schema, [&](const SchemaPtr& s) { return derive(*s); });
     Value extracted;
     if (const Struct* outer = in.get(*d->outer).get_struct_if()) extracted = outer->get(*d->inner);
-    Struct out(d->schema);
-    auto& slots = out.values();
-    for (std::size_t i = 0; i < in.values().size(); ++i) slots[i] = std::move(in.values()[i]);
-    slots.back() = std::move(extracted);
-    in = std::move(out);
+    rebuild_struct(in, d->schema);
+    in.values().back() = std::move(extracted);
     schema = d->schema;
-    return true;
   }
 
  private:
@@ -275,11 +256,11 @@ std::string pattern_flags_prefix(const std::vector<std::string>& flags) {
   return inline_flags.empty() ? "" : "(?" + inline_flags + ")";
 }
 
-class PatternRename final : public SideTransform {
+class PatternRename final : public StructOrMapTransform {
  public:
-  using SideTransform::SideTransform;
+  explicit PatternRename(Side side) : StructOrMapTransform(side, "renaming fields") {}
 
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     def.define("field.pattern", ConfigDef::Type::kString, std::nullopt,
                ConfigDef::Importance::kHigh,
@@ -295,10 +276,8 @@ class PatternRename final : public SideTransform {
                "The replacement, Java syntax: $1 or ${name} for groups, \\$ for a dollar sign.");
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
+  void configure(const KeyValue& c) override {
     std::string prefix = pattern_flags_prefix(split_list(c.get_string("field.pattern.flags")));
     re_ = compile_regex("field.pattern", prefix + c.get_string("field.pattern"));
     rewrite_ =
@@ -306,30 +285,22 @@ class PatternRename final : public SideTransform {
   }
 
  protected:
-  struct Derived {
-    SchemaPtr schema;
-    std::vector<int> source;
-  };
-
-  bool apply(SchemaPtr& schema, Value& value, ConnectRecord&) const override {
-    if (value.is_null()) return true;
-    if (!schema) {
-      for (auto& [k, v] : require_map(value, "renaming fields")) {
-        if (auto* name = k.get_if<std::string>()) RE2::GlobalReplace(name, *re_, rewrite_);
-      }
-      return true;
+  void apply_to_map(ValueMap& map, ConnectRecord&) const override {
+    for (auto& [k, v] : map) {
+      if (auto* name = k.get_if<std::string>()) RE2::GlobalReplace(name, *re_, rewrite_);
     }
-    Struct& in = require_struct(value, "renaming fields");
+  }
+
+  void apply_to_struct(SchemaPtr& schema, Struct& in, ConnectRecord&) const override {
     auto d = cache_.get(schema, [&](const SchemaPtr& s) { return derive(s); });
-    if (d->schema == schema) return true;  // no field name matched: nothing to rebuild
+    if (d->schema == schema) return;  // no field name matched: nothing to rebuild
     rebuild_struct(in, d->schema, d->source);
     schema = d->schema;
-    return true;
   }
 
  private:
-  Derived derive(const SchemaPtr& in) const {
-    Derived d;
+  StructProjection derive(const SchemaPtr& in) const {
+    StructProjection d;
     bool changed = false;
     SchemaBuilder b = copy_struct_header(*in);
     for (const auto& f : in->fields()) {
@@ -344,7 +315,7 @@ class PatternRename final : public SideTransform {
 
   std::unique_ptr<const RE2> re_;
   std::string rewrite_;
-  SchemaCache<Derived> cache_;
+  SchemaCache<StructProjection> cache_;
 };
 
 // --- PatternFilter -------------------------------------------------------------------------
@@ -353,7 +324,7 @@ class PatternFilter final : public SideTransform {
  public:
   using SideTransform::SideTransform;
 
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     def.define("pattern", ConfigDef::Type::kString, std::nullopt, ConfigDef::Importance::kHigh,
                "RE2 regular expression; a record whose checked field matches it entirely is "
@@ -363,10 +334,8 @@ class PatternFilter final : public SideTransform {
                "The string fields to check (comma list); empty checks every string field.");
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
+  void configure(const KeyValue& c) override {
     re_ = compile_regex("pattern", c.get_string("pattern"));
     fields_ = split_list(c.get_string("fields"));
   }
@@ -414,7 +383,7 @@ class SetMaximumPrecision final : public SideTransform {
  public:
   using SideTransform::SideTransform;
 
-  static ConfigDef definition() {
+  ConfigDef config_def() const override {
     ConfigDef def;
     def.define("precision.max", ConfigDef::Type::kInt, std::nullopt, ConfigDef::Importance::kHigh,
                "The largest 'connect.decimal.precision' a Decimal field may declare; larger ones "
@@ -422,12 +391,8 @@ class SetMaximumPrecision final : public SideTransform {
                validators::between(1, 1000));
     return def;
   }
-  ConfigDef config_def() const override { return definition(); }
 
-  void start(const KeyValue& config) override {
-    KeyValue c = parse_config(definition(), config);
-    max_ = c.get_int("precision.max");
-  }
+  void configure(const KeyValue& c) override { max_ = c.get_int("precision.max"); }
 
  protected:
   bool apply(SchemaPtr& schema, Value& value, ConnectRecord&) const override {
@@ -435,9 +400,7 @@ class SetMaximumPrecision final : public SideTransform {
     Struct& in = require_struct(value, "setting the maximum precision");
     auto d = cache_.get(schema, [&](const SchemaPtr& s) { return derive(s); });
     if (d == schema) return true;
-    std::vector<int> identity(schema->fields().size());
-    for (std::size_t i = 0; i < identity.size(); ++i) identity[i] = static_cast<int>(i);
-    rebuild_struct(in, d, identity);
+    rebuild_struct(in, d);
     schema = d;
     return true;
   }
@@ -471,7 +434,7 @@ class SetMaximumPrecision final : public SideTransform {
 class SetNull final : public SideTransform {
  public:
   using SideTransform::SideTransform;
-  void start(const KeyValue&) override {}
+  void configure(const KeyValue&) override {}
 
  protected:
   bool apply(SchemaPtr& schema, Value& value, ConnectRecord&) const override {

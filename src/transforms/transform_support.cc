@@ -17,6 +17,11 @@ KeyValue parse_config(const ConfigDef& def, const KeyValue& config) {
   return out;
 }
 
+void define_ignored_replace_null_with_default(ConfigDef& def) {
+  def.define("replace.null.with.default", ConfigDef::Type::kBoolean, "true",
+             ConfigDef::Importance::kLow, "Accepted for Kafka compatibility; no effect here.");
+}
+
 ConfigDef::Validator valid_regex() {
   return [](std::string_view value) -> std::optional<std::string> {
     RE2 re(value, RE2::Quiet);
@@ -113,6 +118,16 @@ std::optional<ConnectRecord> SideTransform::do_transform(ConnectRecord record) {
   return record;
 }
 
+bool StructOrMapTransform::apply(SchemaPtr& schema, Value& value, ConnectRecord& record) const {
+  if (value.is_null()) return true;
+  if (schema) {
+    apply_to_struct(schema, require_struct(value, purpose_), record);
+  } else {
+    apply_to_map(require_map(value, purpose_), record);
+  }
+  return true;
+}
+
 SchemaBuilder copy_struct_header(const Schema& in) {
   SchemaBuilder b = SchemaBuilder::struct_();
   if (!in.name().empty()) b.name(in.name());
@@ -148,11 +163,36 @@ void rebuild_struct(Struct& in, const SchemaPtr& out, const std::vector<int>& so
   in = std::move(s);
 }
 
+void rebuild_struct(Struct& in, Struct out) {
+  auto& from = in.values();
+  auto& to = out.values();
+  for (std::size_t i = 0; i < std::min(from.size(), to.size()); ++i) to[i] = std::move(from[i]);
+  in = std::move(out);
+}
+
 Value* find_entry(ValueMap& map, std::string_view key) {
   for (auto& [k, v] : map) {
     if (const auto* s = k.get_if<std::string>(); s && *s == key) return &v;
   }
   return nullptr;
+}
+
+void set_entry(ValueMap& map, std::string_view key, Value value) {
+  if (Value* existing = find_entry(map, key)) {
+    *existing = std::move(value);
+  } else {
+    map.emplace_back(key, std::move(value));
+  }
+}
+
+const Field& require_field(const Schema& schema, const std::string& name,
+                           std::string_view transform) {
+  const Field* field = schema.field(name);
+  if (!field) {
+    throw DataException(std::string(transform) + ": '" + name + "' is not a field of " +
+                        schema.to_string());
+  }
+  return *field;
 }
 
 Struct& require_struct(Value& value, std::string_view purpose) {

@@ -1,7 +1,7 @@
 #pragma once
 
-// Shared pieces of the built-in transforms: config errors that name their key, RE2 helpers,
-// the $Key/$Value base class, a derived-schema cache and struct rebuilding.
+// Shared pieces of the built-in transforms: config parsing, config errors that name their key,
+// RE2 helpers, the $Key/$Value base classes, a derived-schema cache and struct rebuilding.
 
 #include "rmqc/api/config_def.h"
 #include "rmqc/api/errors.h"
@@ -37,6 +37,21 @@ class ConfigError : public ConnectException {
 // config with def's defaults applied; the first bad key is thrown as a ConfigError.
 KeyValue parse_config(const ConfigDef& def, const KeyValue& config);
 
+// Implements start() for a transform or predicate with a fixed config_def(): the config is checked
+// against it and handed to configure() with its defaults applied, so each one only says what its
+// keys mean.
+template <typename Base>
+class Configured : public Base {
+ public:
+  using Base::Base;
+  void start(const KeyValue& config) final { configure(parse_config(this->config_def(), config)); }
+  virtual void configure(const KeyValue& config) = 0;
+};
+
+// Defines replace.null.with.default, which Kafka's version of a transform takes, as accepted but
+// without effect here.
+void define_ignored_replace_null_with_default(ConfigDef& def);
+
 // Validator accepting only patterns RE2 compiles.
 ConfigDef::Validator valid_regex();
 // Validator accepting values of a fixed set, case-sensitively, listing them in the message.
@@ -58,7 +73,7 @@ enum class Side { kKey, kValue };
 
 // Base of the $Key / $Value transforms: works on one side's schema and value in place, so the
 // record is moved through without copies.
-class SideTransform : public Transform {
+class SideTransform : public Configured<Transform> {
  public:
   explicit SideTransform(Side side) : side_(side) {}
   std::optional<ConnectRecord> do_transform(ConnectRecord record) final;
@@ -71,6 +86,24 @@ class SideTransform : public Transform {
 
  private:
   Side side_;
+};
+
+// Base of the $Key / $Value transforms that work on the fields of a struct (with a schema) or of a
+// map (without one). A null key/value passes unchanged (tombstones); any other kind is a
+// DataException naming purpose, a string literal.
+class StructOrMapTransform : public SideTransform {
+ public:
+  StructOrMapTransform(Side side, std::string_view purpose)
+      : SideTransform(side), purpose_(purpose) {}
+
+ protected:
+  bool apply(SchemaPtr& schema, Value& value, ConnectRecord& record) const override;
+  virtual void apply_to_map(ValueMap& map, ConnectRecord& record) const = 0;
+  // schema is in's; the transform replaces it when it rebuilds in with a derived schema.
+  virtual void apply_to_struct(SchemaPtr& schema, Struct& in, ConnectRecord& record) const = 0;
+
+ private:
+  std::string_view purpose_;
 };
 
 // Derived data per input schema (an output schema and whatever mapping goes with it), keyed by
@@ -124,9 +157,27 @@ SchemaBuilder copy_schema(const Schema& in);
 // Turns in into a struct of schema out whose slot i is moved from in's old slot source[i] (null
 // when < 0). Done in place, so the Value holding in keeps its allocation.
 void rebuild_struct(Struct& in, const SchemaPtr& out, const std::vector<int>& source);
+// The same for an out whose fields start with in's, in order (retyped, or followed by new ones):
+// in's slots move to out's leading slots; out's other slots keep what the caller put there.
+void rebuild_struct(Struct& in, Struct out);
+inline void rebuild_struct(Struct& in, const SchemaPtr& out) {
+  rebuild_struct(in, Struct(out));
+}
+
+// A derived struct schema and, per output field, the input field it is taken from.
+struct StructProjection {
+  SchemaPtr schema;
+  std::vector<int> source;
+};
 
 // The map entry for a string key, or nullptr.
 Value* find_entry(ValueMap& map, std::string_view key);
+// Replaces the entry for a string key in place, or appends one.
+void set_entry(ValueMap& map, std::string_view key, Value value);
+
+// The field called name, else a DataException "<transform>: '<name>' is not a field of <schema>".
+const Field& require_field(const Schema& schema, const std::string& name,
+                           std::string_view transform);
 
 // Throws DataException unless value holds a struct (with schema) or a map (without).
 Struct& require_struct(Value& value, std::string_view purpose);
