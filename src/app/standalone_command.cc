@@ -127,7 +127,7 @@ int run_standalone_command(const StandaloneCommandOptions& options) {
       log->error("connector file {}: {}", file, c.error().message());
       continue;
     }
-    auto created = (*worker)->put_connector(c->first, c->second, /*allow_update=*/true);
+    auto created = (*worker)->put_connector(c->first, c->second, {.allow_update = true});
     if (!created.ok()) log->error("connector {}: {}", c->first, created.error().message());
   }
 

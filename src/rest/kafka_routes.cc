@@ -6,6 +6,7 @@
 
 namespace rmqc::rest {
 
+using runtime::ConnectController;
 using runtime::TargetState;
 
 namespace {
@@ -24,8 +25,8 @@ Result<bool> query_flag(const RestRequest& req, std::string_view key) {
 }
 
 RestResponse put_config(const RouteContext& ctx, const std::string& name, KeyValue config,
-                        bool allow_update) {
-  auto created = ctx.controller.put_connector(name, config, allow_update);
+                        ConnectController::PutOptions options) {
+  auto created = ctx.controller.put_connector(name, config, options);
   if (!created.ok()) {
     return error_response(kKafka, http_status(created.error().code()),
                           ctx.redactor.scrub(created.error().message(), config));
@@ -130,24 +131,20 @@ void add_kafka_routes(Router& router, const RouteContext& ctx) {
       return error_response(
           kKafka, 400, "connector name '" + name + "' does not match config name '" + *n + "'");
     }
-    std::optional<TargetState> initial;
+    // The connector is created in its initial state: a PAUSED or STOPPED one never runs a task.
+    ConnectController::PutOptions options;
     if (auto it = body->find("initial_state"); it != body->end()) {
       std::string s = it->is_string() ? it->get<std::string>() : "";
       if (s == "RUNNING")
-        initial = TargetState::kStarted;
+        options.initial_state = TargetState::kStarted;
       else if (s == "PAUSED")
-        initial = TargetState::kPaused;
+        options.initial_state = TargetState::kPaused;
       else if (s == "STOPPED")
-        initial = TargetState::kStopped;
+        options.initial_state = TargetState::kStopped;
       else
         return error_response(kKafka, 400, "initial_state must be RUNNING, PAUSED or STOPPED");
     }
-    RestResponse res = put_config(ctx, name, std::move(*config), /*allow_update=*/false);
-    if (res.status == 201 && initial && *initial != TargetState::kStarted) {
-      auto r = controller.set_target_state(name, *initial);
-      if (!r.ok()) return kafka_error(r.error());
-    }
-    return res;
+    return put_config(ctx, name, std::move(*config), options);
   });
 
   router.add("PUT", "/connectors/:name/config", kKafka, [&](const RestRequest& req) {
@@ -160,7 +157,7 @@ void add_kafka_routes(Router& router, const RouteContext& ctx) {
           kKafka, 400,
           "connector name '" + req.params[0] + "' does not match config name '" + *n + "'");
     }
-    return put_config(ctx, req.params[0], std::move(*config), /*allow_update=*/true);
+    return put_config(ctx, req.params[0], std::move(*config), {.allow_update = true});
   });
 
   router.add("DELETE", "/connectors/:name", kKafka, [&](const RestRequest& req) {

@@ -130,7 +130,7 @@ void add_ops_routes(Router& router, const RouteContext& ctx) {
   add_mutating(router, ctx, "/connectors/create/:name", [&](const RestRequest& req) {
     auto config = config_from_request(req);
     if (!config.ok()) return seed_error(config.error());
-    auto put = controller.put_connector(req.params[0], *config, /*allow_update=*/false);
+    auto put = controller.put_connector(req.params[0], *config, {});
     if (!put.ok()) {
       return error_response(kSeed, http_status(put.error().code()),
                             redactor.scrub(put.error().message(), *config));
@@ -141,16 +141,19 @@ void add_ops_routes(Router& router, const RouteContext& ctx) {
   add_mutating(router, ctx, "/connectors/update/:name", [&](const RestRequest& req) {
     auto patch = config_from_request(req);
     if (!patch.ok()) return seed_error(patch.error());
-    auto info = controller.connector_info(req.params[0]);
-    if (!info.ok()) return seed_error(info.error());
-    KeyValue merged = info->config;
-    for (const auto& [key, value] : *patch) merged.put(key, value);
-    auto put = controller.put_connector(req.params[0], merged, /*allow_update=*/true);
-    if (!put.ok()) {
-      return error_response(kSeed, http_status(put.error().code()),
-                            redactor.scrub(put.error().message(), merged));
+    auto merged = controller.patch_connector(req.params[0], *patch);
+    if (!merged.ok()) {
+      // The message may quote any key's value: scrub with the whole config, as patched.
+      KeyValue config = *patch;
+      if (auto info = controller.connector_info(req.params[0]); info.ok()) {
+        for (const auto& [key, value] : info->config) {
+          if (!config.contains(key)) config.put(key, value);
+        }
+      }
+      return error_response(kSeed, http_status(merged.error().code()),
+                            redactor.scrub(merged.error().message(), config));
     }
-    return seed_ok(redactor.config(merged));
+    return seed_ok(redactor.config(*merged));
   });
   add_mutating(router, ctx, "/connectors/taskNum/:name/:taskNum", [&](const RestRequest& req) {
     auto n = parse_index(req.params[1], "taskNum");

@@ -135,7 +135,7 @@ RestResponse put_config(const RouteContext& ctx, const std::string& name, const 
                         bool allow_update) {
   auto config = config_from_request(req);
   if (!config.ok()) return seed_error(config.error());
-  auto put = ctx.controller.put_connector(name, *config, allow_update);
+  auto put = ctx.controller.put_connector(name, *config, {.allow_update = allow_update});
   if (!put.ok()) {
     return error_response(kSeed, http_status(put.error().code()),
                           ctx.redactor.scrub(put.error().message(), *config));

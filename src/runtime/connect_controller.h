@@ -88,9 +88,18 @@ class ConnectController {
   virtual Result<ConnectorState> connector_state(std::string_view name) const = 0;
   virtual Result<TaskState> task_state(std::string_view name, int task) const = 0;
 
+  struct PutOptions {
+    bool allow_update = false;  // replace an existing connector's config (else 409)
+    // What a new connector starts as (Kafka's initial_state); an update keeps the current one.
+    TargetState initial_state = TargetState::kStarted;
+  };
   // Creates the connector, or (allow_update) replaces its config and reconfigures its tasks.
   // Returns true when it was created.
-  virtual Result<bool> put_connector(std::string_view name, KeyValue config, bool allow_update) = 0;
+  virtual Result<bool> put_connector(std::string_view name, KeyValue config,
+                                     PutOptions options) = 0;
+  // Sets the keys of `patch` in an existing connector's config, keeping the others, in one step
+  // (two concurrent patches both land); returns the config now in force.
+  virtual Result<KeyValue> patch_connector(std::string_view name, const KeyValue& patch) = 0;
   virtual Result<void> delete_connector(std::string_view name) = 0;
   // Pause (tasks stop working, stay assigned), resume, or stop (tasks shut down, config kept).
   virtual Result<void> set_target_state(std::string_view name, TargetState state) = 0;

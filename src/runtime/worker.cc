@@ -525,10 +525,34 @@ void StandaloneWorker::persist_status(const std::string& name) {
 }
 
 Result<bool> StandaloneWorker::put_connector(std::string_view name_view, KeyValue config,
-                                             bool allow_update) {
+                                             PutOptions options) {
   std::string name(name_view);
   if (name.empty()) return Error(ErrorCode::kInvalidArgument, "a connector needs a name");
   std::lock_guard life(lifecycle_mutex_);
+  return put_connector_locked(name, std::move(config), options);
+}
+
+Result<KeyValue> StandaloneWorker::patch_connector(std::string_view name_view,
+                                                   const KeyValue& patch) {
+  std::string name(name_view);
+  std::lock_guard life(lifecycle_mutex_);
+  KeyValue merged;
+  {
+    std::lock_guard lock(state_mutex_);
+    auto it = connectors_.find(name);
+    if (it == connectors_.end()) {
+      return Error(ErrorCode::kNotFound, "Connector " + name + " not found");
+    }
+    merged = it->second.config;
+  }
+  for (const auto& [key, value] : patch) merged.put(key, value);
+  RMQC_RETURN_IF_ERROR(put_connector_locked(name, merged, {.allow_update = true}));
+  return merged;
+}
+
+Result<bool> StandaloneWorker::put_connector_locked(const std::string& name, KeyValue config,
+                                                    PutOptions options) {
+  const bool allow_update = options.allow_update;
   RMQC_ASSIGN_OR_RETURN(ValidationResult v, validate(config));
   if (v.error_count > 0) {
     std::string message;
@@ -546,7 +570,7 @@ Result<bool> StandaloneWorker::put_connector(std::string_view name_view, KeyValu
   if (exists && !allow_update) {
     return Error(ErrorCode::kAlreadyExists, "Connector " + name + " already exists");
   }
-  TargetState target = TargetState::kStarted;
+  TargetState target = options.initial_state;
   if (exists) {
     stop_connector(connectors_[name], false);
     std::lock_guard lock(state_mutex_);
@@ -704,9 +728,7 @@ Result<void> StandaloneWorker::restart_task(std::string_view name_view, int id) 
 
 Result<void> StandaloneWorker::set_max_tasks(std::string_view name, int max_tasks) {
   if (max_tasks < 1) return Error(ErrorCode::kInvalidArgument, "the task count must be at least 1");
-  RMQC_ASSIGN_OR_RETURN(ConnectorInfo info, connector_info(name));
-  info.config.put("max.tasks", std::int64_t{max_tasks});
-  RMQC_RETURN_IF_ERROR(put_connector(name, info.config, /*allow_update=*/true));
+  RMQC_RETURN_IF_ERROR(patch_connector(name, KeyValue{{"max.tasks", std::to_string(max_tasks)}}));
   return {};
 }
 

@@ -51,7 +51,8 @@ class StandaloneWorker final : public ConnectController {
   Result<ConnectorInfo> connector_info(std::string_view name) const override;
   Result<ConnectorState> connector_state(std::string_view name) const override;
   Result<TaskState> task_state(std::string_view name, int task) const override;
-  Result<bool> put_connector(std::string_view name, KeyValue config, bool allow_update) override;
+  Result<bool> put_connector(std::string_view name, KeyValue config, PutOptions options) override;
+  Result<KeyValue> patch_connector(std::string_view name, const KeyValue& patch) override;
   Result<void> delete_connector(std::string_view name) override;
   Result<void> set_target_state(std::string_view name, TargetState state) override;
   Result<void> restart_connector(std::string_view name, bool include_tasks,
@@ -89,6 +90,8 @@ class StandaloneWorker final : public ConnectController {
   void stop_connector(Running& r, bool keep_task_states);
   Result<std::shared_ptr<WorkerTask>> make_task(const std::string& name, Running& r, int id);
   void persist_status(const std::string& name);
+  // put_connector with lifecycle_mutex_ held.
+  Result<bool> put_connector_locked(const std::string& name, KeyValue config, PutOptions options);
   ConnectorState state_of(const std::string& name, const Running& r) const;
 
   // Persists statuses that changed without a lifecycle call (a task failing on its own).

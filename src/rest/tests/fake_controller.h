@@ -66,9 +66,25 @@ class FakeController : public runtime::ConnectController {
                                            std::string(name) + " not found");
   }
 
-  Result<bool> put_connector(std::string_view name, KeyValue config, bool allow_update) override {
+  Result<bool> put_connector(std::string_view name, KeyValue config, PutOptions options) override {
     if (auto e = take_failure()) return *e;
     std::lock_guard lock(mutex_);
+    return put_locked(name, std::move(config), options);
+  }
+
+  Result<KeyValue> patch_connector(std::string_view name, const KeyValue& patch) override {
+    if (auto e = take_failure()) return *e;
+    std::lock_guard lock(mutex_);
+    auto it = connectors_.find(std::string(name));
+    if (it == connectors_.end()) return not_found(name);
+    KeyValue merged = it->second.info.config;
+    for (const auto& [k, v] : patch) merged.put(k, v);
+    RMQC_RETURN_IF_ERROR(put_locked(name, merged, {.allow_update = true}));
+    return merged;
+  }
+
+  Result<bool> put_locked(std::string_view name, KeyValue config, PutOptions options) {
+    const bool allow_update = options.allow_update;
     if (!config.contains("connector.class")) {
       return Error(ErrorCode::kInvalidConfig,
                    "Missing required configuration \"connector.class\" which has no default value");
@@ -84,7 +100,7 @@ class FakeController : public runtime::ConnectController {
                       ? runtime::ConnectorType::kSink
                       : runtime::ConnectorType::kSource;
     c.info.config = config;
-    if (created) c.info.target_state = runtime::TargetState::kStarted;
+    if (created) c.info.target_state = options.initial_state;
     int tasks = static_cast<int>(config.get_long("max.tasks", 1));
     c.info.task_configs.clear();
     for (int i = 0; i < tasks; ++i) {
@@ -108,6 +124,7 @@ class FakeController : public runtime::ConnectController {
     std::lock_guard lock(mutex_);
     auto it = connectors_.find(std::string(name));
     if (it == connectors_.end()) return not_found(name);
+    calls.push_back("set_target_state " + std::string(name));
     it->second.info.target_state = state;
     refresh_state(it->second);
     return {};
@@ -133,11 +150,7 @@ class FakeController : public runtime::ConnectController {
   }
 
   Result<void> set_max_tasks(std::string_view name, int max_tasks) override {
-    auto info = connector_info(name);
-    if (!info.ok()) return info.error();
-    KeyValue config = info->config;
-    config.put("max.tasks", std::int64_t{max_tasks});
-    auto r = put_connector(name, config, true);
+    auto r = patch_connector(name, KeyValue{{"max.tasks", std::to_string(max_tasks)}});
     if (!r.ok()) return r.error();
     return {};
   }

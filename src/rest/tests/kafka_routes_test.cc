@@ -65,6 +65,8 @@ TEST_F(KafkaRoutesTest, InitialState) {
       "initial_state":"PAUSED"})");
   EXPECT_EQ(r.status, 201);
   EXPECT_EQ(fake_.connector_info("p")->target_state, runtime::TargetState::kPaused);
+  // Created paused, not created running and paused afterwards.
+  EXPECT_TRUE(fake_.calls.empty()) << fake_.calls.front();
 }
 
 TEST_F(KafkaRoutesTest, PutConfigCreatesThenUpdates) {

@@ -62,7 +62,7 @@ class RestTest : public ::testing::Test {
 
   // Creates a connector directly on the fake.
   void create(const std::string& name, KeyValue config) {
-    auto r = fake_.put_connector(name, std::move(config), false);
+    auto r = fake_.put_connector(name, std::move(config), {});
     ASSERT_TRUE(r.ok());
   }
   static KeyValue source_config() {
