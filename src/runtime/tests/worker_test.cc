@@ -2,6 +2,7 @@
 // misbehaving or instrumented plugin (a real connector cannot be made to hang on demand).
 #include "runtime/worker.h"
 
+#include "rmqc/api/errors.h"
 #include "rmqc/api/sink_task.h"
 #include "rmqc/api/source_task.h"
 
@@ -14,8 +15,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <deque>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -293,6 +296,16 @@ class RecordingSinkConnector : public SinkConnector {
   }
 };
 
+template <typename TaskT>
+class OneTaskSink : public SinkConnector {
+ public:
+  void start(const KeyValue&) override {}
+  void stop() override {}
+  std::vector<KeyValue> task_configs(int) override { return {KeyValue{}}; }
+  std::string task_class() const override { return "TestSinkTask"; }
+  std::unique_ptr<Task> create_task() const override { return std::make_unique<TaskT>(); }
+};
+
 // Queues taken from a sink task by a rebalance (another member joins its group) get their
 // offsets committed first, by the task's own thread, also while the connector is paused.
 TEST_F(WorkerTest, RevokedQueuesAreCommittedOnTheTaskThread) {
@@ -370,6 +383,294 @@ TEST_F(WorkerTest, RevokedQueuesAreCommittedOnTheTaskThread) {
         << "pre_commit ran on another thread than put";
   }
   (*other)->shutdown();
+}
+
+// A source whose records carry keys, tags, a header and one its own topic: the worker sends
+// each as a message with KEYS, TAGS and the property, same key -> same queue, and tells the task
+// where each landed through commit(record, metadata).
+struct SourceCommits {
+  std::mutex mutex;
+  std::vector<std::pair<ConnectRecord, RecordMetadata>> acked;
+  int commits = 0;  // commit() after a position commit
+};
+SourceCommits g_source;
+constexpr int kSourceRecords = 60;
+
+class KeyedSourceTask : public SourceTask {
+ public:
+  void start(const KeyValue&) override {}
+  void stop() override {}
+  std::vector<ConnectRecord> poll() override {
+    if (done_) {
+      std::this_thread::sleep_for(10ms);
+      return {};
+    }
+    done_ = true;
+    std::vector<ConnectRecord> out;
+    for (int i = 0; i < kSourceRecords; ++i) {
+      ConnectRecord r(RecordPartition{{"file", std::string("f")}},
+                      RecordOffset{{"line", std::int64_t{i + 1}}}, std::nullopt, nullptr,
+                      Value(std::string("k") + std::to_string(i % 3)), nullptr,
+                      Value("v" + std::to_string(i)));
+      r.add_extension("color", "c" + std::to_string(i));
+      r.add_extension("tags", "TagA");
+      if (i == kSourceRecords - 1) r.set_topic("other-topic");
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+  void commit(const ConnectRecord& record, const RecordMetadata& metadata) override {
+    std::lock_guard lock(g_source.mutex);
+    g_source.acked.emplace_back(record, metadata);
+  }
+  void commit() override {
+    std::lock_guard lock(g_source.mutex);
+    ++g_source.commits;
+  }
+
+ private:
+  bool done_ = false;
+};
+
+TEST_F(WorkerTest, SourceRecordsBecomeMessages) {
+  registry_.add_source_connector<OneTaskSource<KeyedSourceTask>>({"KeyedSource", {}, "1", ""});
+  start_worker({{"offsetCommitIntervalMsConfig", "100"},
+                {"keyConverter", "StringConverter"},
+                {"valueConverter", "StringConverter"}});
+  auto admin = rocketmq::Admin::start(client_);
+  ASSERT_TRUE(admin.ok());
+  ASSERT_TRUE((*admin)->create_topic("src-topic", 4).ok());
+  ASSERT_TRUE(
+      worker_
+          ->put_connector(
+              "keyed", {{"connector.class", "KeyedSource"}, {"connect.topicname", "src-topic"}}, {})
+          .ok());
+  ASSERT_TRUE(eventually([] {
+    std::lock_guard lock(g_source.mutex);
+    return g_source.acked.size() == kSourceRecords && g_source.commits > 0;
+  })) << "not every record was acknowledged";
+  // The position of the last record is committed.
+  ASSERT_TRUE(eventually([&] {
+    auto offsets = worker_->connector_offsets("keyed");
+    if (!offsets.ok() || offsets->size() != 1) return false;
+    const Value* line = (*offsets)[0].offset.find("line");
+    std::int64_t n = 0;
+    return line && line->to_int64(n) && n == kSourceRecords;
+  }));
+
+  std::map<std::string, std::int32_t> queue_of_key;
+  std::map<std::pair<std::int32_t, std::int64_t>, std::string> body_at;  // src-topic only
+  {
+    std::lock_guard lock(g_source.mutex);
+    for (const auto& [record, meta] : g_source.acked) {
+      const std::string value = record.value.to_string();
+      EXPECT_FALSE(meta.msg_id.empty()) << value;
+      EXPECT_EQ(meta.broker_name, "broker-a") << value;
+      EXPECT_GE(meta.queue_offset, 0) << value;
+      if (value == "v" + std::to_string(kSourceRecords - 1)) {
+        EXPECT_EQ(meta.topic, "other-topic");
+        continue;
+      }
+      EXPECT_EQ(meta.topic, "src-topic") << value;
+      auto [it, fresh] = queue_of_key.emplace(record.key.to_string(), meta.queue_id);
+      EXPECT_EQ(it->second, meta.queue_id) << "key " << record.key.to_string() << " moved queue";
+      EXPECT_TRUE(body_at.emplace(std::pair{meta.queue_id, meta.queue_offset}, value).second)
+          << "two records at one queue offset";
+    }
+  }
+  EXPECT_EQ(queue_of_key.size(), 3u);
+
+  // The messages carry what the records did, at the queue offsets the task was told.
+  rocketmq::ConsumerConfig cc;
+  cc.client = client_;
+  cc.group = "check-src";
+  cc.consume_from = rocketmq::ConsumeFromWhere::kFirstOffset;
+  auto consumer = rocketmq::LitePullConsumer::start(cc);
+  ASSERT_TRUE(consumer.ok());
+  ASSERT_TRUE((*consumer)->subscribe("src-topic").ok());
+  std::vector<rocketmq::MessageExt> messages;
+  eventually([&] {
+    auto polled = (*consumer)->poll(100ms);
+    if (polled.ok()) {
+      for (auto& m : *polled) messages.push_back(std::move(m));
+    }
+    return messages.size() >= kSourceRecords - 1;
+  });
+  ASSERT_EQ(messages.size(), static_cast<std::size_t>(kSourceRecords - 1));
+  for (const auto& m : messages) {
+    std::string body(m.body());
+    const int i = std::stoi(body.substr(1));
+    EXPECT_EQ(m.keys(), "k" + std::to_string(i % 3)) << body;
+    EXPECT_EQ(m.tags(), "TagA") << body;
+    EXPECT_EQ(m.property("color"), "c" + std::to_string(i)) << body;
+    EXPECT_EQ(body_at[std::pair(m.queue_id(), m.queue_offset())], body);
+  }
+  (*consumer)->shutdown();
+}
+
+// What a sink task may ask of its context: a RetriableException from put() gets the same batch
+// again; assignment(); reset_offset() rewinds; pause()/resume() of one queue; the error
+// reporter sends to the dead letter queue. Actions run on the task's thread, from put() or the
+// periodic pre_commit().
+struct ScriptedSink {
+  std::mutex mutex;
+  std::vector<std::pair<std::int32_t, std::int64_t>> seen;     // (queue id, offset) put, in order
+  std::vector<std::pair<std::int32_t, std::int64_t>> refused;  // the batch put() threw for
+  int throw_retriable = 0;
+  std::deque<std::function<void(SinkTaskContext&)>> actions;
+  std::optional<ConnectRecord> last;
+};
+ScriptedSink g_scripted;
+
+std::pair<std::int32_t, std::int64_t> where(const ConnectRecord& r) {
+  std::int64_t q = -1, o = -1;
+  r.position.partition.find("queueId")->to_int64(q);
+  r.position.offset.find("queueOffset")->to_int64(o);
+  return {static_cast<std::int32_t>(q), o};
+}
+
+class ScriptedSinkTask : public SinkTask {
+ public:
+  void start(const KeyValue&) override {}
+  void stop() override {}
+  void put(std::vector<ConnectRecord>& records) override {
+    run_actions();
+    std::lock_guard lock(g_scripted.mutex);
+    if (g_scripted.throw_retriable > 0) {
+      --g_scripted.throw_retriable;
+      for (const auto& r : records) g_scripted.refused.push_back(where(r));
+      throw RetriableException("downstream busy");
+    }
+    for (const auto& r : records) g_scripted.seen.push_back(where(r));
+    if (!records.empty()) g_scripted.last = records.back();
+  }
+  OffsetMap pre_commit(const OffsetMap& current) override {
+    run_actions();
+    return current;
+  }
+
+ private:
+  void run_actions() {
+    std::deque<std::function<void(SinkTaskContext&)>> todo;
+    {
+      std::lock_guard lock(g_scripted.mutex);
+      todo.swap(g_scripted.actions);
+    }
+    for (auto& a : todo) a(*context());
+  }
+};
+
+TEST_F(WorkerTest, SinkTaskContextWorks) {
+  const std::string topic = "ctx-topic";
+  auto admin = rocketmq::Admin::start(client_);
+  ASSERT_TRUE(admin.ok());
+  ASSERT_TRUE((*admin)->create_topic(topic, 2).ok());
+  rocketmq::ProducerConfig pc;
+  pc.client = client_;
+  auto producer = rocketmq::Producer::start(pc);
+  ASSERT_TRUE(producer.ok());
+  auto produce = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      ASSERT_TRUE((*producer)->send(rocketmq::Message(topic, "m" + std::to_string(i))).ok());
+    }
+  };
+  produce(20);  // round robin: 10 per queue
+
+  registry_.add_sink_connector<OneTaskSink<ScriptedSinkTask>>({"ScriptedSink", {}, "1", ""});
+  start_worker({{"offsetCommitIntervalMsConfig", "100"},
+                {"keyConverter", "StringConverter"},
+                {"valueConverter", "StringConverter"}});
+  {
+    std::lock_guard lock(g_scripted.mutex);
+    g_scripted.throw_retriable = 1;
+  }
+  ASSERT_TRUE(worker_
+                  ->put_connector("ctx",
+                                  {{"connector.class", "ScriptedSink"},
+                                   {"connect.topicnames", topic},
+                                   {"consume.from.where", "CONSUME_FROM_FIRST_OFFSET"},
+                                   {"errors.tolerance", "all"},
+                                   {"errors.deadletterqueue.topic.name", "ctx-dlq"}},
+                                  {})
+                  .ok());
+  auto seen_count = [] {
+    std::lock_guard lock(g_scripted.mutex);
+    return g_scripted.seen.size();
+  };
+  auto run = [](std::function<void(SinkTaskContext&)> action) {
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    {
+      std::lock_guard lock(g_scripted.mutex);
+      g_scripted.actions.push_back([action = std::move(action), done](SinkTaskContext& c) {
+        action(c);
+        *done = true;
+      });
+    }
+    return eventually([&] { return done->load(); });
+  };
+  ASSERT_TRUE(eventually([&] { return seen_count() == 20; })) << seen_count();
+  {
+    // The refused batch came again, unchanged, before anything else.
+    std::lock_guard lock(g_scripted.mutex);
+    ASSERT_FALSE(g_scripted.refused.empty());
+    std::vector<std::pair<std::int32_t, std::int64_t>> first(
+        g_scripted.seen.begin(),
+        g_scripted.seen.begin() + static_cast<std::ptrdiff_t>(g_scripted.refused.size()));
+    EXPECT_EQ(first, g_scripted.refused);
+  }
+
+  std::vector<RecordPartition> assigned;
+  ASSERT_TRUE(run([&](SinkTaskContext& c) { assigned = c.assignment(); }));
+  ASSERT_EQ(assigned.size(), 2u);
+  for (const auto& p : assigned) EXPECT_EQ(p.find("topic")->as_string(), topic);
+  auto queue_id = [](const RecordPartition& p) {
+    std::int64_t q = -1;
+    p.find("queueId")->to_int64(q);
+    return static_cast<std::int32_t>(q);
+  };
+  const RecordPartition rewound = assigned[0], paused = assigned[1];
+
+  // reset_offset: offsets 5..9 of the first queue again.
+  ASSERT_TRUE(run([&](SinkTaskContext& c) {
+    c.reset_offset(rewound, RecordOffset{{"queueOffset", std::int64_t{5}}});
+  }));
+  ASSERT_TRUE(eventually([&] { return seen_count() == 25; })) << seen_count();
+  {
+    std::lock_guard lock(g_scripted.mutex);
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_EQ(g_scripted.seen[20 + i], std::pair(queue_id(rewound), std::int64_t{5 + i}));
+    }
+  }
+
+  // pause one queue: new messages come from the other only, until resume.
+  ASSERT_TRUE(run([&](SinkTaskContext& c) { c.pause({paused}); }));
+  produce(10);
+  ASSERT_TRUE(eventually([&] { return seen_count() == 30; })) << seen_count();
+  std::this_thread::sleep_for(300ms);  // give a paused queue the chance to deliver wrongly
+  {
+    std::lock_guard lock(g_scripted.mutex);
+    EXPECT_EQ(g_scripted.seen.size(), 30u);
+    for (std::size_t i = 25; i < g_scripted.seen.size(); ++i) {
+      EXPECT_EQ(g_scripted.seen[i].first, queue_id(rewound)) << "from the paused queue";
+    }
+  }
+  ASSERT_TRUE(run([&](SinkTaskContext& c) { c.resume({paused}); }));
+  ASSERT_TRUE(eventually([&] { return seen_count() == 35; })) << seen_count();
+
+  // The error reporter delivers to the dead letter queue.
+  ASSERT_TRUE(run([&](SinkTaskContext& c) {
+    ErrorRecordReporter* reporter = c.error_record_reporter();
+    ASSERT_NE(reporter, nullptr);
+    std::lock_guard lock(g_scripted.mutex);
+    reporter->report(*g_scripted.last, "rejected downstream");
+  }));
+  EXPECT_TRUE(eventually([&] {
+    auto status = (*admin)->topic_status("ctx-dlq");
+    if (!status.ok()) return false;
+    std::int64_t n = 0;
+    for (const auto& q : *status) n += q.max_offset;
+    return n == 1;
+  })) << "the reported record did not reach the dead letter queue";
 }
 
 }  // namespace
