@@ -160,8 +160,24 @@ Result<void> StandaloneWorker::restore() {
 
 void StandaloneWorker::watch_statuses() {
   constexpr auto kEvery = std::chrono::seconds(2);
-  std::unique_lock lock(watch_mutex_);
-  while (!watch_cv_.wait_for(lock, kEvery, [&] { return watch_stop_; })) {
+  while (true) {
+    bool reconfigure;
+    {
+      std::unique_lock lock(watch_mutex_);
+      watch_cv_.wait_for(lock, kEvery, [&] { return watch_stop_ || reconfigure_pending_; });
+      if (watch_stop_) return;
+      reconfigure = std::exchange(reconfigure_pending_, false);
+    }
+    if (reconfigure) {
+      std::vector<std::string> names;
+      {
+        std::lock_guard state(state_mutex_);
+        for (const auto& [name, r] : connectors_) {
+          if (r.reconfigure_requested) names.push_back(name);
+        }
+      }
+      for (const auto& name : names) reconfigure_tasks(name);
+    }
     std::vector<ConnectorState> changed;
     {
       std::lock_guard state(state_mutex_);
@@ -417,8 +433,19 @@ Result<void> StandaloneWorker::start_connector(const std::string& name, Running&
         }
       },
       [this, name] {
-        // Reconfigure off the connector's thread: restart the connector with fresh task configs.
-        std::thread([this, name] { (void)restart_connector(name, true, false); }).detach();
+        // Handled on the watcher thread (owned and joined by the worker): the connector may ask
+        // from any of its threads, also from inside start().
+        {
+          std::lock_guard lock(state_mutex_);
+          if (auto it = connectors_.find(name); it != connectors_.end()) {
+            it->second.reconfigure_requested = true;
+          }
+        }
+        {
+          std::lock_guard lock(watch_mutex_);
+          reconfigure_pending_ = true;
+        }
+        watch_cv_.notify_all();
       });
   KeyValue config = r.config;
   auto started = call_plugin(
@@ -438,6 +465,13 @@ Result<void> StandaloneWorker::start_connector(const std::string& name, Running&
     r.trace = started.error().message();
     return std::move(started).error();
   }
+  RMQC_ASSIGN_OR_RETURN(auto configs, ask_task_configs(name, r, connector));
+  start_tasks(name, r, std::move(configs));
+  return {};
+}
+
+Result<std::vector<KeyValue>> StandaloneWorker::ask_task_configs(
+    const std::string& name, Running& r, const std::shared_ptr<Connector>& connector) {
   int max_tasks = r.config.get_int("max.tasks", 1);
   auto configs = std::make_shared<std::vector<KeyValue>>();
   auto asked = call_plugin(
@@ -455,13 +489,18 @@ Result<void> StandaloneWorker::start_connector(const std::string& name, Running&
     (*configs)[i].put("task.class", connector->task_class());
     (*configs)[i].put("connector.name", name);
   }
+  return std::move(*configs);
+}
+
+void StandaloneWorker::start_tasks(const std::string& name, Running& r,
+                                   std::vector<KeyValue> configs) {
   {
     std::lock_guard lock(state_mutex_);
-    r.task_configs = *configs;
+    r.task_configs = configs;
   }
-  (void)store_->put_task_configs(name, *configs);
+  (void)store_->put_task_configs(name, configs);
   std::vector<std::shared_ptr<WorkerTask>> tasks;
-  for (int id = 0; id < static_cast<int>(configs->size()); ++id) {
+  for (int id = 0; id < static_cast<int>(configs.size()); ++id) {
     auto task = make_task(name, r, id);
     if (!task.ok()) {
       std::lock_guard lock(state_mutex_);
@@ -476,10 +515,57 @@ Result<void> StandaloneWorker::start_connector(const std::string& name, Running&
   std::lock_guard lock(state_mutex_);
   r.tasks = std::move(tasks);
   r.state = r.target == TargetState::kPaused ? RunState::kPaused : RunState::kRunning;
-  return {};
+}
+
+void StandaloneWorker::reconfigure_tasks(const std::string& name) {
+  std::lock_guard life(lifecycle_mutex_);
+  Running* r;
+  std::shared_ptr<Connector> connector;
+  {
+    std::lock_guard lock(state_mutex_);
+    auto it = connectors_.find(name);
+    if (it == connectors_.end()) return;
+    r = &it->second;
+    r->reconfigure_requested = false;
+    connector = r->connector;
+  }
+  if (!connector || r->target == TargetState::kStopped) return;
+  auto configs = ask_task_configs(name, *r, connector);
+  if (!configs.ok()) {
+    logger("worker")->error("connector {}: task_configs() failed on reconfiguration: {}", name,
+                            configs.error().message());
+    persist_status(name);
+    return;
+  }
+  {
+    std::lock_guard lock(state_mutex_);
+    if (*configs == r->task_configs) return;  // nothing changed: the tasks keep running
+  }
+  // Only the tasks restart; the connector (and its monitoring threads) keeps running.
+  stop_tasks(*r, false);
+  start_tasks(name, *r, std::move(configs).value());
+  persist_status(name);
+  logger("worker")->info("connector {}: tasks reconfigured ({} tasks)", name, r->tasks.size());
 }
 
 void StandaloneWorker::stop_connector(Running& r, bool keep_task_states) {
+  stop_tasks(r, keep_task_states);
+  std::shared_ptr<Connector> connector;
+  {
+    std::lock_guard lock(state_mutex_);
+    connector = std::move(r.connector);
+    r.connector.reset();
+  }
+  if (connector) {
+    if (auto s = call_plugin([connector] { connector->stop(); }, options_.config.max_stop_timeout,
+                             "connector stop()");
+        !s.ok()) {
+      logger("worker")->warn("{}", s.error().message());
+    }
+  }
+}
+
+void StandaloneWorker::stop_tasks(Running& r, bool keep_task_states) {
   std::vector<std::shared_ptr<WorkerTask>> tasks;
   {
     std::lock_guard lock(state_mutex_);
@@ -494,19 +580,6 @@ void StandaloneWorker::stop_connector(Running& r, bool keep_task_states) {
       auto s = t->state();
       if (s.state != RunState::kFailed) s.state = RunState::kUnassigned;
       r.stopped_task_states[t->id()] = s;
-    }
-  }
-  std::shared_ptr<Connector> connector;
-  {
-    std::lock_guard lock(state_mutex_);
-    connector = std::move(r.connector);
-    r.connector.reset();
-  }
-  if (connector) {
-    if (auto s = call_plugin([connector] { connector->stop(); }, options_.config.max_stop_timeout,
-                             "connector stop()");
-        !s.ok()) {
-      logger("worker")->warn("{}", s.error().message());
     }
   }
 }

@@ -79,6 +79,7 @@ class StandaloneWorker final : public ConnectController {
     std::vector<KeyValue> task_configs;
     std::vector<std::shared_ptr<WorkerTask>> tasks;
     std::map<int, TaskState> stopped_task_states;  // last state of tasks not running
+    bool reconfigure_requested = false;            // the connector asked for new task configs
   };
 
   explicit StandaloneWorker(Options options);
@@ -88,6 +89,14 @@ class StandaloneWorker final : public ConnectController {
   // Starts the connector and (target STARTED/PAUSED) its tasks. lifecycle_mutex_ held.
   Result<void> start_connector(const std::string& name, Running& r);
   void stop_connector(Running& r, bool keep_task_states);
+  // The connector's task configs (max.tasks at most), decorated with task.id/class/connector.
+  Result<std::vector<KeyValue>> ask_task_configs(const std::string& name, Running& r,
+                                                 const std::shared_ptr<Connector>& connector);
+  void start_tasks(const std::string& name, Running& r, std::vector<KeyValue> configs);
+  void stop_tasks(Running& r, bool keep_task_states);
+  // ConnectorContext::request_task_reconfiguration: asks task_configs() again and restarts the
+  // tasks when they changed (the connector keeps running). Runs on the watcher thread.
+  void reconfigure_tasks(const std::string& name);
   Result<std::shared_ptr<WorkerTask>> make_task(const std::string& name, Running& r, int id);
   void persist_status(const std::string& name);
   // put_connector with lifecycle_mutex_ held.
@@ -107,6 +116,7 @@ class StandaloneWorker final : public ConnectController {
   std::mutex watch_mutex_;
   std::condition_variable watch_cv_;
   bool watch_stop_ = false;
+  bool reconfigure_pending_ = false;  // some connector has reconfigure_requested set
   std::map<std::string, std::string> persisted_digest_;  // watcher thread only
   std::thread watcher_;
 };

@@ -104,13 +104,17 @@ struct PollControl {
   std::atomic<int> polls{0};       // by tasks that do not hang
   std::atomic<int> hung_polls{0};  // poll() calls entered by hanging tasks
   std::atomic<int> hung_stops{0};  // stop() calls of hanging tasks
+  std::atomic<int> starts{0};      // start() calls of all tasks
   std::atomic<bool> hang{false};
 };
 PollControl g_poll;
 
 class ControlledPollTask : public SourceTask {
  public:
-  void start(const KeyValue& config) override { hangs_ = config.get_string("test.hang") == "true"; }
+  void start(const KeyValue& config) override {
+    ++g_poll.starts;
+    hangs_ = config.get_string("test.hang") == "true";
+  }
   void stop() override { hung_stops_on_stop(); }
   std::vector<ConnectRecord> poll() override {
     if (!hangs_) {
@@ -257,6 +261,94 @@ TEST_F(WorkerTest, ConcurrentPatchesAllLand) {
   EXPECT_EQ(info->config.get_string("max.tasks"), "2");
   EXPECT_EQ(info->config.get_string("connector.class"), "ControlledConnector");
   EXPECT_FALSE(worker_->patch_connector("missing", KeyValue{{"k", "v"}}).ok());
+}
+
+// A connector that finds more work (a new table) asks for new task configs: the worker asks
+// task_configs() again and restarts the tasks only; the connector itself keeps running.
+struct Tables {
+  std::atomic<int> count{1};
+  std::atomic<int> connector_starts{0};
+  std::mutex mutex;
+  ConnectorContext* context = nullptr;
+};
+Tables g_tables;
+
+class TableSource : public SourceConnector {
+ public:
+  void start(const KeyValue&) override {
+    ++g_tables.connector_starts;
+    std::lock_guard lock(g_tables.mutex);
+    g_tables.context = context();
+  }
+  void stop() override {
+    std::lock_guard lock(g_tables.mutex);
+    g_tables.context = nullptr;
+  }
+  std::vector<KeyValue> task_configs(int max_tasks) override {
+    std::vector<KeyValue> out;
+    for (int i = 0; i < std::min(g_tables.count.load(), max_tasks); ++i) {
+      out.push_back(KeyValue{{"table", "t" + std::to_string(i)}});
+    }
+    return out;
+  }
+  std::string task_class() const override { return "TableTask"; }
+  std::unique_ptr<Task> create_task() const override {
+    return std::make_unique<ControlledPollTask>();
+  }
+};
+
+TEST_F(WorkerTest, ConnectorAskedForTaskReconfiguration) {
+  registry_.add_source_connector<TableSource>({"TableSource", {}, "1", ""});
+  start_worker({});
+  g_poll.hang = false;
+  ASSERT_TRUE(
+      worker_
+          ->put_connector(
+              "tables",
+              {{"connector.class", "TableSource"}, {"connect.topicname", "t"}, {"max.tasks", "4"}},
+              {})
+          .ok());
+  auto task_count = [&] {
+    auto s = worker_->connector_state("tables");
+    return s.ok() ? s->tasks.size() : 0u;
+  };
+  ASSERT_EQ(task_count(), 1u);
+  auto ask = [] {
+    std::lock_guard lock(g_tables.mutex);
+    ASSERT_NE(g_tables.context, nullptr);
+    g_tables.context->request_task_reconfiguration();
+  };
+
+  g_tables.count = 3;
+  ask();
+  ASSERT_TRUE(eventually([&] { return task_count() == 3; })) << task_count();
+  auto info = worker_->connector_info("tables");
+  ASSERT_TRUE(info.ok());
+  ASSERT_EQ(info->task_configs.size(), 3u);
+  EXPECT_EQ(info->task_configs[2].get_string("table"), "t2");
+  EXPECT_TRUE(eventually([&] {
+    auto s = worker_->connector_state("tables");
+    if (!s.ok()) return false;
+    for (const auto& t : s->tasks) {
+      if (t.state != RunState::kRunning) return false;
+    }
+    return true;
+  }));
+  EXPECT_EQ(g_tables.connector_starts.load(), 1) << "the connector was restarted";
+
+  // Capped by max.tasks; an unchanged answer leaves the tasks alone.
+  g_tables.count = 9;
+  ask();
+  ASSERT_TRUE(eventually([&] { return task_count() == 4; })) << task_count();
+  const int starts = g_poll.starts.load();
+  ask();
+  std::this_thread::sleep_for(200ms);
+  g_tables.count = 2;
+  ask();
+  ASSERT_TRUE(eventually([&] { return task_count() == 2; })) << task_count();
+  ASSERT_TRUE(eventually([&] { return g_poll.starts.load() >= starts + 2; }));
+  EXPECT_EQ(g_poll.starts.load(), starts + 2) << "tasks restarted for an unchanged answer";
+  EXPECT_EQ(g_tables.connector_starts.load(), 1);
 }
 
 // A sink that records which threads call put() and pre_commit(): the plugin API promises a
