@@ -362,6 +362,24 @@ void Producer::send_by_key_async(Message message, std::string key, SendCallback 
   send_prepared_async(std::move(state));
 }
 
+void Producer::send_batch_async(std::span<const Message> messages, std::string key,
+                                SendCallback callback) {
+  auto state = std::make_shared<AsyncSend>();
+  state->callback = std::move(callback);
+  auto p = prepare_batch(messages);  // the batch body is copied into the Prepared
+  if (!p.ok()) {
+    state->callback(std::move(p).error());
+    return;
+  }
+  state->prepared = std::move(p).value();
+  if (!key.empty()) {
+    state->prepared->selection = Selection::kKey;
+    state->prepared->key = std::move(key);
+  }
+  state->deadline = Clock::now() + config_.send_timeout;
+  send_prepared_async(std::move(state));
+}
+
 std::future<Result<SendResult>> Producer::send_async(Message message) {
   auto promise = std::make_shared<std::promise<Result<SendResult>>>();
   auto future = promise->get_future();

@@ -64,6 +64,8 @@ class Producer {
   // One SEND_BATCH_MESSAGE: all messages share topic (and end up on one queue, consecutive
   // offsets). Not compressed. `key` non-empty selects the queue by hash.
   Result<SendResult> send_batch(std::span<const Message> messages, std::string_view key = {});
+  // The same, asynchronously; with retries on other brokers like send_async when `key` is empty.
+  void send_batch_async(std::span<const Message> messages, std::string key, SendCallback callback);
 
   // Queue index chosen for `key` among `queue_count` queues (Java SelectMessageQueueByHash).
   static std::size_t queue_for_key(std::string_view key, std::size_t queue_count);

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <future>
 #include <map>
 #include <set>
 
@@ -167,6 +168,27 @@ TEST_F(ProducerTest, BatchGetsConsecutiveOffsets) {
     ASSERT_TRUE(find_property(views[i].properties, "TAGS", &tags));
     EXPECT_EQ(tags, "TagB");
   }
+}
+
+TEST_F(ProducerTest, AsyncBatchByKeyLandsOnTheKeysQueue) {
+  std::vector<Message> batch;
+  for (int i = 0; i < 5; ++i) batch.emplace_back("T", "k" + std::to_string(i), "", "order-7");
+  auto single = producer_->send_by_key(Message("T", "first", "", "order-7"), "order-7");
+  ASSERT_TRUE(single.ok()) << single.error().to_string();
+  std::promise<Result<SendResult>> done;
+  producer_->send_batch_async(batch, "order-7",
+                              [&](Result<SendResult> r) { done.set_value(std::move(r)); });
+  auto r = done.get_future().get();
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->queue.queue_id, single->queue.queue_id) << "the batch left the key's queue";
+  EXPECT_EQ(r->queue_offset, single->queue_offset + 1);
+  auto bodies = stored("T", r->queue.queue_id);
+  ASSERT_EQ(bodies.size(), 6u);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(bodies[1 + i], "k" + std::to_string(i));
+  // A bad batch fails through the callback, not by throwing or blocking.
+  std::promise<Result<SendResult>> bad;
+  producer_->send_batch_async({}, "", [&](Result<SendResult> e) { bad.set_value(std::move(e)); });
+  EXPECT_FALSE(bad.get_future().get().ok());
 }
 
 TEST_F(ProducerTest, CompressesLargeBodies) {
