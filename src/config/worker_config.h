@@ -28,6 +28,7 @@ struct WorkerConfig {
   std::string key_converter;
   std::string value_converter;
   std::chrono::milliseconds operation_timeout{3000};
+  bool binary_headers = true;  // remotingSerializeType: ROCKETMQ (true) or JSON
   std::chrono::milliseconds offset_commit_interval{30000};
   std::chrono::milliseconds offset_commit_timeout{5000};
   std::chrono::milliseconds max_start_timeout{180000};

@@ -120,6 +120,8 @@ Result<std::unique_ptr<StandaloneWorker>> StandaloneWorker::start(Options option
     pc.client.secret_key = c.secret_key;
   }
   pc.client.request_timeout = c.operation_timeout;
+  pc.client.serialize_type =
+      c.binary_headers ? rocketmq::SerializeType::ROCKETMQ : rocketmq::SerializeType::JSON;
   pc.group = c.rmq_producer_group;
   pc.send_timeout = c.operation_timeout;
   auto producer = rocketmq::Producer::start(pc);
@@ -384,6 +386,8 @@ Result<std::shared_ptr<WorkerTask>> StandaloneWorker::make_task(const std::strin
   setup.commit_timeout = options_.config.offset_commit_timeout;
   setup.message_logging = &message_logging_;
   setup.client.namesrv_addr = options_.namesrv_addr;
+  setup.client.serialize_type = options_.config.binary_headers ? rocketmq::SerializeType::ROCKETMQ
+                                                               : rocketmq::SerializeType::JSON;
   if (options_.config.acl_enable) {
     setup.client.access_key = options_.config.access_key;
     setup.client.secret_key = options_.config.secret_key;

@@ -44,6 +44,19 @@ TEST(WorkerConfigTest, DefaultsAndUnknownKeys) {
             "org.apache.rocketmq.connect.runtime.converter.record.StringConverter");
   EXPECT_EQ(c->unknown_keys, std::vector<std::string>{"typoKey"});
   EXPECT_EQ(c->redact_keys, (std::vector<std::string>{"password", "secret", "token"}));
+  EXPECT_TRUE(c->binary_headers);
+}
+
+TEST(WorkerConfigTest, RemotingSerializeType) {
+  auto json = parse_worker_config(KeyValue{{"remotingSerializeType", " json "}});
+  ASSERT_TRUE(json.ok()) << json.error().to_string();
+  EXPECT_FALSE(json->binary_headers);
+  auto binary = parse_worker_config(KeyValue{{"remotingSerializeType", "ROCKETMQ"}});
+  ASSERT_TRUE(binary.ok());
+  EXPECT_TRUE(binary->binary_headers);
+  auto bad = parse_worker_config(KeyValue{{"remotingSerializeType", "protobuf"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("remotingSerializeType"), std::string::npos);
 }
 
 TEST(WorkerConfigTest, BadValuesNameTheKey) {
