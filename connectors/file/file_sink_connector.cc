@@ -82,8 +82,8 @@ ConfigDef FileSinkConnector::definition() {
              "append to this one file.",
              validators::non_empty());
   def.define(std::string(kBufferBytesConfig), T::kInt, "1048576", I::kLow,
-             "put() writes its buffer out (without fsync) once it holds this many bytes; flush "
-             "writes the rest and syncs.",
+             "put() renders its records into a buffer and writes it (without fsync) at the end "
+             "of the call, or sooner once it holds this many bytes; flush syncs the file.",
              validators::between(1, 256 * 1024 * 1024));
   return def;
 }
@@ -165,6 +165,9 @@ void FileSinkTask::put(std::vector<ConnectRecord>& records) {
     buffer_ += '\n';
     if (buffer_.size() >= buffer_limit_) write_buffer();
   }
+  // Lines show up as soon as they are put (one write per put); flush makes them durable. Keeping
+  // them until the next flush would hold a trickle of lines back for a whole commit interval.
+  write_buffer();
 }
 
 void FileSinkTask::flush(const OffsetMap& /*current_offsets*/) {

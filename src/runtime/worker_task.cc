@@ -16,6 +16,11 @@ constexpr auto kEmptyPollBackoff = std::chrono::milliseconds(50);
 // them.
 constexpr std::size_t kMaxInFlight = 1024;
 constexpr auto kRetryBackoff = std::chrono::milliseconds(500);
+// Source batches: well under the broker's 4 MiB message limit. Records from 4 KiB up travel
+// alone, so the producer compresses them as usual (batches are not compressed).
+constexpr std::size_t kMaxBatchRecords = 128;
+constexpr std::size_t kMaxBatchBytes = 512 * 1024;
+constexpr std::size_t kMaxBatchedRecordBytes = 4096;
 
 // The text of whatever a plugin threw.
 std::string describe_exception(std::exception_ptr e) {
@@ -225,6 +230,7 @@ void WorkerSourceTask::run() {
           break;
         }
       }
+      flush_batch();
     } else {
       wait_for(kEmptyPollBackoff);
     }
@@ -232,6 +238,7 @@ void WorkerSourceTask::run() {
     if (healthy) commit_positions_if_due();
   }
   // Final commit: wait (bounded) for outstanding sends, then record the acknowledged prefix.
+  flush_batch();
   auto deadline = std::chrono::steady_clock::now() + setup_.commit_timeout;
   {
     std::unique_lock lock(inflight_mutex_);
@@ -318,6 +325,12 @@ bool WorkerSourceTask::send(ConnectRecord record) {
       return false;
     };
     while (inflight_count_ >= kMaxInFlight && !stopping()) {
+      if (!batch_flights_.empty()) {  // what is waited for must be on its way
+        lock.unlock();
+        flush_batch();
+        lock.lock();
+        continue;
+      }
       if (head_done()) {
         lock.unlock();
         if (!drain_acks()) return false;
@@ -332,8 +345,68 @@ bool WorkerSourceTask::send(ConnectRecord record) {
     inflight_[partition].push_back(flight);
     ++inflight_count_;
   }
-  dispatch(flight, std::move(message), std::move(key));
+  add_to_batch(flight, std::move(message), std::move(key));
   return true;
+}
+
+void WorkerSourceTask::add_to_batch(const std::shared_ptr<InFlight>& flight,
+                                    rocketmq::Message message, std::string key) {
+  // An empty body is refused by the producer: alone, it fails only its own record.
+  const bool alone = message.body.empty() || message.body.size() >= kMaxBatchedRecordBytes;
+  if (!batch_flights_.empty() && (alone || message.topic != batch_messages_.front().topic ||
+                                  key != batch_key_ || batch_flights_.size() >= kMaxBatchRecords ||
+                                  batch_bytes_ + message.body.size() > kMaxBatchBytes)) {
+    flush_batch();
+  }
+  if (alone) {
+    dispatch(flight, std::move(message), std::move(key));
+    return;
+  }
+  if (batch_flights_.empty()) batch_key_ = std::move(key);
+  batch_bytes_ += message.body.size();
+  batch_flights_.push_back(flight);
+  batch_messages_.push_back(std::move(message));
+}
+
+void WorkerSourceTask::flush_batch() {
+  if (batch_flights_.empty()) return;
+  std::vector<std::shared_ptr<InFlight>> flights;
+  flights.swap(batch_flights_);
+  std::vector<rocketmq::Message> messages;
+  messages.swap(batch_messages_);
+  std::string key = std::move(batch_key_);
+  batch_key_.clear();
+  batch_bytes_ = 0;
+  if (flights.size() == 1) {
+    dispatch(flights.front(), std::move(messages.front()), std::move(key));
+    return;
+  }
+  auto on_done = [this, flights, self = shared_from_this()](Result<rocketmq::SendResult> r) {
+    if (r.ok()) {
+      // One acknowledgment for the batch: consecutive queue offsets, comma-joined ids.
+      std::string_view ids = r->msg_id;
+      for (std::size_t i = 0; i < flights.size(); ++i) {
+        auto& f = *flights[i];
+        const auto comma = ids.find(',');
+        f.metadata.topic = r->queue.topic;
+        f.metadata.broker_name = r->queue.broker_name;
+        f.metadata.queue_id = r->queue.queue_id;
+        f.metadata.queue_offset = r->queue_offset + static_cast<std::int64_t>(i);
+        f.metadata.msg_id = std::string(ids.substr(0, comma));
+        ids = comma == std::string_view::npos ? std::string_view() : ids.substr(comma + 1);
+        f.outcome.store(1);
+      }
+    } else {
+      for (const auto& f : flights) {
+        f->error = r.error().message();
+        f->retriable = r.error().is_retriable();
+        f->outcome.store(2);
+      }
+    }
+    { std::lock_guard lock(inflight_mutex_); }
+    inflight_cv_.notify_all();
+  };
+  setup_.producer->send_batch_async(messages, std::move(key), std::move(on_done));
 }
 
 bool WorkerSourceTask::to_message(const ConnectRecord& record, rocketmq::Message& message,

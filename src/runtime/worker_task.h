@@ -150,6 +150,12 @@ class WorkerSourceTask final : public WorkerTask, public SourceTaskContext {
                   bool* fatal);
   void dispatch(const std::shared_ptr<InFlight>& flight, rocketmq::Message message,
                 std::string key);
+  // Consecutive records of one topic and key travel in one SEND_BATCH_MESSAGE: a request, a
+  // broker write and an acknowledgment for many records instead of one each. Same key, same
+  // queue, so per-key order holds.
+  void add_to_batch(const std::shared_ptr<InFlight>& flight, rocketmq::Message message,
+                    std::string key);
+  void flush_batch();
   // Records the acknowledged positions (never fails the task: a failed write is retried).
   bool commit_positions();
   void commit_positions_if_due();
@@ -164,6 +170,10 @@ class WorkerSourceTask final : public WorkerTask, public SourceTaskContext {
       inflight_;
   std::size_t inflight_count_ = 0;
   OffsetMap acked_positions_;  // partition -> offset after the last acknowledged record
+  std::vector<std::shared_ptr<InFlight>> batch_flights_;  // registered in flight, not yet sent
+  std::vector<rocketmq::Message> batch_messages_;
+  std::string batch_key_;
+  std::size_t batch_bytes_ = 0;
   std::chrono::steady_clock::time_point next_commit_;
 };
 

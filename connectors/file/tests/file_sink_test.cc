@@ -47,11 +47,10 @@ TEST_F(FileSinkTest, AppendsOneLinePerRecordOnFlush) {
   records.push_back(record_of(Value(s)));
   records.push_back(record_of(Value(Bytes{'r', 'a', 'w'})));
   task.put(records);
-  // Buffered: nothing is written before flush (well below buffer.bytes).
-  EXPECT_EQ(read_all(path_), "");
-
-  task.flush({});
+  // Written at the end of put() (flush adds the fdatasync).
   std::string expected = "hello\n\n42\n" + Value(s).to_string() + "\nraw\n";
+  EXPECT_EQ(read_all(path_), expected);
+  task.flush({});
   EXPECT_EQ(read_all(path_), expected);
 
   // pre_commit flushes too and returns the offsets it was given.
@@ -75,7 +74,7 @@ TEST_F(FileSinkTest, AppendsToExistingFileAndWritesRestAtStop) {
   EXPECT_EQ(read_all(path_), "existing\nnew\n");
 }
 
-TEST_F(FileSinkTest, LargeBuffersAreWrittenBeforeFlush) {
+TEST_F(FileSinkTest, LargeBatchesAreWrittenInWholeLinePieces) {
   FileSinkTask task;
   start(task, {{"buffer.bytes", "64"}});
   std::vector<ConnectRecord> records;
