@@ -284,7 +284,10 @@ bool WorkerSourceTask::send(ConnectRecord record) {
       fail(transformed.error().message());
       return false;
     }
-    if (!transformed->has_value() || !(**transformed).has_value()) return true;  // dropped
+    if (!transformed->has_value() || !(**transformed).has_value()) {
+      pass_without_message(std::move(record));  // dropped, or a tolerated failure
+      return true;
+    }
     record = std::move(***transformed);
   }
   std::string topic(record.topic().empty() ? std::string_view(default_topic_) : record.topic());
@@ -297,12 +300,30 @@ bool WorkerSourceTask::send(ConnectRecord record) {
       fail(r.error().message());
       return false;
     }
+    pass_without_message(std::move(record));
     return true;
   }
   rocketmq::Message message;
   std::string key;
   bool fatal = false;
-  if (!to_message(record, message, key, &fatal)) return !fatal;
+  if (!to_message(record, message, key, &fatal)) {
+    if (fatal) return false;
+    pass_without_message(std::move(record));  // a tolerated conversion failure
+    return true;
+  }
+  if (message.body.empty()) {
+    // RocketMQ has no empty messages (brokers' clients refuse them). A record without payload (a
+    // blank line, a null value through StringConverter) is passed over rather than failing the
+    // task on every blank line; its position still moves on.
+    if (empty_skipped_++ % 10000 == 0) {
+      logger("worker")->warn(
+          "task {}: a record's value converts to an empty body, which RocketMQ cannot carry; "
+          "skipped ({} so far)",
+          task_name_, empty_skipped_);
+    }
+    pass_without_message(std::move(record));
+    return true;
+  }
   if (logging_messages()) {
     logger("worker")->info("{} -> {} keys={} body={}", task_name_, message.topic, key,
                            message.body);
@@ -349,10 +370,21 @@ bool WorkerSourceTask::send(ConnectRecord record) {
   return true;
 }
 
+void WorkerSourceTask::pass_without_message(ConnectRecord record) {
+  if (record.position.partition.empty()) return;  // no position to move
+  auto flight = std::make_shared<InFlight>();
+  RecordPartition partition = record.position.partition;
+  flight->record = std::move(record);
+  flight->outcome.store(3);
+  std::lock_guard lock(inflight_mutex_);
+  // In line with the records before it: the position passes it once they are acknowledged.
+  inflight_[partition].push_back(std::move(flight));
+  ++inflight_count_;
+}
+
 void WorkerSourceTask::add_to_batch(const std::shared_ptr<InFlight>& flight,
                                     rocketmq::Message message, std::string key) {
-  // An empty body is refused by the producer: alone, it fails only its own record.
-  const bool alone = message.body.empty() || message.body.size() >= kMaxBatchedRecordBytes;
+  const bool alone = message.body.size() >= kMaxBatchedRecordBytes;
   if (!batch_flights_.empty() && (alone || message.topic != batch_messages_.front().topic ||
                                   key != batch_key_ || batch_flights_.size() >= kMaxBatchRecords ||
                                   batch_bytes_ + message.body.size() > kMaxBatchBytes)) {
@@ -522,7 +554,7 @@ bool WorkerSourceTask::drain_acks() {
     } else if (fatal) {
       return false;
     } else {
-      f->outcome.store(1);  // skipped by a tolerated conversion failure
+      f->outcome.store(3);  // skipped by a tolerated conversion failure
     }
   }
   for (auto& f : done) {
@@ -537,7 +569,7 @@ bool WorkerSourceTask::drain_acks() {
         fail(r.error().message());
         return false;
       }
-    } else {
+    } else if (f->outcome.load() == 1) {
       try {
         task_->commit(f->record, f->metadata);
       } catch (...) {

@@ -121,7 +121,9 @@ class WorkerSourceTask final : public WorkerTask, public SourceTaskContext {
  private:
   struct InFlight {
     ConnectRecord record;
-    std::atomic<int> outcome{0};  // 0 pending, 1 acked, 2 failed
+    // 0 pending, 1 acked, 2 failed, 3 passed without a message (dropped by a transform, a
+    // tolerated failure, an empty body)
+    std::atomic<int> outcome{0};
     RecordMetadata metadata;
     std::string error;
     bool retriable = false;  // the failure may succeed if sent again (timeout, broker down)
@@ -156,6 +158,8 @@ class WorkerSourceTask final : public WorkerTask, public SourceTaskContext {
   void add_to_batch(const std::shared_ptr<InFlight>& flight, rocketmq::Message message,
                     std::string key);
   void flush_batch();
+  // A record that becomes no message still holds its place, so the position moves past it.
+  void pass_without_message(ConnectRecord record);
   // Records the acknowledged positions (never fails the task: a failed write is retried).
   bool commit_positions();
   void commit_positions_if_due();
@@ -174,6 +178,7 @@ class WorkerSourceTask final : public WorkerTask, public SourceTaskContext {
   std::vector<rocketmq::Message> batch_messages_;
   std::string batch_key_;
   std::size_t batch_bytes_ = 0;
+  std::uint64_t empty_skipped_ = 0;
   std::chrono::steady_clock::time_point next_commit_;
 };
 
