@@ -76,16 +76,26 @@ ErrorHandler::ErrorHandler(ErrorConfig config, std::string connector, int task_i
       task_id_(task_id),
       producer_(std::move(producer)) {}
 
+void ErrorHandler::cancel() {
+  {
+    std::lock_guard lock(cancel_mutex_);
+    cancelled_ = true;
+  }
+  cancel_cv_.notify_all();
+}
+
 bool ErrorHandler::retry_allowed(std::chrono::steady_clock::time_point started, int attempt) {
-  if (cancelled_ || config_.retry_timeout.count() == 0) return false;
+  if (config_.retry_timeout.count() == 0) return false;
   auto delay = std::min<std::chrono::milliseconds>(
       std::chrono::milliseconds(100) * (1LL << std::min(attempt, 16)), config_.retry_delay_max);
   if (config_.retry_timeout.count() > 0 &&
       std::chrono::steady_clock::now() + delay - started > config_.retry_timeout) {
     return false;
   }
-  std::this_thread::sleep_for(delay);
-  return !cancelled_;
+  // Back-offs grow to errors.retry.delay.max.ms (a minute by default): a stopping task must not
+  // sit them out.
+  std::unique_lock lock(cancel_mutex_);
+  return !cancel_cv_.wait_for(lock, delay, [&] { return cancelled_; });
 }
 
 Result<void> ErrorHandler::report(FailedRecord failed) {

@@ -5,9 +5,11 @@
 #include "rmqc/base/result.h"
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -82,8 +84,8 @@ class ErrorHandler {
   std::int64_t tolerated() const { return tolerated_; }
   std::int64_t dead_lettered() const { return dead_lettered_; }
 
-  // Stops retries in progress (task shutdown).
-  void cancel() { cancelled_ = true; }
+  // Stops retries in progress (task shutdown), also one waiting out its back-off.
+  void cancel();
 
  private:
   bool retry_allowed(std::chrono::steady_clock::time_point started, int attempt);
@@ -95,7 +97,9 @@ class ErrorHandler {
   std::shared_ptr<rocketmq::Producer> producer_;
   std::int64_t tolerated_ = 0;
   std::int64_t dead_lettered_ = 0;
-  bool cancelled_ = false;
+  std::mutex cancel_mutex_;
+  std::condition_variable cancel_cv_;
+  bool cancelled_ = false;  // under cancel_mutex_
 };
 
 }  // namespace rmqc::runtime
