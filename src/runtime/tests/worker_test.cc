@@ -669,7 +669,9 @@ TEST_F(WorkerTest, SinkTaskContextWorks) {
   ASSERT_TRUE(producer.ok());
   auto produce = [&](int n) {
     for (int i = 0; i < n; ++i) {
-      ASSERT_TRUE((*producer)->send(rocketmq::Message(topic, "m" + std::to_string(i))).ok());
+      rocketmq::Message m(topic, "m" + std::to_string(i), "", "key-" + std::to_string(i));
+      m.properties["origin"] = "test";
+      ASSERT_TRUE((*producer)->send(m).ok());
     }
   };
   produce(20);  // round robin: 10 per queue
@@ -754,6 +756,22 @@ TEST_F(WorkerTest, SinkTaskContextWorks) {
   }
   ASSERT_TRUE(run([&](SinkTaskContext& c) { c.resume({paused}); }));
   ASSERT_TRUE(eventually([&] { return seen_count() == 35; })) << seen_count();
+
+  // A message becomes a record: value from the body, key from KEYS, properties as extensions,
+  // partition {topic, brokerName, queueId}, offset {queueOffset}.
+  {
+    std::lock_guard lock(g_scripted.mutex);
+    ASSERT_TRUE(g_scripted.last.has_value());
+    const ConnectRecord& r = *g_scripted.last;
+    const std::string value = r.value.to_string();
+    ASSERT_EQ(value.rfind("m", 0), 0u) << value;
+    EXPECT_EQ(r.key.to_string(), "key-" + value.substr(1));
+    ASSERT_NE(r.extension("origin"), nullptr);
+    EXPECT_EQ(*r.extension("origin"), "test");
+    EXPECT_EQ(r.topic(), topic);
+    EXPECT_EQ(r.position.partition.find("brokerName")->as_string(), "broker-a");
+    EXPECT_NE(r.position.offset.find("queueOffset"), nullptr);
+  }
 
   // The error reporter delivers to the dead letter queue.
   ASSERT_TRUE(run([&](SinkTaskContext& c) {
