@@ -127,17 +127,17 @@ Result<std::unique_ptr<StandaloneWorker>> StandaloneWorker::start(Options option
   auto producer = rocketmq::Producer::start(pc);
   if (!producer.ok()) return std::move(producer).error().with_context("starting the producer");
   w->producer_ = std::shared_ptr<rocketmq::Producer>(std::move(producer).value());
+  w->register_stored();
   w->watcher_ = std::thread([raw = w.get()] { raw->watch_statuses(); });
   return w;
 }
 
-Result<void> StandaloneWorker::restore() {
-  std::lock_guard life(lifecycle_mutex_);
-  // Every stored connector is registered before any is started: the REST API already answers
-  // (the ready line comes first, so a slow connector start cannot hold it up), and a client
-  // asking right after "worker ready" must see all connectors and their configs, not the ones
-  // started so far (regression: tests/integration/worker_restart_test.cc).
-  std::vector<std::string> names;
+void StandaloneWorker::register_stored() {
+  // Every stored connector is known (configs, target states, task configs) before start()
+  // returns, so before the REST API and the ready line: a client asking right after "worker
+  // ready" sees all of them, also while restore() is still starting them (regression:
+  // tests/integration/worker_restart_test.cc, which once saw an empty list).
+  std::lock_guard lock(state_mutex_);
   for (auto& [name, stored] : store_->connectors()) {
     Running r;
     r.config = stored.config;
@@ -146,13 +146,30 @@ Result<void> StandaloneWorker::restore() {
     auto entry = options_.registry->find(r.config.get_string("connector.class"));
     r.type = entry && entry->kind == PluginKind::kSinkConnector ? ConnectorType::kSink
                                                                 : ConnectorType::kSource;
-    std::lock_guard lock(state_mutex_);
     connectors_[name] = std::move(r);
-    names.push_back(name);
+  }
+}
+
+Result<void> StandaloneWorker::restore() {
+  std::lock_guard life(lifecycle_mutex_);
+  // The connectors were registered by start(); the REST API already answers (the ready line
+  // comes first, so a slow connector start cannot hold it up).
+  std::vector<std::string> names;
+  {
+    std::lock_guard lock(state_mutex_);
+    for (const auto& [name, r] : connectors_) {
+      if (!r.connector && r.tasks.empty()) names.push_back(name);
+    }
   }
   for (const auto& name : names) {
-    auto& running = connectors_[name];
-    if (auto s = start_connector(name, running); !s.ok()) {
+    Running* running;
+    {
+      std::lock_guard lock(state_mutex_);
+      auto it = connectors_.find(name);
+      if (it == connectors_.end()) continue;  // deleted through the REST API meanwhile
+      running = &it->second;
+    }
+    if (auto s = start_connector(name, *running); !s.ok()) {
       logger("worker")->error("restoring connector {}: {}", name, s.error().message());
     }
     persist_status(name);
@@ -753,9 +770,7 @@ Result<void> StandaloneWorker::restart_connector(std::string_view name_view, boo
         if (s.state == RunState::kFailed) failed.push_back(id);
       }
     }
-    lifecycle_mutex_.unlock();
-    for (int id : failed) (void)restart_task(name, id);
-    lifecycle_mutex_.lock();
+    for (int id : failed) (void)restart_task_locked(name, id);
     return {};
   }
   if (!include_tasks && only_failed && r->state != RunState::kFailed) return {};
@@ -767,8 +782,11 @@ Result<void> StandaloneWorker::restart_connector(std::string_view name_view, boo
 }
 
 Result<void> StandaloneWorker::restart_task(std::string_view name_view, int id) {
-  std::string name(name_view);
   std::lock_guard life(lifecycle_mutex_);
+  return restart_task_locked(std::string(name_view), id);
+}
+
+Result<void> StandaloneWorker::restart_task_locked(const std::string& name, int id) {
   Running* r;
   std::shared_ptr<WorkerTask> old;
   {

@@ -41,7 +41,8 @@ class StandaloneWorker final : public ConnectController {
   static Result<std::unique_ptr<StandaloneWorker>> start(Options options);
   ~StandaloneWorker() override;
 
-  // Restores the connectors of the state store (called once at start).
+  // Starts the connectors of the state store, which start() already registered (called once,
+  // after the REST API is up).
   Result<void> restore();
   // Stops every connector (their state stays as it was for the next start).
   void stop();
@@ -83,6 +84,7 @@ class StandaloneWorker final : public ConnectController {
   };
 
   explicit StandaloneWorker(Options options);
+  void register_stored();
   // Validation of a connector config: runtime keys, converters, transforms, errors.*, the
   // connector's ConfigDef and its own validate(). Errors name the keys.
   Result<ValidationResult> validate(const KeyValue& config) const;
@@ -99,6 +101,7 @@ class StandaloneWorker final : public ConnectController {
   void reconfigure_tasks(const std::string& name);
   Result<std::shared_ptr<WorkerTask>> make_task(const std::string& name, Running& r, int id);
   void persist_status(const std::string& name);
+  Result<void> restart_task_locked(const std::string& name, int id);
   // put_connector with lifecycle_mutex_ held.
   Result<bool> put_connector_locked(const std::string& name, KeyValue config, PutOptions options);
   ConnectorState state_of(const std::string& name, const Running& r) const;
