@@ -160,14 +160,29 @@ void FileSinkTask::render(const Value& value, std::string& out) {
 
 void FileSinkTask::put(std::vector<ConnectRecord>& records) {
   if (fd_ < 0) throw ConnectException("FileSinkTask: put() before start()");
+  // Lines a failed write left behind go first. If they still cannot be written the batch is
+  // refused as a whole (retriable) before any of it is rendered, so the worker's retry of the
+  // same batch never buffers it twice, and memory stays bounded while the disk is full.
+  if (!buffer_.empty()) write_buffer();
   for (const auto& record : records) {
     render(record.value, buffer_);
     buffer_ += '\n';
-    if (buffer_.size() >= buffer_limit_) write_buffer();
+    if (buffer_.size() >= buffer_limit_) write_quietly();
   }
   // Lines show up as soon as they are put (one write per put); flush makes them durable. Keeping
   // them until the next flush would hold a trickle of lines back for a whole commit interval.
-  write_buffer();
+  write_quietly();
+}
+
+void FileSinkTask::write_quietly() {
+  // The batch is accepted (rendered into the buffer); a failed write keeps it there for the next
+  // put() or flush(), which report the failure. Offsets are committed only after flush().
+  try {
+    write_buffer();
+  } catch (const RetriableException& e) {
+    log()->warn("{}: write failed, kept {} bytes for the next attempt: {}", filename_,
+                buffer_.size(), e.what());
+  }
 }
 
 void FileSinkTask::flush(const OffsetMap& /*current_offsets*/) {

@@ -27,9 +27,9 @@ class FileSinkConnector final : public SinkConnector {
   KeyValue config_;
 };
 
-// put() renders each record's value as a line into a buffer (written out once it exceeds
-// buffer.bytes); flush() and so pre_commit() write the rest and fdatasync() the file, so the
-// worker commits offsets only for lines that are on disk.
+// put() renders each record's value as a line into a buffer and writes it at the end of the call
+// (sooner past buffer.bytes); flush() and so pre_commit() write what a failed write left and
+// fdatasync() the file, so the worker commits offsets only for lines that are on disk.
 class FileSinkTask final : public SinkTask {
  public:
   ~FileSinkTask() override;
@@ -43,8 +43,12 @@ class FileSinkTask final : public SinkTask {
   // anything else as Value::to_string().
   static void render(const Value& value, std::string& out);
 
+  // Bytes rendered but not yet written (left by a failed write).
+  std::size_t buffered_bytes() const { return buffer_.size(); }
+
  private:
   void write_buffer();
+  void write_quietly();  // write_buffer(), keeping the bytes on a retriable failure
   void sync();
 
   std::string filename_;

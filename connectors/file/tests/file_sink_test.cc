@@ -90,6 +90,27 @@ TEST_F(FileSinkTest, LargeBatchesAreWrittenInWholeLinePieces) {
   task.stop();
 }
 
+// A full disk: the batch whose write fails is accepted and kept; the next put() is refused
+// (retriable) without rendering its batch, however often the worker retries it, so nothing is
+// buffered twice; flush() reports the failure, so no offset is committed.
+TEST_F(FileSinkTest, FullDiskNeverBuffersABatchTwice) {
+  FileSinkTask task;
+  FakeSinkContext context;
+  task.init(context);
+  task.start({{"filename", "/dev/full"}});
+  std::vector<ConnectRecord> first{record_of(Value("one")), record_of(Value("two"))};
+  task.put(first);
+  const std::size_t kept = task.buffered_bytes();
+  EXPECT_EQ(kept, std::string("one\ntwo\n").size());
+  std::vector<ConnectRecord> second{record_of(Value("three"))};
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    EXPECT_THROW(task.put(second), RetriableException);
+    EXPECT_EQ(task.buffered_bytes(), kept) << "attempt " << attempt;
+  }
+  EXPECT_THROW(task.flush({}), RetriableException);
+  task.stop();  // logs the failure, never throws
+}
+
 TEST_F(FileSinkTest, ManyTasksAppendToOneFileWithoutTearingLines) {
   constexpr int kTasks = 4;
   constexpr int kLines = 20'000;
