@@ -548,9 +548,12 @@ void StandaloneWorker::reconfigure_tasks(const std::string& name) {
     if (it == connectors_.end()) return;
     r = &it->second;
     r->reconfigure_requested = false;
+    // A connector whose start() failed or timed out (or that raised an error) is not asked: its
+    // tasks come back with a restart.
+    if (r->target == TargetState::kStopped || r->state == RunState::kFailed) return;
     connector = r->connector;
   }
-  if (!connector || r->target == TargetState::kStopped) return;
+  if (!connector) return;
   auto configs = ask_task_configs(name, *r, connector);
   if (!configs.ok()) {
     logger("worker")->error("connector {}: task_configs() failed on reconfiguration: {}", name,
@@ -564,6 +567,10 @@ void StandaloneWorker::reconfigure_tasks(const std::string& name) {
   }
   // Only the tasks restart; the connector (and its monitoring threads) keeps running.
   stop_tasks(*r, false);
+  {
+    std::lock_guard lock(state_mutex_);
+    r->stopped_task_states.clear();  // states of tasks that may not exist any more
+  }
   start_tasks(name, *r, std::move(configs).value());
   persist_status(name);
   logger("worker")->info("connector {}: tasks reconfigured ({} tasks)", name, r->tasks.size());
@@ -593,7 +600,8 @@ void StandaloneWorker::stop_tasks(Running& r, bool keep_task_states) {
     tasks = std::move(r.tasks);
     r.tasks.clear();
   }
-  for (auto& t : tasks) t->set_paused(false);
+  // (A paused task wakes for its stop: unpausing them first would let the others run on while
+  // the first ones are being stopped.)
   for (auto& t : tasks) {
     t->stop(options_.config.max_stop_timeout);
     if (keep_task_states) {

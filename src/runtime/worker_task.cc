@@ -744,11 +744,19 @@ void WorkerSinkTask::run() {
     return;
   }
   consumer_ = std::move(consumer).value();
+  // Whatever way run() ends, also by an exception, the consumer's thread stops waiting for this
+  // one and the consumer leaves the group (its queues go to the other members).
+  struct ConsumerCloser {
+    WorkerSinkTask& task;
+    ~ConsumerCloser() {
+      task.close_revocations();
+      task.consumer_->shutdown();
+    }
+  } closer{*this};
   const auto topics = split_list(setup_.connector_config.get_string("connect.topicnames"));
   for (const auto& topic : topics) {
     if (auto r = consumer_->subscribe(topic, "*"); !r.ok()) {
       fail("cannot subscribe to " + topic + ": " + r.error().message());
-      consumer_->shutdown();
       return;
     }
   }
@@ -758,21 +766,11 @@ void WorkerSinkTask::run() {
     on_revoked(queues);
   };
   consumer_->set_assignment_listener(std::move(listener));
-  // Whatever way run() ends, the consumer's thread must not wait for this thread any more.
-  auto close_revocations = [this] {
-    {
-      std::lock_guard lock(revoke_mutex_);
-      revocations_closed_ = true;
-    }
-    revoke_cv_.notify_all();
-  };
   try {
     task_->init(*this);
     task_->start(setup_.task_config);
   } catch (...) {
     fail("start failed: " + describe_exception(std::current_exception()));
-    close_revocations();
-    consumer_->shutdown();
     return;
   }
   if (state().state == RunState::kFailed) {  // start() returned after the start timeout
@@ -780,8 +778,6 @@ void WorkerSinkTask::run() {
       task_->stop();
     } catch (...) {
     }
-    close_revocations();
-    consumer_->shutdown();
     return;
   }
   set_state(RunState::kRunning);
@@ -857,9 +853,9 @@ void WorkerSinkTask::run() {
     }
   }
   healthy = healthy && pending_healthy_;
-  if (healthy) handle_revocations();
+  if (healthy) healthy = handle_revocations();
   if (healthy) commit_offsets();
-  close_revocations();
+  close_revocations();  // before stop(): a rebalance meanwhile must not wait for this thread
   try {
     task_->stop();
   } catch (...) {
@@ -867,8 +863,15 @@ void WorkerSinkTask::run() {
                            describe_exception(std::current_exception()));
   }
   setup_.chain.stop();
-  consumer_->shutdown();
   if (healthy) set_state(RunState::kUnassigned);
+}  // ~ConsumerCloser: the consumer leaves the group
+
+void WorkerSinkTask::close_revocations() {
+  {
+    std::lock_guard lock(revoke_mutex_);
+    revocations_closed_ = true;
+  }
+  revoke_cv_.notify_all();
 }
 
 void WorkerSinkTask::on_revoked(const std::vector<rocketmq::MessageQueue>& queues) {

@@ -215,12 +215,12 @@ class WorkerSinkTask final : public WorkerTask, public SinkTaskContext, public E
   std::optional<ConnectRecord> to_record(const rocketmq::MessageExt& message, bool* fatal);
   void on_revoked(const std::vector<rocketmq::MessageQueue>& queues);  // consumer thread
   bool handle_revocations();                                           // task thread
+  void close_revocations();  // the consumer's thread stops waiting for this one
   bool has_pending_work() override;
   void do_pending_work() override { pending_healthy_ &= handle_revocations(); }
 
   SinkTask* task_;
   std::string task_name_;
-  std::unique_ptr<rocketmq::LitePullConsumer> consumer_;
   OffsetMap current_;  // partition -> next offset to consume, for what put() accepted
   std::optional<Error> report_error_;
   std::mutex revoke_mutex_;
@@ -228,6 +228,8 @@ class WorkerSinkTask final : public WorkerTask, public SinkTaskContext, public E
   std::deque<std::shared_ptr<Revocation>> revocations_;
   bool revocations_closed_ = false;  // the task is shutting down its consumer
   bool pending_healthy_ = true;      // result of work done while paused
+  // Declared last, destroyed first: its thread may be inside on_revoked() until it is shut down.
+  std::unique_ptr<rocketmq::LitePullConsumer> consumer_;
 };
 
 RecordPartition partition_of(const rocketmq::MessageQueue& queue);
