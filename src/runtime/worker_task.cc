@@ -219,6 +219,7 @@ void WorkerSourceTask::run() {
     auto result = errors_.run(
         Stage::kTaskPoll, [&] { return task_->poll(); }, [] { return FailedRecord{}; });
     if (!result.ok()) {
+      if (result.error().code() == ErrorCode::kCancelled) break;  // stopped while retrying
       fail(result.error().message());
       healthy = false;
       break;
@@ -229,6 +230,7 @@ void WorkerSourceTask::run() {
           healthy = false;
           break;
         }
+        if (stopped_mid_poll_) break;  // the rest of the batch is read again after a restart
       }
       flush_batch();
     } else {
@@ -281,6 +283,10 @@ bool WorkerSourceTask::send(ConnectRecord record) {
     auto transformed = errors_.run(
         Stage::kTransformation, [&] { return setup_.chain.apply(record); }, describe);
     if (!transformed.ok()) {
+      if (transformed.error().code() == ErrorCode::kCancelled) {
+        stopped_mid_poll_ = true;  // no flight: the position stays before this record
+        return true;
+      }
       fail(transformed.error().message());
       return false;
     }
@@ -339,9 +345,20 @@ bool WorkerSourceTask::send(ConnectRecord record) {
     // outran the broker by kMaxInFlight records in one poll loop hung for good (regression:
     // tests/integration/worker_crash_test.cc). Wait for an acknowledgment at the head of a
     // partition instead and drain it here.
-    auto head_done = [&] {
+    // Whether drain_acks() can make progress now: a head it can retire, or a retry that fell
+    // due; else *next_retry says when the earliest retry falls due (waiting for an
+    // acknowledgment alone would spin on a head that waits for its retry: regression).
+    auto head_done = [&](std::chrono::steady_clock::time_point* next_retry) {
+      const auto now = std::chrono::steady_clock::now();
       for (const auto& [p, q] : inflight_) {
-        if (!q.empty() && q.front()->outcome.load() != 0) return true;
+        if (q.empty()) continue;
+        const int head = q.front()->outcome.load();
+        if (head == 1 || head == 3 || (head == 2 && !q.front()->retriable)) return true;
+        for (const auto& f : q) {
+          if (f->outcome.load() != 2 || !f->retriable) continue;
+          if (now >= f->retry_at) return true;
+          *next_retry = std::min(*next_retry, f->retry_at);
+        }
       }
       return false;
     };
@@ -352,7 +369,8 @@ bool WorkerSourceTask::send(ConnectRecord record) {
         lock.lock();
         continue;
       }
-      if (head_done()) {
+      auto next_retry = std::chrono::steady_clock::time_point::max();
+      if (head_done(&next_retry)) {
         lock.unlock();
         if (!drain_acks()) return false;
         // A source far ahead of the broker can spend a long time here: positions are still
@@ -361,7 +379,11 @@ bool WorkerSourceTask::send(ConnectRecord record) {
         lock.lock();
         continue;
       }
-      inflight_cv_.wait(lock);
+      if (next_retry == std::chrono::steady_clock::time_point::max()) {
+        inflight_cv_.wait(lock);
+      } else {
+        inflight_cv_.wait_until(lock, next_retry);
+      }
     }
     inflight_[partition].push_back(flight);
     ++inflight_count_;
@@ -533,8 +555,10 @@ bool WorkerSourceTask::drain_acks() {
           }
         }
       }
+      // A record that failed retriably stays, also at stop: the position never passes a record
+      // the broker did not take (after a restart it is read and sent again).
       while (!q.empty() && q.front()->outcome.load() != 0 &&
-             !(q.front()->outcome.load() == 2 && q.front()->retriable && !stopping())) {
+             !(q.front()->outcome.load() == 2 && q.front()->retriable)) {
         done.push_back(q.front());
         q.pop_front();
         --inflight_count_;
@@ -720,7 +744,8 @@ std::optional<ConnectRecord> WorkerSinkTask::to_record(const rocketmq::MessageEx
         Stage::kTransformation, [&] { return setup_.chain.apply(record); },
         [&] { return describe(Stage::kTransformation, ""); });
     if (!transformed.ok()) {
-      fail(transformed.error().message());
+      // Stopped while retrying: the batch is dropped unput, its offsets are not committed.
+      if (transformed.error().code() != ErrorCode::kCancelled) fail(transformed.error().message());
       *fatal = true;
       return std::nullopt;
     }
@@ -808,11 +833,14 @@ void WorkerSinkTask::run() {
     }
     batch.clear();
     OffsetMap advanced;
+    bool stopped = false;
     for (const auto& m : *polled) {
       bool fatal = false;
       auto record = to_record(m, &fatal);
       if (fatal) {
-        healthy = false;
+        // Not a failure when the stop cut a retry short: what was put is still committed.
+        healthy = stopping() && state().state != RunState::kFailed;
+        stopped = true;
         break;
       }
       advanced[partition_of(m.queue())] = RecordOffset{{"queueOffset", m.queue_offset() + 1}};
@@ -824,7 +852,7 @@ void WorkerSinkTask::run() {
         batch.push_back(std::move(*record));
       }
     }
-    if (!healthy) break;
+    if (!healthy || stopped) break;
     // put(); a RetriableException retries the same batch (the consumer holds its position).
     while (!batch.empty() || !advanced.empty()) {
       try {

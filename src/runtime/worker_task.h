@@ -179,6 +179,7 @@ class WorkerSourceTask final : public WorkerTask, public SourceTaskContext {
   std::string batch_key_;
   std::size_t batch_bytes_ = 0;
   std::uint64_t empty_skipped_ = 0;
+  bool stopped_mid_poll_ = false;  // a stop cut a record's retries short
   std::chrono::steady_clock::time_point next_commit_;
 };
 

@@ -84,6 +84,11 @@ void ErrorHandler::cancel() {
   cancel_cv_.notify_all();
 }
 
+bool ErrorHandler::cancelled() {
+  std::lock_guard lock(cancel_mutex_);
+  return cancelled_;
+}
+
 bool ErrorHandler::retry_allowed(std::chrono::steady_clock::time_point started, int attempt) {
   if (config_.retry_timeout.count() == 0) return false;
   auto delay = std::min<std::chrono::milliseconds>(

@@ -84,8 +84,10 @@ class ErrorHandler {
   std::int64_t tolerated() const { return tolerated_; }
   std::int64_t dead_lettered() const { return dead_lettered_; }
 
-  // Stops retries in progress (task shutdown), also one waiting out its back-off.
+  // Stops retries in progress (task shutdown), also one waiting out its back-off; run() then
+  // returns an Error with ErrorCode::kCancelled for the record it was retrying.
   void cancel();
+  bool cancelled();
 
  private:
   bool retry_allowed(std::chrono::steady_clock::time_point started, int attempt);

@@ -20,6 +20,11 @@ auto ErrorHandler::run(Stage stage, Fn&& fn, const std::function<FailedRecord()>
       return std::optional<T>(fn());
     } catch (const RetriableException& e) {
       if (retry_allowed(started, attempt)) continue;
+      // A stop ended the retries: the record is neither failed nor tolerated (its position must
+      // not move past it); the caller just stops.
+      if (cancelled()) {
+        return Error(ErrorCode::kCancelled, std::string("stopped while retrying: ") + e.what());
+      }
       message = e.what();
       klass = "RetriableException";
     } catch (const DataException& e) {
