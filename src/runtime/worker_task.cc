@@ -318,9 +318,25 @@ bool WorkerSourceTask::send(ConnectRecord record) {
     return true;
   }
   if (message.body.empty()) {
-    // RocketMQ has no empty messages (brokers' clients refuse them). A record without payload (a
-    // blank line, a null value through StringConverter) is passed over rather than failing the
-    // task on every blank line; its position still moves on.
+    // RocketMQ has no empty messages (brokers' clients refuse them). A keyed record with a null
+    // value is a deletion (a tombstone) that has no RocketMQ form: an error under
+    // errors.tolerance, not something to drop quietly.
+    if (record.value.is_null() && !record.key.is_null()) {
+      FailedRecord f = describe();
+      f.stage = Stage::kProduce;
+      f.error =
+          "a record with a key and a null value (a tombstone) cannot become a RocketMQ "
+          "message: message bodies cannot be empty";
+      f.error_class = "DataException";
+      if (auto r = errors_.report(std::move(f)); !r.ok()) {
+        fail(r.error().message());
+        return false;
+      }
+      pass_without_message(std::move(record));
+      return true;
+    }
+    // Content that is simply empty (a blank line) is passed over rather than failing the task on
+    // every blank line; its position still moves on.
     if (empty_skipped_++ % 10000 == 0) {
       logger("worker")->warn(
           "task {}: a record's value converts to an empty body, which RocketMQ cannot carry; "
@@ -406,10 +422,14 @@ void WorkerSourceTask::pass_without_message(ConnectRecord record) {
 
 void WorkerSourceTask::add_to_batch(const std::shared_ptr<InFlight>& flight,
                                     rocketmq::Message message, std::string key) {
-  const bool alone = message.body.size() >= kMaxBatchedRecordBytes;
-  if (!batch_flights_.empty() && (alone || message.topic != batch_messages_.front().topic ||
-                                  key != batch_key_ || batch_flights_.size() >= kMaxBatchRecords ||
-                                  batch_bytes_ + message.body.size() > kMaxBatchBytes)) {
+  // What the record adds to the batch body: its body and its encoded properties (headers can be
+  // large too), so a batch stays well under the broker's message size limit.
+  std::size_t bytes = message.body.size() + message.keys.size() + message.tags.size() + 64;
+  for (const auto& [k, v] : message.properties) bytes += k.size() + v.size() + 2;
+  const bool alone = message.body.size() >= kMaxBatchedRecordBytes || bytes >= kMaxBatchBytes;
+  if (!batch_flights_.empty() &&
+      (alone || message.topic != batch_messages_.front().topic || key != batch_key_ ||
+       batch_flights_.size() >= kMaxBatchRecords || batch_bytes_ + bytes > kMaxBatchBytes)) {
     flush_batch();
   }
   if (alone) {
@@ -417,7 +437,7 @@ void WorkerSourceTask::add_to_batch(const std::shared_ptr<InFlight>& flight,
     return;
   }
   if (batch_flights_.empty()) batch_key_ = std::move(key);
-  batch_bytes_ += message.body.size();
+  batch_bytes_ += bytes;
   batch_flights_.push_back(flight);
   batch_messages_.push_back(std::move(message));
 }

@@ -431,6 +431,63 @@ TEST_F(WorkerTest, StopDuringABrokerOutageKeepsUnsentRecords) {
   (*again)->stop();
 }
 
+// A keyed record with a null value (a deletion) cannot become a RocketMQ message: it is an
+// error under errors.tolerance (FAILED with none, passed over with all), never dropped quietly.
+class TombstoneSource : public SourceTask {
+ public:
+  void start(const KeyValue&) override {}
+  void stop() override {}
+  std::vector<ConnectRecord> poll() override {
+    if (done_) {
+      std::this_thread::sleep_for(10ms);
+      return {};
+    }
+    done_ = true;
+    std::vector<ConnectRecord> out;
+    out.emplace_back(RecordPartition{{"t", std::string("t")}}, RecordOffset{{"n", std::int64_t{1}}},
+                     std::nullopt, nullptr, Value(std::string("k")), nullptr,
+                     Value(std::string("v")));
+    out.emplace_back(RecordPartition{{"t", std::string("t")}}, RecordOffset{{"n", std::int64_t{2}}},
+                     std::nullopt, nullptr, Value(std::string("k")), nullptr, Value());
+    return out;
+  }
+
+ private:
+  bool done_ = false;
+};
+
+TEST_F(WorkerTest, TombstonesAreErrorsUnderTolerance) {
+  registry_.add_source_connector<OneTaskSource<TombstoneSource>>({"TombstoneSource", {}, "1", ""});
+  start_worker({{"offsetCommitIntervalMsConfig", "100"},
+                {"keyConverter", "StringConverter"},
+                {"valueConverter", "StringConverter"}});
+  ASSERT_TRUE(worker_
+                  ->put_connector(
+                      "strict",
+                      {{"connector.class", "TombstoneSource"}, {"connect.topicname", "tombstones"}},
+                      {})
+                  .ok());
+  ASSERT_TRUE(eventually([&] { return task_run_state("strict") == RunState::kFailed; }));
+  auto failed = worker_->task_state("strict", 0);
+  ASSERT_TRUE(failed.ok() && failed->trace.has_value());
+  EXPECT_NE(failed->trace->find("tombstone"), std::string::npos) << *failed->trace;
+
+  ASSERT_TRUE(worker_
+                  ->put_connector("lenient",
+                                  {{"connector.class", "TombstoneSource"},
+                                   {"connect.topicname", "tombstones"},
+                                   {"errors.tolerance", "all"}},
+                                  {})
+                  .ok());
+  EXPECT_TRUE(eventually([&] {
+    auto offsets = worker_->connector_offsets("lenient");
+    std::int64_t n = 0;
+    return offsets.ok() && offsets->size() == 1 && (*offsets)[0].offset.find("n") &&
+           (*offsets)[0].offset.find("n")->to_int64(n) && n == 2;
+  })) << "the position did not move past the tolerated tombstone";
+  EXPECT_EQ(task_run_state("lenient"), RunState::kRunning);
+}
+
 // A sink that records which threads call put() and pre_commit(): the plugin API promises a
 // task one thread, so a commit a consumer rebalance asks for must run on it too.
 struct SinkCalls {
