@@ -896,7 +896,8 @@ void WorkerSinkTask::run() {
     }
     for (auto& [p, o] : advanced) current_[p] = std::move(o);
     if (std::chrono::steady_clock::now() >= next_commit) {
-      healthy = commit_offsets();
+      // Revocations first: a queue given up on must leave current_ before anything commits.
+      healthy = handle_revocations() && commit_offsets();
       next_commit = std::chrono::steady_clock::now() + setup_.commit_interval;
     }
   }
@@ -932,9 +933,11 @@ void WorkerSinkTask::on_revoked(const std::vector<rocketmq::MessageQueue>& queue
   wake();  // a paused task commits too
   lock.lock();
   // The task thread gets here within one poll() timeout unless put() is slow; past the commit
-  // timeout the queues go without a commit (another member re-reads from the last one).
-  if (!revoke_cv_.wait_for(lock, setup_.commit_timeout,
-                           [&] { return revocation->handled || revocations_closed_; })) {
+  // timeout the queues go without a commit (another member re-reads from the last one). Once the
+  // task thread has taken the revocation up it is given one more timeout to finish its commit.
+  auto done = [&] { return revocation->handled || revocations_closed_; };
+  if (!revoke_cv_.wait_for(lock, setup_.commit_timeout, done) &&
+      !(revocation->claimed && revoke_cv_.wait_for(lock, setup_.commit_timeout, done))) {
     revocation->abandoned = true;
     logger("worker")->warn("task {}: queues revoked before their offsets could be committed",
                            task_name_);
@@ -952,6 +955,7 @@ bool WorkerSinkTask::handle_revocations() {
     std::lock_guard lock(revoke_mutex_);
     if (revocations_.empty()) return true;
     pending.swap(revocations_);
+    for (auto& r : pending) r->claimed = true;
   }
   auto forget = [&](bool abandoned_only) {
     std::lock_guard lock(revoke_mutex_);

@@ -208,6 +208,7 @@ class WorkerSinkTask final : public WorkerTask, public SinkTaskContext, public E
   struct Revocation {
     std::vector<rocketmq::MessageQueue> queues;
     bool handled = false;
+    bool claimed = false;    // the task thread is committing it
     bool abandoned = false;  // the consumer stopped waiting: do not commit these queues any more
   };
 

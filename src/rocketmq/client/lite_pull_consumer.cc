@@ -278,6 +278,17 @@ void LitePullConsumer::Impl::apply_assignment(std::map<MessageQueue, Subscriptio
     l = listener;
   }
   if (!revoked.empty()) {
+    {
+      // From here on poll() hands out nothing of these queues: what the listener commits for
+      // them is final (a later poll would let the application move an offset it no longer owns).
+      std::lock_guard lock(mutex);
+      for (const auto& mq : revoked) {
+        if (auto it = queues.find(mq); it != queues.end()) {
+          it->second->dropped = true;
+          it->second->cache.clear();
+        }
+      }
+    }
     if (notify && l.on_revoked) l.on_revoked(revoked);
     if (config.auto_commit) {
       std::set<MessageQueue> only(revoked.begin(), revoked.end());
@@ -627,7 +638,7 @@ Result<std::vector<MessageExt>> LitePullConsumer::poll(std::chrono::milliseconds
         const std::size_t start = impl.poll_cursor++ % n;
         for (std::size_t i = 0; i < n && out.size() < impl.config.max_poll_messages; ++i) {
           auto& state = order[(start + i) % n];
-          if (state->paused || state->cache.empty()) continue;
+          if (state->dropped || state->paused || state->cache.empty()) continue;
           const bool was_full = state->cache.size() >= impl.config.max_cached_messages_per_queue;
           while (!state->cache.empty() && out.size() < impl.config.max_poll_messages) {
             out.push_back(std::move(state->cache.front()));
