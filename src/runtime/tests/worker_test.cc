@@ -431,9 +431,8 @@ TEST_F(WorkerTest, StopDuringABrokerOutageKeepsUnsentRecords) {
   (*again)->stop();
 }
 
-// A keyed record with a null value (a deletion) cannot become a RocketMQ message: it is an
-// error under errors.tolerance (FAILED with none, passed over with all), never dropped quietly.
-class TombstoneSource : public SourceTask {
+// A source task whose poll() returns records() once, then nothing.
+class OnceSourceTask : public SourceTask {
  public:
   void start(const KeyValue&) override {}
   void stop() override {}
@@ -443,6 +442,21 @@ class TombstoneSource : public SourceTask {
       return {};
     }
     done_ = true;
+    return records();
+  }
+
+ protected:
+  virtual std::vector<ConnectRecord> records() = 0;
+
+ private:
+  bool done_ = false;
+};
+
+// A keyed record with a null value (a deletion) cannot become a RocketMQ message: it is an
+// error under errors.tolerance (FAILED with none, passed over with all), never dropped quietly.
+class TombstoneSource : public OnceSourceTask {
+ public:
+  std::vector<ConnectRecord> records() override {
     std::vector<ConnectRecord> out;
     out.emplace_back(RecordPartition{{"t", std::string("t")}}, RecordOffset{{"n", std::int64_t{1}}},
                      std::nullopt, nullptr, Value(std::string("k")), nullptr,
@@ -451,9 +465,6 @@ class TombstoneSource : public SourceTask {
                      std::nullopt, nullptr, Value(std::string("k")), nullptr, Value());
     return out;
   }
-
- private:
-  bool done_ = false;
 };
 
 TEST_F(WorkerTest, TombstonesAreErrorsUnderTolerance) {
@@ -625,16 +636,9 @@ struct SourceCommits {
 SourceCommits g_source;
 constexpr int kSourceRecords = 60;
 
-class KeyedSourceTask : public SourceTask {
+class KeyedSourceTask : public OnceSourceTask {
  public:
-  void start(const KeyValue&) override {}
-  void stop() override {}
-  std::vector<ConnectRecord> poll() override {
-    if (done_) {
-      std::this_thread::sleep_for(10ms);
-      return {};
-    }
-    done_ = true;
+  std::vector<ConnectRecord> records() override {
     std::vector<ConnectRecord> out;
     for (int i = 0; i < kSourceRecords; ++i) {
       ConnectRecord r(RecordPartition{{"file", std::string("f")}},
@@ -661,9 +665,6 @@ class KeyedSourceTask : public SourceTask {
     std::lock_guard lock(g_source.mutex);
     ++g_source.commits;
   }
-
- private:
-  bool done_ = false;
 };
 
 TEST_F(WorkerTest, SourceRecordsBecomeMessages) {
