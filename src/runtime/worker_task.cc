@@ -157,6 +157,25 @@ void WorkerTask::wait_for(std::chrono::milliseconds d) {
   wait_cv_.wait_for(lock, d, [&] { return stopping() || paused() != was_paused; });
 }
 
+bool WorkerTask::start_plugin(const std::function<void()>& init) {
+  try {
+    init();
+    setup_.task->start(setup_.task_config);
+  } catch (...) {
+    fail("start failed: " + describe_exception(std::current_exception()));
+    return false;
+  }
+  if (state().state == RunState::kFailed) {  // start() returned after the start timeout
+    try {
+      setup_.task->stop();
+    } catch (...) {
+    }
+    return false;
+  }
+  set_state(RunState::kRunning);
+  return true;
+}
+
 bool WorkerTask::wait_while_paused() {
   if (!paused()) return !stopping();
   set_state(RunState::kPaused);
@@ -198,21 +217,7 @@ OffsetMap WorkerSourceTask::Reader::read_offsets(const std::vector<RecordPartiti
 }
 
 void WorkerSourceTask::run() {
-  try {
-    task_->init(*this);
-    task_->start(setup_.task_config);
-  } catch (...) {
-    fail("start failed: " + describe_exception(std::current_exception()));
-    return;
-  }
-  if (state().state == RunState::kFailed) {  // start() returned after the start timeout
-    try {
-      task_->stop();
-    } catch (...) {
-    }
-    return;
-  }
-  set_state(RunState::kRunning);
+  if (!start_plugin([&] { task_->init(*this); })) return;
   next_commit_ = std::chrono::steady_clock::now() + setup_.commit_interval;
   bool healthy = true;
   while (healthy && wait_while_paused()) {
@@ -455,32 +460,36 @@ void WorkerSourceTask::flush_batch() {
     dispatch(flights.front(), std::move(messages.front()), std::move(key));
     return;
   }
-  auto on_done = [this, flights, self = shared_from_this()](Result<rocketmq::SendResult> r) {
-    if (r.ok()) {
-      // One acknowledgment for the batch: consecutive queue offsets, comma-joined ids.
-      std::string_view ids = r->msg_id;
-      for (std::size_t i = 0; i < flights.size(); ++i) {
-        auto& f = *flights[i];
-        const auto comma = ids.find(',');
-        f.metadata.topic = r->queue.topic;
-        f.metadata.broker_name = r->queue.broker_name;
-        f.metadata.queue_id = r->queue.queue_id;
-        f.metadata.queue_offset = r->queue_offset + static_cast<std::int64_t>(i);
-        f.metadata.msg_id = std::string(ids.substr(0, comma));
-        ids = comma == std::string_view::npos ? std::string_view() : ids.substr(comma + 1);
-        f.outcome.store(1);
-      }
-    } else {
-      for (const auto& f : flights) {
-        f->error = r.error().message();
-        f->retriable = r.error().is_retriable();
-        f->outcome.store(2);
-      }
+  setup_.producer->send_batch_async(messages, std::move(key),
+                                    [this, flights = std::move(flights), self = shared_from_this()](
+                                        Result<rocketmq::SendResult> r) { settle(flights, r); });
+}
+
+void WorkerSourceTask::settle(const std::vector<std::shared_ptr<InFlight>>& flights,
+                              const Result<rocketmq::SendResult>& r) {
+  if (r.ok()) {
+    // One acknowledgment for the whole batch: consecutive queue offsets, comma-joined ids.
+    std::string_view ids = r->msg_id;
+    for (std::size_t i = 0; i < flights.size(); ++i) {
+      auto& f = *flights[i];
+      const auto comma = ids.find(',');
+      f.metadata.topic = r->queue.topic;
+      f.metadata.broker_name = r->queue.broker_name;
+      f.metadata.queue_id = r->queue.queue_id;
+      f.metadata.queue_offset = r->queue_offset + static_cast<std::int64_t>(i);
+      f.metadata.msg_id = std::string(ids.substr(0, comma));
+      ids = comma == std::string_view::npos ? std::string_view() : ids.substr(comma + 1);
+      f.outcome.store(1);
     }
-    { std::lock_guard lock(inflight_mutex_); }
-    inflight_cv_.notify_all();
-  };
-  setup_.producer->send_batch_async(messages, std::move(key), std::move(on_done));
+  } else {
+    for (const auto& f : flights) {
+      f->error = r.error().message();
+      f->retriable = r.error().is_retriable();
+      f->outcome.store(2);
+    }
+  }
+  { std::lock_guard lock(inflight_mutex_); }
+  inflight_cv_.notify_all();
 }
 
 bool WorkerSourceTask::to_message(const ConnectRecord& record, rocketmq::Message& message,
@@ -532,20 +541,7 @@ bool WorkerSourceTask::to_message(const ConnectRecord& record, rocketmq::Message
 void WorkerSourceTask::dispatch(const std::shared_ptr<InFlight>& flight, rocketmq::Message message,
                                 std::string key) {
   auto on_done = [this, flight, self = shared_from_this()](Result<rocketmq::SendResult> r) {
-    if (r.ok()) {
-      flight->metadata.topic = r->queue.topic;
-      flight->metadata.broker_name = r->queue.broker_name;
-      flight->metadata.queue_id = r->queue.queue_id;
-      flight->metadata.queue_offset = r->queue_offset;
-      flight->metadata.msg_id = r->msg_id;
-      flight->outcome.store(1);
-    } else {
-      flight->error = r.error().message();
-      flight->retriable = r.error().is_retriable();
-      flight->outcome.store(2);
-    }
-    { std::lock_guard lock(inflight_mutex_); }
-    inflight_cv_.notify_all();
+    settle({flight}, r);
   };
   if (!key.empty()) {
     // Same key, same queue: records of one key stay in order (seed issue 233).
@@ -635,12 +631,12 @@ void WorkerSourceTask::commit_positions_if_due() {
   next_commit_ = std::chrono::steady_clock::now() + setup_.commit_interval;
 }
 
-bool WorkerSourceTask::commit_positions() {
-  if (acked_positions_.empty()) return true;
+void WorkerSourceTask::commit_positions() {
+  if (acked_positions_.empty()) return;
   if (auto r = setup_.store->put_positions(setup_.connector, acked_positions_); !r.ok()) {
     logger("worker")->error("task {}: committing positions failed: {}", task_name_,
                             r.error().message());
-    return true;  // retried at the next interval; nothing acknowledged is lost
+    return;  // retried at the next interval; nothing acknowledged is lost
   }
   remember_committed(acked_positions_);
   acked_positions_.clear();
@@ -650,7 +646,6 @@ bool WorkerSourceTask::commit_positions() {
     logger("worker")->warn("task {} commit() threw: {}", task_name_,
                            describe_exception(std::current_exception()));
   }
-  return true;
 }
 
 // --- WorkerSinkTask ---
@@ -811,21 +806,7 @@ void WorkerSinkTask::run() {
     on_revoked(queues);
   };
   consumer_->set_assignment_listener(std::move(listener));
-  try {
-    task_->init(*this);
-    task_->start(setup_.task_config);
-  } catch (...) {
-    fail("start failed: " + describe_exception(std::current_exception()));
-    return;
-  }
-  if (state().state == RunState::kFailed) {  // start() returned after the start timeout
-    try {
-      task_->stop();
-    } catch (...) {
-    }
-    return;
-  }
-  set_state(RunState::kRunning);
+  if (!start_plugin([&] { task_->init(*this); })) return;
   auto next_commit = std::chrono::steady_clock::now() + setup_.commit_interval;
   bool healthy = true;
   std::vector<ConnectRecord> batch;

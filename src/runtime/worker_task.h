@@ -15,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -77,6 +78,9 @@ class WorkerTask : public std::enable_shared_from_this<WorkerTask> {
   bool paused() const { return paused_.load(std::memory_order_acquire); }
   // Sleeps up to `d`, waking early on stop, pause or resume.
   void wait_for(std::chrono::milliseconds d);
+  // init() (the typed context) and start() of the plugin's task; RUNNING when both returned in
+  // time, else false (FAILED, the plugin stopped again when start() returned too late).
+  bool start_plugin(const std::function<void()>& init);
   // Blocks while paused (state PAUSED), doing pending_work() when woken for it; returns false
   // when stopping.
   bool wait_while_paused();
@@ -158,10 +162,13 @@ class WorkerSourceTask final : public WorkerTask, public SourceTaskContext {
   void add_to_batch(const std::shared_ptr<InFlight>& flight, rocketmq::Message message,
                     std::string key);
   void flush_batch();
+  // Records the outcome of one send (a batch, or a single record) for its records; I/O thread.
+  void settle(const std::vector<std::shared_ptr<InFlight>>& flights,
+              const Result<rocketmq::SendResult>& r);
   // A record that becomes no message still holds its place, so the position moves past it.
   void pass_without_message(ConnectRecord record);
   // Records the acknowledged positions (never fails the task: a failed write is retried).
-  bool commit_positions();
+  void commit_positions();
   void commit_positions_if_due();
 
   SourceTask* task_;
