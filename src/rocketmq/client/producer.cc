@@ -334,16 +334,10 @@ Result<void> Producer::send_oneway(const Message& message) {
 
 void Producer::send_async(Message message, SendCallback callback) {
   auto state = std::make_shared<AsyncSend>();
-  state->message = std::move(message);
+  state->message = std::move(message);  // owns the body the Prepared views
   state->callback = std::move(callback);
   auto p = prepare(state->message);
-  if (!p.ok()) {
-    state->callback(std::move(p).error());
-    return;
-  }
-  state->prepared = std::move(p).value();
-  state->deadline = Clock::now() + config_.send_timeout;
-  send_prepared_async(std::move(state));
+  start_async(std::move(state), std::move(p), std::nullopt);
 }
 
 void Producer::send_by_key_async(Message message, std::string key, SendCallback callback) {
@@ -351,15 +345,7 @@ void Producer::send_by_key_async(Message message, std::string key, SendCallback 
   state->message = std::move(message);
   state->callback = std::move(callback);
   auto p = prepare(state->message);
-  if (!p.ok()) {
-    state->callback(std::move(p).error());
-    return;
-  }
-  state->prepared = std::move(p).value();
-  state->prepared->selection = Selection::kKey;
-  state->prepared->key = std::move(key);
-  state->deadline = Clock::now() + config_.send_timeout;
-  send_prepared_async(std::move(state));
+  start_async(std::move(state), std::move(p), std::move(key));
 }
 
 void Producer::send_batch_async(std::span<const Message> messages, std::string key,
@@ -367,14 +353,22 @@ void Producer::send_batch_async(std::span<const Message> messages, std::string k
   auto state = std::make_shared<AsyncSend>();
   state->callback = std::move(callback);
   auto p = prepare_batch(messages);  // the batch body is copied into the Prepared
-  if (!p.ok()) {
-    state->callback(std::move(p).error());
+  std::optional<std::string> by_key;
+  if (!key.empty()) by_key = std::move(key);
+  start_async(std::move(state), std::move(p), std::move(by_key));
+}
+
+void Producer::start_async(std::shared_ptr<AsyncSend> state,
+                           Result<std::shared_ptr<Prepared>> prepared,
+                           std::optional<std::string> key) {
+  if (!prepared.ok()) {
+    state->callback(std::move(prepared).error());
     return;
   }
-  state->prepared = std::move(p).value();
-  if (!key.empty()) {
+  state->prepared = std::move(prepared).value();
+  if (key) {
     state->prepared->selection = Selection::kKey;
-    state->prepared->key = std::move(key);
+    state->prepared->key = std::move(*key);
   }
   state->deadline = Clock::now() + config_.send_timeout;
   send_prepared_async(std::move(state));

@@ -14,6 +14,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -88,6 +89,9 @@ class Producer {
                               const std::string& avoid_broker) const;
   Result<SendResult> send_prepared(const std::shared_ptr<Prepared>& p);
   void send_prepared_async(std::shared_ptr<AsyncSend> state);
+  // Fails the callback with a preparation error, or selects by `key` and sends.
+  void start_async(std::shared_ptr<AsyncSend> state, Result<std::shared_ptr<Prepared>> prepared,
+                   std::optional<std::string> key);
   RemotingCommand build_request(const Prepared& p, const MessageQueue& queue) const;
   static Result<SendResult> to_send_result(const RemotingCommand& reply, const Prepared& p,
                                            const MessageQueue& queue);
