@@ -258,11 +258,22 @@ std::vector<std::string> StandaloneWorker::connector_names() const {
   return out;
 }
 
+Error StandaloneWorker::not_found(std::string_view name) {
+  return Error(ErrorCode::kNotFound, "Connector " + std::string(name) + " not found");
+}
+
+Result<StandaloneWorker::Running*> StandaloneWorker::slot(const std::string& name) {
+  std::lock_guard lock(state_mutex_);
+  auto it = connectors_.find(name);
+  if (it == connectors_.end()) return not_found(name);
+  return &it->second;
+}
+
 Result<ConnectorInfo> StandaloneWorker::connector_info(std::string_view name) const {
   std::lock_guard lock(state_mutex_);
   auto it = connectors_.find(name);
   if (it == connectors_.end()) {
-    return Error(ErrorCode::kNotFound, "Connector " + std::string(name) + " not found");
+    return not_found(name);
   }
   ConnectorInfo info;
   info.name = it->first;
@@ -290,7 +301,7 @@ Result<ConnectorState> StandaloneWorker::connector_state(std::string_view name) 
   std::lock_guard lock(state_mutex_);
   auto it = connectors_.find(name);
   if (it == connectors_.end()) {
-    return Error(ErrorCode::kNotFound, "Connector " + std::string(name) + " not found");
+    return not_found(name);
   }
   return state_of(it->first, it->second);
 }
@@ -638,14 +649,11 @@ Result<KeyValue> StandaloneWorker::patch_connector(std::string_view name_view,
                                                    const KeyValue& patch) {
   std::string name(name_view);
   std::lock_guard life(lifecycle_mutex_);
+  RMQC_ASSIGN_OR_RETURN(Running * r, slot(name));
   KeyValue merged;
   {
     std::lock_guard lock(state_mutex_);
-    auto it = connectors_.find(name);
-    if (it == connectors_.end()) {
-      return Error(ErrorCode::kNotFound, "Connector " + name + " not found");
-    }
-    merged = it->second.config;
+    merged = r->config;
   }
   for (const auto& [key, value] : patch) merged.put(key, value);
   RMQC_RETURN_IF_ERROR(put_connector_locked(name, merged, {.allow_update = true}));
@@ -704,13 +712,8 @@ Result<bool> StandaloneWorker::put_connector_locked(const std::string& name, Key
 Result<void> StandaloneWorker::delete_connector(std::string_view name_view) {
   std::string name(name_view);
   std::lock_guard life(lifecycle_mutex_);
-  {
-    std::lock_guard lock(state_mutex_);
-    if (connectors_.find(name) == connectors_.end()) {
-      return Error(ErrorCode::kNotFound, "Connector " + name + " not found");
-    }
-  }
-  stop_connector(connectors_[name], false);
+  RMQC_ASSIGN_OR_RETURN(Running * r, slot(name));
+  stop_connector(*r, false);
   {
     std::lock_guard lock(state_mutex_);
     connectors_.erase(name);
@@ -723,14 +726,7 @@ Result<void> StandaloneWorker::delete_connector(std::string_view name_view) {
 Result<void> StandaloneWorker::set_target_state(std::string_view name_view, TargetState state) {
   std::string name(name_view);
   std::lock_guard life(lifecycle_mutex_);
-  Running* r;
-  {
-    std::lock_guard lock(state_mutex_);
-    auto it = connectors_.find(name);
-    if (it == connectors_.end())
-      return Error(ErrorCode::kNotFound, "Connector " + name + " not found");
-    r = &it->second;
-  }
+  RMQC_ASSIGN_OR_RETURN(Running * r, slot(name));
   TargetState before = r->target;
   RMQC_RETURN_IF_ERROR(store_->put_target_state(name, state));
   {
@@ -758,14 +754,7 @@ Result<void> StandaloneWorker::restart_connector(std::string_view name_view, boo
                                                  bool only_failed) {
   std::string name(name_view);
   std::lock_guard life(lifecycle_mutex_);
-  Running* r;
-  {
-    std::lock_guard lock(state_mutex_);
-    auto it = connectors_.find(name);
-    if (it == connectors_.end())
-      return Error(ErrorCode::kNotFound, "Connector " + name + " not found");
-    r = &it->second;
-  }
+  RMQC_ASSIGN_OR_RETURN(Running * r, slot(name));
   if (include_tasks && only_failed && r->state != RunState::kFailed) {
     // Only the failed tasks: restart each in place.
     std::vector<int> failed;
@@ -795,14 +784,10 @@ Result<void> StandaloneWorker::restart_task(std::string_view name_view, int id) 
 }
 
 Result<void> StandaloneWorker::restart_task_locked(const std::string& name, int id) {
-  Running* r;
+  RMQC_ASSIGN_OR_RETURN(Running * r, slot(name));
   std::shared_ptr<WorkerTask> old;
   {
     std::lock_guard lock(state_mutex_);
-    auto it = connectors_.find(name);
-    if (it == connectors_.end())
-      return Error(ErrorCode::kNotFound, "Connector " + name + " not found");
-    r = &it->second;
     if (id < 0 || id >= static_cast<int>(r->task_configs.size())) {
       return Error(ErrorCode::kNotFound,
                    "Task " + std::to_string(id) + " of connector " + name + " not found");
@@ -841,7 +826,7 @@ Result<std::vector<SourceOffset>> StandaloneWorker::connector_offsets(std::strin
     std::lock_guard lock(state_mutex_);
     auto it = connectors_.find(name);
     if (it == connectors_.end()) {
-      return Error(ErrorCode::kNotFound, "Connector " + std::string(name) + " not found");
+      return not_found(name);
     }
     if (it->second.type == ConnectorType::kSource) offsets = store_->positions(name);
     for (const auto& t : it->second.tasks) {

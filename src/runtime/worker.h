@@ -85,6 +85,10 @@ class StandaloneWorker final : public ConnectController {
 
   explicit StandaloneWorker(Options options);
   void register_stored();
+  static Error not_found(std::string_view name);
+  // The connector's slot, or not_found. Stays valid while lifecycle_mutex_ is held (only
+  // lifecycle calls add or erase connectors).
+  Result<Running*> slot(const std::string& name);
   // Validation of a connector config: runtime keys, converters, transforms, errors.*, the
   // connector's ConfigDef and its own validate(). Errors name the keys.
   Result<ValidationResult> validate(const KeyValue& config) const;
