@@ -2,6 +2,8 @@
 
 #include "rmqc/api/source_task.h"
 
+#include "testing/task_fakes.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -22,52 +24,8 @@ const fs::path kGoodLibrary = kPluginDir / "good" / "librmqc-test-example.so";
 const fs::path kBadDir = kPluginDir / "bad";
 constexpr std::string_view kCounterClass = "com.example.connect.CounterSourceConnector";
 
-class FakeOffsetReader final : public OffsetStorageReader {
- public:
-  std::optional<RecordOffset> read_offset(const RecordPartition& partition) override {
-    auto it = offsets.find(partition);
-    if (it == offsets.end()) return std::nullopt;
-    return it->second;
-  }
-  OffsetMap read_offsets(const std::vector<RecordPartition>& partitions) override {
-    OffsetMap out;
-    for (const auto& p : partitions) {
-      if (auto o = read_offset(p)) out.emplace(p, *o);
-    }
-    return out;
-  }
-  OffsetMap offsets;
-};
-
-class FakeSourceContext final : public SourceTaskContext {
- public:
-  OffsetStorageReader& offset_storage_reader() override { return reader; }
-  std::string_view connector_name() const override { return "counter"; }
-  std::string_view task_name() const override { return "counter-0"; }
-  const KeyValue& configs() const override { return config; }
-  FakeOffsetReader reader;
-  KeyValue config;
-};
-
-// A scratch directory per test, removed afterwards.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("rmqc-plugin-" + std::string(info->name()) + "-" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using rmqc::testing::FakeSourceContext;
+using rmqc::testing::ScratchDir;
 
 std::string problems_text(const PluginLoader& loader) {
   std::string out;
