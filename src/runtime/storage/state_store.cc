@@ -1,6 +1,8 @@
 #include "runtime/storage/state_store.h"
 
 #include "base/file_util.h"
+#include "runtime/storage/json_codec.h"
+#include "runtime/storage/position_key.h"
 
 #include <nlohmann/json.hpp>
 
@@ -8,116 +10,11 @@ namespace rmqc::runtime {
 namespace {
 
 using json = nlohmann::json;
+using namespace json_codec;
 
 constexpr const char* kConnectorsFile = "connectors.json";
 constexpr const char* kPositionsFile = "positions.json";
 constexpr const char* kStatusesFile = "statuses.json";
-
-// Positions hold strings, integers, floats, booleans and nested maps/lists; that is what JSON
-// keeps. Integers come back as INT64 and floats as FLOAT64.
-json to_json(const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::kNull:
-      return nullptr;
-    case Value::Kind::kBoolean:
-      return v.as_bool();
-    case Value::Kind::kFloat32:
-      return static_cast<double>(v.as_float32());
-    case Value::Kind::kFloat64:
-      return v.as_float64();
-    case Value::Kind::kString:
-      return v.as_string();
-    case Value::Kind::kArray: {
-      json a = json::array();
-      for (const auto& e : v.as_array()) a.push_back(to_json(e));
-      return a;
-    }
-    case Value::Kind::kMap: {
-      json o = json::object();
-      for (const auto& [k, e] : v.as_map()) o[k.to_string()] = to_json(e);
-      return o;
-    }
-    default: {
-      std::int64_t n = 0;
-      if (v.to_int64(n)) return n;
-      return v.to_string();  // bytes, structs, decimals: their display form
-    }
-  }
-}
-
-Value from_json(const json& j) {
-  switch (j.type()) {
-    case json::value_t::null:
-      return Value();
-    case json::value_t::boolean:
-      return Value(j.get<bool>());
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-      return Value(j.get<std::int64_t>());
-    case json::value_t::number_float:
-      return Value(j.get<double>());
-    case json::value_t::string:
-      return Value(j.get<std::string>());
-    case json::value_t::array: {
-      ValueList l;
-      for (const auto& e : j) l.push_back(from_json(e));
-      return Value(std::move(l));
-    }
-    case json::value_t::object: {
-      ValueMap m;
-      for (const auto& [k, e] : j.items()) m.emplace_back(Value(k), from_json(e));
-      return Value(std::move(m));
-    }
-    default:
-      return Value();
-  }
-}
-
-template <typename Map>
-json map_to_json(const Map& m) {
-  json o = json::object();
-  for (const auto& [k, v] : m) o[k] = to_json(v);
-  return o;
-}
-
-template <typename Map>
-Map map_from_json(const json& j) {
-  typename Map::Map out;
-  for (const auto& [k, v] : j.items()) out.emplace(k, from_json(v));
-  return Map(std::move(out));
-}
-
-json kv_to_json(const KeyValue& kv) {
-  json o = json::object();
-  for (const auto& [k, v] : kv) o[k] = v;
-  return o;
-}
-
-KeyValue kv_from_json(const json& j) {
-  KeyValue kv;
-  for (const auto& [k, v] : j.items()) kv.put(k, v.is_string() ? v.get<std::string>() : v.dump());
-  return kv;
-}
-
-TargetState parse_target(const std::string& s) {
-  if (s == "PAUSED") return TargetState::kPaused;
-  if (s == "STOPPED") return TargetState::kStopped;
-  return TargetState::kStarted;
-}
-
-RunState parse_run_state(const std::string& s) {
-  for (auto st : {RunState::kUnassigned, RunState::kRunning, RunState::kPaused, RunState::kStopped,
-                  RunState::kFailed, RunState::kDestroyed}) {
-    if (run_state_name(st) == s) return st;
-  }
-  return RunState::kUnassigned;
-}
-
-ConnectorType parse_type(const std::string& s) {
-  if (s == "SOURCE") return ConnectorType::kSource;
-  if (s == "SINK") return ConnectorType::kSink;
-  return ConnectorType::kUnknown;
-}
 
 Result<json> load_json(const std::string& path) {
   auto text = read_file(path);
@@ -132,6 +29,10 @@ Result<json> load_json(const std::string& path) {
     // silently reset (that would lose every connector).
     return Error(ErrorCode::kDataLoss, path + " is corrupt: " + e.what());
   }
+}
+
+Error no_connector(std::string_view name) {
+  return Error(ErrorCode::kNotFound, "no connector " + std::string(name));
 }
 
 }  // namespace
@@ -151,34 +52,28 @@ Result<void> StateStore::load() {
     for (const auto& [name, c] : connectors.items()) {
       StoredConnector sc;
       sc.config = kv_from_json(c.at("config"));
-      sc.target_state = parse_target(c.value("targetState", "STARTED"));
+      sc.target_state = parse_target_state(c.value("targetState", "STARTED"));
       for (const auto& t : c.value("tasks", json::array()))
         sc.task_configs.push_back(kv_from_json(t));
+      sc.epoch = c.value("epoch", std::int64_t{0});
       connectors_[name] = std::move(sc);
     }
     for (const auto& [name, list] : positions.items()) {
-      OffsetMap m;
+      auto& m = positions_[name];
       for (const auto& e : list) {
-        m[map_from_json<RecordPartition>(e.at("partition"))] =
-            map_from_json<RecordOffset>(e.at("offset"));
+        RecordPosition p{partition_from_json(e.at("partition")), offset_from_json(e.at("offset"))};
+        m[canonical_partition_key(p.partition)] = std::move(p);
       }
-      positions_[name] = std::move(m);
     }
     for (const auto& [name, s] : statuses.items()) {
       ConnectorState st;
       st.name = name;
-      st.type = parse_type(s.value("type", "UNKNOWN"));
+      st.type = parse_connector_type(s.value("type", "UNKNOWN"));
       st.state = parse_run_state(s.value("state", "UNASSIGNED"));
       st.worker_id = s.value("workerId", "");
       if (s.contains("trace") && s["trace"].is_string()) st.trace = s["trace"].get<std::string>();
-      for (const auto& t : s.value("tasks", json::array())) {
-        TaskState ts;
-        ts.id = t.value("id", 0);
-        ts.state = parse_run_state(t.value("state", "UNASSIGNED"));
-        ts.worker_id = t.value("workerId", "");
-        if (t.contains("trace") && t["trace"].is_string()) ts.trace = t["trace"].get<std::string>();
-        st.tasks.push_back(std::move(ts));
-      }
+      for (const auto& t : s.value("tasks", json::array()))
+        st.tasks.push_back(task_state_from_json(t));
       statuses_[name] = std::move(st);
     }
   } catch (const json::exception& e) {
@@ -194,7 +89,8 @@ Result<void> StateStore::save_connectors_locked() {
     for (const auto& t : c.task_configs) tasks.push_back(kv_to_json(t));
     out[name] = {{"config", kv_to_json(c.config)},
                  {"targetState", std::string(target_state_name(c.target_state))},
-                 {"tasks", std::move(tasks)}};
+                 {"tasks", std::move(tasks)},
+                 {"epoch", c.epoch}};
   }
   return atomic_write_file(dir_ + "/" + kConnectorsFile, out.dump(2));
 }
@@ -203,9 +99,9 @@ Result<void> StateStore::save_positions_locked() {
   json out = json::object();
   for (const auto& [name, m] : positions_) {
     json list = json::array();
-    for (const auto& [p, o] : m) {
+    for (const auto& [key, p] : m) {
       list.push_back(
-          {{"partition", map_to_json(p.partition())}, {"offset", map_to_json(o.offset())}});
+          {{"partition", partition_to_json(p.partition)}, {"offset", offset_to_json(p.offset)}});
     }
     out[name] = std::move(list);
   }
@@ -216,12 +112,7 @@ Result<void> StateStore::save_statuses_locked() {
   json out = json::object();
   for (const auto& [name, s] : statuses_) {
     json tasks = json::array();
-    for (const auto& t : s.tasks) {
-      tasks.push_back({{"id", t.id},
-                       {"state", std::string(run_state_name(t.state))},
-                       {"workerId", t.worker_id},
-                       {"trace", t.trace ? json(*t.trace) : json(nullptr)}});
-    }
+    for (const auto& t : s.tasks) tasks.push_back(task_state_to_json(t));
     out[name] = {{"type", std::string(connector_type_name(s.type))},
                  {"state", std::string(run_state_name(s.state))},
                  {"workerId", s.worker_id},
@@ -232,40 +123,66 @@ Result<void> StateStore::save_statuses_locked() {
 }
 
 Result<void> StateStore::put_connector(std::string_view name, const StoredConnector& connector) {
-  std::lock_guard lock(mutex_);
-  connectors_[std::string(name)] = connector;
-  return save_connectors_locked();
+  {
+    std::lock_guard lock(mutex_);
+    auto it = connectors_.find(name);
+    std::int64_t applied = it == connectors_.end() ? 0 : it->second.epoch;
+    std::int64_t epoch = (connector.epoch > 0 ? connector.epoch : applied) + 1;
+    if (epoch < applied) return stale_epoch_error(name, epoch, applied);
+    auto& stored = connectors_[std::string(name)];
+    stored = connector;
+    stored.epoch = std::max(epoch, applied + 1);
+    RMQC_RETURN_IF_ERROR(save_connectors_locked());
+  }
+  listeners_.notify({std::string(name)});
+  return {};
 }
 
 Result<void> StateStore::put_target_state(std::string_view name, TargetState state) {
-  std::lock_guard lock(mutex_);
-  auto it = connectors_.find(name);
-  if (it == connectors_.end())
-    return Error(ErrorCode::kNotFound, "no connector " + std::string(name));
-  it->second.target_state = state;
-  return save_connectors_locked();
+  {
+    std::lock_guard lock(mutex_);
+    auto it = connectors_.find(name);
+    if (it == connectors_.end()) return no_connector(name);
+    it->second.target_state = state;
+    ++it->second.epoch;
+    RMQC_RETURN_IF_ERROR(save_connectors_locked());
+  }
+  listeners_.notify({std::string(name)});
+  return {};
 }
 
 Result<void> StateStore::put_task_configs(std::string_view name,
                                           std::vector<KeyValue> task_configs) {
-  std::lock_guard lock(mutex_);
-  auto it = connectors_.find(name);
-  if (it == connectors_.end())
-    return Error(ErrorCode::kNotFound, "no connector " + std::string(name));
-  it->second.task_configs = std::move(task_configs);
-  return save_connectors_locked();
+  {
+    std::lock_guard lock(mutex_);
+    auto it = connectors_.find(name);
+    if (it == connectors_.end()) return no_connector(name);
+    it->second.task_configs = std::move(task_configs);
+    ++it->second.epoch;
+    RMQC_RETURN_IF_ERROR(save_connectors_locked());
+  }
+  listeners_.notify({std::string(name)});
+  return {};
 }
 
 Result<void> StateStore::remove_connector(std::string_view name) {
-  std::lock_guard lock(mutex_);
-  auto it = connectors_.find(name);
-  if (it != connectors_.end()) connectors_.erase(it);
-  auto st = statuses_.find(name);
-  if (st != statuses_.end()) statuses_.erase(st);
-  // Positions stay: a connector re-created under the same name resumes where it was (as the
-  // Java runtime and Kafka Connect do).
-  RMQC_RETURN_IF_ERROR(save_connectors_locked());
-  return save_statuses_locked();
+  bool removed = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = connectors_.find(name);
+    if (it != connectors_.end()) {
+      connectors_.erase(it);
+      removed = true;
+    }
+    auto st = statuses_.find(name);
+    if (st != statuses_.end()) statuses_.erase(st);
+    // Positions stay: a connector re-created under the same name resumes where it was (as the
+    // Java runtime and Kafka Connect do).
+    RMQC_RETURN_IF_ERROR(save_connectors_locked());
+    RMQC_RETURN_IF_ERROR(save_statuses_locked());
+  }
+  if (removed) listeners_.notify({std::string(name)});
+  return {};
 }
 
 std::map<std::string, StoredConnector> StateStore::connectors() const {
@@ -273,31 +190,58 @@ std::map<std::string, StoredConnector> StateStore::connectors() const {
   return {connectors_.begin(), connectors_.end()};
 }
 
+std::optional<StoredConnector> StateStore::connector(std::string_view name) const {
+  std::lock_guard lock(mutex_);
+  auto it = connectors_.find(name);
+  if (it == connectors_.end()) return std::nullopt;
+  return it->second;
+}
+
+int StateStore::add_listener(Listener listener) {
+  return listeners_.add(std::move(listener));
+}
+
+void StateStore::remove_listener(int id) {
+  listeners_.remove(id);
+}
+
 Result<void> StateStore::put_positions(std::string_view connector, const OffsetMap& positions) {
   if (positions.empty()) return {};
   std::lock_guard lock(mutex_);
   auto& m = positions_[std::string(connector)];
-  for (const auto& [p, o] : positions) m[p] = o;
+  for (const auto& [p, o] : positions) m[canonical_partition_key(p)] = RecordPosition{p, o};
   return save_positions_locked();
 }
 
 std::optional<RecordOffset> StateStore::position(std::string_view connector,
                                                  const RecordPartition& partition) const {
+  std::string key = canonical_partition_key(partition);
   std::lock_guard lock(mutex_);
   auto it = positions_.find(connector);
   if (it == positions_.end()) return std::nullopt;
-  auto p = it->second.find(partition);
+  auto p = it->second.find(key);
   if (p == it->second.end()) return std::nullopt;
-  return p->second;
+  return p->second.offset;
 }
 
 OffsetMap StateStore::positions(std::string_view connector) const {
   std::lock_guard lock(mutex_);
+  OffsetMap out;
   auto it = positions_.find(connector);
-  return it == positions_.end() ? OffsetMap{} : it->second;
+  if (it == positions_.end()) return out;
+  for (const auto& [key, p] : it->second) out[p.partition] = p.offset;
+  return out;
 }
 
-Result<void> StateStore::put_status(const ConnectorState& state) {
+Result<void> StateStore::remove_positions(std::string_view connector) {
+  std::lock_guard lock(mutex_);
+  auto it = positions_.find(connector);
+  if (it == positions_.end()) return {};
+  positions_.erase(it);
+  return save_positions_locked();
+}
+
+Result<void> StateStore::put_status(const ConnectorState& state, std::int64_t /*generation*/) {
   std::lock_guard lock(mutex_);
   statuses_[state.name] = state;
   return save_statuses_locked();
@@ -308,6 +252,19 @@ std::optional<ConnectorState> StateStore::status(std::string_view connector) con
   auto it = statuses_.find(connector);
   if (it == statuses_.end()) return std::nullopt;
   return it->second;
+}
+
+std::map<std::string, ConnectorState> StateStore::statuses() const {
+  std::lock_guard lock(mutex_);
+  return {statuses_.begin(), statuses_.end()};
+}
+
+Result<void> StateStore::remove_status(std::string_view connector) {
+  std::lock_guard lock(mutex_);
+  auto it = statuses_.find(connector);
+  if (it == statuses_.end()) return {};
+  statuses_.erase(it);
+  return save_statuses_locked();
 }
 
 }  // namespace rmqc::runtime

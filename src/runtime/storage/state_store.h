@@ -5,6 +5,10 @@
 #include "rmqc/base/result.h"
 
 #include "runtime/connect_controller.h"
+#include "runtime/storage/config_store.h"
+#include "runtime/storage/listeners.h"
+#include "runtime/storage/position_store.h"
+#include "runtime/storage/status_store.h"
 
 #include <map>
 #include <memory>
@@ -16,35 +20,43 @@
 
 namespace rmqc::runtime {
 
-struct StoredConnector {
-  KeyValue config;
-  TargetState target_state = TargetState::kStarted;
-  std::vector<KeyValue> task_configs;
-};
-
 // The standalone worker's durable state under storePathRootDir: connector configs with their
 // target states and task configs (connectors.json), source positions and sink offsets
 // (positions.json) and the last statuses (statuses.json). Every change is written atomically
 // (temp file, fsync, rename, fsync dir) before the call returns, so a restart — or kill -9 —
 // finds exactly what was acknowledged. Thread-safe. Format: docs/formats/worker-state.md.
-class StateStore {
+//
+// One writer: every change of a connector raises its epoch by one; a put_connector() based on
+// an older epoch than the stored one minus one is refused (kAlreadyExists, retriable), as in the
+// topic-backed store. Listeners run on the writer's thread after the change is on disk.
+class StateStore : public ConfigStore, public PositionStore, public StatusStore {
  public:
   static Result<std::unique_ptr<StateStore>> open(std::string dir);
 
-  Result<void> put_connector(std::string_view name, const StoredConnector& connector);
-  Result<void> put_target_state(std::string_view name, TargetState state);
-  Result<void> put_task_configs(std::string_view name, std::vector<KeyValue> task_configs);
-  Result<void> remove_connector(std::string_view name);
-  std::map<std::string, StoredConnector> connectors() const;
+  // ConfigStore
+  Result<void> put_connector(std::string_view name, const StoredConnector& connector) override;
+  Result<void> put_target_state(std::string_view name, TargetState state) override;
+  Result<void> put_task_configs(std::string_view name, std::vector<KeyValue> task_configs) override;
+  // Removes the connector's config and status; its positions stay (a connector re-created
+  // under the same name resumes where the old one stopped).
+  Result<void> remove_connector(std::string_view name) override;
+  std::map<std::string, StoredConnector> connectors() const override;
+  std::optional<StoredConnector> connector(std::string_view name) const override;
+  int add_listener(Listener listener) override;
+  void remove_listener(int id) override;
 
-  // Merges positions of a connector (later values win) and persists them.
-  Result<void> put_positions(std::string_view connector, const OffsetMap& positions);
+  // PositionStore
+  Result<void> put_positions(std::string_view connector, const OffsetMap& positions) override;
   std::optional<RecordOffset> position(std::string_view connector,
-                                       const RecordPartition& partition) const;
-  OffsetMap positions(std::string_view connector) const;
+                                       const RecordPartition& partition) const override;
+  OffsetMap positions(std::string_view connector) const override;
+  Result<void> remove_positions(std::string_view connector) override;
 
-  Result<void> put_status(const ConnectorState& state);
-  std::optional<ConnectorState> status(std::string_view connector) const;
+  // StatusStore (`generation` is ignored: one writer)
+  Result<void> put_status(const ConnectorState& state, std::int64_t generation = 0) override;
+  std::optional<ConnectorState> status(std::string_view connector) const override;
+  std::map<std::string, ConnectorState> statuses() const override;
+  Result<void> remove_status(std::string_view connector) override;
 
  private:
   explicit StateStore(std::string dir) : dir_(std::move(dir)) {}
@@ -56,8 +68,10 @@ class StateStore {
   const std::string dir_;
   mutable std::mutex mutex_;
   std::map<std::string, StoredConnector, std::less<>> connectors_;
-  std::map<std::string, OffsetMap, std::less<>> positions_;
+  // connector -> canonical partition key -> the partition (as last written) and its offset
+  std::map<std::string, std::map<std::string, RecordPosition>, std::less<>> positions_;
   std::map<std::string, ConnectorState, std::less<>> statuses_;
+  ConnectorListeners listeners_;
 };
 
 }  // namespace rmqc::runtime

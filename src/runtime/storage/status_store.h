@@ -1,0 +1,31 @@
+#pragma once
+
+#include "rmqc/base/result.h"
+
+#include "runtime/connect_controller.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace rmqc::runtime {
+
+// The last known status of each connector and its tasks. Thread-safe.
+class StatusStore {
+ public:
+  virtual ~StatusStore() = default;
+
+  // Records the connector's status and the status of each task it lists; a task it does not
+  // list is dropped. `generation` is the writer's cluster generation: a topic-backed store never
+  // lets a write of a lower generation replace what a higher one wrote (for the connector, and
+  // for each task). The standalone store has one writer and ignores it.
+  virtual Result<void> put_status(const ConnectorState& state, std::int64_t generation = 0) = 0;
+  virtual std::optional<ConnectorState> status(std::string_view connector) const = 0;
+  virtual std::map<std::string, ConnectorState> statuses() const = 0;
+  // Removing an unknown connector's status succeeds.
+  virtual Result<void> remove_status(std::string_view connector) = 0;
+};
+
+}  // namespace rmqc::runtime
