@@ -12,8 +12,13 @@ namespace {
 using Type = ConfigDef::Type;
 using Imp = ConfigDef::Importance;
 
-// Keys of the Java runtime that only the distributed mode (or nothing) uses: accepted without a
-// warning so existing files load unchanged.
+// The names make_allocation_strategy() (runtime/cluster/allocation.h) accepts.
+std::vector<std::string> alloc_strategy_names() {
+  return {
+      kDefaultAllocTaskStrategy, kConsistentHashAllocTaskStrategy, "round-robin", "default", "hash",
+      "consistent-hash"};
+}
+
 ConfigDef build_def() {
   ConfigDef d;
   d.define("workerId", Type::kString, "DefaultWorker", Imp::kHigh,
@@ -78,36 +83,59 @@ ConfigDef build_def() {
               "Embedded broker port (namesrvAddr empty; 0 = any free port).",
               validators::between(0, 65535))
       .define("embeddedBrokerFlush", Type::kString, "async", Imp::kLow,
-              "Embedded broker flush policy: async or sync.",
-              validators::one_of({"async", "sync"}));
-  // Accepted for compatibility with the Java files; not used by the standalone worker.
-  for (const char* k : {"autoCreateGroupEnable",
-                        "maxMessageSize",
-                        "clusterStoreTopic",
-                        "allocTaskStrategy",
-                        "configStoreTopic",
-                        "configPersistInterval",
-                        "positionStoreTopic",
-                        "positionPersistInterval",
-                        "offsetStoreTopic",
-                        "offsetPersistInterval",
-                        "connectStatusTopic",
-                        "statePersistInterval",
-                        "adminExtGroup",
-                        "rmqMaxRedeliveryTimes",
-                        "rmqMaxConsumeThreadNums",
-                        "rmqMinConsumeThreadNums",
-                        "brokerSuspendMaxTimeMillis",
-                        "openLogMetricReporter",
-                        "metricsConfigPath",
-                        "clusterManagementService",
-                        "configManagementService",
-                        "positionManagementService",
-                        "stateManagementService",
-                        "clusterName"}) {
+              "Embedded broker flush policy: async or sync.", validators::one_of({"async", "sync"}))
+      // Distributed mode.
+      .define("clusterStoreTopic", Type::kString, "connector-cluster-topic", Imp::kMedium,
+              "Distributed mode: topic whose consumer group connectClusterId is the cluster's "
+              "membership (1 queue; created when missing).",
+              validators::non_empty())
+      .define("configStoreTopic", Type::kString, "connector-config-topic", Imp::kMedium,
+              "Distributed mode: topic of connector configs, target states, task configs and "
+              "deletions (1 queue; created when missing).",
+              validators::non_empty())
+      .define("positionStoreTopic", Type::kString, "connector-position-topic", Imp::kMedium,
+              "Distributed mode: topic of source positions (1 queue; created when missing).",
+              validators::non_empty())
+      .define("connectStatusTopic", Type::kString, "connector-status-topic", Imp::kMedium,
+              "Distributed mode: topic of connector and task statuses (1 queue; created when "
+              "missing).",
+              validators::non_empty())
+      .define("allocTaskStrategy", Type::kClass, kDefaultAllocTaskStrategy, Imp::kMedium,
+              "Distributed mode: how connectors and tasks are spread over the workers. The Java "
+              "class names DefaultAllocateConnAndTaskStrategy (round robin) and "
+              "AllocateConnAndTaskStrategyByConsistentHash (full names, package "
+              "org.apache.rocketmq.connect.runtime.service.strategy) or the short names "
+              "round-robin, hash, consistent-hash.",
+              validators::one_of(alloc_strategy_names()))
+      .define("virtualNode", Type::kInt, "100", Imp::kLow,
+              "Distributed mode, consistent-hash strategy: points per worker on the hash ring.",
+              validators::between(1, 100000))
+      .define("configPersistInterval", Type::kLong, "20000", Imp::kLow,
+              "Distributed mode: how often the local copy of the config topic is written under "
+              "storePathRootDir, ms.",
+              validators::at_least(1))
+      .define("positionPersistInterval", Type::kLong, "20000", Imp::kLow,
+              "Distributed mode: how often the local copy of the position topic is written "
+              "under storePathRootDir, ms.",
+              validators::at_least(1))
+      .define("statePersistInterval", Type::kLong, "20000", Imp::kLow,
+              "Distributed mode: how often the local copy of the status topic is written under "
+              "storePathRootDir, ms.",
+              validators::at_least(1))
+      .define("membershipPollIntervalMs", Type::kLong, "10000", Imp::kLow,
+              "Distributed mode: how often the member list is re-read from the broker besides "
+              "its change notifications, ms.",
+              validators::at_least(100));
+  // Keys of the Java runtime that nothing here uses: accepted without a warning so existing files
+  // load unchanged.
+  for (const char* k :
+       {"autoCreateGroupEnable", "maxMessageSize", "offsetStoreTopic", "offsetPersistInterval",
+        "adminExtGroup", "rmqMaxRedeliveryTimes", "rmqMaxConsumeThreadNums",
+        "rmqMinConsumeThreadNums", "brokerSuspendMaxTimeMillis", "openLogMetricReporter",
+        "metricsConfigPath", "clusterManagementService", "configManagementService",
+        "positionManagementService", "stateManagementService", "clusterName"}) {
     d.define(k, Type::kString, "", Imp::kLow,
-             "Accepted for compatibility with the Java runtime; used only in distributed mode "
-             "or not at all.");
+             "Accepted for compatibility with the Java runtime; not used.");
   }
   return d;
 }
@@ -160,6 +188,30 @@ Result<WorkerConfig> parse_worker_config(const KeyValue& properties) {
   c.embedded_namesrv_port = static_cast<std::uint16_t>(kv.get_int("embeddedNamesrvPort"));
   c.embedded_broker_port = static_cast<std::uint16_t>(kv.get_int("embeddedBrokerPort"));
   c.embedded_flush = kv.get_string("embeddedBrokerFlush");
+  c.cluster_store_topic = kv.get_string("clusterStoreTopic");
+  c.config_store_topic = kv.get_string("configStoreTopic");
+  c.position_store_topic = kv.get_string("positionStoreTopic");
+  c.connect_status_topic = kv.get_string("connectStatusTopic");
+  {
+    // The validator matched case-insensitively; the strategy factory wants the exact spelling.
+    std::string strategy = kv.get_string("allocTaskStrategy");
+    std::erase_if(strategy, [](unsigned char ch) { return std::isspace(ch); });
+    for (const auto& name : alloc_strategy_names()) {
+      if (strategy.size() == name.size() &&
+          std::equal(strategy.begin(), strategy.end(), name.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) ==
+                   std::tolower(static_cast<unsigned char>(b));
+          })) {
+        strategy = name;
+      }
+    }
+    c.alloc_task_strategy = strategy;
+  }
+  c.virtual_node = kv.get_int("virtualNode");
+  c.config_persist_interval = std::chrono::milliseconds(kv.get_long("configPersistInterval"));
+  c.position_persist_interval = std::chrono::milliseconds(kv.get_long("positionPersistInterval"));
+  c.state_persist_interval = std::chrono::milliseconds(kv.get_long("statePersistInterval"));
+  c.membership_poll_interval = std::chrono::milliseconds(kv.get_long("membershipPollIntervalMs"));
   {
     std::string type = kv.get_string("remotingSerializeType");
     std::erase_if(type, [](unsigned char ch) { return std::isspace(ch); });

@@ -11,6 +11,12 @@
 
 namespace rmqc::config {
 
+inline constexpr const char* kDefaultAllocTaskStrategy =
+    "org.apache.rocketmq.connect.runtime.service.strategy.DefaultAllocateConnAndTaskStrategy";
+inline constexpr const char* kConsistentHashAllocTaskStrategy =
+    "org.apache.rocketmq.connect.runtime.service.strategy."
+    "AllocateConnAndTaskStrategyByConsistentHash";
+
 // The worker configuration file (connect-standalone.conf / connect-distributed.conf), with the
 // Java runtime's key names. Every key is in worker_config_def() with its default and meaning.
 struct WorkerConfig {
@@ -41,6 +47,19 @@ struct WorkerConfig {
   std::uint16_t embedded_namesrv_port = 9876;
   std::uint16_t embedded_broker_port = 10911;
   std::string embedded_flush = "async";
+  // Distributed mode (`rmq-connect distributed`; the standalone worker ignores these).
+  std::string cluster_store_topic = "connector-cluster-topic";
+  std::string config_store_topic = "connector-config-topic";
+  std::string position_store_topic = "connector-position-topic";
+  std::string connect_status_topic = "connector-status-topic";
+  // A name make_allocation_strategy() accepts, in its canonical spelling (the Java class name or
+  // round-robin, default, hash, consistent-hash).
+  std::string alloc_task_strategy = kDefaultAllocTaskStrategy;
+  int virtual_node = 100;  // consistent-hash points per worker
+  std::chrono::milliseconds config_persist_interval{20000};
+  std::chrono::milliseconds position_persist_interval{20000};
+  std::chrono::milliseconds state_persist_interval{20000};
+  std::chrono::milliseconds membership_poll_interval{10000};
 
   KeyValue raw;                           // every key as given, defaults applied
   std::vector<std::string> unknown_keys;  // keys not in worker_config_def(), warned about

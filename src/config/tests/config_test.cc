@@ -68,5 +68,59 @@ TEST(WorkerConfigTest, BadValuesNameTheKey) {
   EXPECT_EQ(acl.error().message(), "aclEnable=true needs accessKey and secretKey");
 }
 
+TEST(WorkerConfigTest, DistributedKeys) {
+  auto d = parse_worker_config(KeyValue{});
+  ASSERT_TRUE(d.ok()) << d.error().to_string();
+  EXPECT_EQ(d->cluster_store_topic, "connector-cluster-topic");
+  EXPECT_EQ(d->config_store_topic, "connector-config-topic");
+  EXPECT_EQ(d->position_store_topic, "connector-position-topic");
+  EXPECT_EQ(d->connect_status_topic, "connector-status-topic");
+  EXPECT_EQ(d->alloc_task_strategy,
+            "org.apache.rocketmq.connect.runtime.service.strategy."
+            "DefaultAllocateConnAndTaskStrategy");
+  EXPECT_EQ(d->virtual_node, 100);
+  EXPECT_EQ(d->config_persist_interval, std::chrono::milliseconds(20000));
+  EXPECT_EQ(d->position_persist_interval, std::chrono::milliseconds(20000));
+  EXPECT_EQ(d->state_persist_interval, std::chrono::milliseconds(20000));
+  EXPECT_EQ(d->membership_poll_interval, std::chrono::milliseconds(10000));
+  EXPECT_TRUE(d->unknown_keys.empty());
+
+  auto c = parse_worker_config(KeyValue{{"clusterStoreTopic", "cl"},
+                                        {"configStoreTopic", "cf"},
+                                        {"positionStoreTopic", "po"},
+                                        {"connectStatusTopic", "st"},
+                                        {"allocTaskStrategy", " Consistent-Hash "},
+                                        {"virtualNode", "7"},
+                                        {"configPersistInterval", "1000"},
+                                        {"positionPersistInterval", "2000"},
+                                        {"statePersistInterval", "3000"},
+                                        {"membershipPollIntervalMs", "500"}});
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_EQ(c->cluster_store_topic, "cl");
+  EXPECT_EQ(c->config_store_topic, "cf");
+  EXPECT_EQ(c->position_store_topic, "po");
+  EXPECT_EQ(c->connect_status_topic, "st");
+  EXPECT_EQ(c->alloc_task_strategy, "consistent-hash");  // canonical spelling
+  EXPECT_EQ(c->virtual_node, 7);
+  EXPECT_EQ(c->config_persist_interval, std::chrono::milliseconds(1000));
+  EXPECT_EQ(c->position_persist_interval, std::chrono::milliseconds(2000));
+  EXPECT_EQ(c->state_persist_interval, std::chrono::milliseconds(3000));
+  EXPECT_EQ(c->membership_poll_interval, std::chrono::milliseconds(500));
+
+  for (const char* name : {"round-robin", "default", "hash",
+                           "org.apache.rocketmq.connect.runtime.service.strategy."
+                           "AllocateConnAndTaskStrategyByConsistentHash"}) {
+    auto s = parse_worker_config(KeyValue{{"allocTaskStrategy", name}});
+    ASSERT_TRUE(s.ok()) << name << ": " << s.error().to_string();
+    EXPECT_EQ(s->alloc_task_strategy, name);
+  }
+  auto bad = parse_worker_config(KeyValue{{"allocTaskStrategy", "random"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("allocTaskStrategy"), std::string::npos);
+  EXPECT_FALSE(parse_worker_config(KeyValue{{"virtualNode", "0"}}).ok());
+  EXPECT_FALSE(parse_worker_config(KeyValue{{"configStoreTopic", " "}}).ok());
+  EXPECT_FALSE(parse_worker_config(KeyValue{{"statePersistInterval", "0"}}).ok());
+}
+
 }  // namespace
 }  // namespace rmqc::config
