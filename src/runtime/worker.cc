@@ -1,106 +1,28 @@
 #include "runtime/worker.h"
 
-#include "rmqc/api/errors.h"
-
 #include "base/logging.h"
-#include "converters/converter_factory.h"
-#include "runtime/errors/error_handler.h"
-#include "transforms/transform_chain.h"
 
-#include <future>
 #include <thread>
 
 namespace rmqc::runtime {
-namespace {
 
-constexpr auto kValidateTimeout = std::chrono::seconds(30);
-
-std::string exception_text(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(std::move(e));
-  } catch (const std::exception& ex) {
-    return ex.what();
-  } catch (...) {
-    return "unknown exception";
+Result<std::shared_ptr<rocketmq::Producer>> start_worker_producer(const config::WorkerConfig& c,
+                                                                  const std::string& namesrv) {
+  rocketmq::ProducerConfig pc;
+  pc.client.namesrv_addr = namesrv;
+  if (c.acl_enable) {
+    pc.client.access_key = c.access_key;
+    pc.client.secret_key = c.secret_key;
   }
+  pc.client.request_timeout = c.operation_timeout;
+  pc.client.serialize_type =
+      c.binary_headers ? rocketmq::SerializeType::ROCKETMQ : rocketmq::SerializeType::JSON;
+  pc.group = c.rmq_producer_group;
+  pc.send_timeout = c.operation_timeout;
+  auto producer = rocketmq::Producer::start(pc);
+  if (!producer.ok()) return std::move(producer).error().with_context("starting the producer");
+  return std::shared_ptr<rocketmq::Producer>(std::move(producer).value());
 }
-
-// Runs a plugin call on its own thread and waits at most `timeout`: a hung plugin costs a thread,
-// never the worker. What the call needs must be captured by value (shared_ptr).
-Result<void> call_plugin(std::function<void()> fn, std::chrono::milliseconds timeout,
-                         const std::string& what) {
-  auto task = std::make_shared<std::packaged_task<void()>>(std::move(fn));
-  auto done = task->get_future();
-  std::thread([task] { (*task)(); }).detach();
-  if (done.wait_for(timeout) != std::future_status::ready) {
-    return Error(ErrorCode::kTimeout,
-                 what + " did not return within " + std::to_string(timeout.count()) + " ms");
-  }
-  try {
-    done.get();
-  } catch (...) {
-    return Error(ErrorCode::kInternal,
-                 what + " failed: " + exception_text(std::current_exception()));
-  }
-  return {};
-}
-
-}  // namespace
-
-// The connector keys the runtime itself reads.
-const ConfigDef& runtime_connector_def() {
-  static const ConfigDef def = [] {
-    using T = ConfigDef::Type;
-    using I = ConfigDef::Importance;
-    ConfigDef d;
-    d.define("connector.class", T::kClass, std::nullopt, I::kHigh,
-             "The connector: its class name (e.g. org.apache.rocketmq.connect.file."
-             "FileSourceConnector) or short alias.")
-        .define("max.tasks", T::kInt, "1", I::kHigh, "Most tasks to run.",
-                validators::between(1, 1024))
-        .define("key.converter", T::kString, "", I::kMedium,
-                "Converter of record keys (default: the worker's keyConverter).")
-        .define("value.converter", T::kString, "", I::kMedium,
-                "Converter of record values (default: the worker's valueConverter).")
-        .define("connect.topicname", T::kString, "", I::kHigh,
-                "Source connectors: topic of records without a topic extension.")
-        .define("connect.topicnames", T::kList, "", I::kHigh,
-                "Sink connectors: topics to consume, separated by ',' or ';' (required).")
-        .define("task.group.id", T::kString, "", I::kMedium,
-                "Sink connectors: consumer group (default connect-<connector name>).")
-        .define(
-            "consume.from.where", T::kString, "CONSUME_FROM_LAST_OFFSET", I::kLow,
-            "Sink connectors: where a new group starts: CONSUME_FROM_LAST_OFFSET or "
-            "CONSUME_FROM_FIRST_OFFSET.",
-            validators::one_of({"CONSUME_FROM_LAST_OFFSET", "CONSUME_FROM_FIRST_OFFSET"}, false))
-        .define("transforms", T::kList, "", I::kMedium,
-                "Aliases of the transforms to apply, in order (see docs/transforms.md).");
-    d.merge(error_config_def());
-    return d;
-  }();
-  return def;
-}
-
-namespace {
-
-class ConnectorContextImpl final : public ConnectorContext {
- public:
-  ConnectorContextImpl(std::string name, std::function<void(std::string)> on_error,
-                       std::function<void()> on_reconfigure)
-      : name_(std::move(name)),
-        on_error_(std::move(on_error)),
-        on_reconfigure_(std::move(on_reconfigure)) {}
-  void request_task_reconfiguration() override { on_reconfigure_(); }
-  void raise_error(const std::string& message) override { on_error_(message); }
-  std::string_view connector_name() const override { return name_; }
-
- private:
-  std::string name_;
-  std::function<void(std::string)> on_error_;
-  std::function<void()> on_reconfigure_;
-};
-
-}  // namespace
 
 StandaloneWorker::StandaloneWorker(Options options) : options_(std::move(options)) {}
 
@@ -113,20 +35,13 @@ Result<std::unique_ptr<StandaloneWorker>> StandaloneWorker::start(Options option
   std::unique_ptr<StandaloneWorker> w(new StandaloneWorker(std::move(options)));
   const auto& c = w->options_.config;
   RMQC_ASSIGN_OR_RETURN(w->store_, StateStore::open(c.store_path_root_dir + "/worker"));
-  rocketmq::ProducerConfig pc;
-  pc.client.namesrv_addr = w->options_.namesrv_addr;
-  if (c.acl_enable) {
-    pc.client.access_key = c.access_key;
-    pc.client.secret_key = c.secret_key;
-  }
-  pc.client.request_timeout = c.operation_timeout;
-  pc.client.serialize_type =
-      c.binary_headers ? rocketmq::SerializeType::ROCKETMQ : rocketmq::SerializeType::JSON;
-  pc.group = c.rmq_producer_group;
-  pc.send_timeout = c.operation_timeout;
-  auto producer = rocketmq::Producer::start(pc);
-  if (!producer.ok()) return std::move(producer).error().with_context("starting the producer");
-  w->producer_ = std::shared_ptr<rocketmq::Producer>(std::move(producer).value());
+  LocalWorker::Options lo;
+  lo.config = c;
+  lo.registry = w->options_.registry;
+  lo.namesrv_addr = w->options_.namesrv_addr;
+  lo.positions = w->store_.get();
+  RMQC_ASSIGN_OR_RETURN(lo.producer, start_worker_producer(c, w->options_.namesrv_addr));
+  w->local_ = std::make_unique<LocalWorker>(std::move(lo));
   w->register_stored();
   w->watcher_ = std::thread([raw = w.get()] { raw->watch_statuses(); });
   return w;
@@ -139,37 +54,49 @@ void StandaloneWorker::register_stored() {
   // tests/integration/worker_restart_test.cc, which once saw an empty list).
   std::lock_guard lock(state_mutex_);
   for (auto& [name, stored] : store_->connectors()) {
-    Running r;
-    r.config = stored.config;
-    r.target = stored.target_state;
-    r.task_configs = stored.task_configs;
-    auto entry = options_.registry->find(r.config.get_string("connector.class"));
-    r.type = entry && entry->kind == PluginKind::kSinkConnector ? ConnectorType::kSink
-                                                                : ConnectorType::kSource;
-    connectors_[name] = std::move(r);
+    Entry e;
+    e.config = stored.config;
+    e.target = stored.target_state;
+    e.task_configs = stored.task_configs;
+    e.type = local_->type_of(e.config);
+    lifecycles_[name] = e.lifecycle;
+    connectors_[name] = std::move(e);
   }
 }
 
+std::unique_lock<std::mutex> StandaloneWorker::lock_name(const std::string& name) {
+  std::shared_ptr<std::mutex> m;
+  {
+    std::lock_guard lock(state_mutex_);
+    auto& slot = lifecycles_[name];
+    if (!slot) slot = std::make_shared<std::mutex>();
+    m = slot;
+  }
+  // The mutex stays in lifecycles_ for good (one per name ever used), so the reference holds.
+  return std::unique_lock<std::mutex>(*m);
+}
+
+Result<StandaloneWorker::Locked> StandaloneWorker::lock_existing(const std::string& name) {
+  auto lock = lock_name(name);
+  std::lock_guard state(state_mutex_);
+  auto it = connectors_.find(name);
+  if (it == connectors_.end()) return not_found(name);
+  return Locked{std::move(lock), &it->second};
+}
+
 Result<void> StandaloneWorker::restore() {
-  std::lock_guard life(lifecycle_mutex_);
   // The connectors were registered by start(); the REST API already answers (the ready line
   // comes first, so a slow connector start cannot hold it up).
   std::vector<std::string> names;
   {
     std::lock_guard lock(state_mutex_);
-    for (const auto& [name, r] : connectors_) {
-      if (!r.connector && r.tasks.empty()) names.push_back(name);
-    }
+    for (const auto& [name, e] : connectors_) names.push_back(name);
   }
   for (const auto& name : names) {
-    Running* running;
-    {
-      std::lock_guard lock(state_mutex_);
-      auto it = connectors_.find(name);
-      if (it == connectors_.end()) continue;  // deleted through the REST API meanwhile
-      running = &it->second;
-    }
-    if (auto s = start_connector(name, *running); !s.ok()) {
+    auto locked = lock_existing(name);
+    if (!locked.ok()) continue;  // deleted through the REST API meanwhile
+    if (local_->connector_status(name) || !local_->tasks(name).empty()) continue;
+    if (auto s = start_connector(name, *locked->entry); !s.ok()) {
       logger("worker")->error("restoring connector {}: {}", name, s.error().message());
     }
     persist_status(name);
@@ -191,29 +118,33 @@ void StandaloneWorker::watch_statuses() {
       std::vector<std::string> names;
       {
         std::lock_guard state(state_mutex_);
-        for (const auto& [name, r] : connectors_) {
-          if (r.reconfigure_requested) names.push_back(name);
+        for (const auto& [name, e] : connectors_) {
+          if (e.reconfigure_requested) names.push_back(name);
         }
       }
       for (const auto& name : names) reconfigure_tasks(name);
     }
-    std::vector<ConnectorState> changed;
+    // A task whose start() hangs is reported FAILED instead of UNASSIGNED forever.
+    local_->check_start_timeouts();
+    std::vector<std::pair<ConnectorState, std::string>> changed;
     {
       std::lock_guard state(state_mutex_);
-      for (const auto& [name, r] : connectors_) {
-        // A task whose start() hangs is reported FAILED instead of UNASSIGNED forever.
-        for (const auto& t : r.tasks) t->fail_if_start_timed_out(options_.config.max_start_timeout);
-        ConnectorState s = state_of(name, r);
+      for (const auto& [name, e] : connectors_) {
+        ConnectorState s = state_of(name, e);
         std::string digest(run_state_name(s.state));
         for (const auto& t : s.tasks) digest += "," + std::string(run_state_name(t.state));
-        auto& last = persisted_digest_[name];
-        if (last != digest) {
-          last = std::move(digest);
-          changed.push_back(std::move(s));
-        }
+        if (persisted_digest_[name] != digest) changed.emplace_back(std::move(s), digest);
       }
     }
-    for (const auto& s : changed) (void)store_->put_status(s);
+    // A status counts as persisted once it is written: a failed write is tried again next round.
+    for (auto& [s, digest] : changed) {
+      if (auto r = store_->put_status(s); r.ok()) {
+        persisted_digest_[s.name] = std::move(digest);
+      } else {
+        logger("worker")->warn("persisting the status of {}: {} (retrying)", s.name,
+                               r.error().message());
+      }
+    }
   }
 }
 
@@ -224,21 +155,26 @@ void StandaloneWorker::stop() {
   }
   watch_cv_.notify_all();
   if (watcher_.joinable()) watcher_.join();
-  std::lock_guard life(lifecycle_mutex_);
+  if (!local_) return;
   std::vector<std::string> names;
   {
     std::lock_guard lock(state_mutex_);
-    for (auto& [name, r] : connectors_) names.push_back(name);
+    for (auto& [name, e] : connectors_) names.push_back(name);
   }
+  // Every connector's tasks first, in parallel, then the connector instances.
+  std::vector<std::unique_lock<std::mutex>> held;
+  for (const auto& name : names) held.push_back(lock_name(name));
+  (void)local_->stop_tasks(local_->all_tasks());
   for (const auto& name : names) {
-    stop_connector(connectors_[name], /*keep_task_states=*/false);
+    local_->stop_connector(name);
     persist_status(name);
   }
   {
     std::lock_guard lock(state_mutex_);
     connectors_.clear();
   }
-  if (producer_) producer_->shutdown();
+  held.clear();
+  local_->stop_all();
 }
 
 WorkerInfo StandaloneWorker::worker_info() const {
@@ -254,7 +190,7 @@ WorkerInfo StandaloneWorker::worker_info() const {
 std::vector<std::string> StandaloneWorker::connector_names() const {
   std::lock_guard lock(state_mutex_);
   std::vector<std::string> out;
-  for (const auto& [name, r] : connectors_) out.push_back(name);
+  for (const auto& [name, e] : connectors_) out.push_back(name);
   return out;
 }
 
@@ -262,19 +198,10 @@ Error StandaloneWorker::not_found(std::string_view name) {
   return Error(ErrorCode::kNotFound, "Connector " + std::string(name) + " not found");
 }
 
-Result<StandaloneWorker::Running*> StandaloneWorker::slot(const std::string& name) {
-  std::lock_guard lock(state_mutex_);
-  auto it = connectors_.find(name);
-  if (it == connectors_.end()) return not_found(name);
-  return &it->second;
-}
-
 Result<ConnectorInfo> StandaloneWorker::connector_info(std::string_view name) const {
   std::lock_guard lock(state_mutex_);
   auto it = connectors_.find(name);
-  if (it == connectors_.end()) {
-    return not_found(name);
-  }
+  if (it == connectors_.end()) return not_found(name);
   ConnectorInfo info;
   info.name = it->first;
   info.type = it->second.type;
@@ -284,25 +211,30 @@ Result<ConnectorInfo> StandaloneWorker::connector_info(std::string_view name) co
   return info;
 }
 
-ConnectorState StandaloneWorker::state_of(const std::string& name, const Running& r) const {
+ConnectorState StandaloneWorker::state_of(const std::string& name, const Entry& e) const {
   ConnectorState s;
   s.name = name;
-  s.type = r.type;
-  s.state = r.state;
-  s.trace = r.trace;
+  s.type = e.type;
   s.worker_id = options_.config.worker_id;
-  std::map<int, TaskState> tasks = r.stopped_task_states;
-  for (const auto& t : r.tasks) tasks[t->id()] = t->state();
-  for (auto& [id, t] : tasks) s.tasks.push_back(t);
+  if (e.target == TargetState::kStopped) {
+    s.state = RunState::kStopped;
+  } else if (auto c = local_->connector_status(name)) {
+    s.state = c->state;
+    s.trace = c->trace;
+    if (s.state == RunState::kRunning && e.target == TargetState::kPaused) {
+      s.state = RunState::kPaused;
+    }
+  }
+  std::map<int, TaskState> tasks = e.stopped_task_states;
+  for (auto& t : local_->task_states(name)) tasks[t.id] = std::move(t);
+  for (auto& [id, t] : tasks) s.tasks.push_back(std::move(t));
   return s;
 }
 
 Result<ConnectorState> StandaloneWorker::connector_state(std::string_view name) const {
   std::lock_guard lock(state_mutex_);
   auto it = connectors_.find(name);
-  if (it == connectors_.end()) {
-    return not_found(name);
-  }
+  if (it == connectors_.end()) return not_found(name);
   return state_of(it->first, it->second);
 }
 
@@ -315,313 +247,143 @@ Result<TaskState> StandaloneWorker::task_state(std::string_view name, int task) 
                                          std::string(name) + " not found");
 }
 
-Result<ValidationResult> StandaloneWorker::validate(const KeyValue& config) const {
-  ValidationResult v;
-  v.plugin = config.get_string("connector.class");
-  ConfigDef def = runtime_connector_def();
-  std::shared_ptr<Connector> connector;
-  if (const auto* entry = options_.registry->find(v.plugin)) {
-    if (entry->kind == PluginKind::kSourceConnector) {
-      if (auto c = options_.registry->create_source_connector(v.plugin); c.ok()) {
-        connector = std::shared_ptr<Connector>(std::move(c).value());
-      }
-    } else if (entry->kind == PluginKind::kSinkConnector) {
-      if (auto c = options_.registry->create_sink_connector(v.plugin); c.ok()) {
-        connector = std::shared_ptr<Connector>(std::move(c).value());
-      }
-    }
-  }
-  if (connector) {
-    try {
-      def.merge(connector->config_def());
-    } catch (...) {
-      v.other_errors.push_back("config_def() threw: " + exception_text(std::current_exception()));
-    }
-  }
-  v.definitions = def.keys();
-  v.results = def.validate(config);
-  auto add_error = [&](std::string_view key, std::string message) {
-    for (auto& r : v.results) {
-      if (r.name == key) {
-        r.errors.push_back(std::move(message));
-        return;
-      }
-    }
-    v.other_errors.push_back(std::string(key) + ": " + message);
-  };
-  if (!v.plugin.empty() && !connector) {
-    add_error("connector.class", "no connector plugin named '" + v.plugin + "'");
-  }
-  bool sink = connector && dynamic_cast<SinkConnector*>(connector.get()) != nullptr;
-  if (sink && split_list(config.get_string("connect.topicnames")).empty()) {
-    add_error("connect.topicnames", "a sink connector needs connect.topicnames");
-  }
-  for (bool is_key : {true, false}) {
-    auto c = converters::make_converter(
-        *options_.registry, config, is_key,
-        is_key ? options_.config.key_converter : options_.config.value_converter);
-    if (!c.ok()) add_error(is_key ? "key.converter" : "value.converter", c.error().message());
-  }
-  if (auto t = transforms::TransformChain::validate(config, *options_.registry); !t.ok()) {
-    add_error("transforms", t.error().message());
-  }
-  if (connector) {
-    auto checked = call_plugin([connector, config] { connector->validate(config); },
-                               kValidateTimeout, "the connector's validate()");
-    if (!checked.ok()) v.other_errors.push_back(checked.error().message());
-  }
-  for (const auto& r : v.results) v.error_count += static_cast<int>(r.errors.size());
-  v.error_count += static_cast<int>(v.other_errors.size());
-  return v;
-}
-
 Result<ValidationResult> StandaloneWorker::validate_connector_config(std::string_view plugin,
                                                                      const KeyValue& config) const {
   KeyValue with_class = config;
   if (!with_class.contains("connector.class"))
     with_class.put("connector.class", std::string(plugin));
-  return validate(with_class);
+  return local_->validate(with_class);
 }
 
-Result<std::shared_ptr<WorkerTask>> StandaloneWorker::make_task(const std::string& name, Running& r,
-                                                                int id) {
-  TaskSetup setup;
-  setup.connector = name;
-  setup.task_id = id;
-  setup.worker_id = options_.config.worker_id;
-  setup.connector_config = r.config;
-  setup.task_config =
-      id < static_cast<int>(r.task_configs.size()) ? r.task_configs[id] : KeyValue{};
-  try {
-    setup.task = r.connector->create_task();
-  } catch (...) {
-    return Error(ErrorCode::kInternal,
-                 "create_task() failed: " + exception_text(std::current_exception()));
-  }
-  if (!setup.task) return Error(ErrorCode::kInternal, "the connector created no task");
-  RMQC_ASSIGN_OR_RETURN(setup.key_converter,
-                        converters::make_converter(*options_.registry, r.config, true,
-                                                   options_.config.key_converter));
-  RMQC_ASSIGN_OR_RETURN(setup.value_converter,
-                        converters::make_converter(*options_.registry, r.config, false,
-                                                   options_.config.value_converter));
-  RMQC_ASSIGN_OR_RETURN(setup.chain,
-                        transforms::TransformChain::build(r.config, *options_.registry));
-  RMQC_ASSIGN_OR_RETURN(setup.errors, parse_error_config(r.config));
-  setup.producer = producer_;
-  setup.store = store_.get();
-  setup.commit_interval = options_.config.offset_commit_interval;
-  setup.commit_timeout = options_.config.offset_commit_timeout;
-  setup.message_logging = &message_logging_;
-  setup.client.namesrv_addr = options_.namesrv_addr;
-  setup.client.serialize_type = options_.config.binary_headers ? rocketmq::SerializeType::ROCKETMQ
-                                                               : rocketmq::SerializeType::JSON;
-  if (options_.config.acl_enable) {
-    setup.client.access_key = options_.config.access_key;
-    setup.client.secret_key = options_.config.secret_key;
-  }
-  std::shared_ptr<WorkerTask> task;
-  if (r.type == ConnectorType::kSink) {
-    task = std::make_shared<WorkerSinkTask>(std::move(setup));
-  } else {
-    task = std::make_shared<WorkerSourceTask>(std::move(setup));
-  }
-  return task;
-}
-
-Result<void> StandaloneWorker::start_connector(const std::string& name, Running& r) {
-  r.trace.reset();
-  r.stopped_task_states.clear();
-  if (r.target == TargetState::kStopped) {
-    r.state = RunState::kStopped;
-    return {};
-  }
-  const std::string klass = r.config.get_string("connector.class");
-  std::shared_ptr<Connector> connector;
-  if (r.type == ConnectorType::kSink) {
-    auto c = options_.registry->create_sink_connector(klass);
-    if (c.ok())
-      connector = std::shared_ptr<Connector>(std::move(c).value());
-    else
-      r.trace = c.error().message();
-  } else {
-    auto c = options_.registry->create_source_connector(klass);
-    if (c.ok())
-      connector = std::shared_ptr<Connector>(std::move(c).value());
-    else
-      r.trace = c.error().message();
-  }
-  if (!connector) {
-    r.state = RunState::kFailed;
-    return Error(ErrorCode::kInternal, *r.trace);
-  }
-  auto context = std::make_shared<ConnectorContextImpl>(
-      name,
-      [this, name](std::string message) {
-        std::lock_guard lock(state_mutex_);
-        if (auto it = connectors_.find(name); it != connectors_.end()) {
-          it->second.state = RunState::kFailed;
-          it->second.trace = std::move(message);
-        }
-      },
-      [this, name] {
-        // Handled on the watcher thread (owned and joined by the worker): the connector may ask
-        // from any of its threads, also from inside start().
-        {
-          std::lock_guard lock(state_mutex_);
-          if (auto it = connectors_.find(name); it != connectors_.end()) {
-            it->second.reconfigure_requested = true;
-          }
-        }
-        {
-          std::lock_guard lock(watch_mutex_);
-          reconfigure_pending_ = true;
-        }
-        watch_cv_.notify_all();
-      });
-  KeyValue config = r.config;
-  auto started = call_plugin(
-      [connector, context, config] {
-        connector->init(*context);
-        connector->start(config);
-      },
-      options_.config.max_start_timeout, "connector start()");
+Result<void> StandaloneWorker::start_connector(const std::string& name, Entry& e) {
   {
     std::lock_guard lock(state_mutex_);
-    r.connector = connector;
-    r.context = context;
+    e.stopped_task_states.clear();
   }
-  if (!started.ok()) {
-    std::lock_guard lock(state_mutex_);
-    r.state = RunState::kFailed;
-    r.trace = started.error().message();
-    return std::move(started).error();
-  }
-  RMQC_ASSIGN_OR_RETURN(auto configs, ask_task_configs(name, r, connector));
-  start_tasks(name, r, std::move(configs));
+  if (e.target == TargetState::kStopped) return {};
+  LocalWorker::ConnectorCallbacks callbacks;
+  callbacks.on_error = [this, name](std::string message) {
+    local_->fail_connector(name, std::move(message));
+  };
+  callbacks.on_reconfigure = [this, name] {
+    // Handled on the watcher thread (owned and joined by the worker): the connector may ask
+    // from any of its threads, also from inside start().
+    {
+      std::lock_guard lock(state_mutex_);
+      if (auto it = connectors_.find(name); it != connectors_.end()) {
+        it->second.reconfigure_requested = true;
+      }
+    }
+    {
+      std::lock_guard lock(watch_mutex_);
+      reconfigure_pending_ = true;
+    }
+    watch_cv_.notify_all();
+  };
+  RMQC_RETURN_IF_ERROR(local_->start_connector(name, e.config, std::move(callbacks)));
+  RMQC_ASSIGN_OR_RETURN(
+      auto configs, local_->task_configs(name, static_cast<int>(e.config.get_int("max.tasks", 1))));
+  start_tasks(name, e, std::move(configs));
   return {};
 }
 
-Result<std::vector<KeyValue>> StandaloneWorker::ask_task_configs(
-    const std::string& name, Running& r, const std::shared_ptr<Connector>& connector) {
-  int max_tasks = r.config.get_int("max.tasks", 1);
-  auto configs = std::make_shared<std::vector<KeyValue>>();
-  auto asked = call_plugin(
-      [connector, configs, max_tasks] { *configs = connector->task_configs(max_tasks); },
-      options_.config.max_start_timeout, "task_configs()");
-  if (!asked.ok()) {
-    std::lock_guard lock(state_mutex_);
-    r.state = RunState::kFailed;
-    r.trace = asked.error().message();
-    return std::move(asked).error();
-  }
-  if (static_cast<int>(configs->size()) > max_tasks) configs->resize(max_tasks);
-  for (std::size_t i = 0; i < configs->size(); ++i) {
-    (*configs)[i].put("task.id", static_cast<std::int64_t>(i));
-    (*configs)[i].put("task.class", connector->task_class());
-    (*configs)[i].put("connector.name", name);
-  }
-  return std::move(*configs);
-}
-
-void StandaloneWorker::start_tasks(const std::string& name, Running& r,
+void StandaloneWorker::start_tasks(const std::string& name, Entry& e,
                                    std::vector<KeyValue> configs) {
   {
     std::lock_guard lock(state_mutex_);
-    r.task_configs = configs;
+    e.task_configs = configs;
   }
-  (void)store_->put_task_configs(name, configs);
-  std::vector<std::shared_ptr<WorkerTask>> tasks;
+  if (auto r = store_->put_task_configs(name, configs); !r.ok()) {
+    logger("worker")->warn("persisting the task configs of {}: {}", name, r.error().message());
+  }
   for (int id = 0; id < static_cast<int>(configs.size()); ++id) {
-    auto task = make_task(name, r, id);
-    if (!task.ok()) {
+    auto started = local_->start_task(TaskId{name, id}, e.config, configs[id],
+                                      e.target == TargetState::kPaused);
+    if (!started.ok()) {
       std::lock_guard lock(state_mutex_);
-      r.stopped_task_states[id] =
-          TaskState{id, RunState::kFailed, options_.config.worker_id, task.error().message()};
-      continue;
+      e.stopped_task_states[id] =
+          TaskState{id, RunState::kFailed, options_.config.worker_id, started.error().message()};
     }
-    if (r.target == TargetState::kPaused) (*task)->set_paused(true);
-    (*task)->start();
-    tasks.push_back(std::move(task).value());
   }
+}
+
+void StandaloneWorker::stop_tasks(const std::string& name, Entry& e, bool keep_task_states) {
+  // (A paused task wakes for its stop: unpausing them first would let the others run on while
+  // the first ones are being stopped.)
+  auto states = local_->stop_tasks(local_->tasks(name));
+  if (!keep_task_states) return;
   std::lock_guard lock(state_mutex_);
-  r.tasks = std::move(tasks);
-  r.state = r.target == TargetState::kPaused ? RunState::kPaused : RunState::kRunning;
+  for (auto& s : states) {
+    if (s.state != RunState::kFailed) s.state = RunState::kUnassigned;
+    e.stopped_task_states[s.id] = s;
+  }
+}
+
+void StandaloneWorker::stop_connector(const std::string& name, Entry& e, bool keep_task_states) {
+  stop_tasks(name, e, keep_task_states);
+  local_->stop_connector(name);
 }
 
 void StandaloneWorker::reconfigure_tasks(const std::string& name) {
-  std::lock_guard life(lifecycle_mutex_);
-  Running* r;
-  std::shared_ptr<Connector> connector;
+  int max_tasks;
   {
     std::lock_guard lock(state_mutex_);
     auto it = connectors_.find(name);
     if (it == connectors_.end()) return;
-    r = &it->second;
-    r->reconfigure_requested = false;
-    // A connector whose start() failed or timed out (or that raised an error) is not asked: its
-    // tasks come back with a restart.
-    if (r->target == TargetState::kStopped || r->state == RunState::kFailed) return;
-    connector = r->connector;
+    it->second.reconfigure_requested = false;
+    // A stopped connector is not asked; neither is one whose start() failed or timed out (or
+    // that raised an error, which task_configs() refuses): its tasks come back with a restart.
+    if (it->second.target == TargetState::kStopped) return;
+    max_tasks = static_cast<int>(it->second.config.get_int("max.tasks", 1));
   }
-  if (!connector) return;
-  auto configs = ask_task_configs(name, *r, connector);
+  // The plugin is asked without any lock: a slow task_configs() delays nothing else.
+  auto configs = local_->task_configs(name, max_tasks);
   if (!configs.ok()) {
     logger("worker")->error("connector {}: task_configs() failed on reconfiguration: {}", name,
                             configs.error().message());
     persist_status(name);
     return;
   }
+  auto locked = lock_existing(name);
+  if (!locked.ok()) return;
+  Entry& e = *locked->entry;
+  if (e.target == TargetState::kStopped || !local_->connector_status(name)) return;
+  std::vector<KeyValue> old;
   {
     std::lock_guard lock(state_mutex_);
-    if (*configs == r->task_configs) return;  // nothing changed: the tasks keep running
+    if (*configs == e.task_configs) return;  // nothing changed: the tasks keep running
+    if (static_cast<int>(e.config.get_int("max.tasks", 1)) != max_tasks) return;  // superseded
+    old = e.task_configs;
+    e.task_configs = *configs;
+    e.stopped_task_states.clear();  // states of tasks that may not exist any more
   }
-  // Only the tasks restart; the connector (and its monitoring threads) keeps running.
-  stop_tasks(*r, false);
-  {
-    std::lock_guard lock(state_mutex_);
-    r->stopped_task_states.clear();  // states of tasks that may not exist any more
+  // Only the tasks whose config changed restart (removed ones stop, added ones start); the
+  // connector and its unchanged tasks keep running.
+  std::vector<TaskId> to_stop;
+  std::vector<int> to_start;
+  for (int id = 0; id < static_cast<int>(std::max(old.size(), configs->size())); ++id) {
+    bool in_old = id < static_cast<int>(old.size());
+    bool in_new = id < static_cast<int>(configs->size());
+    if (in_old && in_new && old[id] == (*configs)[id]) continue;
+    if (in_old) to_stop.push_back(TaskId{name, id});
+    if (in_new) to_start.push_back(id);
   }
-  start_tasks(name, *r, std::move(configs).value());
-  persist_status(name);
-  logger("worker")->info("connector {}: tasks reconfigured ({} tasks)", name, r->tasks.size());
-}
-
-void StandaloneWorker::stop_connector(Running& r, bool keep_task_states) {
-  stop_tasks(r, keep_task_states);
-  std::shared_ptr<Connector> connector;
-  {
-    std::lock_guard lock(state_mutex_);
-    connector = std::move(r.connector);
-    r.connector.reset();
+  (void)local_->stop_tasks(to_stop);
+  if (auto r = store_->put_task_configs(name, *configs); !r.ok()) {
+    logger("worker")->warn("persisting the task configs of {}: {}", name, r.error().message());
   }
-  if (connector) {
-    if (auto s = call_plugin([connector] { connector->stop(); }, options_.config.max_stop_timeout,
-                             "connector stop()");
-        !s.ok()) {
-      logger("worker")->warn("{}", s.error().message());
-    }
-  }
-}
-
-void StandaloneWorker::stop_tasks(Running& r, bool keep_task_states) {
-  std::vector<std::shared_ptr<WorkerTask>> tasks;
-  {
-    std::lock_guard lock(state_mutex_);
-    tasks = std::move(r.tasks);
-    r.tasks.clear();
-  }
-  // (A paused task wakes for its stop: unpausing them first would let the others run on while
-  // the first ones are being stopped.)
-  for (auto& t : tasks) {
-    t->stop(options_.config.max_stop_timeout);
-    if (keep_task_states) {
+  for (int id : to_start) {
+    auto started = local_->start_task(TaskId{name, id}, e.config, (*configs)[id],
+                                      e.target == TargetState::kPaused);
+    if (!started.ok()) {
       std::lock_guard lock(state_mutex_);
-      auto s = t->state();
-      if (s.state != RunState::kFailed) s.state = RunState::kUnassigned;
-      r.stopped_task_states[t->id()] = s;
+      e.stopped_task_states[id] =
+          TaskState{id, RunState::kFailed, options_.config.worker_id, started.error().message()};
     }
   }
+  persist_status(name);
+  logger("worker")->info("connector {}: tasks reconfigured ({} tasks, {} restarted)", name,
+                         configs->size(), to_start.size());
 }
 
 void StandaloneWorker::persist_status(const std::string& name) {
@@ -632,6 +394,8 @@ void StandaloneWorker::persist_status(const std::string& name) {
     if (it == connectors_.end()) return;
     s = state_of(name, it->second);
   }
+  // Not marked as persisted here: the watcher compares with what it wrote itself and writes
+  // again if needed (also when this write fails).
   if (auto r = store_->put_status(s); !r.ok()) {
     logger("worker")->warn("persisting the status of {}: {}", name, r.error().message());
   }
@@ -641,29 +405,29 @@ Result<bool> StandaloneWorker::put_connector(std::string_view name_view, KeyValu
                                              PutOptions options) {
   std::string name(name_view);
   if (name.empty()) return Error(ErrorCode::kInvalidArgument, "a connector needs a name");
-  std::lock_guard life(lifecycle_mutex_);
-  return put_connector_locked(name, std::move(config), options);
+  return put_connector_locked(name, lock_name(name), std::move(config), options);
 }
 
 Result<KeyValue> StandaloneWorker::patch_connector(std::string_view name_view,
                                                    const KeyValue& patch) {
   std::string name(name_view);
-  std::lock_guard life(lifecycle_mutex_);
-  RMQC_ASSIGN_OR_RETURN(Running * r, slot(name));
+  RMQC_ASSIGN_OR_RETURN(Locked locked, lock_existing(name));
   KeyValue merged;
   {
     std::lock_guard lock(state_mutex_);
-    merged = r->config;
+    merged = locked.entry->config;
   }
   for (const auto& [key, value] : patch) merged.put(key, value);
-  RMQC_RETURN_IF_ERROR(put_connector_locked(name, merged, {.allow_update = true}));
+  RMQC_RETURN_IF_ERROR(
+      put_connector_locked(name, std::move(locked.lock), merged, {.allow_update = true}));
   return merged;
 }
 
-Result<bool> StandaloneWorker::put_connector_locked(const std::string& name, KeyValue config,
-                                                    PutOptions options) {
-  const bool allow_update = options.allow_update;
-  RMQC_ASSIGN_OR_RETURN(ValidationResult v, validate(config));
+Result<bool> StandaloneWorker::put_connector_locked(const std::string& name,
+                                                    std::unique_lock<std::mutex> lock,
+                                                    KeyValue config, PutOptions options) {
+  (void)lock;  // held until this returns: the connector's lifecycle
+  RMQC_ASSIGN_OR_RETURN(ValidationResult v, local_->validate(config));
   if (v.error_count > 0) {
     std::string message;
     for (const auto& r : v.results) {
@@ -672,48 +436,46 @@ Result<bool> StandaloneWorker::put_connector_locked(const std::string& name, Key
     for (const auto& e : v.other_errors) message += (message.empty() ? "" : "; ") + e;
     return Error(ErrorCode::kInvalidConfig, "Connector configuration is invalid: " + message);
   }
-  bool exists;
+  Entry* existing = nullptr;
   {
-    std::lock_guard lock(state_mutex_);
-    exists = connectors_.find(name) != connectors_.end();
+    std::lock_guard state(state_mutex_);
+    if (auto it = connectors_.find(name); it != connectors_.end()) existing = &it->second;
   }
-  if (exists && !allow_update) {
+  if (existing && !options.allow_update) {
     return Error(ErrorCode::kAlreadyExists, "Connector " + name + " already exists");
   }
   TargetState target = options.initial_state;
-  if (exists) {
-    stop_connector(connectors_[name], false);
-    std::lock_guard lock(state_mutex_);
-    target = connectors_[name].target;
+  if (existing) {
+    stop_connector(name, *existing, false);
+    target = existing->target;
   }
   StoredConnector stored{config, target, {}};
   // Durable before acknowledged: a restart finds what the REST call confirmed.
   RMQC_RETURN_IF_ERROR(store_->put_connector(name, stored));
-  Running* r;
+  Entry* e;
   {
-    std::lock_guard lock(state_mutex_);
-    Running& slot = connectors_[name];
-    slot = Running{};
+    std::lock_guard state(state_mutex_);
+    Entry& slot = connectors_[name];
+    auto lifecycle = lifecycles_[name];
+    slot = Entry{};
+    slot.lifecycle = std::move(lifecycle);
     slot.config = std::move(config);
     slot.target = target;
-    const auto* entry = options_.registry->find(slot.config.get_string("connector.class"));
-    slot.type = entry && entry->kind == PluginKind::kSinkConnector ? ConnectorType::kSink
-                                                                   : ConnectorType::kSource;
-    r = &slot;
+    slot.type = local_->type_of(slot.config);
+    e = &slot;
   }
-  if (auto s = start_connector(name, *r); !s.ok()) {
+  if (auto s = start_connector(name, *e); !s.ok()) {
     logger("worker")->error("connector {} failed to start: {}", name, s.error().message());
   }
   persist_status(name);
-  logger("worker")->info("connector {} {}", name, exists ? "updated" : "created");
-  return !exists;
+  logger("worker")->info("connector {} {}", name, existing ? "updated" : "created");
+  return existing == nullptr;
 }
 
 Result<void> StandaloneWorker::delete_connector(std::string_view name_view) {
   std::string name(name_view);
-  std::lock_guard life(lifecycle_mutex_);
-  RMQC_ASSIGN_OR_RETURN(Running * r, slot(name));
-  stop_connector(*r, false);
+  RMQC_ASSIGN_OR_RETURN(Locked locked, lock_existing(name));
+  stop_connector(name, *locked.entry, false);
   {
     std::lock_guard lock(state_mutex_);
     connectors_.erase(name);
@@ -725,26 +487,20 @@ Result<void> StandaloneWorker::delete_connector(std::string_view name_view) {
 
 Result<void> StandaloneWorker::set_target_state(std::string_view name_view, TargetState state) {
   std::string name(name_view);
-  std::lock_guard life(lifecycle_mutex_);
-  RMQC_ASSIGN_OR_RETURN(Running * r, slot(name));
-  TargetState before = r->target;
+  RMQC_ASSIGN_OR_RETURN(Locked locked, lock_existing(name));
+  Entry& e = *locked.entry;
+  TargetState before = e.target;
   RMQC_RETURN_IF_ERROR(store_->put_target_state(name, state));
   {
     std::lock_guard lock(state_mutex_);
-    r->target = state;
+    e.target = state;
   }
   if (state == TargetState::kStopped) {
-    stop_connector(*r, true);
-    std::lock_guard lock(state_mutex_);
-    r->state = RunState::kStopped;
-  } else if (before == TargetState::kStopped || !r->connector) {
-    (void)start_connector(name, *r);
+    stop_connector(name, e, true);
+  } else if (before == TargetState::kStopped || !local_->connector_status(name)) {
+    (void)start_connector(name, e);
   } else {
-    std::lock_guard lock(state_mutex_);
-    for (auto& t : r->tasks) t->set_paused(state == TargetState::kPaused);
-    if (r->state != RunState::kFailed) {
-      r->state = state == TargetState::kPaused ? RunState::kPaused : RunState::kRunning;
-    }
+    local_->set_paused(name, state == TargetState::kPaused);
   }
   persist_status(name);
   return {};
@@ -753,64 +509,61 @@ Result<void> StandaloneWorker::set_target_state(std::string_view name_view, Targ
 Result<void> StandaloneWorker::restart_connector(std::string_view name_view, bool include_tasks,
                                                  bool only_failed) {
   std::string name(name_view);
-  std::lock_guard life(lifecycle_mutex_);
-  RMQC_ASSIGN_OR_RETURN(Running * r, slot(name));
-  if (include_tasks && only_failed && r->state != RunState::kFailed) {
+  RMQC_ASSIGN_OR_RETURN(Locked locked, lock_existing(name));
+  Entry& e = *locked.entry;
+  auto connector = local_->connector_status(name);
+  bool connector_failed = connector && connector->state == RunState::kFailed;
+  if (include_tasks && only_failed && !connector_failed) {
     // Only the failed tasks: restart each in place.
     std::vector<int> failed;
+    for (const auto& t : local_->task_states(name)) {
+      if (t.state == RunState::kFailed) failed.push_back(t.id);
+    }
     {
       std::lock_guard lock(state_mutex_);
-      for (auto& t : r->tasks) {
-        if (t->state().state == RunState::kFailed) failed.push_back(t->id());
-      }
-      for (auto& [id, s] : r->stopped_task_states) {
+      for (auto& [id, s] : e.stopped_task_states) {
         if (s.state == RunState::kFailed) failed.push_back(id);
       }
     }
-    for (int id : failed) (void)restart_task_locked(name, id);
+    for (int id : failed) (void)restart_task_locked(name, e, id);
     return {};
   }
-  if (!include_tasks && only_failed && r->state != RunState::kFailed) return {};
-  stop_connector(*r, false);
-  auto s = start_connector(name, *r);
+  if (!include_tasks && only_failed && !connector_failed) return {};
+  stop_connector(name, e, false);
+  auto s = start_connector(name, e);
   persist_status(name);
   if (!s.ok()) logger("worker")->error("restarting {}: {}", name, s.error().message());
   return {};
 }
 
 Result<void> StandaloneWorker::restart_task(std::string_view name_view, int id) {
-  std::lock_guard life(lifecycle_mutex_);
-  return restart_task_locked(std::string(name_view), id);
+  std::string name(name_view);
+  RMQC_ASSIGN_OR_RETURN(Locked locked, lock_existing(name));
+  return restart_task_locked(name, *locked.entry, id);
 }
 
-Result<void> StandaloneWorker::restart_task_locked(const std::string& name, int id) {
-  RMQC_ASSIGN_OR_RETURN(Running * r, slot(name));
-  std::shared_ptr<WorkerTask> old;
+Result<void> StandaloneWorker::restart_task_locked(const std::string& name, Entry& e, int id) {
+  KeyValue task_config;
   {
     std::lock_guard lock(state_mutex_);
-    if (id < 0 || id >= static_cast<int>(r->task_configs.size())) {
+    if (id < 0 || id >= static_cast<int>(e.task_configs.size())) {
       return Error(ErrorCode::kNotFound,
                    "Task " + std::to_string(id) + " of connector " + name + " not found");
     }
-    for (auto& t : r->tasks) {
-      if (t->id() == id) old = t;
-    }
+    task_config = e.task_configs[id];
   }
-  if (!r->connector)
+  if (!local_->connector_status(name))
     return Error(ErrorCode::kInvalidArgument, "connector " + name + " is not running");
-  if (old) old->stop(options_.config.max_stop_timeout);
-  auto task = make_task(name, *r, id);
+  (void)local_->stop_tasks({TaskId{name, id}});
+  auto started =
+      local_->start_task(TaskId{name, id}, e.config, task_config, e.target == TargetState::kPaused);
   std::lock_guard lock(state_mutex_);
-  std::erase_if(r->tasks, [&](const auto& t) { return t->id() == id; });
-  if (!task.ok()) {
-    r->stopped_task_states[id] =
-        TaskState{id, RunState::kFailed, options_.config.worker_id, task.error().message()};
-    return std::move(task).error();
+  if (!started.ok()) {
+    e.stopped_task_states[id] =
+        TaskState{id, RunState::kFailed, options_.config.worker_id, started.error().message()};
+    return std::move(started).error();
   }
-  r->stopped_task_states.erase(id);
-  if (r->target == TargetState::kPaused) (*task)->set_paused(true);
-  (*task)->start();
-  r->tasks.push_back(std::move(task).value());
+  e.stopped_task_states.erase(id);
   return {};
 }
 
@@ -825,14 +578,10 @@ Result<std::vector<SourceOffset>> StandaloneWorker::connector_offsets(std::strin
   {
     std::lock_guard lock(state_mutex_);
     auto it = connectors_.find(name);
-    if (it == connectors_.end()) {
-      return not_found(name);
-    }
+    if (it == connectors_.end()) return not_found(name);
     if (it->second.type == ConnectorType::kSource) offsets = store_->positions(name);
-    for (const auto& t : it->second.tasks) {
-      for (auto& [p, o] : t->committed_offsets()) offsets[p] = o;
-    }
   }
+  for (auto& [p, o] : local_->committed_offsets(std::string(name))) offsets[p] = o;
   std::vector<SourceOffset> out;
   for (auto& [p, o] : offsets) out.push_back(SourceOffset{p, o});
   return out;

@@ -4,8 +4,8 @@
 #include "plugins/plugin_registry.h"
 #include "rocketmq/client/producer.h"
 #include "runtime/connect_controller.h"
+#include "runtime/local_worker.h"
 #include "runtime/storage/state_store.h"
-#include "runtime/worker_task.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -18,17 +18,17 @@
 
 namespace rmqc::runtime {
 
-// The connector keys the runtime reads (connector.class, max.tasks, converters, topics,
-// transforms, errors.*): what validation checks and docs/configuration.md lists.
-const ConfigDef& runtime_connector_def();
+// Starts the producer every task of a worker shares (sends and dead letters).
+Result<std::shared_ptr<rocketmq::Producer>> start_worker_producer(const config::WorkerConfig& c,
+                                                                  const std::string& namesrv);
 
-// The standalone worker: runs connectors and their tasks in this process, keeps their configs,
-// target states, positions and statuses in a StateStore, and answers the REST API through the
-// ConnectController interface.
+// The standalone coordinator: the single-member case. It runs every connector and task in this
+// process through a LocalWorker, keeps configs, target states, positions and statuses in the
+// file-backed StateStore, and answers the REST API through ConnectController.
 //
-// Locking: mutations (create, update, delete, pause, restart) are serialized by lifecycle_mutex_
-// and may wait on plugin calls (each bounded by a timeout); reads take only state_mutex_, so a
-// slow plugin never blocks status queries.
+// Locking: mutations of one connector (create, update, delete, pause, restart, reconfigure) are
+// serialized by that connector's lifecycle mutex, so a slow plugin delays only its own
+// connector; reads take only state_mutex_ (briefly), never a lifecycle mutex.
 class StandaloneWorker final : public ConnectController {
  public:
   struct Options {
@@ -65,61 +65,57 @@ class StandaloneWorker final : public ConnectController {
                                                      const KeyValue& config) const override;
   std::vector<plugins::PluginEntry> plugins() const override;
   Result<std::size_t> reload_plugins() override;
-  void set_message_logging(bool enabled) override { message_logging_ = enabled; }
-  bool message_logging() const override { return message_logging_; }
+  void set_message_logging(bool enabled) override { local_->set_message_logging(enabled); }
+  bool message_logging() const override { return local_->message_logging().load(); }
 
  private:
-  struct Running {
+  // What this coordinator knows of a connector beyond the running instances.
+  struct Entry {
     KeyValue config;
     ConnectorType type = ConnectorType::kUnknown;
     TargetState target = TargetState::kStarted;
-    std::shared_ptr<Connector> connector;       // shared: a hung stop() keeps it alive
-    std::shared_ptr<ConnectorContext> context;  // handed to the connector; lives as long
-    RunState state = RunState::kUnassigned;
-    std::optional<std::string> trace;
     std::vector<KeyValue> task_configs;
-    std::vector<std::shared_ptr<WorkerTask>> tasks;
     std::map<int, TaskState> stopped_task_states;  // last state of tasks not running
     bool reconfigure_requested = false;            // the connector asked for new task configs
+    std::shared_ptr<std::mutex> lifecycle = std::make_shared<std::mutex>();
+  };
+  // A connector's lifecycle mutex, held; `entry` is valid while it is held (only holders of
+  // the lifecycle mutex add or erase entries of that name).
+  struct Locked {
+    std::unique_lock<std::mutex> lock;
+    Entry* entry = nullptr;
   };
 
   explicit StandaloneWorker(Options options);
   void register_stored();
   static Error not_found(std::string_view name);
-  // The connector's slot, or not_found. Stays valid while lifecycle_mutex_ is held (only
-  // lifecycle calls add or erase connectors).
-  Result<Running*> slot(const std::string& name);
-  // Validation of a connector config: runtime keys, converters, transforms, errors.*, the
-  // connector's ConfigDef and its own validate(). Errors name the keys.
-  Result<ValidationResult> validate(const KeyValue& config) const;
-  // Starts the connector and (target STARTED/PAUSED) its tasks. lifecycle_mutex_ held.
-  Result<void> start_connector(const std::string& name, Running& r);
-  void stop_connector(Running& r, bool keep_task_states);
-  // The connector's task configs (max.tasks at most), decorated with task.id/class/connector.
-  Result<std::vector<KeyValue>> ask_task_configs(const std::string& name, Running& r,
-                                                 const std::shared_ptr<Connector>& connector);
-  void start_tasks(const std::string& name, Running& r, std::vector<KeyValue> configs);
-  void stop_tasks(Running& r, bool keep_task_states);
-  // ConnectorContext::request_task_reconfiguration: asks task_configs() again and restarts the
-  // tasks when they changed (the connector keeps running). Runs on the watcher thread.
+  Result<Locked> lock_existing(const std::string& name);
+  std::unique_lock<std::mutex> lock_name(const std::string& name);
+
+  // Starts the connector instance and (target STARTED/PAUSED) its tasks. Lifecycle held.
+  Result<void> start_connector(const std::string& name, Entry& e);
+  void stop_connector(const std::string& name, Entry& e, bool keep_task_states);
+  void start_tasks(const std::string& name, Entry& e, std::vector<KeyValue> configs);
+  void stop_tasks(const std::string& name, Entry& e, bool keep_task_states);
+  // ConnectorContext::request_task_reconfiguration: asks task_configs() (outside any lock) and
+  // restarts the tasks whose configs changed. Runs on the watcher thread.
   void reconfigure_tasks(const std::string& name);
-  Result<std::shared_ptr<WorkerTask>> make_task(const std::string& name, Running& r, int id);
+  Result<void> restart_task_locked(const std::string& name, Entry& e, int id);
+  Result<bool> put_connector_locked(const std::string& name, std::unique_lock<std::mutex> lock,
+                                    KeyValue config, PutOptions options);
+  ConnectorState state_of(const std::string& name, const Entry& e) const;
   void persist_status(const std::string& name);
-  Result<void> restart_task_locked(const std::string& name, int id);
-  // put_connector with lifecycle_mutex_ held.
-  Result<bool> put_connector_locked(const std::string& name, KeyValue config, PutOptions options);
-  ConnectorState state_of(const std::string& name, const Running& r) const;
 
   // Persists statuses that changed without a lifecycle call (a task failing on its own).
   void watch_statuses();
 
   Options options_;
   std::unique_ptr<StateStore> store_;
-  std::shared_ptr<rocketmq::Producer> producer_;
-  std::atomic<bool> message_logging_{false};
-  std::mutex lifecycle_mutex_;
+  std::unique_ptr<LocalWorker> local_;
   mutable std::mutex state_mutex_;
-  std::map<std::string, Running, std::less<>> connectors_;
+  std::map<std::string, Entry, std::less<>> connectors_;
+  // Lifecycle mutexes by name; they outlive a deleted connector's entry.
+  std::map<std::string, std::shared_ptr<std::mutex>, std::less<>> lifecycles_;
   std::mutex watch_mutex_;
   std::condition_variable watch_cv_;
   bool watch_stop_ = false;

@@ -8,7 +8,7 @@
 #include "rocketmq/client/producer.h"
 #include "runtime/connect_controller.h"
 #include "runtime/errors/error_handler.h"
-#include "runtime/storage/state_store.h"
+#include "runtime/storage/position_store.h"
 #include "transforms/transform_chain.h"
 
 #include <atomic>
@@ -41,7 +41,7 @@ struct TaskSetup {
   transforms::TransformChain chain;
   ErrorConfig errors;
   std::shared_ptr<rocketmq::Producer> producer;  // sends (source) and dead letters (both)
-  StateStore* store = nullptr;
+  PositionStore* store = nullptr;  // source positions
   std::chrono::milliseconds commit_interval{30000};
   std::chrono::milliseconds commit_timeout{5000};
   const std::atomic<bool>* message_logging = nullptr;
@@ -87,7 +87,12 @@ class WorkerTask : public std::enable_shared_from_this<WorkerTask> {
   // Work another thread hands to a paused task (wake() it after queueing the work).
   virtual bool has_pending_work() { return false; }
   virtual void do_pending_work() {}
+  // Wakes the task thread: from wait_for() and wait_while_paused(), and through interrupt() from
+  // a blocking wait of its own (a sink's poll).
   void wake();
+  // Makes the task thread's own blocking wait, if any, return now (stop, pause, wake); any
+  // thread. A task that waits long for records must override it.
+  virtual void interrupt() {}
   void remember_committed(const OffsetMap& offsets);
   bool logging_messages() const {
     return setup_.message_logging && setup_.message_logging->load(std::memory_order_relaxed);
@@ -227,6 +232,11 @@ class WorkerSinkTask final : public WorkerTask, public SinkTaskContext, public E
   void close_revocations();  // the consumer's thread stops waiting for this one
   bool has_pending_work() override;
   void do_pending_work() override { pending_healthy_ &= handle_revocations(); }
+  void interrupt() override;
+  // The offsets of `offsets` this task may commit: those of queues assigned to it now, in
+  // consumer form; the others are logged and dropped.
+  std::map<rocketmq::MessageQueue, std::int64_t> owned_offsets(const OffsetMap& offsets,
+                                                               OffsetMap* owned) const;
 
   SinkTask* task_;
   std::string task_name_;
@@ -239,6 +249,9 @@ class WorkerSinkTask final : public WorkerTask, public SinkTaskContext, public E
   bool pending_healthy_ = true;      // result of work done while paused
   // Declared last, destroyed first: its thread may be inside on_revoked() until it is shut down.
   std::unique_ptr<rocketmq::LitePullConsumer> consumer_;
+  // consumer_ for other threads (interrupt()): set once it exists, never cleared (the consumer
+  // lives as long as this task).
+  std::atomic<rocketmq::LitePullConsumer*> wakeable_{nullptr};
 };
 
 RecordPartition partition_of(const rocketmq::MessageQueue& queue);

@@ -1,0 +1,746 @@
+#include "runtime/distributed_worker.h"
+
+#include "base/logging.h"
+#include "base/thread_name.h"
+#include "runtime/storage/topic_stores.h"
+#include "runtime/worker.h"
+
+#include <algorithm>
+
+namespace rmqc::runtime {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// How often the rebalance thread looks at task states (statuses to publish, start timeouts)
+// when nothing wakes it, and how often while a task waits for its previous owner.
+constexpr auto kTick = 1000ms;
+constexpr auto kPendingTick = 100ms;
+// Extra time a new owner gives a live previous owner beyond maxStopTimeoutMills.
+constexpr auto kHandoverGrace = 5000ms;
+
+bool is_active(RunState s) {
+  return s == RunState::kRunning || s == RunState::kPaused;
+}
+
+std::string digest_of(const TaskState& t) {
+  return std::string(run_state_name(t.state)) + "|" + t.worker_id + "|" + t.trace.value_or("");
+}
+
+// Generations order the status writes of different owners of one task: a later owner started it
+// later, so a wall-clock based generation of the start makes an earlier owner's late writes lose.
+// Strictly increasing within this process.
+std::int64_t new_generation() {
+  static std::mutex m;
+  static std::int64_t last = 0;
+  std::lock_guard lock(m);
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  last = std::max<std::int64_t>(last + 1, now);
+  return last;
+}
+
+}  // namespace
+
+DistributedWorker::DistributedWorker(Options options) : options_(std::move(options)) {}
+
+DistributedWorker::~DistributedWorker() {
+  stop();
+}
+
+Result<void> DistributedWorker::open_stores() {
+  const auto& c = options_.config;
+  if (options_.config_store || options_.position_store || options_.status_store) {
+    if (!options_.config_store || !options_.position_store || !options_.status_store) {
+      return Error(ErrorCode::kInvalidArgument, "the worker needs all three stores or none");
+    }
+    configs_ = options_.config_store;
+    positions_ = options_.position_store;
+    statuses_ = options_.status_store;
+    return {};
+  }
+  TopicStoreOptions base;
+  base.client.namesrv_addr = options_.namesrv_addr;
+  if (c.acl_enable) {
+    base.client.access_key = c.access_key;
+    base.client.secret_key = c.secret_key;
+  }
+  base.client.request_timeout = c.operation_timeout;
+  base.client.serialize_type =
+      c.binary_headers ? rocketmq::SerializeType::ROCKETMQ : rocketmq::SerializeType::JSON;
+  base.worker_id = c.worker_id;
+  const std::string cache = c.store_path_root_dir + "/cluster";
+  {
+    auto o = base;
+    o.topic = c.config_store_topic;
+    o.cache_dir = cache + "/config";
+    RMQC_ASSIGN_OR_RETURN(auto s, TopicConfigStore::open(o));
+    configs_ = std::move(s);
+  }
+  {
+    auto o = base;
+    o.topic = c.position_store_topic;
+    o.cache_dir = cache + "/position";
+    RMQC_ASSIGN_OR_RETURN(auto s, TopicPositionStore::open(o));
+    positions_ = std::move(s);
+  }
+  {
+    auto o = base;
+    o.topic = c.connect_status_topic;
+    o.cache_dir = cache + "/status";
+    RMQC_ASSIGN_OR_RETURN(auto s, TopicStatusStore::open(o));
+    statuses_ = std::move(s);
+  }
+  return {};
+}
+
+Result<std::unique_ptr<DistributedWorker>> DistributedWorker::start(Options options) {
+  if (!options.registry) return Error(ErrorCode::kInvalidArgument, "the worker needs a registry");
+  if (options.namesrv_addr.empty()) {
+    return Error(ErrorCode::kInvalidConfig,
+                 "distributed mode needs namesrvAddr: the hub of a cluster is a RocketMQ cluster "
+                 "(Apache RocketMQ or `rmq-connect broker`)");
+  }
+  std::unique_ptr<DistributedWorker> w(new DistributedWorker(std::move(options)));
+  const auto& c = w->options_.config;
+  cluster::AllocationOptions ao;
+  ao.virtual_nodes = c.virtual_node;
+  RMQC_ASSIGN_OR_RETURN(w->strategy_, cluster::make_allocation_strategy(c.alloc_task_strategy, ao));
+  RMQC_RETURN_IF_ERROR(w->open_stores());
+
+  LocalWorker::Options lo;
+  lo.config = c;
+  lo.registry = w->options_.registry;
+  lo.namesrv_addr = w->options_.namesrv_addr;
+  lo.positions = w->positions_.get();
+  RMQC_ASSIGN_OR_RETURN(lo.producer, start_worker_producer(c, w->options_.namesrv_addr));
+  w->local_ = std::make_unique<LocalWorker>(std::move(lo));
+
+  w->config_listener_ = w->configs_->add_listener([raw = w.get()](const std::string&) { raw->wake(); });
+  if (w->options_.membership) {
+    w->membership_ = w->options_.membership;
+  } else {
+    cluster::RocketMqMembership::Options mo;
+    mo.client.namesrv_addr = w->options_.namesrv_addr;
+    if (c.acl_enable) {
+      mo.client.access_key = c.access_key;
+      mo.client.secret_key = c.secret_key;
+    }
+    mo.client.request_timeout = c.operation_timeout;
+    mo.client.serialize_type =
+        c.binary_headers ? rocketmq::SerializeType::ROCKETMQ : rocketmq::SerializeType::JSON;
+    mo.worker_id = c.worker_id;
+    mo.cluster_id = c.connect_cluster_id;
+    mo.cluster_topic = c.cluster_store_topic;
+    mo.poll_interval = c.membership_poll_interval;
+    RMQC_ASSIGN_OR_RETURN(auto m, cluster::RocketMqMembership::start(mo));
+    w->membership_ = std::shared_ptr<cluster::Membership>(std::move(m));
+  }
+  w->member_listener_ =
+      w->membership_->add_listener([raw = w.get()](const std::vector<cluster::Member>&) {
+        raw->wake();
+      });
+  w->thread_ = std::thread([raw = w.get()] {
+    set_thread_name("rebalance");
+    raw->run();
+  });
+  logger("worker")->info("worker {} joined cluster {} ({} strategy)", c.worker_id,
+                         c.connect_cluster_id, w->strategy_->name());
+  return w;
+}
+
+void DistributedWorker::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    dirty_ = true;
+  }
+  cv_.notify_all();
+}
+
+void DistributedWorker::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (configs_ && config_listener_) configs_->remove_listener(std::exchange(config_listener_, 0));
+  if (membership_ && member_listener_) {
+    membership_->remove_listener(std::exchange(member_listener_, 0));
+  }
+  if (!local_) return;
+  // Tasks first (they commit their positions as they stop), then connector instances; each
+  // reported UNASSIGNED, so a new owner need not wait for this worker to leave the group.
+  std::vector<TaskId> ids;
+  std::map<cluster::TaskId, RunningTask> tasks;
+  std::map<std::string, RunningConnector> connectors;
+  {
+    std::lock_guard lock(mutex_);
+    tasks = std::move(running_tasks_);
+    connectors = std::move(running_connectors_);
+    running_tasks_.clear();
+    running_connectors_.clear();
+    assignment_ = {};
+  }
+  for (const auto& [id, t] : tasks) ids.push_back(TaskId{id.connector, id.task});
+  (void)local_->stop_tasks(ids);
+  for (const auto& [id, t] : tasks) {
+    (void)statuses_->put_task_status(
+        id.connector, TaskState{id.task, RunState::kUnassigned, options_.config.worker_id, {}},
+        t.generation);
+  }
+  for (const auto& [name, c] : connectors) {
+    local_->stop_connector(name);
+    ConnectorState s;
+    s.name = name;
+    s.type = local_->type_of(c.config);
+    s.state = RunState::kUnassigned;
+    s.worker_id = options_.config.worker_id;
+    (void)statuses_->put_connector_status(s, c.generation);
+  }
+  local_->stop_all();
+  if (membership_) membership_->stop();
+}
+
+void DistributedWorker::run() {
+  auto next_publish = Clock::now();
+  while (true) {
+    bool pending;
+    {
+      std::unique_lock lock(mutex_);
+      auto tick = pending_.empty() ? kTick : kPendingTick;
+      cv_.wait_for(lock, tick, [&] { return stopping_ || dirty_; });
+      if (stopping_) return;
+      dirty_ = false;
+      pending = !pending_.empty();
+    }
+    (void)pending;
+    rebalance();
+    local_->check_start_timeouts();
+    bool force = Clock::now() >= next_publish;
+    if (force) next_publish = Clock::now() + options_.config.state_persist_interval;
+    publish_statuses(force);
+  }
+}
+
+cluster::Assignment DistributedWorker::assignment() const {
+  std::lock_guard lock(mutex_);
+  return assignment_;
+}
+
+void DistributedWorker::rebalance() {
+  const std::string& me = options_.config.worker_id;
+  auto members = membership_->members();
+  std::vector<std::string> workers = cluster::worker_ids(members);
+  auto connectors = configs_->connectors();
+  std::vector<cluster::ConnectorLoad> loads;
+  for (const auto& [name, stored] : connectors) {
+    if (stored.target_state == TargetState::kStopped) continue;
+    loads.push_back({name, static_cast<std::int32_t>(stored.task_configs.size())});
+  }
+  cluster::Assignment mine;
+  // A worker that does not see itself in the group (cut off from the broker, or not joined yet)
+  // runs nothing rather than run beside the owners the others chose.
+  if (std::binary_search(workers.begin(), workers.end(), me)) {
+    auto all = strategy_->allocate(workers, loads);
+    if (auto it = all.find(me); it != all.end()) mine = std::move(it->second);
+  } else if (!workers.empty()) {
+    logger("worker")->warn("worker {} is not among the cluster's members; running nothing", me);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (workers != workers_) {
+      logger("worker")->info("cluster members: {} ({} connectors, {} tasks here)",
+                             fmt::join(workers, ","), mine.connectors.size(), mine.tasks.size());
+      workers_ = workers;
+    }
+    assignment_ = mine;
+  }
+  apply_connectors(connectors, mine);
+  apply_tasks(connectors, mine);
+}
+
+void DistributedWorker::apply_connectors(const std::map<std::string, StoredConnector>& connectors,
+                                         const cluster::Assignment& mine) {
+  std::set<std::string> wanted(mine.connectors.begin(), mine.connectors.end());
+  std::map<std::string, RunningConnector> running;
+  std::set<std::string> restart, reconfigure;
+  {
+    std::lock_guard lock(mutex_);
+    running = running_connectors_;
+    restart = std::exchange(restart_, {});
+    reconfigure = std::exchange(reconfigure_, {});
+  }
+  // Stop what is no longer ours, changed, or asked to restart.
+  for (const auto& [name, r] : running) {
+    auto it = connectors.find(name);
+    bool keep = wanted.count(name) && it != connectors.end() && it->second.config == r.config &&
+                !restart.count(name);
+    if (keep) continue;
+    local_->stop_connector(name);
+    {
+      std::lock_guard lock(mutex_);
+      running_connectors_.erase(name);
+    }
+    ConnectorState s;
+    s.name = name;
+    s.type = local_->type_of(r.config);
+    s.state = RunState::kUnassigned;
+    s.worker_id = options_.config.worker_id;
+    (void)statuses_->put_connector_status(s, r.generation);
+  }
+  for (const auto& name : mine.connectors) {
+    auto it = connectors.find(name);
+    if (it == connectors.end()) continue;
+    bool is_running;
+    {
+      std::lock_guard lock(mutex_);
+      is_running = running_connectors_.count(name) > 0;
+    }
+    if (!is_running) {
+      LocalWorker::ConnectorCallbacks callbacks;
+      callbacks.on_error = [this, name](std::string message) {
+        local_->fail_connector(name, std::move(message));
+        wake();
+      };
+      callbacks.on_reconfigure = [this, name] {
+        {
+          std::lock_guard lock(mutex_);
+          reconfigure_.insert(name);
+        }
+        wake();
+      };
+      auto generation = new_generation();
+      {
+        std::lock_guard lock(mutex_);
+        running_connectors_[name] = RunningConnector{it->second.config, generation};
+      }
+      if (auto s = local_->start_connector(name, it->second.config, std::move(callbacks));
+          !s.ok()) {
+        logger("worker")->error("connector {} failed to start: {}", name, s.error().message());
+      }
+      reconfigure.insert(name);
+    }
+    if (reconfigure.count(name)) refresh_task_configs(name, it->second);
+  }
+}
+
+void DistributedWorker::refresh_task_configs(const std::string& name,
+                                             const StoredConnector& stored) {
+  auto status = local_->connector_status(name);
+  if (!status || status->state == RunState::kFailed) return;
+  auto configs = local_->task_configs(name, static_cast<int>(stored.config.get_int("max.tasks", 1)));
+  if (!configs.ok()) {
+    logger("worker")->error("connector {}: task_configs() failed: {}", name,
+                            configs.error().message());
+    return;
+  }
+  if (*configs == stored.task_configs) return;
+  // Written to the config topic; every member (this one too) sees the change and rebalances.
+  if (auto r = configs_->put_task_configs(name, std::move(configs).value()); !r.ok()) {
+    logger("worker")->warn("connector {}: writing task configs: {} (retrying)", name,
+                           r.error().message());
+    std::lock_guard lock(mutex_);
+    reconfigure_.insert(name);
+    dirty_ = true;
+  }
+}
+
+bool DistributedWorker::may_start(const cluster::TaskId& id, const std::set<std::string>& live) {
+  const std::string& me = options_.config.worker_id;
+  auto status = statuses_->status(id.connector);
+  bool held_elsewhere = false;
+  std::string holder;
+  if (status) {
+    for (const auto& t : status->tasks) {
+      if (t.id == id.task && is_active(t.state) && t.worker_id != me && live.count(t.worker_id)) {
+        held_elsewhere = true;
+        holder = t.worker_id;
+      }
+    }
+  }
+  std::lock_guard lock(mutex_);
+  if (!held_elsewhere) {
+    pending_.erase(id);
+    return true;
+  }
+  auto [it, inserted] = pending_.try_emplace(id, Pending{Clock::now()});
+  if (Clock::now() - it->second.since > options_.config.max_stop_timeout + kHandoverGrace) {
+    logger("worker")->warn("task {}: worker {} did not report it stopped in time; starting it",
+                           id.to_string(), holder);
+    pending_.erase(it);
+    return true;
+  }
+  return false;
+}
+
+void DistributedWorker::apply_tasks(const std::map<std::string, StoredConnector>& connectors,
+                                    const cluster::Assignment& mine) {
+  const std::string& me = options_.config.worker_id;
+  std::set<cluster::TaskId> wanted(mine.tasks.begin(), mine.tasks.end());
+  std::map<cluster::TaskId, RunningTask> running;
+  std::set<cluster::TaskId> restart_tasks;
+  {
+    std::lock_guard lock(mutex_);
+    running = running_tasks_;
+    restart_tasks = std::exchange(restart_tasks_, {});
+    std::erase_if(pending_, [&](const auto& p) { return !wanted.count(p.first); });
+  }
+  auto config_of = [&](const cluster::TaskId& id) -> const StoredConnector* {
+    auto it = connectors.find(id.connector);
+    if (it == connectors.end() || it->second.target_state == TargetState::kStopped) return nullptr;
+    if (id.task < 0 || id.task >= static_cast<int>(it->second.task_configs.size())) return nullptr;
+    return &it->second;
+  };
+  // Stop, in parallel, what is no longer ours or must restart with another config.
+  std::vector<TaskId> to_stop;
+  std::vector<std::pair<cluster::TaskId, std::int64_t>> stopped;
+  for (const auto& [id, r] : running) {
+    const StoredConnector* c = config_of(id);
+    bool keep = wanted.count(id) && c && c->config == r.connector_config &&
+                c->task_configs[id.task] == r.task_config && !restart_tasks.count(id);
+    if (keep) continue;
+    to_stop.push_back(TaskId{id.connector, id.task});
+    stopped.emplace_back(id, r.generation);
+  }
+  if (!to_stop.empty()) {
+    (void)local_->stop_tasks(to_stop);
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, g] : stopped) running_tasks_.erase(id);
+  }
+  // Reported stopped (positions committed by the stop) so the next owner may start at once.
+  for (const auto& [id, generation] : stopped) {
+    (void)statuses_->put_task_status(id.connector,
+                                     TaskState{id.task, RunState::kUnassigned, me, {}}, generation);
+    std::lock_guard lock(mutex_);
+    published_.erase(id.to_string());
+  }
+  // Pause or resume what keeps running.
+  std::set<std::string> touched;
+  for (const auto& [id, r] : running) touched.insert(id.connector);
+  for (const auto& name : touched) {
+    auto it = connectors.find(name);
+    if (it != connectors.end()) {
+      local_->set_paused(name, it->second.target_state == TargetState::kPaused);
+    }
+  }
+  // Start what is ours and not running, once its previous owner let go.
+  std::set<std::string> live;
+  {
+    std::lock_guard lock(mutex_);
+    live.insert(workers_.begin(), workers_.end());
+  }
+  for (const auto& id : mine.tasks) {
+    {
+      std::lock_guard lock(mutex_);
+      if (running_tasks_.count(id)) continue;
+    }
+    const StoredConnector* c = config_of(id);
+    if (!c || !may_start(id, live)) continue;
+    RunningTask r{c->config, c->task_configs[id.task], new_generation()};
+    bool paused = c->target_state == TargetState::kPaused;
+    auto started = local_->start_task(TaskId{id.connector, id.task}, r.connector_config,
+                                      r.task_config, paused);
+    if (!started.ok()) {
+      logger("worker")->error("task {}: {}", id.to_string(), started.error().message());
+      (void)statuses_->put_task_status(
+          id.connector, TaskState{id.task, RunState::kFailed, me, started.error().message()},
+          r.generation);
+      continue;
+    }
+    std::lock_guard lock(mutex_);
+    running_tasks_[id] = std::move(r);
+  }
+}
+
+void DistributedWorker::publish_statuses(bool force) {
+  const std::string& me = options_.config.worker_id;
+  std::map<cluster::TaskId, RunningTask> tasks;
+  std::map<std::string, RunningConnector> connectors;
+  {
+    std::lock_guard lock(mutex_);
+    tasks = running_tasks_;
+    connectors = running_connectors_;
+  }
+  for (const auto& [name, c] : connectors) {
+    auto status = local_->connector_status(name);
+    if (!status) continue;
+    ConnectorState s;
+    s.name = name;
+    s.type = local_->type_of(c.config);
+    s.state = status->state;
+    s.trace = status->trace;
+    s.worker_id = me;
+    std::string key = name;
+    std::string digest = std::string(run_state_name(s.state)) + "|" + s.trace.value_or("");
+    {
+      std::lock_guard lock(mutex_);
+      if (!force && published_[key] == digest) continue;
+    }
+    if (statuses_->put_connector_status(s, c.generation).ok()) {
+      std::lock_guard lock(mutex_);
+      published_[key] = digest;
+    }
+  }
+  std::map<std::string, std::vector<TaskState>> by_connector;
+  for (const auto& [id, r] : tasks) {
+    if (!by_connector.count(id.connector)) {
+      by_connector[id.connector] = local_->task_states(id.connector);
+    }
+    for (const auto& t : by_connector[id.connector]) {
+      if (t.id != id.task) continue;
+      std::string key = id.to_string();
+      std::string digest = digest_of(t);
+      {
+        std::lock_guard lock(mutex_);
+        if (!force && published_[key] == digest) continue;
+      }
+      // Marked as published only once written: a failed write is tried again next round.
+      if (statuses_->put_task_status(id.connector, t, r.generation).ok()) {
+        std::lock_guard lock(mutex_);
+        published_[key] = digest;
+      }
+    }
+  }
+}
+
+WorkerInfo DistributedWorker::worker_info() const {
+  WorkerInfo info;
+  info.worker_id = options_.config.worker_id;
+  info.version = std::string(kVersion);
+  info.mode = "distributed";
+  info.cluster_id = options_.config.connect_cluster_id;
+  info.workers = cluster::worker_ids(membership_->members());
+  return info;
+}
+
+std::vector<std::string> DistributedWorker::connector_names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, c] : configs_->connectors()) out.push_back(name);
+  return out;
+}
+
+Result<StoredConnector> DistributedWorker::existing(std::string_view name) const {
+  auto c = configs_->connector(name);
+  if (!c) return Error(ErrorCode::kNotFound, "Connector " + std::string(name) + " not found");
+  return *c;
+}
+
+Result<ConnectorInfo> DistributedWorker::connector_info(std::string_view name) const {
+  RMQC_ASSIGN_OR_RETURN(StoredConnector stored, existing(name));
+  ConnectorInfo info;
+  info.name = std::string(name);
+  info.type = local_->type_of(stored.config);
+  info.config = std::move(stored.config);
+  info.task_configs = std::move(stored.task_configs);
+  info.target_state = stored.target_state;
+  return info;
+}
+
+ConnectorState DistributedWorker::merged_state(const std::string& name,
+                                               const StoredConnector& stored) const {
+  const std::string& me = options_.config.worker_id;
+  std::set<std::string> live;
+  for (const auto& w : cluster::worker_ids(membership_->members())) live.insert(w);
+  ConnectorState s;
+  s.name = name;
+  s.type = local_->type_of(stored.config);
+  auto shared = statuses_->status(name);
+  if (stored.target_state == TargetState::kStopped) {
+    s.state = RunState::kStopped;
+    if (shared) s.worker_id = shared->worker_id;
+    return s;
+  }
+  if (auto local = local_->connector_status(name)) {
+    s.state = local->state;
+    s.trace = local->trace;
+    s.worker_id = me;
+  } else if (shared && live.count(shared->worker_id) && shared->worker_id != me) {
+    s.state = shared->state;
+    s.trace = shared->trace;
+    s.worker_id = shared->worker_id;
+  }
+  if (s.state == RunState::kRunning && stored.target_state == TargetState::kPaused) {
+    s.state = RunState::kPaused;
+  }
+  std::map<int, TaskState> tasks;
+  for (int id = 0; id < static_cast<int>(stored.task_configs.size()); ++id) {
+    tasks[id] = TaskState{id, RunState::kUnassigned, "", {}};
+  }
+  if (shared) {
+    for (const auto& t : shared->tasks) {
+      auto it = tasks.find(t.id);
+      // A status written by a worker that left the cluster is history: the task is unassigned.
+      if (it == tasks.end() || t.worker_id == me || !live.count(t.worker_id)) continue;
+      it->second = t;
+    }
+  }
+  for (auto& t : local_->task_states(name)) {
+    if (auto it = tasks.find(t.id); it != tasks.end()) it->second = std::move(t);
+  }
+  for (auto& [id, t] : tasks) s.tasks.push_back(std::move(t));
+  return s;
+}
+
+Result<ConnectorState> DistributedWorker::connector_state(std::string_view name) const {
+  RMQC_ASSIGN_OR_RETURN(StoredConnector stored, existing(name));
+  return merged_state(std::string(name), stored);
+}
+
+Result<TaskState> DistributedWorker::task_state(std::string_view name, int task) const {
+  RMQC_ASSIGN_OR_RETURN(ConnectorState s, connector_state(name));
+  for (const auto& t : s.tasks) {
+    if (t.id == task) return t;
+  }
+  return Error(ErrorCode::kNotFound, "Task " + std::to_string(task) + " of connector " +
+                                         std::string(name) + " not found");
+}
+
+Result<bool> DistributedWorker::put_connector(std::string_view name, KeyValue config,
+                                              PutOptions options) {
+  if (name.empty()) return Error(ErrorCode::kInvalidArgument, "a connector needs a name");
+  RMQC_ASSIGN_OR_RETURN(ValidationResult v, local_->validate(config));
+  if (v.error_count > 0) {
+    std::string message;
+    for (const auto& r : v.results) {
+      for (const auto& e : r.errors) message += (message.empty() ? "" : "; ") + e;
+    }
+    for (const auto& e : v.other_errors) message += (message.empty() ? "" : "; ") + e;
+    return Error(ErrorCode::kInvalidConfig, "Connector configuration is invalid: " + message);
+  }
+  auto current = configs_->connector(name);
+  if (current && !options.allow_update) {
+    return Error(ErrorCode::kAlreadyExists, "Connector " + std::string(name) + " already exists");
+  }
+  StoredConnector stored;
+  stored.config = std::move(config);
+  stored.target_state = current ? current->target_state : options.initial_state;
+  // The task configs stay until the connector's owner writes new ones (its tasks restart then).
+  if (current) {
+    stored.task_configs = current->task_configs;
+    stored.epoch = current->epoch;
+  }
+  RMQC_RETURN_IF_ERROR(configs_->put_connector(name, stored));
+  logger("worker")->info("connector {} {}", name, current ? "updated" : "created");
+  return !current.has_value();
+}
+
+Result<KeyValue> DistributedWorker::patch_connector(std::string_view name, const KeyValue& patch) {
+  // Read-merge-write with the epoch read: a concurrent change makes the write fail instead of
+  // losing one of the two; it is tried again on the newer view.
+  for (int attempt = 0;; ++attempt) {
+    RMQC_ASSIGN_OR_RETURN(StoredConnector stored, existing(name));
+    KeyValue merged = stored.config;
+    for (const auto& [key, value] : patch) merged.put(key, value);
+    RMQC_ASSIGN_OR_RETURN(ValidationResult v, local_->validate(merged));
+    if (v.error_count > 0) {
+      std::string message;
+      for (const auto& r : v.results) {
+        for (const auto& e : r.errors) message += (message.empty() ? "" : "; ") + e;
+      }
+      for (const auto& e : v.other_errors) message += (message.empty() ? "" : "; ") + e;
+      return Error(ErrorCode::kInvalidConfig, "Connector configuration is invalid: " + message);
+    }
+    stored.config = merged;
+    auto r = configs_->put_connector(name, stored);
+    if (r.ok()) return merged;
+    if (attempt >= 5 || r.error().code() != ErrorCode::kAlreadyExists) return std::move(r).error();
+  }
+}
+
+Result<void> DistributedWorker::delete_connector(std::string_view name) {
+  RMQC_RETURN_IF_ERROR(existing(name));
+  RMQC_RETURN_IF_ERROR(configs_->remove_connector(name));
+  (void)positions_;  // positions stay: a connector created again under the name resumes
+  logger("worker")->info("connector {} deleted", name);
+  return {};
+}
+
+Result<void> DistributedWorker::set_target_state(std::string_view name, TargetState state) {
+  RMQC_RETURN_IF_ERROR(existing(name));
+  return configs_->put_target_state(name, state);
+}
+
+Result<void> DistributedWorker::restart_connector(std::string_view name, bool include_tasks,
+                                                  bool only_failed) {
+  RMQC_ASSIGN_OR_RETURN(ConnectorState s, connector_state(name));
+  const std::string& me = options_.config.worker_id;
+  std::string key(name);
+  bool connector_here = s.worker_id == me && local_->connector_status(key).has_value();
+  {
+    std::lock_guard lock(mutex_);
+    if (connector_here && (!only_failed || s.state == RunState::kFailed)) restart_.insert(key);
+    if (include_tasks) {
+      for (const auto& t : s.tasks) {
+        if (t.worker_id != me) continue;
+        if (only_failed && t.state != RunState::kFailed && s.state != RunState::kFailed) continue;
+        restart_tasks_.insert(cluster::TaskId{key, t.id});
+      }
+    }
+    dirty_ = true;
+  }
+  cv_.notify_all();
+  // Instances on other workers restart there: this worker cannot reach into them.
+  bool elsewhere = (!connector_here && s.worker_id != me && !s.worker_id.empty());
+  for (const auto& t : s.tasks) elsewhere |= include_tasks && t.worker_id != me && !t.worker_id.empty();
+  if (elsewhere) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "connector " + key + " runs (partly) on other workers; restart it through the "
+                 "REST API of the worker running it (GET /connectors/" + key + "/status names it)");
+  }
+  return {};
+}
+
+Result<void> DistributedWorker::restart_task(std::string_view name, int task) {
+  RMQC_ASSIGN_OR_RETURN(TaskState t, task_state(name, task));
+  if (t.worker_id != options_.config.worker_id) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "task " + std::to_string(task) + " of " + std::string(name) + " runs on worker " +
+                     t.worker_id + "; restart it through that worker's REST API");
+  }
+  {
+    std::lock_guard lock(mutex_);
+    restart_tasks_.insert(cluster::TaskId{std::string(name), task});
+    dirty_ = true;
+  }
+  cv_.notify_all();
+  return {};
+}
+
+Result<void> DistributedWorker::set_max_tasks(std::string_view name, int max_tasks) {
+  if (max_tasks < 1) return Error(ErrorCode::kInvalidArgument, "the task count must be at least 1");
+  RMQC_RETURN_IF_ERROR(patch_connector(name, KeyValue{{"max.tasks", std::to_string(max_tasks)}}));
+  return {};
+}
+
+Result<std::vector<SourceOffset>> DistributedWorker::connector_offsets(std::string_view name) const {
+  RMQC_ASSIGN_OR_RETURN(StoredConnector stored, existing(name));
+  OffsetMap offsets;
+  if (local_->type_of(stored.config) == ConnectorType::kSource) offsets = positions_->positions(name);
+  for (auto& [p, o] : local_->committed_offsets(std::string(name))) offsets[p] = o;
+  std::vector<SourceOffset> out;
+  for (auto& [p, o] : offsets) out.push_back(SourceOffset{p, o});
+  return out;
+}
+
+Result<ValidationResult> DistributedWorker::validate_connector_config(std::string_view plugin,
+                                                                      const KeyValue& config) const {
+  KeyValue with_class = config;
+  if (!with_class.contains("connector.class"))
+    with_class.put("connector.class", std::string(plugin));
+  return local_->validate(with_class);
+}
+
+std::vector<plugins::PluginEntry> DistributedWorker::plugins() const {
+  return options_.registry->list();
+}
+
+Result<std::size_t> DistributedWorker::reload_plugins() {
+  if (!options_.reload_plugins) return std::size_t{0};
+  return options_.reload_plugins();
+}
+
+}  // namespace rmqc::runtime
