@@ -170,13 +170,14 @@ Result<std::unique_ptr<AllocationStrategy>> make_allocation_strategy(
     return std::unique_ptr<AllocationStrategy>(std::make_unique<HashStrategy>());
   }
   if (name == kConsistentHashClass || name == "consistent-hash") {
-    if (options.virtual_nodes < 1) {
+    if (options.virtual_nodes < 0) {
       return Error(ErrorCode::kInvalidConfig,
-                   "consistent-hash allocation needs at least 1 virtual node, got " +
+                   "consistent-hash allocation needs a positive number of virtual nodes "
+                   "(virtualNode), got " +
                        std::to_string(options.virtual_nodes));
     }
-    return std::unique_ptr<AllocationStrategy>(
-        std::make_unique<ConsistentHashStrategy>(options.virtual_nodes));
+    return std::unique_ptr<AllocationStrategy>(std::make_unique<ConsistentHashStrategy>(
+        options.virtual_nodes == 0 ? AllocationOptions{}.virtual_nodes : options.virtual_nodes));
   }
   return Error(ErrorCode::kInvalidConfig,
                "unknown allocation strategy '" + std::string(name) + "' (known: round-robin, " +

@@ -50,8 +50,9 @@ using AssignmentMap = std::map<std::string, Assignment>;
 
 // The tunables of the strategies.
 struct AllocationOptions {
-  // Points per worker on the consistent-hash ring (the Java runtime's -DvirtualNode, which
-  // defaults to the number of workers there; more points give a more even spread).
+  // Points per worker on the consistent-hash ring (the Java runtime's -DvirtualNode; more points
+  // give a more even spread). 0, the Java default (which means "the number of workers" there, so
+  // every join would move tasks between old workers too), means 100 here.
   int virtual_nodes = 100;
 };
 
@@ -107,7 +108,7 @@ class ConsistentHashStrategy final : public AllocationStrategy {
 };
 
 // A strategy by Java class name or short name (see the classes above). kInvalidConfig for an
-// unknown name or virtual_nodes < 1.
+// unknown name or a negative virtual_nodes (consistent hash).
 Result<std::unique_ptr<AllocationStrategy>> make_allocation_strategy(
     std::string_view name, const AllocationOptions& options = {});
 

@@ -106,9 +106,14 @@ TEST(AllocationFactory, JavaAndShortNames) {
   auto ch = make_allocation_strategy("consistent-hash", o);
   ASSERT_TRUE(ch.ok());
   EXPECT_EQ(dynamic_cast<ConsistentHashStrategy&>(**ch).virtual_nodes(), 7);
-  o.virtual_nodes = 0;
+  o.virtual_nodes = 0;  // the Java default: ours
+  EXPECT_EQ(dynamic_cast<ConsistentHashStrategy&>(**make_allocation_strategy("consistent-hash", o))
+                .virtual_nodes(),
+            100);
+  o.virtual_nodes = -1;
   EXPECT_EQ(make_allocation_strategy("consistent-hash", o).error().code(),
             ErrorCode::kInvalidConfig);
+  EXPECT_TRUE(make_allocation_strategy("hash", o).ok());  // only consistent hash uses it
 }
 
 TEST(StableHash, FixedValues) {
