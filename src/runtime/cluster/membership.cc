@@ -1,5 +1,6 @@
 #include "runtime/cluster/membership.h"
 
+#include "base/logging.h"
 #include "rocketmq/client/admin.h"
 
 #include <algorithm>
@@ -179,6 +180,18 @@ void RocketMqMembership::on_change(const std::vector<std::string>& client_ids) {
     if (members == members_) return;
     members_ = members;
   }
+  // Two workers that started at the same moment with one worker id both pass the check in
+  // start(); they would run the same tasks. Say so (members are sorted by worker id).
+  for (std::size_t i = 1; i < members.size(); ++i) {
+    if (members[i].worker_id == members[i - 1].worker_id) {
+      logger("cluster")->error("cluster {}: clients {} and {} have the same worker id '{}'",
+                               options_.cluster_id, members[i - 1].client_id, members[i].client_id,
+                               members[i].worker_id);
+    }
+  }
+  std::string ids;
+  for (const auto& m : members) ids += (ids.empty() ? "" : ", ") + m.worker_id;
+  logger("cluster")->info("cluster {}: members {}", options_.cluster_id, ids);
   notify(members);
 }
 
