@@ -108,8 +108,9 @@ ConfigDef build_def() {
               "round-robin, hash, consistent-hash.",
               validators::one_of(alloc_strategy_names()))
       .define("virtualNode", Type::kInt, "100", Imp::kLow,
-              "Distributed mode, consistent-hash strategy: points per worker on the hash ring.",
-              validators::between(1, 100000))
+              "Distributed mode, consistent-hash strategy: points per worker on the hash ring; 0 "
+              "(what Java files set) means 100.",
+              validators::between(0, 100000))
       .define("configPersistInterval", Type::kLong, "20000", Imp::kLow,
               "Distributed mode: how often the local copy of the config topic is written under "
               "storePathRootDir, ms.",

@@ -117,7 +117,8 @@ TEST(WorkerConfigTest, DistributedKeys) {
   auto bad = parse_worker_config(KeyValue{{"allocTaskStrategy", "random"}});
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message().find("allocTaskStrategy"), std::string::npos);
-  EXPECT_FALSE(parse_worker_config(KeyValue{{"virtualNode", "0"}}).ok());
+  EXPECT_FALSE(parse_worker_config(KeyValue{{"virtualNode", "-1"}}).ok());
+  EXPECT_TRUE(parse_worker_config(KeyValue{{"virtualNode", "0"}}).ok());  // Java files: ours
   EXPECT_FALSE(parse_worker_config(KeyValue{{"configStoreTopic", " "}}).ok());
   EXPECT_FALSE(parse_worker_config(KeyValue{{"statePersistInterval", "0"}}).ok());
 }
