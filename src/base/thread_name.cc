@@ -41,4 +41,10 @@ std::string fit_thread_name(std::string_view prefix, std::string_view middle,
   return out;
 }
 
+std::string tagged_thread_name(std::string_view prefix, std::string_view tag) {
+  const auto dash = tag.rfind('-');
+  if (dash == std::string_view::npos || dash == 0) return fit_thread_name(prefix, tag, "");
+  return fit_thread_name(prefix, tag.substr(0, dash), tag.substr(dash));
+}
+
 }  // namespace rmqc

@@ -23,4 +23,8 @@ std::string current_thread_name();
 std::string fit_thread_name(std::string_view prefix, std::string_view middle,
                             std::string_view suffix);
 
+// "<prefix><tag>" in at most 15 bytes, keeping the tag's last "-..." part (a task id):
+// ("io:", "orders-sink-12") -> "io:orders-si-12".
+std::string tagged_thread_name(std::string_view prefix, std::string_view tag);
+
 }  // namespace rmqc

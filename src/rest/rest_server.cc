@@ -1,6 +1,7 @@
 #include "rest/rest_server.h"
 
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "rest/routes.h"
 
 #include <sys/socket.h>
@@ -8,9 +9,14 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <httplib.h>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #ifndef RMQC_REST_COMMIT
 #define RMQC_REST_COMMIT "unknown"
@@ -51,6 +57,59 @@ void RestServer::Impl::handle(const httplib::Request& req, httplib::Response& re
 
 namespace {
 
+// httplib's ThreadPool, with threads named "rest-<n>" (httplib's own cannot name its threads).
+class NamedThreadPool final : public httplib::TaskQueue {
+ public:
+  explicit NamedThreadPool(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      threads_.emplace_back([this, i] {
+        set_thread_name("rest-" + std::to_string(i));
+        work();
+      });
+    }
+  }
+  ~NamedThreadPool() override { shutdown(); }
+
+  void enqueue(std::function<void()> fn) override {
+    {
+      std::lock_guard lock(mutex_);
+      jobs_.push_back(std::move(fn));
+    }
+    cv_.notify_one();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard lock(mutex_);
+      if (shutdown_) return;
+      shutdown_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+
+ private:
+  void work() {
+    while (true) {
+      std::function<void()> fn;
+      {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return shutdown_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;  // shut down, nothing left to run
+        fn = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      fn();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool shutdown_ = false;
+  std::vector<std::thread> threads_;
+};
+
 std::string error_json(int status, std::string_view message) {
   return error_response(ResponseStyle::kKafka, status, message).body;
 }
@@ -82,7 +141,7 @@ Result<std::unique_ptr<RestServer>> RestServer::start(RestOptions options,
 
   httplib::Server& server = impl->server;
   std::size_t threads = opts.threads == 0 ? 1 : opts.threads;
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.new_task_queue = [threads] { return new NamedThreadPool(threads); };
   server.set_payload_max_length(opts.max_body_bytes);
   // One request per connection: an idle keep-alive client would hold a pool thread and delay
   // stop() until its timeout; loopback connects are cheap and this is not a hot path.
@@ -163,6 +222,7 @@ Result<std::unique_ptr<RestServer>> RestServer::start(RestOptions options,
   });
   impl->port = static_cast<std::uint16_t>(port);
   impl->thread = std::thread([self] {
+    set_thread_name("rest-listen");
     self->server.listen_after_bind();
     self->listen_returned = true;
   });

@@ -63,5 +63,12 @@ TEST(ThreadNameTest, FitKeepsTheSuffix) {
   }
 }
 
+TEST(ThreadNameTest, TaggedKeepsTheTagsLastPart) {
+  EXPECT_EQ(tagged_thread_name("io:", "orders-sink-12"), "io:orders-si-12");
+  EXPECT_EQ(tagged_thread_name("p:", "orders-3"), "p:orders-3");
+  EXPECT_EQ(tagged_thread_name("io:", "DEFAULT_PRODUCER"), "io:DEFAULT_PROD");
+  EXPECT_EQ(tagged_thread_name("io:", ""), "io:");
+}
+
 }  // namespace
 }  // namespace rmqc

@@ -1,6 +1,7 @@
 #include "broker/server/embedded_broker.h"
 
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "rocketmq/protocol/request_code.h"
 #include "rocketmq/protocol/response_code.h"
 #include "rocketmq/remoting/blocking_client.h"
@@ -245,14 +246,21 @@ Result<std::unique_ptr<EmbeddedBroker>> EmbeddedBroker::start(EmbeddedBrokerOpti
 
   s.work.emplace(asio::make_work_guard(s.io));
   for (int i = 0; i < std::max(1, options.io_threads); ++i) {
-    s.io_threads.emplace_back([raw] { raw->io.run(); });
+    // Network I/O and request handling of the name server and the broker.
+    s.io_threads.emplace_back([raw, i] {
+      set_thread_name("broker-io-" + std::to_string(i));
+      raw->io.run();
+    });
   }
   if (s.name_server) {
     s.name_server->register_broker(s.broker->registration());
   } else {
     s.call_remote_namesrvs(false);
   }
-  s.housekeeping = std::thread([raw] { raw->run_housekeeping(); });
+  s.housekeeping = std::thread([raw] {
+    set_thread_name("broker-hk");
+    raw->run_housekeeping();
+  });
   logger("broker")->info("broker {} listening on {} (name server {})", options.broker.broker_name,
                          s.broker_addr, s.namesrv_addr());
   return std::unique_ptr<EmbeddedBroker>(new EmbeddedBroker(std::move(impl)));

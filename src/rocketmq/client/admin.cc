@@ -1,6 +1,7 @@
 #include "rocketmq/client/admin.h"
 
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "rocketmq/client/client_instance.h"
 #include "rocketmq/client/message.h"
 #include "rocketmq/protocol/headers.h"
@@ -30,6 +31,7 @@ std::vector<std::string> masters_of(const ClusterInfo& info, const std::string& 
 }  // namespace
 
 Result<std::unique_ptr<Admin>> Admin::start(ClientConfig config) {
+  if (config.thread_tag.empty()) config.thread_tag = "admin";
   RMQC_ASSIGN_OR_RETURN(auto instance, ClientInstance::create(std::move(config)));
   return std::unique_ptr<Admin>(new Admin(std::move(instance)));
 }
@@ -218,6 +220,7 @@ Result<std::unique_ptr<GroupMembership>> GroupMembership::start(Options options,
   if (options.group.empty() || options.topic.empty()) {
     return Error(ErrorCode::kInvalidArgument, "group membership needs a group and a topic");
   }
+  if (options.client.thread_tag.empty()) options.client.thread_tag = options.group;
   RMQC_ASSIGN_OR_RETURN(auto instance, ClientInstance::create(options.client));
   std::unique_ptr<GroupMembership> m(new GroupMembership());
   m->options_ = std::move(options);
@@ -244,7 +247,10 @@ Result<std::unique_ptr<GroupMembership>> GroupMembership::start(Options options,
   });
   if (m->options_.join) RMQC_RETURN_IF_ERROR(m->instance_->send_heartbeat());
   m->refresh();
-  m->thread_ = std::thread([raw] { raw->run(); });
+  m->thread_ = std::thread([raw] {
+    set_thread_name(tagged_thread_name("gm:", raw->options_.client.thread_tag));
+    raw->run();
+  });
   return m;
 }
 

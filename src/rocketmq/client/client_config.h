@@ -25,6 +25,10 @@ struct ClientConfig {
   std::chrono::milliseconds route_refresh_interval{30'000};
   std::chrono::milliseconds heartbeat_interval{30'000};
   int io_threads = 1;
+  // Names this client's threads, as top -H and ps -L show them: "io:<tag>" (network I/O),
+  // "cl:<tag>" (heartbeats, route refresh) and "p:<tag>" (a consumer's pulls), cut to 15 bytes
+  // keeping the tag's last "-..." part (a task id). Empty: the producer's or consumer's group.
+  std::string thread_tag;
   SerializeType serialize_type = SerializeType::JSON;
 };
 

@@ -1,6 +1,7 @@
 #include "rocketmq/client/client_instance.h"
 
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "rocketmq/client/message.h"
 #include "rocketmq/protocol/acl.h"
 #include "rocketmq/protocol/headers.h"
@@ -127,6 +128,8 @@ Result<std::shared_ptr<ClientInstance>> ClientInstance::create(ClientConfig conf
   options.serialize_type = instance->config_.serialize_type;
   options.connect_timeout = instance->config_.request_timeout;
   options.name = "client";
+  const std::string& tag = instance->config_.thread_tag;
+  options.thread_name = tag.empty() ? std::string("rmq-io") : tagged_thread_name("io:", tag);
   instance->remoting_ = std::make_unique<remoting::RemotingClient>(options);
   if (!instance->config_.access_key.empty() && !instance->config_.secret_key.empty()) {
     // Sign every request (spec §1.7) with the protocol layer's signing, as the broker checks it.
@@ -148,7 +151,11 @@ Result<std::shared_ptr<ClientInstance>> ClientInstance::create(ClientConfig conf
         if (!self) return std::nullopt;
         return self->on_server_request(addr, std::move(request));
       });
-  instance->thread_ = std::thread([raw = instance.get()] { raw->run(); });
+  instance->thread_ = std::thread([raw = instance.get()] {
+    const std::string& tag = raw->config_.thread_tag;
+    set_thread_name(tag.empty() ? std::string("rmq-client") : tagged_thread_name("cl:", tag));
+    raw->run();
+  });
   return instance;
 }
 

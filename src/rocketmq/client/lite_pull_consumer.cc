@@ -1,6 +1,7 @@
 #include "rocketmq/client/lite_pull_consumer.h"
 
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "rocketmq/client/client_instance.h"
 #include "rocketmq/protocol/headers.h"
 #include "rocketmq/protocol/request_code.h"
@@ -19,8 +20,6 @@ namespace {
 namespace rc = request_code;
 namespace rsp = response_code;
 using Clock = std::chrono::steady_clock;
-
-constexpr auto kDispatchTick = std::chrono::milliseconds(50);
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -88,6 +87,7 @@ struct LitePullConsumer::Impl : std::enable_shared_from_this<LitePullConsumer::I
   std::condition_variable work_cv;
   bool stopping = false;
   bool rebalance_requested = false;
+  bool wakeup_requested = false;  // wakeup(): the current or next poll() returns at once
   Mode mode = Mode::kNone;
   std::map<std::string, SubscriptionData> subscriptions;  // by topic
   std::map<MessageQueue, std::shared_ptr<QueueState>> queues;
@@ -99,6 +99,10 @@ struct LitePullConsumer::Impl : std::enable_shared_from_this<LitePullConsumer::I
   std::thread thread;
 
   void run();
+  // When the dispatch thread has work next (a rebalance, an auto-commit, a queue whose pull or
+  // start offset waits for a backoff); max when only an event can bring work. Under `mutex`.
+  Clock::time_point next_work_locked(Clock::time_point next_rebalance,
+                                     Clock::time_point next_commit) const;
   void rebalance();
   void apply_assignment(std::map<MessageQueue, SubscriptionData> target, bool notify);
   void resolve_offsets();
@@ -176,16 +180,51 @@ void LitePullConsumer::Impl::fill_heartbeat(HeartbeatData& data) {
   data.consumer_data_set.push_back(std::move(c));
 }
 
+Clock::time_point LitePullConsumer::Impl::next_work_locked(Clock::time_point next_rebalance,
+                                                           Clock::time_point next_commit) const {
+  auto next = Clock::time_point::max();
+  if (mode == Mode::kSubscribe) next = std::min(next, next_rebalance);
+  if (config.auto_commit) next = std::min(next, next_commit);
+  for (const auto& [mq, state] : queues) {
+    // A queue with a pull on the broker (held there by long polling while the queue is empty),
+    // a paused one, or one with a full cache (poll() pulls again as it drains it) needs nothing
+    // from this thread.
+    if (state->dropped || state->in_flight || state->paused) continue;
+    if (state->ready && state->cache.size() >= config.max_cached_messages_per_queue) continue;
+    next = std::min(next, state->next_pull_at);
+  }
+  return next;
+}
+
 void LitePullConsumer::Impl::run() {
   auto next_rebalance = Clock::now() + config.rebalance_interval;
   auto next_commit = Clock::now() + config.auto_commit_interval;
+  bool first = true;
   while (true) {
     bool do_rebalance = false;
     std::vector<std::shared_ptr<QueueState>> candidates;
     bool need_resolve = false;
     {
       std::unique_lock lock(mutex);
-      work_cv.wait_for(lock, kDispatchTick, [this] { return stopping || rebalance_requested; });
+      // Event driven: pull replies, seek(), resume(), assignments and rebalance requests notify
+      // work_cv; otherwise this thread sleeps until the next timed duty (an idle consumer whose
+      // pulls are held on the broker wakes once per rebalance interval, not every few ms).
+      // The state the deadline depends on only changes under `mutex`, so no notification is
+      // lost between computing it and waiting.
+      if (!first) {
+        const auto until = next_work_locked(next_rebalance, next_commit);
+        auto ready = [this] { return stopping || rebalance_requested; };
+        if (until == Clock::time_point::max()) {
+          work_cv.wait(lock, [&] {
+            return ready() || next_work_locked(next_rebalance, next_commit) <= Clock::now();
+          });
+        } else {
+          work_cv.wait_until(lock, until, [&] {
+            return ready() || next_work_locked(next_rebalance, next_commit) <= Clock::now();
+          });
+        }
+      }
+      first = false;
       if (stopping) return;
       auto now = Clock::now();
       if (rebalance_requested || (mode == Mode::kSubscribe && now >= next_rebalance)) {
@@ -501,6 +540,7 @@ LitePullConsumer::LitePullConsumer(std::shared_ptr<Impl> impl) : impl_(std::move
 
 Result<std::unique_ptr<LitePullConsumer>> LitePullConsumer::start(ConsumerConfig config) {
   if (config.group.empty()) return Error(ErrorCode::kInvalidConfig, "consumer group is empty");
+  if (config.client.thread_tag.empty()) config.client.thread_tag = config.group;
   RMQC_ASSIGN_OR_RETURN(auto instance, ClientInstance::create(config.client));
   auto impl = std::make_shared<Impl>();
   impl->config = std::move(config);
@@ -518,7 +558,10 @@ Result<std::unique_ptr<LitePullConsumer>> LitePullConsumer::start(ConsumerConfig
     }
     self->work_cv.notify_one();
   });
-  impl->thread = std::thread([raw = impl.get()] { raw->run(); });
+  impl->thread = std::thread([raw = impl.get()] {
+    set_thread_name(tagged_thread_name("p:", raw->config.client.thread_tag));
+    raw->run();
+  });
   return std::unique_ptr<LitePullConsumer>(new LitePullConsumer(std::move(impl)));
 }
 
@@ -650,6 +693,10 @@ Result<std::vector<MessageExt>> LitePullConsumer::poll(std::chrono::milliseconds
         }
       }
       if (!out.empty()) break;
+      if (impl.wakeup_requested) {
+        impl.wakeup_requested = false;
+        break;
+      }
       if (impl.messages_cv.wait_until(lock, deadline) == std::cv_status::timeout) {
         break;
       }
@@ -734,6 +781,14 @@ Result<void> LitePullConsumer::commit() {
 
 Result<void> LitePullConsumer::commit(const std::map<MessageQueue, std::int64_t>& offsets) {
   return impl_->commit_offsets(offsets);
+}
+
+void LitePullConsumer::wakeup() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->wakeup_requested = true;
+  }
+  impl_->messages_cv.notify_all();
 }
 
 void LitePullConsumer::request_rebalance() {

@@ -73,8 +73,13 @@ class LitePullConsumer {
   std::vector<MessageQueue> assignment() const;
   void set_assignment_listener(AssignmentListener listener);
 
-  // Messages that arrived, waiting up to `timeout` for at least one. Empty on timeout.
+  // Messages that arrived, waiting up to `timeout` for at least one. Empty on timeout, and after
+  // wakeup().
   Result<std::vector<MessageExt>> poll(std::chrono::milliseconds timeout);
+  // Makes a poll() in progress return now (empty unless messages are there); with none in
+  // progress, the next poll() does not wait. For another thread that needs the polling thread
+  // (stop, pause, a revocation to commit), so the poller can wait long when nothing arrives.
+  void wakeup();
 
   // Next poll() of `queue` starts at `offset` (cached messages are dropped).
   Result<void> seek(const MessageQueue& queue, std::int64_t offset);

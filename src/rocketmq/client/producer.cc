@@ -83,6 +83,7 @@ Producer::Producer(ProducerConfig config, std::shared_ptr<ClientInstance> instan
 
 Result<std::unique_ptr<Producer>> Producer::start(ProducerConfig config) {
   if (config.group.empty()) return Error(ErrorCode::kInvalidConfig, "producer group is empty");
+  if (config.client.thread_tag.empty()) config.client.thread_tag = config.group;
   RMQC_ASSIGN_OR_RETURN(auto instance, ClientInstance::create(config.client));
   std::unique_ptr<Producer> producer(new Producer(std::move(config), std::move(instance)));
   producer->heartbeat_id_ = producer->instance_->add_heartbeat_contributor(

@@ -1,5 +1,7 @@
 #include "rocketmq/client/throughput.h"
 
+#include "base/thread_name.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -85,7 +87,8 @@ ThroughputResult run_produce(Producer& producer, const ThroughputOptions& o) {
             ? std::max<std::int64_t>(1, static_cast<std::int64_t>(o.batch_size))
             : 1;
     for (int t = 0; t < threads; ++t) {
-      workers.emplace_back([&] {
+      workers.emplace_back([&, t] {
+        set_thread_name("tput-" + std::to_string(t));
         std::vector<double> local;
         std::vector<Message> batch;
         while (true) {

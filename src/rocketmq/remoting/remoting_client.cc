@@ -1,6 +1,7 @@
 #include "rocketmq/remoting/remoting_client.h"
 
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "rocketmq/protocol/byte_io.h"
 
 #include <sys/socket.h>
@@ -26,7 +27,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kMaxGather = 64;
-constexpr auto kScanInterval = std::chrono::milliseconds(20);
 
 thread_local const void* tls_io_owner = nullptr;
 
@@ -50,7 +50,11 @@ struct RemotingClient::Impl : std::enable_shared_from_this<RemotingClient::Impl>
   RemotingClientOptions options;
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  // Fails requests at their deadline. Armed for the earliest deadline of any pending request and
+  // idle while none is pending, so a client whose only requests are held long polls sleeps.
+  std::mutex scan_mutex;  // scan_timer, scan_at
   asio::steady_timer scan_timer;
+  std::atomic<Clock::rep> scan_at{Clock::time_point::max().time_since_epoch().count()};
   std::vector<std::thread> threads;
   ServerRequestHandler server_handler;
   RpcHook rpc_hook;
@@ -65,7 +69,9 @@ struct RemotingClient::Impl : std::enable_shared_from_this<RemotingClient::Impl>
   Result<std::shared_ptr<Channel>> channel_for(const std::string& address);
   void connect_failed(const std::string& address, const std::shared_ptr<Channel>& channel);
   void connect_succeeded(const std::string& address);
-  void scan();
+  // Makes sure the scan timer fires by `deadline`.
+  void arm_scan(Clock::time_point deadline);
+  void scan(asio::error_code ec);
   Result<std::string> encode(RemotingCommand& request, std::string_view body);
 };
 
@@ -142,6 +148,7 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // Registers the pending reply (unless callback is empty) and queues the frame.
   void send(std::int32_t opaque, std::string frame, Clock::time_point deadline,
             ResponseCallback callback) {
+    bool registered = false;
     if (callback) {
       std::lock_guard lock(pending_mutex_);
       if (closed()) {
@@ -149,12 +156,14 @@ class Channel : public std::enable_shared_from_this<Channel> {
       } else {
         pending_.emplace(opaque, Pending{deadline, std::move(callback)});
         callback = nullptr;
+        registered = true;
       }
     }
     if (callback) {
       callback(unavailable(address_, "is closed"));
       return;
     }
+    if (registered) owner_.arm_scan(deadline);
     enqueue(std::move(frame));
   }
 
@@ -164,9 +173,11 @@ class Channel : public std::enable_shared_from_this<Channel> {
     });
   }
 
-  // Fails requests whose deadline passed.
-  void expire(Clock::time_point now) {
+  // Fails requests whose deadline passed; returns the earliest deadline still pending (max when
+  // none is).
+  Clock::time_point expire(Clock::time_point now) {
     std::vector<ResponseCallback> expired;
+    auto next = Clock::time_point::max();
     {
       std::lock_guard lock(pending_mutex_);
       for (auto it = pending_.begin(); it != pending_.end();) {
@@ -174,6 +185,7 @@ class Channel : public std::enable_shared_from_this<Channel> {
           expired.push_back(std::move(it->second.callback));
           it = pending_.erase(it);
         } else {
+          next = std::min(next, it->second.deadline);
           ++it;
         }
       }
@@ -181,6 +193,7 @@ class Channel : public std::enable_shared_from_this<Channel> {
     for (auto& cb : expired) {
       cb(Error::retriable(ErrorCode::kTimeout, "request to " + address_ + " timed out"));
     }
+    return next;
   }
 
   std::size_t pending_count() {
@@ -375,28 +388,45 @@ void RemotingClient::Impl::start() {
   for (int i = 0; i < std::max(1, options.io_threads); ++i) {
     // The thread keeps the Impl alive: shutdown() may run on an I/O thread (a callback that
     // destroys the client), in which case that thread is detached and must not outlive it.
-    threads.emplace_back([self = shared_from_this()] {
+    threads.emplace_back([self = shared_from_this(), i] {
+      set_thread_name(self->options.io_threads > 1
+                          ? fit_thread_name(self->options.thread_name, "", "-" + std::to_string(i))
+                          : self->options.thread_name);
       tls_io_owner = self.get();
       self->io.run();
     });
   }
-  scan();
 }
 
-void RemotingClient::Impl::scan() {
-  scan_timer.expires_after(kScanInterval);
-  scan_timer.async_wait([this](asio::error_code ec) {
-    if (ec || stopped.load()) return;
-    std::vector<std::shared_ptr<Channel>> all;
-    {
-      std::lock_guard lock(mutex);
-      all.reserve(channels.size());
-      for (auto& [addr, ch] : channels) all.push_back(ch);
-    }
-    auto now = Clock::now();
-    for (auto& ch : all) ch->expire(now);
-    scan();
-  });
+void RemotingClient::Impl::arm_scan(Clock::time_point deadline) {
+  // Fast path: the timer already fires by then (the usual case: later requests, later deadlines).
+  if (deadline.time_since_epoch().count() >= scan_at.load(std::memory_order_acquire)) return;
+  std::lock_guard lock(scan_mutex);
+  if (stopped.load() || deadline.time_since_epoch().count() >= scan_at.load()) return;
+  scan_at.store(deadline.time_since_epoch().count(), std::memory_order_release);
+  // Replaces (cancels) the wait armed for a later deadline; timer calls are serialized by
+  // scan_mutex, here and in the handler.
+  scan_timer.expires_at(deadline);
+  scan_timer.async_wait([this](asio::error_code ec) { scan(ec); });
+}
+
+void RemotingClient::Impl::scan(asio::error_code ec) {
+  if (ec || stopped.load()) return;  // re-armed for an earlier deadline, or shut down
+  {
+    std::lock_guard lock(scan_mutex);
+    // Requests registered from here on arm the timer themselves.
+    scan_at.store(Clock::time_point::max().time_since_epoch().count(), std::memory_order_release);
+  }
+  std::vector<std::shared_ptr<Channel>> all;
+  {
+    std::lock_guard lock(mutex);
+    all.reserve(channels.size());
+    for (auto& [addr, ch] : channels) all.push_back(ch);
+  }
+  auto now = Clock::now();
+  auto next = Clock::time_point::max();
+  for (auto& ch : all) next = std::min(next, ch->expire(now));
+  if (next != Clock::time_point::max()) arm_scan(next);
 }
 
 Result<std::shared_ptr<Channel>> RemotingClient::Impl::channel_for(const std::string& address) {
@@ -564,7 +594,10 @@ void RemotingClient::shutdown() {
     impl_->channels.clear();
   }
   for (auto& ch : all) ch->close(Error(ErrorCode::kCancelled, "remoting client shut down"));
-  asio::post(impl_->io, [impl = impl_.get()] { impl->scan_timer.cancel(); });
+  {
+    std::lock_guard lock(impl_->scan_mutex);
+    impl_->scan_timer.cancel();
+  }
   impl_->work.reset();
   for (auto& t : impl_->threads) {
     if (t.get_id() == std::this_thread::get_id()) {

@@ -39,6 +39,8 @@ struct RemotingClientOptions {
   rocketmq::LanguageCode language = rocketmq::LanguageCode::CPP;
   std::int32_t version = rocketmq::kDefaultVersion;
   std::string name = "client";  // logger name
+  // Name of the I/O threads (15 bytes at most; "-<n>" is appended when there are several).
+  std::string thread_name = "rmq-io";
 };
 
 // An asynchronous, multiplexing remoting client (spec §1.1): one connection per peer address,
