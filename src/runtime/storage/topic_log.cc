@@ -103,15 +103,21 @@ Result<std::unique_ptr<TopicLog>> TopicLog::open(TopicLogOptions options, Callba
     RMQC_ASSIGN_OR_RETURN(end, admin->max_offset(log->queue_));
   }
 
+  rocketmq::ClientConfig client = options.client;
+  if (client.thread_tag.empty()) client.thread_tag = options.thread_name;  // "io:cfg-follow"
   rocketmq::ProducerConfig pc;
-  pc.client = options.client;
+  pc.client = client;
   pc.group = group_name("rmqc-log-writer-", options.topic);
   pc.send_timeout = options.send_timeout;
   RMQC_ASSIGN_OR_RETURN(log->producer_, rocketmq::Producer::start(pc));
 
   rocketmq::ConsumerConfig cc;
-  cc.client = options.client;
-  cc.group = group_name("rmqc-log-reader-", options.topic + "-" + unique_suffix());
+  cc.client = client;
+  // Offsets are never committed (every start reads from the first offset); a stable name per
+  // worker and topic keeps the broker from collecting a group per restart.
+  cc.group = group_name(
+      "rmqc-log-reader-",
+      (options.worker_id.empty() ? unique_suffix() : options.worker_id) + "-" + options.topic);
   cc.consume_from = rocketmq::ConsumeFromWhere::kFirstOffset;
   cc.auto_commit = false;
   cc.long_poll_suspend = 5s;
