@@ -138,6 +138,8 @@ Result<std::unique_ptr<RocketMqMembership>> RocketMqMembership::start(Options op
   rocketmq::GroupMembership::Options o;
   o.client = m->options_.client;
   o.client.instance_name = m->options_.worker_id;
+  // Threads "io:cluster", "cl:cluster", "gm:cluster" (top -H) unless the caller chose a tag.
+  if (o.client.thread_tag.empty()) o.client.thread_tag = "cluster";
   o.group = m->options_.cluster_id;
   o.topic = m->options_.cluster_topic;
   o.join = true;

@@ -6,11 +6,17 @@
 #include "rocketmq/client/tests/test_env.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
+#include <signal.h>
+#include <spawn.h>
+#include <thread>
 
 namespace rmqc::runtime::cluster {
 namespace {
@@ -92,6 +98,78 @@ TEST_F(RocketMqMembershipTest, MembersSeeEachOtherAndALeave) {
       static_cast<long long>(join_ms), static_cast<long long>(leave_ms));
   EXPECT_LT(leave_ms, 5000);
   EXPECT_EQ(worker_ids((*a)->members()), std::vector<std::string>{"worker-a"});
+}
+
+TEST_F(RocketMqMembershipTest, TimeToNoticeALeave) {
+  Seen seen_a;
+  auto a = RocketMqMembership::start(options("worker-a"), seen_a.listener());
+  ASSERT_TRUE(a.ok()) << a.error().to_string();
+  std::vector<double> stop_us, notice_us;
+  for (int i = 0; i < 10; ++i) {
+    auto b = RocketMqMembership::start(options("worker-b"));
+    ASSERT_TRUE(b.ok()) << b.error().to_string();
+    ASSERT_TRUE(seen_a.wait_for({"worker-a", "worker-b"}, 10s));
+    auto t0 = std::chrono::steady_clock::now();
+    (*b)->stop();  // UNREGISTER_CLIENT; the broker then notifies worker-a
+    auto t1 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(seen_a.wait_for({"worker-a"}, 10s));
+    auto t2 = std::chrono::steady_clock::now();
+    stop_us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    notice_us.push_back(std::chrono::duration<double, std::micro>(t2 - t0).count());
+  }
+  std::sort(stop_us.begin(), stop_us.end());
+  std::sort(notice_us.begin(), notice_us.end());
+  std::printf(
+      "leave, 10 rounds: stop() took %.0f/%.0f/%.0f us (min/median/max); the other member "
+      "had the new list %.0f/%.0f/%.0f us after stop() began\n",
+      stop_us.front(), stop_us[5], stop_us.back(), notice_us.front(), notice_us[5],
+      notice_us.back());
+  EXPECT_LT(notice_us.back(), 5e6);
+}
+
+// The child of KilledMemberIsNoticed: joins as worker-c and waits to be killed.
+TEST(RocketMqMembershipChild, JoinAndWait) {
+  const char* namesrv = std::getenv("RMQC_CLUSTER_CHILD_NAMESRV");
+  if (namesrv == nullptr) GTEST_SKIP() << "only run by KilledMemberIsNoticed";
+  RocketMqMembership::Options o;
+  o.client = rt::client_config(namesrv);
+  o.worker_id = "worker-c";
+  o.cluster_id = "test-cluster";
+  o.cluster_topic = "test-cluster-topic";
+  auto m = RocketMqMembership::start(o);
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  std::this_thread::sleep_for(60s);
+}
+
+// A worker that dies without leaving (kill -9): the broker sees its connection close, drops it
+// from the group and notifies the others.
+TEST_F(RocketMqMembershipTest, KilledMemberIsNoticed) {
+  Seen seen_a;
+  auto a = RocketMqMembership::start(options("worker-a"), seen_a.listener());
+  ASSERT_TRUE(a.ok()) << a.error().to_string();
+
+  std::string filter = "--gtest_filter=RocketMqMembershipChild.JoinAndWait";
+  std::string env = "RMQC_CLUSTER_CHILD_NAMESRV=" + broker_->namesrv_addr();
+  char* argv[] = {const_cast<char*>("rmqc_cluster_membership_tests"), filter.data(), nullptr};
+  char* envp[] = {env.data(), nullptr};
+  pid_t child = 0;
+  ASSERT_EQ(::posix_spawn(&child, "/proc/self/exe", nullptr, nullptr, argv, envp), 0);
+  bool joined = seen_a.wait_for({"worker-a", "worker-c"}, 20s);
+  auto t0 = std::chrono::steady_clock::now();
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(joined);
+  ASSERT_TRUE(seen_a.wait_for({"worker-a"}, 30s));
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  std::printf("kill -9 of a member noticed by the other after %lld ms (poll interval 60 s)\n",
+              static_cast<long long>(ms));
+  EXPECT_LT(ms, 5000);
+  // Its worker id is free again: a restarted worker-c may join at once.
+  auto again = RocketMqMembership::start(options("worker-c"));
+  EXPECT_TRUE(again.ok()) << again.error().to_string();
 }
 
 TEST_F(RocketMqMembershipTest, DuplicateWorkerIdIsRefused) {
