@@ -3,6 +3,7 @@
 #include "rmqc/api/errors.h"
 
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "rocketmq/client/client_instance.h"
 
 #include <typeinfo>
@@ -16,6 +17,12 @@ constexpr auto kEmptyPollBackoff = std::chrono::milliseconds(50);
 // them.
 constexpr std::size_t kMaxInFlight = 1024;
 constexpr auto kRetryBackoff = std::chrono::milliseconds(500);
+// A sink that owns no queue yet looks again: every second while a topic has no route (its source
+// has not sent anything yet), then, once every topic has queues (the group has more members than
+// queues), less and less often: the periodic rebalance and the broker's notice of a membership
+// change hand queues out anyway.
+constexpr auto kUnassignedRetry = std::chrono::seconds(1);
+constexpr auto kUnassignedRetryMax = std::chrono::seconds(30);
 // Source batches: well under the broker's 4 MiB message limit. Records from 4 KiB up travel
 // alone, so the producer compresses them as usual (batches are not compressed).
 constexpr std::size_t kMaxBatchRecords = 128;
@@ -33,6 +40,10 @@ std::string describe_exception(std::exception_ptr e) {
   } catch (...) {
     return "unknown exception";
   }
+}
+
+std::string describe_queue(const rocketmq::MessageQueue& q) {
+  return q.topic + "@" + q.broker_name + ":" + std::to_string(q.queue_id);
 }
 
 }  // namespace
@@ -92,6 +103,9 @@ void WorkerTask::start() {
   }
   auto self = shared_from_this();
   thread_ = std::thread([self] {
+    // "t:<connector>-<id>": the connector name is shortened first, the task id stays.
+    set_thread_name(
+        fit_thread_name("t:", self->setup_.connector, "-" + std::to_string(self->setup_.task_id)));
     try {
       self->run();
     } catch (...) {
@@ -102,16 +116,14 @@ void WorkerTask::start() {
 }
 
 void WorkerTask::set_paused(bool paused) {
-  paused_.store(paused, std::memory_order_release);
-  { std::lock_guard lock(wait_mutex_); }
-  wait_cv_.notify_all();
+  paused_.store(paused);
+  wake();
 }
 
 bool WorkerTask::stop(std::chrono::milliseconds timeout) {
-  stopping_.store(true, std::memory_order_release);
+  stopping_.store(true);
   errors_.cancel();
-  { std::lock_guard lock(wait_mutex_); }
-  wait_cv_.notify_all();
+  wake();
   if (!thread_.joinable()) return true;
   if (done_future_.wait_for(timeout) != std::future_status::ready) {
     logger("worker")->error("task {}-{} did not stop within {} ms; abandoning it", setup_.connector,
@@ -193,6 +205,7 @@ bool WorkerTask::wait_while_paused() {
 void WorkerTask::wake() {
   { std::lock_guard lock(wait_mutex_); }
   wait_cv_.notify_all();
+  interrupt();
 }
 
 // --- WorkerSourceTask ---
@@ -659,9 +672,22 @@ void WorkerSinkTask::reset_offset(const RecordPartition& partition, const Record
   auto q = queue_of(partition);
   const Value* o = offset.find("queueOffset");
   std::int64_t at = 0;
-  if (!q || !o || !o->to_int64(at) || !consumer_) return;
-  (void)consumer_->seek(*q, at);
+  if (!q || !o || !o->to_int64(at) || !consumer_) {
+    logger("worker")->warn(
+        "task {}: reset_offset ignored: not a queue (topic, brokerName, queueId) with a "
+        "queueOffset",
+        task_name_);
+    return;
+  }
+  // Only a seek that happened moves the position: a queue this task does not own (any more)
+  // keeps its offset, which another task may be committing.
+  if (auto r = consumer_->seek(*q, at); !r.ok()) {
+    logger("worker")->warn("task {}: reset_offset of {} to {} failed: {}", task_name_,
+                           describe_queue(*q), at, r.error().message());
+    return;
+  }
   current_[partition] = offset;
+  reset_during_put_.insert(partition);
 }
 
 void WorkerSinkTask::reset_offset(const OffsetMap& offsets) {
@@ -773,6 +799,7 @@ std::optional<ConnectRecord> WorkerSinkTask::to_record(const rocketmq::MessageEx
 void WorkerSinkTask::run() {
   rocketmq::ConsumerConfig cc;
   cc.client = setup_.client;
+  if (cc.client.thread_tag.empty()) cc.client.thread_tag = task_name_;  // "p:<connector>-<id>" ...
   cc.group = setup_.connector_config.get_string("task.group.id", "connect-" + setup_.connector);
   cc.auto_commit = false;
   std::string from = setup_.connector_config.get_string("consume.from.where", "");
@@ -784,6 +811,9 @@ void WorkerSinkTask::run() {
     return;
   }
   consumer_ = std::move(consumer).value();
+  wakeable_.store(consumer_.get());
+  // A stop or pause that came before the consumer existed still ends the first poll at once.
+  if (stopping() || paused()) consumer_->wakeup();
   // Whatever way run() ends, also by an exception, the consumer's thread stops waiting for this
   // one and the consumer leaves the group (its queues go to the other members).
   struct ConsumerCloser {
@@ -811,22 +841,42 @@ void WorkerSinkTask::run() {
   bool healthy = true;
   std::vector<ConnectRecord> batch;
   auto next_rebalance = std::chrono::steady_clock::now();
+  std::chrono::milliseconds unassigned_retry = kUnassignedRetry;
   while (healthy && wait_while_paused() && pending_healthy_) {
     if (!handle_revocations()) {
       healthy = false;
       break;
     }
-    // A topic that does not exist yet (its source has not sent anything) has no route: ask
-    // again every second until the task owns queues, rather than at the periodic rebalance.
-    if (consumer_->assignment().empty() && std::chrono::steady_clock::now() >= next_rebalance) {
-      // Refresh the routes, then heartbeat so the (new) brokers know this member before the
-      // rebalance asks them for the group's members.
-      for (const auto& topic : topics) (void)consumer_->fetch_queues(topic);
-      (void)consumer_->instance().send_heartbeat();
-      consumer_->request_rebalance();
-      next_rebalance = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    const bool unassigned = consumer_->assignment().empty();
+    if (!unassigned) {
+      unassigned_retry = kUnassignedRetry;
+    } else if (std::chrono::steady_clock::now() >= next_rebalance) {
+      // A topic that does not exist yet (its source has not sent anything) has no route: look
+      // every second until it has one, rather than at the periodic rebalance. Once it has,
+      // heartbeat so the (new) brokers know this member before the rebalance asks them for the
+      // group's members, and look less often while the group leaves this task without queues.
+      bool routed = true;
+      for (const auto& topic : topics) {
+        auto queues = consumer_->fetch_queues(topic);
+        routed = routed && queues.ok() && !queues->empty();
+      }
+      if (routed) {
+        (void)consumer_->instance().send_heartbeat();
+        consumer_->request_rebalance();
+      }
+      next_rebalance = std::chrono::steady_clock::now() + unassigned_retry;
+      if (routed)
+        unassigned_retry =
+            std::min<std::chrono::milliseconds>(unassigned_retry * 2, kUnassignedRetryMax);
     }
-    auto polled = consumer_->poll(std::chrono::milliseconds(200));
+    // A quiet task blocks here (the consumer's pulls wait on the broker) until records come,
+    // the next commit or assignment check is due, or another thread interrupt()s it (stop,
+    // pause, a revocation to commit).
+    auto until = next_commit;
+    if (unassigned) until = std::min(until, next_rebalance);
+    auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    auto polled = consumer_->poll(std::max(timeout, std::chrono::milliseconds(1)));
     if (!polled.ok()) {
       logger("worker")->warn("task {}: poll failed: {}", task_name_, polled.error().message());
       wait_for(kRetryBackoff);
@@ -854,6 +904,7 @@ void WorkerSinkTask::run() {
       }
     }
     if (!healthy || stopped) break;
+    reset_during_put_.clear();
     // put(); a RetriableException retries the same batch (the consumer holds its position).
     while (!batch.empty() || !advanced.empty()) {
       try {
@@ -875,7 +926,11 @@ void WorkerSinkTask::run() {
       healthy = false;
       break;
     }
-    for (auto& [p, o] : advanced) current_[p] = std::move(o);
+    // A reset_offset() inside put() wins over the batch's positions (the consumer sought there).
+    for (auto& [p, o] : advanced) {
+      if (!reset_during_put_.contains(p)) current_[p] = std::move(o);
+    }
+    reset_during_put_.clear();
     if (std::chrono::steady_clock::now() >= next_commit) {
       // Revocations first: a queue given up on must leave current_ before anything commits.
       healthy = handle_revocations() && commit_offsets();
@@ -971,20 +1026,49 @@ bool WorkerSinkTask::commit_offsets() {
     fail("flush failed: " + describe_exception(std::current_exception()));
     return false;
   }
-  std::map<rocketmq::MessageQueue, std::int64_t> offsets;
-  for (const auto& [p, o] : to_commit) {
-    auto q = queue_of(p);
-    const Value* at = o.find("queueOffset");
-    std::int64_t n = 0;
-    if (q && at && at->to_int64(n)) offsets[*q] = n;
-  }
+  OffsetMap owned;
+  auto offsets = owned_offsets(to_commit, &owned);
+  if (offsets.empty()) return true;
   if (auto r = consumer_->commit(offsets); !r.ok()) {
     logger("worker")->warn("task {}: offset commit failed (retried at the next interval): {}",
                            task_name_, r.error().message());
     return true;
   }
-  remember_committed(to_commit);
+  remember_committed(owned);
   return true;
+}
+
+std::map<rocketmq::MessageQueue, std::int64_t> WorkerSinkTask::owned_offsets(
+    const OffsetMap& offsets, OffsetMap* owned) const {
+  std::map<rocketmq::MessageQueue, std::int64_t> out;
+  const auto assigned = consumer_->assignment();
+  for (const auto& [p, o] : offsets) {
+    auto q = queue_of(p);
+    const Value* at = o.find("queueOffset");
+    std::int64_t n = 0;
+    if (!q || !at || !at->to_int64(n)) {
+      logger("worker")->warn(
+          "task {}: pre_commit returned an offset that is not a queue offset; not committed",
+          task_name_);
+      continue;
+    }
+    // A queue another task owns (pre_commit made it up, or it was revoked meanwhile): committing
+    // this task's idea of it would move that task's group position.
+    if (std::find(assigned.begin(), assigned.end(), *q) == assigned.end()) {
+      logger("worker")->warn(
+          "task {}: not committing offset {} of {}: the queue is not assigned "
+          "to this task",
+          task_name_, n, describe_queue(*q));
+      continue;
+    }
+    out[*q] = n;
+    if (owned) (*owned)[p] = o;
+  }
+  return out;
+}
+
+void WorkerSinkTask::interrupt() {
+  if (auto* consumer = wakeable_.load()) consumer->wakeup();
 }
 
 }  // namespace rmqc::runtime

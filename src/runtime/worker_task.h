@@ -24,6 +24,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace rmqc::runtime {
@@ -41,7 +42,7 @@ struct TaskSetup {
   transforms::TransformChain chain;
   ErrorConfig errors;
   std::shared_ptr<rocketmq::Producer> producer;  // sends (source) and dead letters (both)
-  PositionStore* store = nullptr;  // source positions
+  PositionStore* store = nullptr;                // source positions
   std::chrono::milliseconds commit_interval{30000};
   std::chrono::milliseconds commit_timeout{5000};
   const std::atomic<bool>* message_logging = nullptr;
@@ -74,8 +75,11 @@ class WorkerTask : public std::enable_shared_from_this<WorkerTask> {
   virtual void run() = 0;
   void set_state(RunState state, std::optional<std::string> trace = std::nullopt);
   void fail(const std::string& trace);
-  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
-  bool paused() const { return paused_.load(std::memory_order_acquire); }
+  // Sequentially consistent, like the stores in stop() and set_paused(): a task thread that
+  // publishes something interrupt() uses and then checks these sees a stop or pause that
+  // interrupt() missed.
+  bool stopping() const { return stopping_.load(); }
+  bool paused() const { return paused_.load(); }
   // Sleeps up to `d`, waking early on stop, pause or resume.
   void wait_for(std::chrono::milliseconds d);
   // init() (the typed context) and start() of the plugin's task; RUNNING when both returned in
@@ -241,6 +245,8 @@ class WorkerSinkTask final : public WorkerTask, public SinkTaskContext, public E
   SinkTask* task_;
   std::string task_name_;
   OffsetMap current_;  // partition -> next offset to consume, for what put() accepted
+  // Partitions reset_offset() moved during the current put(): its batch does not advance them.
+  std::unordered_set<RecordPartition, RecordPartitionHash> reset_during_put_;
   std::optional<Error> report_error_;
   std::mutex revoke_mutex_;
   std::condition_variable revoke_cv_;
