@@ -15,14 +15,13 @@ using namespace std::chrono_literals;
 
 // How often the rebalance thread looks at task states (statuses to publish, start timeouts)
 // when nothing wakes it, and how often while a task waits for its previous owner.
-constexpr auto kTick = 1000ms;
+constexpr auto kTick = 500ms;
 constexpr auto kPendingTick = 100ms;
 // Extra time a new owner gives a live previous owner beyond maxStopTimeoutMills.
 constexpr auto kHandoverGrace = 5000ms;
-
-bool is_active(RunState s) {
-  return s == RunState::kRunning || s == RunState::kPaused;
-}
+// How long a new owner waits for a worker that left the group (dead, or cut off and stopping its
+// tasks) to report a task stopped before starting it anyway.
+constexpr auto kDepartedGrace = 1500ms;
 
 std::string digest_of(const TaskState& t) {
   return std::string(run_state_name(t.state)) + "|" + t.worker_id + "|" + t.trace.value_or("");
@@ -118,7 +117,8 @@ Result<std::unique_ptr<DistributedWorker>> DistributedWorker::start(Options opti
   RMQC_ASSIGN_OR_RETURN(lo.producer, start_worker_producer(c, w->options_.namesrv_addr));
   w->local_ = std::make_unique<LocalWorker>(std::move(lo));
 
-  w->config_listener_ = w->configs_->add_listener([raw = w.get()](const std::string&) { raw->wake(); });
+  w->config_listener_ =
+      w->configs_->add_listener([raw = w.get()](const std::string&) { raw->wake(); });
   if (w->options_.membership) {
     w->membership_ = w->options_.membership;
   } else {
@@ -138,10 +138,8 @@ Result<std::unique_ptr<DistributedWorker>> DistributedWorker::start(Options opti
     RMQC_ASSIGN_OR_RETURN(auto m, cluster::RocketMqMembership::start(mo));
     w->membership_ = std::shared_ptr<cluster::Membership>(std::move(m));
   }
-  w->member_listener_ =
-      w->membership_->add_listener([raw = w.get()](const std::vector<cluster::Member>&) {
-        raw->wake();
-      });
+  w->member_listener_ = w->membership_->add_listener(
+      [raw = w.get()](const std::vector<cluster::Member>&) { raw->wake(); });
   w->thread_ = std::thread([raw = w.get()] {
     set_thread_name("rebalance");
     raw->run();
@@ -189,8 +187,7 @@ void DistributedWorker::stop() {
   (void)local_->stop_tasks(ids);
   for (const auto& [id, t] : tasks) {
     (void)statuses_->put_task_status(
-        id.connector, TaskState{id.task, RunState::kUnassigned, options_.config.worker_id, {}},
-        t.generation);
+        id.connector, TaskState{id.task, RunState::kUnassigned, "", {}}, t.generation);
   }
   for (const auto& [name, c] : connectors) {
     local_->stop_connector(name);
@@ -208,17 +205,15 @@ void DistributedWorker::stop() {
 void DistributedWorker::run() {
   auto next_publish = Clock::now();
   while (true) {
-    bool pending;
+    bool changed;
     {
       std::unique_lock lock(mutex_);
       auto tick = pending_.empty() ? kTick : kPendingTick;
       cv_.wait_for(lock, tick, [&] { return stopping_ || dirty_; });
       if (stopping_) return;
-      dirty_ = false;
-      pending = !pending_.empty();
+      changed = std::exchange(dirty_, false) || !pending_.empty();
     }
-    (void)pending;
-    rebalance();
+    if (changed) rebalance();
     local_->check_start_timeouts();
     bool force = Clock::now() >= next_publish;
     if (force) next_publish = Clock::now() + options_.config.state_persist_interval;
@@ -332,7 +327,8 @@ void DistributedWorker::refresh_task_configs(const std::string& name,
                                              const StoredConnector& stored) {
   auto status = local_->connector_status(name);
   if (!status || status->state == RunState::kFailed) return;
-  auto configs = local_->task_configs(name, static_cast<int>(stored.config.get_int("max.tasks", 1)));
+  auto configs =
+      local_->task_configs(name, static_cast<int>(stored.config.get_int("max.tasks", 1)));
   if (!configs.ok()) {
     logger("worker")->error("connector {}: task_configs() failed: {}", name,
                             configs.error().message());
@@ -352,25 +348,31 @@ void DistributedWorker::refresh_task_configs(const std::string& name,
 bool DistributedWorker::may_start(const cluster::TaskId& id, const std::set<std::string>& live) {
   const std::string& me = options_.config.worker_id;
   auto status = statuses_->status(id.connector);
-  bool held_elsewhere = false;
-  std::string holder;
+  std::optional<std::string> holder;  // a worker whose last word is that it runs the task
   if (status) {
     for (const auto& t : status->tasks) {
-      if (t.id == id.task && is_active(t.state) && t.worker_id != me && live.count(t.worker_id)) {
-        held_elsewhere = true;
-        holder = t.worker_id;
-      }
+      // Any state: a worker names itself from its claim (before the task starts) until it
+      // reports the task let go (no worker).
+      if (t.id == id.task && !t.worker_id.empty() && t.worker_id != me) holder = t.worker_id;
     }
   }
   std::lock_guard lock(mutex_);
-  if (!held_elsewhere) {
+  if (!holder) {
     pending_.erase(id);
     return true;
   }
+  // A live holder stops the task (committing its positions) and says so; one that left the
+  // group is dead or cut off, and a cut-off one stops its tasks as soon as it sees itself out:
+  // it gets a short grace to report that, a dead one costs that grace.
+  const bool holder_live = live.count(*holder) > 0;
+  const auto limit =
+      holder_live ? options_.config.max_stop_timeout + kHandoverGrace : kDepartedGrace;
   auto [it, inserted] = pending_.try_emplace(id, Pending{Clock::now()});
-  if (Clock::now() - it->second.since > options_.config.max_stop_timeout + kHandoverGrace) {
-    logger("worker")->warn("task {}: worker {} did not report it stopped in time; starting it",
-                           id.to_string(), holder);
+  if (Clock::now() - it->second.since >= limit) {
+    if (holder_live) {
+      logger("worker")->warn("task {}: worker {} did not report it stopped in time; starting it",
+                             id.to_string(), *holder);
+    }
     pending_.erase(it);
     return true;
   }
@@ -413,8 +415,9 @@ void DistributedWorker::apply_tasks(const std::map<std::string, StoredConnector>
   }
   // Reported stopped (positions committed by the stop) so the next owner may start at once.
   for (const auto& [id, generation] : stopped) {
+    // No worker: nobody holds it any more.
     (void)statuses_->put_task_status(id.connector,
-                                     TaskState{id.task, RunState::kUnassigned, me, {}}, generation);
+                                     TaskState{id.task, RunState::kUnassigned, "", {}}, generation);
     std::lock_guard lock(mutex_);
     published_.erase(id.to_string());
   }
@@ -442,6 +445,20 @@ void DistributedWorker::apply_tasks(const std::map<std::string, StoredConnector>
     if (!c || !may_start(id, live)) continue;
     RunningTask r{c->config, c->task_configs[id.task], new_generation()};
     bool paused = c->target_state == TargetState::kPaused;
+    // The claim: written (and acknowledged) before the task starts, so a worker that computes
+    // an older assignment in which the task is its own sees a holder and waits.
+    TaskState claim{id.task, RunState::kUnassigned, me, {}};
+    if (auto w = statuses_->put_task_status(id.connector, claim, r.generation); !w.ok()) {
+      logger("worker")->warn("task {}: claiming it failed ({}); trying again", id.to_string(),
+                             w.error().message());
+      std::lock_guard lock(mutex_);
+      dirty_ = true;
+      continue;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      published_[id.to_string()] = digest_of(claim);
+    }
     auto started = local_->start_task(TaskId{id.connector, id.task}, r.connector_config,
                                       r.task_config, paused);
     if (!started.ok()) {
@@ -499,9 +516,17 @@ void DistributedWorker::publish_statuses(bool force) {
         if (!force && published_[key] == digest) continue;
       }
       // Marked as published only once written: a failed write is tried again next round.
-      if (statuses_->put_task_status(id.connector, t, r.generation).ok()) {
+      auto w = statuses_->put_task_status(id.connector, t, r.generation);
+      if (w.ok()) {
         std::lock_guard lock(mutex_);
         published_[key] = digest;
+      } else if (w.error().code() == ErrorCode::kAlreadyExists) {
+        // A newer owner claimed the task (two views of the cluster disagreed for a moment):
+        // this instance lost it and stops; the next rebalance decides again.
+        logger("worker")->warn("task {}: claimed by a newer owner; stopping it here", key);
+        std::lock_guard lock(mutex_);
+        restart_tasks_.insert(id);
+        dirty_ = true;
       }
     }
   }
@@ -685,11 +710,14 @@ Result<void> DistributedWorker::restart_connector(std::string_view name, bool in
   cv_.notify_all();
   // Instances on other workers restart there: this worker cannot reach into them.
   bool elsewhere = (!connector_here && s.worker_id != me && !s.worker_id.empty());
-  for (const auto& t : s.tasks) elsewhere |= include_tasks && t.worker_id != me && !t.worker_id.empty();
+  for (const auto& t : s.tasks)
+    elsewhere |= include_tasks && t.worker_id != me && !t.worker_id.empty();
   if (elsewhere) {
     return Error(ErrorCode::kInvalidArgument,
-                 "connector " + key + " runs (partly) on other workers; restart it through the "
-                 "REST API of the worker running it (GET /connectors/" + key + "/status names it)");
+                 "connector " + key +
+                     " runs (partly) on other workers; restart it through the "
+                     "REST API of the worker running it (GET /connectors/" +
+                     key + "/status names it)");
   }
   return {};
 }
@@ -716,18 +744,20 @@ Result<void> DistributedWorker::set_max_tasks(std::string_view name, int max_tas
   return {};
 }
 
-Result<std::vector<SourceOffset>> DistributedWorker::connector_offsets(std::string_view name) const {
+Result<std::vector<SourceOffset>> DistributedWorker::connector_offsets(
+    std::string_view name) const {
   RMQC_ASSIGN_OR_RETURN(StoredConnector stored, existing(name));
   OffsetMap offsets;
-  if (local_->type_of(stored.config) == ConnectorType::kSource) offsets = positions_->positions(name);
+  if (local_->type_of(stored.config) == ConnectorType::kSource)
+    offsets = positions_->positions(name);
   for (auto& [p, o] : local_->committed_offsets(std::string(name))) offsets[p] = o;
   std::vector<SourceOffset> out;
   for (auto& [p, o] : offsets) out.push_back(SourceOffset{p, o});
   return out;
 }
 
-Result<ValidationResult> DistributedWorker::validate_connector_config(std::string_view plugin,
-                                                                      const KeyValue& config) const {
+Result<ValidationResult> DistributedWorker::validate_connector_config(
+    std::string_view plugin, const KeyValue& config) const {
   KeyValue with_class = config;
   if (!with_class.contains("connector.class"))
     with_class.put("connector.class", std::string(plugin));

@@ -132,11 +132,11 @@ class DistributedWorker final : public ConnectController {
   std::condition_variable cv_;
   bool stopping_ = false;
   bool dirty_ = true;
-  std::set<std::string> reconfigure_;    // connectors whose instance asked for new task configs
-  std::set<std::string> restart_;        // connectors to restart here (REST restart)
+  std::set<std::string> reconfigure_;  // connectors whose instance asked for new task configs
+  std::set<std::string> restart_;      // connectors to restart here (REST restart)
   std::set<cluster::TaskId> restart_tasks_;
-  cluster::Assignment assignment_;       // this worker's share, as applied
-  std::vector<std::string> workers_;     // the members' worker ids, as last seen
+  cluster::Assignment assignment_;    // this worker's share, as applied
+  std::vector<std::string> workers_;  // the members' worker ids, as last seen
   std::map<std::string, RunningConnector> running_connectors_;
   std::map<cluster::TaskId, RunningTask> running_tasks_;
   std::map<cluster::TaskId, Pending> pending_;

@@ -247,6 +247,38 @@ Result<void> StateStore::put_status(const ConnectorState& state, std::int64_t /*
   return save_statuses_locked();
 }
 
+Result<void> StateStore::put_connector_status(const ConnectorState& state,
+                                              std::int64_t /*generation*/) {
+  std::lock_guard lock(mutex_);
+  auto& s = statuses_[state.name];
+  auto tasks = std::move(s.tasks);
+  s = state;
+  s.tasks = std::move(tasks);
+  return save_statuses_locked();
+}
+
+Result<void> StateStore::put_task_status(std::string_view connector, const TaskState& task,
+                                         std::int64_t /*generation*/) {
+  std::lock_guard lock(mutex_);
+  auto it = statuses_.find(connector);
+  if (it == statuses_.end()) {
+    ConnectorState s;
+    s.name = std::string(connector);
+    it = statuses_.emplace(s.name, std::move(s)).first;
+  }
+  auto& tasks = it->second.tasks;
+  auto t =
+      std::find_if(tasks.begin(), tasks.end(), [&](const TaskState& x) { return x.id == task.id; });
+  if (t == tasks.end()) {
+    tasks.push_back(task);
+    std::sort(tasks.begin(), tasks.end(),
+              [](const TaskState& a, const TaskState& b) { return a.id < b.id; });
+  } else {
+    *t = task;
+  }
+  return save_statuses_locked();
+}
+
 std::optional<ConnectorState> StateStore::status(std::string_view connector) const {
   std::lock_guard lock(mutex_);
   auto it = statuses_.find(connector);

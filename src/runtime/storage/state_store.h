@@ -54,6 +54,9 @@ class StateStore : public ConfigStore, public PositionStore, public StatusStore 
 
   // StatusStore (`generation` is ignored: one writer)
   Result<void> put_status(const ConnectorState& state, std::int64_t generation = 0) override;
+  Result<void> put_connector_status(const ConnectorState& state, std::int64_t generation) override;
+  Result<void> put_task_status(std::string_view connector, const TaskState& task,
+                               std::int64_t generation) override;
   std::optional<ConnectorState> status(std::string_view connector) const override;
   std::map<std::string, ConnectorState> statuses() const override;
   Result<void> remove_status(std::string_view connector) override;

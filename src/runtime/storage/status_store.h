@@ -22,6 +22,15 @@ class StatusStore {
   // lets a write of a lower generation replace what a higher one wrote (for the connector, and
   // for each task). The standalone store has one writer and ignores it.
   virtual Result<void> put_status(const ConnectorState& state, std::int64_t generation = 0) = 0;
+  // Distributed writers own parts of a connector's status (the connector instance on one
+  // worker, each task on one), so each writes its part alone, leaving the other records as they
+  // are. put_connector_status ignores state.tasks.
+  virtual Result<void> put_connector_status(const ConnectorState& state,
+                                            std::int64_t generation) = 0;
+  virtual Result<void> put_task_status(std::string_view connector, const TaskState& task,
+                                       std::int64_t generation) = 0;
+  // The connector's status with every task recorded for it; a connector with task records but
+  // no connector record yet has state UNASSIGNED.
   virtual std::optional<ConnectorState> status(std::string_view connector) const = 0;
   virtual std::map<std::string, ConnectorState> statuses() const = 0;
   // Removing an unknown connector's status succeeds.

@@ -590,10 +590,11 @@ void TopicStatusStore::apply(const LogRecord& record) {
       if (v.contains("trace") && v["trace"].is_string()) st.trace = v["trace"].get<std::string>();
       entry.connector = std::move(st);
       entry.generation = generation;
-      // Tasks the connector no longer lists go, unless a newer generation wrote them.
+      // Tasks the connector no longer lists go, unless a newer generation wrote them (a record
+      // without a task list, put_connector_status's, leaves the tasks alone).
       std::set<int> listed;
       for (const auto& id : v.value("tasks", json::array())) listed.insert(id.get<int>());
-      for (auto it = entry.tasks.begin(); it != entry.tasks.end();) {
+      for (auto it = entry.tasks.begin(); v.contains("tasks") && it != entry.tasks.end();) {
         if (!listed.contains(it->first) && it->second.generation <= generation) {
           it = entry.tasks.erase(it);
         } else {
@@ -635,8 +636,38 @@ Result<void> TopicStatusStore::put_status(const ConnectorState& state, std::int6
   return write(writes);
 }
 
-ConnectorState TopicStatusStore::assemble(const Entry& entry) {
-  ConnectorState st = *entry.connector;
+Result<void> TopicStatusStore::put_connector_status(const ConnectorState& state,
+                                                    std::int64_t generation) {
+  json c = {{"connector", state.name},
+            {"type", std::string(connector_type_name(state.type))},
+            {"state", std::string(run_state_name(state.state))},
+            {"workerId", state.worker_id},
+            {"trace", state.trace ? json(*state.trace) : json(nullptr)},
+            {"generation", generation},
+            {"worker", worker_id()}};
+  return write({{std::string(kStatusPrefix) + state.name, c.dump()}});
+}
+
+Result<void> TopicStatusStore::put_task_status(std::string_view connector, const TaskState& task,
+                                               std::int64_t generation) {
+  json v = task_state_to_json(task);
+  v.erase("id");
+  v["connector"] = std::string(connector);
+  v["task"] = task.id;
+  v["generation"] = generation;
+  v["worker"] = worker_id();
+  return write(
+      {{std::string(kStatusPrefix) + std::string(connector) + "-" + std::to_string(task.id),
+        v.dump()}});
+}
+
+ConnectorState TopicStatusStore::assemble(const std::string& name, const Entry& entry) {
+  ConnectorState st;
+  if (entry.connector) {
+    st = *entry.connector;
+  } else {
+    st.name = name;  // task records only, so far
+  }
   for (const auto& [id, t] : entry.tasks) st.tasks.push_back(t.state);
   return st;
 }
@@ -644,15 +675,17 @@ ConnectorState TopicStatusStore::assemble(const Entry& entry) {
 std::optional<ConnectorState> TopicStatusStore::status(std::string_view connector) const {
   std::lock_guard lock(mutex_);
   auto it = entries_.find(connector);
-  if (it == entries_.end() || !it->second.connector) return std::nullopt;
-  return assemble(it->second);
+  if (it == entries_.end() || (!it->second.connector && it->second.tasks.empty())) {
+    return std::nullopt;
+  }
+  return assemble(it->first, it->second);
 }
 
 std::map<std::string, ConnectorState> TopicStatusStore::statuses() const {
   std::lock_guard lock(mutex_);
   std::map<std::string, ConnectorState> out;
   for (const auto& [name, e] : entries_) {
-    if (e.connector) out.emplace(name, assemble(e));
+    if (e.connector || !e.tasks.empty()) out.emplace(name, assemble(name, e));
   }
   return out;
 }

@@ -168,6 +168,9 @@ class TopicStatusStore final : public detail::TopicStoreBase, public StatusStore
   ~TopicStatusStore() override;
 
   Result<void> put_status(const ConnectorState& state, std::int64_t generation = 0) override;
+  Result<void> put_connector_status(const ConnectorState& state, std::int64_t generation) override;
+  Result<void> put_task_status(std::string_view connector, const TaskState& task,
+                               std::int64_t generation) override;
   std::optional<ConnectorState> status(std::string_view connector) const override;
   std::map<std::string, ConnectorState> statuses() const override;
   Result<void> remove_status(std::string_view connector) override;
@@ -187,7 +190,7 @@ class TopicStatusStore final : public detail::TopicStoreBase, public StatusStore
   void apply(const LogRecord& record) override;
   std::string cache_snapshot() const override;
   Result<void> load_cache(std::string_view text) override;
-  static ConnectorState assemble(const Entry& entry);
+  static ConnectorState assemble(const std::string& name, const Entry& entry);
 
   mutable std::mutex mutex_;
   std::map<std::string, Entry, std::less<>> entries_;
