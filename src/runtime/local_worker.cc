@@ -3,6 +3,7 @@
 #include "rmqc/api/errors.h"
 
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "converters/converter_factory.h"
 #include "runtime/errors/error_handler.h"
 #include "transforms/transform_chain.h"
@@ -48,7 +49,10 @@ Result<void> call_plugin(std::function<void()> fn, std::chrono::milliseconds tim
                          const std::string& what) {
   auto task = std::make_shared<std::packaged_task<void()>>(std::move(fn));
   auto done = task->get_future();
-  std::thread([task] { (*task)(); }).detach();
+  std::thread([task] {
+    set_thread_name("plugin-call");
+    (*task)();
+  }).detach();
   if (done.wait_for(timeout) != std::future_status::ready) {
     return Error(ErrorCode::kTimeout,
                  what + " did not return within " + std::to_string(timeout.count()) + " ms");
@@ -368,7 +372,12 @@ std::vector<TaskState> LocalWorker::stop_tasks(const std::vector<TaskId>& ids) {
   } else {
     std::vector<std::thread> stoppers;
     stoppers.reserve(stopping.size());
-    for (auto& t : stopping) stoppers.emplace_back([&t, &remaining] { t->stop(remaining()); });
+    for (auto& t : stopping) {
+      stoppers.emplace_back([&t, &remaining] {
+        set_thread_name("task-stop");
+        t->stop(remaining());
+      });
+    }
     for (auto& s : stoppers) s.join();
   }
   std::vector<TaskState> out;

@@ -1,6 +1,7 @@
 #include "runtime/worker.h"
 
 #include "base/logging.h"
+#include "base/thread_name.h"
 
 #include <thread>
 
@@ -43,7 +44,10 @@ Result<std::unique_ptr<StandaloneWorker>> StandaloneWorker::start(Options option
   RMQC_ASSIGN_OR_RETURN(lo.producer, start_worker_producer(c, w->options_.namesrv_addr));
   w->local_ = std::make_unique<LocalWorker>(std::move(lo));
   w->register_stored();
-  w->watcher_ = std::thread([raw = w.get()] { raw->watch_statuses(); });
+  w->watcher_ = std::thread([raw = w.get()] {
+    set_thread_name("status-watch");
+    raw->watch_statuses();
+  });
   return w;
 }
 
