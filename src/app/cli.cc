@@ -2,6 +2,7 @@
 
 #include "app/admin_command.h"
 #include "app/broker_command.h"
+#include "app/distributed_command.h"
 #include "app/standalone_command.h"
 #include "base/logging.h"
 
@@ -46,9 +47,12 @@ int run_cli(int argc, char** argv) {
   standalone->add_option("worker_conf", worker_conf, "Worker configuration file")->required();
   standalone->add_option("connectors", connector_files, "Connector JSON files to create at start");
 
-  auto* distributed =
-      cli.add_subcommand("distributed", "Run a worker of a cluster coordinated through RocketMQ");
+  auto* distributed = cli.add_subcommand(
+      "distributed",
+      "Run one worker of a cluster; state shared through the RocketMQ cluster at namesrvAddr");
   distributed->add_option("worker_conf", worker_conf, "Worker configuration file")->required();
+  distributed->add_option("connectors", connector_files,
+                          "Connector JSON files to create (or update) at start");
 
   auto* broker = cli.add_subcommand(
       "broker", "Run the embedded RocketMQ-compatible name server and broker until Ctrl-C");
@@ -78,7 +82,7 @@ int run_cli(int argc, char** argv) {
     return 0;
   }
   if (*standalone) return run_standalone_command({worker_conf, connector_files});
-  if (*distributed) return not_implemented("distributed");
+  if (*distributed) return run_distributed_command({worker_conf, connector_files});
   if (*broker) return run_broker_command(std::move(broker_options));
   if (*admin) return run_admin_command(std::move(admin_options));
   if (*ctl) return not_implemented("ctl");

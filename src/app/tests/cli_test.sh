@@ -22,5 +22,13 @@ check "no subcommand is a usage error" 106 "$bin"
 check "unknown subcommand is a usage error" 106 "$bin" frobnicate
 check "standalone needs a config" 106 "$bin" standalone
 check "bad log level" 2 "$bin" --log-level loud version
+"$bin" --help | grep -q distributed || { echo "FAIL: help lists distributed"; fail=1; }
+check "distributed needs a config" 106 "$bin" distributed
+conf=/tmp/rmqc_cli_conf.$$
+printf 'workerId=w1\nhttpPort=0\nstorePathRootDir=/tmp/rmqc_cli_store.%s\n' $$ >"$conf"
+check "distributed needs namesrvAddr" 2 "$bin" distributed "$conf"
+grep -q "namesrvAddr is required" /tmp/rmqc_cli_out.$$ || { echo "FAIL: distributed names namesrvAddr"; cat /tmp/rmqc_cli_out.$$; fail=1; }
+check "distributed with a missing config file" 2 "$bin" distributed /nonexistent/worker.conf
+rm -f "$conf"
 rm -f /tmp/rmqc_cli_out.$$
 exit $fail
