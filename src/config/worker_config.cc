@@ -120,8 +120,8 @@ ConfigDef build_def() {
               "under storePathRootDir, ms.",
               validators::at_least(1))
       .define("statePersistInterval", Type::kLong, "20000", Imp::kLow,
-              "Distributed mode: how often the local copy of the status topic is written under "
-              "storePathRootDir, ms.",
+              "Distributed mode: how often a worker rewrites the statuses of the connectors and "
+              "tasks it runs to the status topic even when unchanged, ms.",
               validators::at_least(1))
       .define("membershipPollIntervalMs", Type::kLong, "10000", Imp::kLow,
               "Distributed mode: how often the member list is re-read from the broker besides "
