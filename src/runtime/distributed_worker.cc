@@ -75,6 +75,7 @@ Result<void> DistributedWorker::open_stores() {
     auto o = base;
     o.topic = c.config_store_topic;
     o.cache_dir = cache + "/config";
+    o.cache_interval = c.config_persist_interval;  // configPersistInterval
     RMQC_ASSIGN_OR_RETURN(auto s, TopicConfigStore::open(o));
     configs_ = std::move(s);
   }
@@ -82,6 +83,7 @@ Result<void> DistributedWorker::open_stores() {
     auto o = base;
     o.topic = c.position_store_topic;
     o.cache_dir = cache + "/position";
+    o.cache_interval = c.position_persist_interval;  // positionPersistInterval
     RMQC_ASSIGN_OR_RETURN(auto s, TopicPositionStore::open(o));
     positions_ = std::move(s);
   }
@@ -89,6 +91,7 @@ Result<void> DistributedWorker::open_stores() {
     auto o = base;
     o.topic = c.connect_status_topic;
     o.cache_dir = cache + "/status";
+    o.cache_interval = c.state_persist_interval;  // statePersistInterval
     RMQC_ASSIGN_OR_RETURN(auto s, TopicStatusStore::open(o));
     statuses_ = std::move(s);
   }
@@ -212,6 +215,7 @@ void DistributedWorker::run() {
       cv_.wait_for(lock, tick, [&] { return stopping_ || dirty_; });
       if (stopping_) return;
       changed = std::exchange(dirty_, false) || !pending_.empty();
+      changed |= membership_->in_contact(contact_window()) != in_contact_;
     }
     if (changed) rebalance();
     local_->check_start_timeouts();
@@ -219,6 +223,13 @@ void DistributedWorker::run() {
     if (force) next_publish = Clock::now() + options_.config.state_persist_interval;
     publish_statuses(force);
   }
+}
+
+std::chrono::milliseconds DistributedWorker::contact_window() const {
+  // Two missed member-list reads, and at least 5 s: shorter than the broker's expiry of a silent
+  // client (120 s in Apache RocketMQ), so a cut-off worker stops before the others take over.
+  return std::max<std::chrono::milliseconds>(2 * options_.config.membership_poll_interval + 1000ms,
+                                             5000ms);
 }
 
 cluster::Assignment DistributedWorker::assignment() const {
@@ -239,7 +250,24 @@ void DistributedWorker::rebalance() {
   cluster::Assignment mine;
   // A worker that does not see itself in the group (cut off from the broker, or not joined yet)
   // runs nothing rather than run beside the owners the others chose.
-  if (std::binary_search(workers.begin(), workers.end(), me)) {
+  const bool in_contact = membership_->in_contact(contact_window());
+  {
+    std::lock_guard lock(mutex_);
+    if (in_contact != in_contact_) {
+      if (!in_contact) {
+        logger("worker")->error(
+            "worker {} could not read the cluster's members for {} ms: cut off from the broker, "
+            "stopping its tasks",
+            me, contact_window().count());
+      } else {
+        logger("worker")->info("worker {} is in contact with the cluster again", me);
+      }
+      in_contact_ = in_contact;
+    }
+  }
+  if (!in_contact) {
+    // Nothing runs until the member list can be read again.
+  } else if (std::binary_search(workers.begin(), workers.end(), me)) {
     auto all = strategy_->allocate(workers, loads);
     if (auto it = all.find(me); it != all.end()) mine = std::move(it->second);
   } else if (!workers.empty()) {

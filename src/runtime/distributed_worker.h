@@ -103,6 +103,7 @@ class DistributedWorker final : public ConnectController {
   explicit DistributedWorker(Options options);
   Result<void> open_stores();
   void wake();
+  std::chrono::milliseconds contact_window() const;
   void run();  // the rebalance thread
   // Computes the assignment from the current view and makes the local instances match it.
   void rebalance();
@@ -132,6 +133,7 @@ class DistributedWorker final : public ConnectController {
   std::condition_variable cv_;
   bool stopping_ = false;
   bool dirty_ = true;
+  bool in_contact_ = true;
   std::set<std::string> reconfigure_;  // connectors whose instance asked for new task configs
   std::set<std::string> restart_;      // connectors to restart here (REST restart)
   std::set<cluster::TaskId> restart_tasks_;

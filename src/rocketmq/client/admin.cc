@@ -267,6 +267,11 @@ std::vector<std::string> GroupMembership::members() const {
   return members_;
 }
 
+std::chrono::steady_clock::time_point GroupMembership::last_refreshed() const {
+  std::lock_guard lock(mutex_);
+  return last_refreshed_;
+}
+
 void GroupMembership::refresh() {
   auto route = instance_->route(options_.topic);
   if (!route.ok() || (*route)->master_addrs.empty()) return;
@@ -284,6 +289,7 @@ void GroupMembership::refresh() {
   std::vector<std::string> sorted(ids.begin(), ids.end());
   {
     std::lock_guard lock(mutex_);
+    last_refreshed_ = std::chrono::steady_clock::now();
     if (sorted == members_) return;
     members_ = sorted;
   }

@@ -99,6 +99,9 @@ class GroupMembership {
 
   const std::string& client_id() const;
   std::vector<std::string> members() const;
+  // When the member list was last read from every master (start() reads it once). A worker that
+  // has not managed to for a while is cut off from the broker.
+  std::chrono::steady_clock::time_point last_refreshed() const;
   // Leaves the group (UNREGISTER_CLIENT) and stops. Idempotent.
   void stop();
 
@@ -117,6 +120,7 @@ class GroupMembership {
   bool stopping_ = false;
   bool changed_ = false;
   std::vector<std::string> members_;
+  std::chrono::steady_clock::time_point last_refreshed_;
   std::thread thread_;
 };
 

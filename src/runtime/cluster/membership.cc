@@ -168,6 +168,11 @@ std::vector<Member> RocketMqMembership::members() const {
   return members_;
 }
 
+bool RocketMqMembership::in_contact(std::chrono::milliseconds window) const {
+  if (!group_) return false;
+  return std::chrono::steady_clock::now() - group_->last_refreshed() <= window;
+}
+
 void RocketMqMembership::stop() {
   if (group_) group_->stop();  // joins its thread: no on_change after this
 }

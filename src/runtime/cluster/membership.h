@@ -54,6 +54,13 @@ class Membership {
   virtual std::vector<Member> members() const = 0;
   // Leaves the cluster; no listener is called after it returns. Idempotent.
   virtual void stop() = 0;
+  // Whether the member list could be read within the last `window`: a worker out of contact
+  // longer than that is cut off from the broker and must stop its tasks, since the others will
+  // take them over once the broker drops it.
+  virtual bool in_contact(std::chrono::milliseconds window) const {
+    (void)window;
+    return true;
+  }
 
   // Listeners are called one at a time, on the membership's own thread (or the thread of
   // set_members for StaticMembership). After remove_listener returns, that listener is not running
@@ -123,6 +130,7 @@ class RocketMqMembership final : public Membership {
   // This worker's client id ("ip@worker_id").
   const std::string& client_id() const;
   std::vector<Member> members() const override;
+  bool in_contact(std::chrono::milliseconds window) const override;
   // Leaves the group (UNREGISTER_CLIENT): the other members hear of it at once.
   void stop() override;
 

@@ -172,6 +172,25 @@ TEST_F(RocketMqMembershipTest, KilledMemberIsNoticed) {
   EXPECT_TRUE(again.ok()) << again.error().to_string();
 }
 
+// A member that cannot read the member list any more (the broker is gone) says it is out of
+// contact once the window passed, so its worker stops its tasks instead of running on.
+TEST_F(RocketMqMembershipTest, LosingTheBrokerIsNoticed) {
+  auto o = options("w-cut");
+  o.poll_interval = 200ms;
+  auto m = RocketMqMembership::start(o);
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  EXPECT_TRUE((*m)->in_contact(2s));
+  broker_->stop();
+  bool noticed = false;
+  for (auto deadline = std::chrono::steady_clock::now() + 20s;
+       !noticed && std::chrono::steady_clock::now() < deadline;
+       std::this_thread::sleep_for(50ms)) {
+    noticed = !(*m)->in_contact(1s);
+  }
+  EXPECT_TRUE(noticed) << "still in contact with a stopped broker";
+  (*m)->stop();
+}
+
 TEST_F(RocketMqMembershipTest, DuplicateWorkerIdIsRefused) {
   auto a = RocketMqMembership::start(options("worker-a"));
   ASSERT_TRUE(a.ok()) << a.error().to_string();
