@@ -4,7 +4,6 @@
 
 #include "base/logging.h"
 #include "base/thread_name.h"
-#include "rocketmq/client/client_instance.h"
 
 #include <typeinfo>
 
@@ -214,7 +213,11 @@ WorkerSourceTask::WorkerSourceTask(TaskSetup setup)
     : WorkerTask(std::move(setup)),
       task_(static_cast<SourceTask*>(setup_.task.get())),
       task_name_(setup_.connector + "-" + std::to_string(setup_.task_id)),
-      default_topic_(setup_.connector_config.get_string("connect.topicname")) {}
+      default_topic_(setup_.connector_config.get_string("connect.topicname")) {
+  if (!setup_.sender && setup_.producer) {
+    setup_.sender = std::make_shared<RocketMqRecordSender>(setup_.producer);
+  }
+}
 
 std::optional<RecordOffset> WorkerSourceTask::Reader::read_offset(
     const RecordPartition& partition) {
@@ -473,9 +476,9 @@ void WorkerSourceTask::flush_batch() {
     dispatch(flights.front(), std::move(messages.front()), std::move(key));
     return;
   }
-  setup_.producer->send_batch_async(messages, std::move(key),
-                                    [this, flights = std::move(flights), self = shared_from_this()](
-                                        Result<rocketmq::SendResult> r) { settle(flights, r); });
+  setup_.sender->send_batch_async(messages, std::move(key),
+                                  [this, flights = std::move(flights), self = shared_from_this()](
+                                      Result<rocketmq::SendResult> r) { settle(flights, r); });
 }
 
 void WorkerSourceTask::settle(const std::vector<std::shared_ptr<InFlight>>& flights,
@@ -556,12 +559,9 @@ void WorkerSourceTask::dispatch(const std::shared_ptr<InFlight>& flight, rocketm
   auto on_done = [this, flight, self = shared_from_this()](Result<rocketmq::SendResult> r) {
     settle({flight}, r);
   };
-  if (!key.empty()) {
-    // Same key, same queue: records of one key stay in order (seed issue 233).
-    setup_.producer->send_by_key_async(std::move(message), std::move(key), std::move(on_done));
-  } else {
-    setup_.producer->send_async(std::move(message), std::move(on_done));
-  }
+  // A key picks the queue: same key, same queue, so records of one key stay in order (seed
+  // issue 233).
+  setup_.sender->send_async(std::move(message), std::move(key), std::move(on_done));
 }
 
 bool WorkerSourceTask::drain_acks() {
@@ -672,7 +672,7 @@ void WorkerSinkTask::reset_offset(const RecordPartition& partition, const Record
   auto q = queue_of(partition);
   const Value* o = offset.find("queueOffset");
   std::int64_t at = 0;
-  if (!q || !o || !o->to_int64(at) || !consumer_) {
+  if (!q || !o || !o->to_int64(at) || !fetcher_) {
     logger("worker")->warn(
         "task {}: reset_offset ignored: not a queue (topic, brokerName, queueId) with a "
         "queueOffset",
@@ -681,7 +681,7 @@ void WorkerSinkTask::reset_offset(const RecordPartition& partition, const Record
   }
   // Only a seek that happened moves the position: a queue this task does not own (any more)
   // keeps its offset, which another task may be committing.
-  if (auto r = consumer_->seek(*q, at); !r.ok()) {
+  if (auto r = fetcher_->seek(*q, at); !r.ok()) {
     logger("worker")->warn("task {}: reset_offset of {} to {} failed: {}", task_name_,
                            describe_queue(*q), at, r.error().message());
     return;
@@ -699,7 +699,7 @@ void WorkerSinkTask::pause(const std::vector<RecordPartition>& partitions) {
   for (const auto& p : partitions) {
     if (auto q = queue_of(p)) queues.push_back(*q);
   }
-  if (consumer_) consumer_->pause(queues);
+  if (fetcher_) fetcher_->pause(queues);
 }
 
 void WorkerSinkTask::resume(const std::vector<RecordPartition>& partitions) {
@@ -707,13 +707,13 @@ void WorkerSinkTask::resume(const std::vector<RecordPartition>& partitions) {
   for (const auto& p : partitions) {
     if (auto q = queue_of(p)) queues.push_back(*q);
   }
-  if (consumer_) consumer_->resume(queues);
+  if (fetcher_) fetcher_->resume(queues);
 }
 
 std::vector<RecordPartition> WorkerSinkTask::assignment() const {
   std::vector<RecordPartition> out;
-  if (!consumer_) return out;
-  for (const auto& q : consumer_->assignment()) out.push_back(partition_of(q));
+  if (!fetcher_) return out;
+  for (const auto& q : fetcher_->assignment()) out.push_back(partition_of(q));
   return out;
 }
 
@@ -805,27 +805,29 @@ void WorkerSinkTask::run() {
   std::string from = setup_.connector_config.get_string("consume.from.where", "");
   if (from == "CONSUME_FROM_FIRST_OFFSET")
     cc.consume_from = rocketmq::ConsumeFromWhere::kFirstOffset;
-  auto consumer = rocketmq::LitePullConsumer::start(cc);
-  if (!consumer.ok()) {
-    fail("cannot start the consumer: " + consumer.error().message());
+  auto fetcher = setup_.fetcher_factory ? setup_.fetcher_factory(std::move(cc))
+                                        : RocketMqRecordFetcher::start(std::move(cc));
+  if (!fetcher.ok() || !*fetcher) {
+    fail("cannot start the consumer: " +
+         (fetcher.ok() ? std::string("no fetcher") : fetcher.error().message()));
     return;
   }
-  consumer_ = std::move(consumer).value();
-  wakeable_.store(consumer_.get());
-  // A stop or pause that came before the consumer existed still ends the first poll at once.
-  if (stopping() || paused()) consumer_->wakeup();
-  // Whatever way run() ends, also by an exception, the consumer's thread stops waiting for this
-  // one and the consumer leaves the group (its queues go to the other members).
-  struct ConsumerCloser {
+  fetcher_ = std::move(fetcher).value();
+  wakeable_.store(fetcher_.get());
+  // A stop or pause that came before the fetcher existed still ends the first poll at once.
+  if (stopping() || paused()) fetcher_->wakeup();
+  // Whatever way run() ends, also by an exception, the fetcher's thread stops waiting for this
+  // one and the fetcher leaves the group (its queues go to the other members).
+  struct FetcherCloser {
     WorkerSinkTask& task;
-    ~ConsumerCloser() {
+    ~FetcherCloser() {
       task.close_revocations();
-      task.consumer_->shutdown();
+      task.fetcher_->shutdown();
     }
   } closer{*this};
   const auto topics = split_list(setup_.connector_config.get_string("connect.topicnames"));
   for (const auto& topic : topics) {
-    if (auto r = consumer_->subscribe(topic, "*"); !r.ok()) {
+    if (auto r = fetcher_->subscribe(topic, "*"); !r.ok()) {
       fail("cannot subscribe to " + topic + ": " + r.error().message());
       return;
     }
@@ -835,7 +837,7 @@ void WorkerSinkTask::run() {
   listener.on_revoked = [this](const std::vector<rocketmq::MessageQueue>& queues) {
     on_revoked(queues);
   };
-  consumer_->set_assignment_listener(std::move(listener));
+  fetcher_->set_assignment_listener(std::move(listener));
   if (!start_plugin([&] { task_->init(*this); })) return;
   auto next_commit = std::chrono::steady_clock::now() + setup_.commit_interval;
   bool healthy = true;
@@ -847,36 +849,34 @@ void WorkerSinkTask::run() {
       healthy = false;
       break;
     }
-    const bool unassigned = consumer_->assignment().empty();
+    const bool unassigned = fetcher_->assignment().empty();
     if (!unassigned) {
       unassigned_retry = kUnassignedRetry;
     } else if (std::chrono::steady_clock::now() >= next_rebalance) {
       // A topic that does not exist yet (its source has not sent anything) has no route: look
-      // every second until it has one, rather than at the periodic rebalance. Once it has,
-      // heartbeat so the (new) brokers know this member before the rebalance asks them for the
-      // group's members, and look less often while the group leaves this task without queues.
+      // every second until it has one, rather than at the periodic rebalance. Once it has, ask
+      // for an assignment (the fetcher makes this member known to the (new) brokers before the
+      // rebalance asks them for the group's members), and look less often while the group leaves
+      // this task without queues.
       bool routed = true;
       for (const auto& topic : topics) {
-        auto queues = consumer_->fetch_queues(topic);
+        auto queues = fetcher_->fetch_queues(topic);
         routed = routed && queues.ok() && !queues->empty();
       }
-      if (routed) {
-        (void)consumer_->instance().send_heartbeat();
-        consumer_->request_rebalance();
-      }
+      if (routed) fetcher_->request_rebalance();
       next_rebalance = std::chrono::steady_clock::now() + unassigned_retry;
       if (routed)
         unassigned_retry =
             std::min<std::chrono::milliseconds>(unassigned_retry * 2, kUnassignedRetryMax);
     }
-    // A quiet task blocks here (the consumer's pulls wait on the broker) until records come,
+    // A quiet task blocks here (the fetcher's pulls wait on the broker) until records come,
     // the next commit or assignment check is due, or another thread interrupt()s it (stop,
     // pause, a revocation to commit).
     auto until = next_commit;
     if (unassigned) until = std::min(until, next_rebalance);
     auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
         until - std::chrono::steady_clock::now());
-    auto polled = consumer_->poll(std::max(timeout, std::chrono::milliseconds(1)));
+    auto polled = fetcher_->poll(std::max(timeout, std::chrono::milliseconds(1)));
     if (!polled.ok()) {
       logger("worker")->warn("task {}: poll failed: {}", task_name_, polled.error().message());
       wait_for(kRetryBackoff);
@@ -905,7 +905,7 @@ void WorkerSinkTask::run() {
     }
     if (!healthy || stopped) break;
     reset_during_put_.clear();
-    // put(); a RetriableException retries the same batch (the consumer holds its position).
+    // put(); a RetriableException retries the same batch (the fetcher holds its position).
     while (!batch.empty() || !advanced.empty()) {
       try {
         if (!batch.empty()) task_->put(batch);
@@ -949,7 +949,7 @@ void WorkerSinkTask::run() {
   }
   setup_.chain.stop();
   if (healthy) set_state(RunState::kUnassigned);
-}  // ~ConsumerCloser: the consumer leaves the group
+}  // ~FetcherCloser: the fetcher leaves the group
 
 void WorkerSinkTask::close_revocations() {
   {
@@ -1029,7 +1029,7 @@ bool WorkerSinkTask::commit_offsets() {
   OffsetMap owned;
   auto offsets = owned_offsets(to_commit, &owned);
   if (offsets.empty()) return true;
-  if (auto r = consumer_->commit(offsets); !r.ok()) {
+  if (auto r = fetcher_->commit(offsets); !r.ok()) {
     logger("worker")->warn("task {}: offset commit failed (retried at the next interval): {}",
                            task_name_, r.error().message());
     return true;
@@ -1041,7 +1041,7 @@ bool WorkerSinkTask::commit_offsets() {
 std::map<rocketmq::MessageQueue, std::int64_t> WorkerSinkTask::owned_offsets(
     const OffsetMap& offsets, OffsetMap* owned) const {
   std::map<rocketmq::MessageQueue, std::int64_t> out;
-  const auto assigned = consumer_->assignment();
+  const auto assigned = fetcher_->assignment();
   for (const auto& [p, o] : offsets) {
     auto q = queue_of(p);
     const Value* at = o.find("queueOffset");
@@ -1068,7 +1068,7 @@ std::map<rocketmq::MessageQueue, std::int64_t> WorkerSinkTask::owned_offsets(
 }
 
 void WorkerSinkTask::interrupt() {
-  if (auto* consumer = wakeable_.load()) consumer->wakeup();
+  if (auto* fetcher = wakeable_.load()) fetcher->wakeup();
 }
 
 }  // namespace rmqc::runtime

@@ -9,6 +9,7 @@
 #include "runtime/connect_controller.h"
 #include "runtime/errors/error_handler.h"
 #include "runtime/storage/position_store.h"
+#include "runtime/task_io.h"
 #include "transforms/transform_chain.h"
 
 #include <atomic>
@@ -47,6 +48,12 @@ struct TaskSetup {
   std::chrono::milliseconds commit_timeout{5000};
   const std::atomic<bool>* message_logging = nullptr;
   rocketmq::ClientConfig client;  // sink tasks build their consumer from it
+  // What a source task sends through; null: `producer` (a RocketMqRecordSender over it). Dead
+  // letters always go through `producer`.
+  std::shared_ptr<RecordSender> sender;
+  // Builds a sink task's fetcher from the consumer configuration it derives from `client` and
+  // the connector's config; empty: a lite pull consumer (RocketMqRecordFetcher::start).
+  FetcherFactory fetcher_factory;
 };
 
 // A connector task on its own thread. The worker starts it, pauses/resumes it, and stops it with
@@ -119,7 +126,7 @@ class WorkerTask : public std::enable_shared_from_this<WorkerTask> {
   std::shared_future<void> done_future_;
 };
 
-// poll -> transforms -> converters -> producer; positions committed for the acknowledged prefix
+// poll -> transforms -> converters -> sender; positions committed for the acknowledged prefix
 // of each source partition, every commit interval and at stop.
 class WorkerSourceTask final : public WorkerTask, public SourceTaskContext {
  public:
@@ -199,7 +206,7 @@ class WorkerSourceTask final : public WorkerTask, public SourceTaskContext {
   std::chrono::steady_clock::time_point next_commit_;
 };
 
-// consumer -> converters -> transforms -> put; offsets committed after put + pre_commit.
+// fetcher -> converters -> transforms -> put; offsets committed after put + pre_commit.
 class WorkerSinkTask final : public WorkerTask, public SinkTaskContext, public ErrorRecordReporter {
  public:
   explicit WorkerSinkTask(TaskSetup setup);
@@ -218,8 +225,8 @@ class WorkerSinkTask final : public WorkerTask, public SinkTaskContext, public E
   void report(const ConnectRecord& record, const std::string& error) override;
 
  private:
-  // Queues a consumer rebalance takes away. The rebalance runs on the consumer's thread, but
-  // only the task's thread may call the plugin (pre_commit) and touch current_, so the consumer
+  // Queues a consumer rebalance takes away. The rebalance runs on the fetcher's thread, but
+  // only the task's thread may call the plugin (pre_commit) and touch current_, so the fetcher's
   // thread queues the revocation and waits (bounded) until the task thread has committed.
   struct Revocation {
     std::vector<rocketmq::MessageQueue> queues;
@@ -231,9 +238,9 @@ class WorkerSinkTask final : public WorkerTask, public SinkTaskContext, public E
   void run() override;
   bool commit_offsets();
   std::optional<ConnectRecord> to_record(const rocketmq::MessageExt& message, bool* fatal);
-  void on_revoked(const std::vector<rocketmq::MessageQueue>& queues);  // consumer thread
+  void on_revoked(const std::vector<rocketmq::MessageQueue>& queues);  // fetcher's thread
   bool handle_revocations();                                           // task thread
-  void close_revocations();  // the consumer's thread stops waiting for this one
+  void close_revocations();  // the fetcher's thread stops waiting for this one
   bool has_pending_work() override;
   void do_pending_work() override { pending_healthy_ &= handle_revocations(); }
   void interrupt() override;
@@ -254,10 +261,10 @@ class WorkerSinkTask final : public WorkerTask, public SinkTaskContext, public E
   bool revocations_closed_ = false;  // the task is shutting down its consumer
   bool pending_healthy_ = true;      // result of work done while paused
   // Declared last, destroyed first: its thread may be inside on_revoked() until it is shut down.
-  std::unique_ptr<rocketmq::LitePullConsumer> consumer_;
-  // consumer_ for other threads (interrupt()): set once it exists, never cleared (the consumer
+  std::unique_ptr<RecordFetcher> fetcher_;
+  // fetcher_ for other threads (interrupt()): set once it exists, never cleared (the fetcher
   // lives as long as this task).
-  std::atomic<rocketmq::LitePullConsumer*> wakeable_{nullptr};
+  std::atomic<RecordFetcher*> wakeable_{nullptr};
 };
 
 RecordPartition partition_of(const rocketmq::MessageQueue& queue);
