@@ -487,6 +487,9 @@ void DistributedWorker::apply_tasks(const std::map<std::string, StoredConnector>
       std::lock_guard lock(mutex_);
       published_[id.to_string()] = digest_of(claim);
     }
+    // The claim is applied to this worker's view; a later claim by another worker (in topic
+    // order) already there means this one lost.
+    if (!may_start(id, live)) continue;
     auto started = local_->start_task(TaskId{id.connector, id.task}, r.connector_config,
                                       r.task_config, paused);
     if (!started.ok()) {

@@ -261,3 +261,49 @@ TEST_F(DistributedWorkerTest, TaskCountTargetStatesAndDeletionFromAnyMember) {
 
 }  // namespace
 }  // namespace rmqc::runtime
+
+namespace rmqc::runtime {
+namespace {
+
+// With consistent hashing a joining worker takes only tasks that now land on it (none moves
+// between the others), and when it leaves exactly those go back where they were.
+TEST_F(DistributedWorkerTest, ConsistentHashMovesOnlyWhatMustMove) {
+  start_worker("w1", {"w1", "w2", "w3"});
+  start_worker("w2", {"w1", "w2", "w3"});
+  start_worker("w3", {"w1", "w2", "w3"});
+  ASSERT_TRUE(workers_["w1"]->put_connector("ring", counting(30), {}).ok());
+  ASSERT_TRUE(eventually([&] { return running_tasks("w1", "ring").size() == 30; }));
+  const auto before = running_tasks("w1", "ring");
+
+  start_worker("w4", {"w1", "w2", "w3", "w4"});
+  set_view({"w1", "w2", "w3", "w4"});
+  ASSERT_TRUE(eventually([&] {
+    auto r = running_tasks("w2", "ring");
+    return r.size() == 30 &&
+           std::any_of(r.begin(), r.end(), [](const auto& t) { return t.second == "w4"; });
+  })) << "w4 got no task";
+  ASSERT_TRUE(eventually([&] {
+    // Settled: every member runs what its assignment says.
+    std::size_t assigned = 0;
+    for (auto& [id, w] : workers_) assigned += w->assignment().tasks.size();
+    return assigned == 30 && running_tasks("w3", "ring").size() == 30;
+  }));
+  const auto joined = running_tasks("w1", "ring");
+  int moved = 0;
+  for (const auto& [task, worker] : joined) {
+    if (worker == before.at(task)) continue;
+    ++moved;
+    EXPECT_EQ(worker, "w4") << "task " << task << " moved from " << before.at(task) << " to "
+                            << worker << ", not to the new worker";
+  }
+  std::printf("consistent hash, 3 -> 4 workers: %d of 30 tasks moved\n", moved);
+  EXPECT_GT(moved, 0);
+
+  set_view({"w1", "w2", "w3"});
+  ASSERT_TRUE(eventually([&] { return running_tasks("w1", "ring") == before; }))
+      << "the tasks did not go back to their owners before the join";
+  EXPECT_EQ(g_overlap.max_running, 1);
+}
+
+}  // namespace
+}  // namespace rmqc::runtime
