@@ -3,7 +3,7 @@
 #   make test  installs dependencies, builds and runs the whole test suite
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build run test test-dev bench format tidy clean
+.PHONY: all setup build run test test-dev test-tsan bench format tidy clean
 
 all: build
 
@@ -18,16 +18,25 @@ build: setup
 run: build
 	bash scripts/demo.sh
 
+# The whole suite on the optimised build (warnings are errors), then the unit and integration
+# tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test: setup
 	cmake --preset ci >/dev/null
 	cmake --build --preset ci -j $(JOBS)
 	ctest --preset ci -j $(JOBS)
+	$(MAKE) test-dev CTEST_ARGS="-L 'unit|integration'"
 
 # Debug + ASan/UBSan: run before stopping when concurrency or memory handling changed.
 test-dev: setup
 	cmake --preset dev >/dev/null
 	cmake --build --preset dev -j $(JOBS)
-	ctest --preset dev -j $(JOBS)
+	ctest --preset dev -j $(JOBS) $(CTEST_ARGS)
+
+# ThreadSanitizer: the runtime, cluster and client tests (the code with the most threads).
+test-tsan: setup
+	cmake --preset tsan >/dev/null
+	cmake --build --preset tsan -j $(JOBS)
+	ctest --preset tsan -j $(JOBS)
 
 bench: build
 	for b in build/release/bench/rmqc_bench_*; do $$b; done
