@@ -340,9 +340,9 @@ RemotingCommand Broker::dispatch(const remoting::ConnectionPtr& connection,
     case rc::CONSUMER_SEND_MSG_BACK:
       return send_back(connection, request);
     case rc::LOCK_BATCH_MQ:
-      return lock_batch(request, true);
+      return lock_batch(connection, request, true);
     case rc::UNLOCK_BATCH_MQ:
-      return lock_batch(request, false);
+      return lock_batch(connection, request, false);
     case rc::UPDATE_AND_CREATE_TOPIC:
       return admin_create_topic(request);
     case rc::DELETE_TOPIC_IN_BROKER: {
@@ -782,16 +782,31 @@ RemotingCommand Broker::unregister_client(const RemotingCommand& request) {
 
 void Broker::on_close(const remoting::ConnectionPtr& connection) {
   std::vector<std::string> affected;
+  std::size_t unlocked = 0;
   {
     std::lock_guard lock(groups_mutex_);
     for (auto& [name, group] : groups_) {
       if (group.members.erase(connection->id()) > 0) affected.push_back(name);
     }
+    // The queue locks this connection took or renewed last, in every group: a client that died
+    // (or shut down without unlocking) does not keep its queues from the survivors until the
+    // lock expiry. Dropped before the members are notified, so their rebalance can lock them.
+    for (auto& [group, table] : locks_) {
+      unlocked += std::erase_if(table, [&](const auto& e) {
+        const auto& holder = e.second.connection;
+        return !holder.owner_before(connection) && !connection.owner_before(holder);
+      });
+    }
+  }
+  if (unlocked > 0) {
+    logger("broker")->debug("connection {} closed: {} queue locks dropped", connection->id(),
+                            unlocked);
   }
   for (const auto& g : affected) notify_group_changed(g);
 }
 
-RemotingCommand Broker::lock_batch(const RemotingCommand& request, bool lock_them) {
+RemotingCommand Broker::lock_batch(const remoting::ConnectionPtr& connection,
+                                   const RemotingCommand& request, bool lock_them) {
   auto body = rocketmq::LockBatchRequestBody::from_json(request.body);
   if (!body.ok()) return reply_to(request, rsp::SYSTEM_ERROR, body.error().message());
   auto now = std::chrono::steady_clock::now();
@@ -808,7 +823,7 @@ RemotingCommand Broker::lock_batch(const RemotingCommand& request, bool lock_the
       bool free = it == table.end() || it->second.client_id == body->client_id ||
                   now - it->second.last_update >= config_.queue_lock_expiry;
       if (free) {
-        table[mq] = QueueLock{body->client_id, now};
+        table[mq] = QueueLock{body->client_id, now, connection};
         out.lock_ok_mq_set.push_back(mq);
       }
     }

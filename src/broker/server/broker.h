@@ -91,6 +91,9 @@ class Broker final : public remoting::RequestHandler {
   struct QueueLock {
     std::string client_id;
     std::chrono::steady_clock::time_point last_update;
+    // The connection that locked or renewed it last (by identity: connection ids are per
+    // server, and the VIP port is another server).
+    std::weak_ptr<remoting::Connection> connection;
   };
   class VipHandler final : public remoting::RequestHandler {
    public:
@@ -117,7 +120,8 @@ class Broker final : public remoting::RequestHandler {
   rocketmq::RemotingCommand unregister_client(const rocketmq::RemotingCommand& request);
   rocketmq::RemotingCommand send_back(const remoting::ConnectionPtr& connection,
                                       const rocketmq::RemotingCommand& request);
-  rocketmq::RemotingCommand lock_batch(const rocketmq::RemotingCommand& request, bool lock);
+  rocketmq::RemotingCommand lock_batch(const remoting::ConnectionPtr& connection,
+                                       const rocketmq::RemotingCommand& request, bool lock);
   rocketmq::RemotingCommand query_consumer_offset(const rocketmq::RemotingCommand& request);
   rocketmq::RemotingCommand admin_create_topic(const rocketmq::RemotingCommand& request);
 

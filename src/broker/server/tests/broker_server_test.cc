@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <thread>
 
@@ -338,6 +340,66 @@ TEST_F(BrokerServerTest, MembershipChangesAreNotified) {
   EXPECT_EQ(empty.remark, "no consumer for this group, none");
 }
 
+RemotingCommand lock_request(bool lock, const std::string& group, const std::string& client_id,
+                             std::vector<std::int32_t> queue_ids) {
+  rocketmq::LockBatchRequestBody body;
+  body.consumer_group = group;
+  body.client_id = client_id;
+  for (auto id : queue_ids) body.mq_set.push_back(rocketmq::MessageQueue{"T", "broker-a", id});
+  auto cmd = RemotingCommand::request(lock ? rc::LOCK_BATCH_MQ : rc::UNLOCK_BATCH_MQ);
+  cmd.body = body.to_json();
+  return cmd;
+}
+
+std::vector<std::int32_t> locked_ids(const RemotingCommand& reply) {
+  EXPECT_EQ(reply.code, rsp::SUCCESS);
+  auto body = rocketmq::LockBatchResponseBody::from_json(reply.body);
+  EXPECT_TRUE(body.ok()) << reply.body;
+  std::vector<std::int32_t> out;
+  if (body.ok()) {
+    for (const auto& mq : body->lock_ok_mq_set) out.push_back(mq.queue_id);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST_F(BrokerServerTest, QueueLocksAreExclusiveAndDroppedWithTheirConnection) {
+  using Ids = std::vector<std::int32_t>;
+  auto a = connect_to(broker_->broker_addr());
+  auto b = connect_to(broker_->broker_addr());
+  EXPECT_EQ(locked_ids(call(*a, lock_request(true, "G", "client-a", {0, 1}))), (Ids{0, 1}));
+  EXPECT_EQ(locked_ids(call(*a, lock_request(true, "G2", "client-a", {0}))), (Ids{0}));
+  // Held by a: b gets only the free one; renewing is granted to the holder.
+  EXPECT_EQ(locked_ids(call(*b, lock_request(true, "G", "client-b", {0, 1, 2}))), (Ids{2}));
+  EXPECT_EQ(locked_ids(call(*a, lock_request(true, "G", "client-a", {0, 1}))), (Ids{0, 1}));
+  // Unlocking someone else's lock does nothing (code 0, no body).
+  auto unlock = call(*b, lock_request(false, "G", "client-b", {0}));
+  EXPECT_EQ(unlock.code, rsp::SUCCESS);
+  EXPECT_TRUE(unlock.body.empty());
+  EXPECT_EQ(locked_ids(call(*b, lock_request(true, "G", "client-b", {0}))), Ids{});
+  // The holder unlocks one: b takes it.
+  EXPECT_EQ(call(*a, lock_request(false, "G", "client-a", {1})).code, rsp::SUCCESS);
+  EXPECT_EQ(locked_ids(call(*b, lock_request(true, "G", "client-b", {1}))), (Ids{1}));
+
+  // a's connection closes without unlocking: its locks in every group go at once, not after
+  // the lock expiry (60 s); b's stay b's.
+  auto c = connect_to(broker_->broker_addr());
+  const auto closed_at = std::chrono::steady_clock::now();
+  a->close();
+  Ids got;
+  while (got != Ids{0, 1, 2} && std::chrono::steady_clock::now() - closed_at < 10s) {
+    got = locked_ids(call(*b, lock_request(true, "G", "client-b", {0, 1, 2})));
+    if (got != Ids{0, 1, 2}) std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(got, (Ids{0, 1, 2}));
+  std::printf("locks of the closed connection free after %lld ms\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - closed_at)
+                                         .count()));
+  EXPECT_EQ(locked_ids(call(*c, lock_request(true, "G2", "client-c", {0}))), (Ids{0}));
+  EXPECT_EQ(locked_ids(call(*c, lock_request(true, "G", "client-c", {0, 1, 2}))), Ids{});
+}
+
 TEST_F(BrokerServerTest, SendBackGoesToRetryThenDeadLetterQueue) {
   auto c = connect_to(broker_->broker_addr());
   ASSERT_EQ(call(*c, send_request("work", "job")).code, rsp::SUCCESS);
@@ -352,7 +414,8 @@ TEST_F(BrokerServerTest, SendBackGoesToRetryThenDeadLetterQueue) {
   ASSERT_EQ(
       call(*c, RemotingCommand::request(rc::CONSUMER_SEND_MSG_BACK, back.to_ext_fields())).code,
       rsp::SUCCESS);
-  auto retry_reply = call(*c, pull_request("%RETRY%W", 0, 0));  // the records view this reply's body
+  auto retry_reply =
+      call(*c, pull_request("%RETRY%W", 0, 0));  // the records view this reply's body
   auto retry = rocketmq::decode_stored_messages(retry_reply.body);
   ASSERT_EQ(retry->size(), 1u);
   EXPECT_EQ((*retry)[0].reconsume_times, 1);
@@ -430,7 +493,8 @@ TEST(BrokerRestartTest, MessagesAndOffsetsSurviveARestart) {
   auto b = EmbeddedBroker::start(test_options(dir.str()));
   ASSERT_TRUE(b.ok()) << b.error().to_string();
   auto c = connect_to((*b)->broker_addr());
-  auto records_reply = call(*c, pull_request("durable", 0, 0));  // the records view this reply's body
+  auto records_reply =
+      call(*c, pull_request("durable", 0, 0));  // the records view this reply's body
   auto records = rocketmq::decode_stored_messages(records_reply.body);
   ASSERT_TRUE(records.ok());
   ASSERT_EQ(records->size(), 5u);
