@@ -71,6 +71,9 @@ struct ValidationResult {
   std::vector<std::string> other_errors;      // errors not tied to one key (connector validate())
 };
 
+// The task `task` of a connector's state, or kNotFound.
+Result<TaskState> find_task(const ConnectorState& state, int task);
+
 // Everything the REST API (and the `ctl` tool through it) can ask of a worker. Implemented by the
 // standalone worker (and later the distributed one). Thread-safe; no call blocks on a connector
 // or task (a hung plugin never blocks the REST API).

@@ -44,4 +44,12 @@ std::string_view connector_type_name(ConnectorType type) {
   return "UNKNOWN";
 }
 
+Result<TaskState> find_task(const ConnectorState& state, int task) {
+  for (const auto& t : state.tasks) {
+    if (t.id == task) return t;
+  }
+  return Error(ErrorCode::kNotFound,
+               "Task " + std::to_string(task) + " of connector " + state.name + " not found");
+}
+
 }  // namespace rmqc::runtime

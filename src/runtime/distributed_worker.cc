@@ -61,40 +61,26 @@ Result<void> DistributedWorker::open_stores() {
     return {};
   }
   TopicStoreOptions base;
-  base.client.namesrv_addr = options_.namesrv_addr;
-  if (c.acl_enable) {
-    base.client.access_key = c.access_key;
-    base.client.secret_key = c.secret_key;
-  }
-  base.client.request_timeout = c.operation_timeout;
-  base.client.serialize_type =
-      c.binary_headers ? rocketmq::SerializeType::ROCKETMQ : rocketmq::SerializeType::JSON;
+  base.client = worker_client_config(c, options_.namesrv_addr);
   base.worker_id = c.worker_id;
-  const std::string cache = c.store_path_root_dir + "/cluster";
-  {
+  const std::string cache = c.store_path_root_dir + "/cluster/";
+  // Each topic's local cache is written every its *PersistInterval.
+  auto options_for = [&](const std::string& topic, const char* dir,
+                         std::chrono::milliseconds every) {
     auto o = base;
-    o.topic = c.config_store_topic;
-    o.cache_dir = cache + "/config";
-    o.cache_interval = c.config_persist_interval;  // configPersistInterval
-    RMQC_ASSIGN_OR_RETURN(auto s, TopicConfigStore::open(o));
-    configs_ = std::move(s);
-  }
-  {
-    auto o = base;
-    o.topic = c.position_store_topic;
-    o.cache_dir = cache + "/position";
-    o.cache_interval = c.position_persist_interval;  // positionPersistInterval
-    RMQC_ASSIGN_OR_RETURN(auto s, TopicPositionStore::open(o));
-    positions_ = std::move(s);
-  }
-  {
-    auto o = base;
-    o.topic = c.connect_status_topic;
-    o.cache_dir = cache + "/status";
-    o.cache_interval = c.state_persist_interval;  // statePersistInterval
-    RMQC_ASSIGN_OR_RETURN(auto s, TopicStatusStore::open(o));
-    statuses_ = std::move(s);
-  }
+    o.topic = topic;
+    o.cache_dir = cache + dir;
+    o.cache_interval = every;
+    return o;
+  };
+  RMQC_ASSIGN_OR_RETURN(configs_, TopicConfigStore::open(options_for(c.config_store_topic, "config",
+                                                                     c.config_persist_interval)));
+  RMQC_ASSIGN_OR_RETURN(positions_,
+                        TopicPositionStore::open(options_for(c.position_store_topic, "position",
+                                                             c.position_persist_interval)));
+  RMQC_ASSIGN_OR_RETURN(
+      statuses_, TopicStatusStore::open(
+                     options_for(c.connect_status_topic, "status", c.state_persist_interval)));
   return {};
 }
 
@@ -126,14 +112,7 @@ Result<std::unique_ptr<DistributedWorker>> DistributedWorker::start(Options opti
     w->membership_ = w->options_.membership;
   } else {
     cluster::RocketMqMembership::Options mo;
-    mo.client.namesrv_addr = w->options_.namesrv_addr;
-    if (c.acl_enable) {
-      mo.client.access_key = c.access_key;
-      mo.client.secret_key = c.secret_key;
-    }
-    mo.client.request_timeout = c.operation_timeout;
-    mo.client.serialize_type =
-        c.binary_headers ? rocketmq::SerializeType::ROCKETMQ : rocketmq::SerializeType::JSON;
+    mo.client = worker_client_config(c, w->options_.namesrv_addr);
     mo.worker_id = c.worker_id;
     mo.cluster_id = c.connect_cluster_id;
     mo.cluster_topic = c.cluster_store_topic;
@@ -648,25 +627,13 @@ Result<ConnectorState> DistributedWorker::connector_state(std::string_view name)
 
 Result<TaskState> DistributedWorker::task_state(std::string_view name, int task) const {
   RMQC_ASSIGN_OR_RETURN(ConnectorState s, connector_state(name));
-  for (const auto& t : s.tasks) {
-    if (t.id == task) return t;
-  }
-  return Error(ErrorCode::kNotFound, "Task " + std::to_string(task) + " of connector " +
-                                         std::string(name) + " not found");
+  return find_task(s, task);
 }
 
 Result<bool> DistributedWorker::put_connector(std::string_view name, KeyValue config,
                                               PutOptions options) {
   if (name.empty()) return Error(ErrorCode::kInvalidArgument, "a connector needs a name");
-  RMQC_ASSIGN_OR_RETURN(ValidationResult v, local_->validate(config));
-  if (v.error_count > 0) {
-    std::string message;
-    for (const auto& r : v.results) {
-      for (const auto& e : r.errors) message += (message.empty() ? "" : "; ") + e;
-    }
-    for (const auto& e : v.other_errors) message += (message.empty() ? "" : "; ") + e;
-    return Error(ErrorCode::kInvalidConfig, "Connector configuration is invalid: " + message);
-  }
+  RMQC_RETURN_IF_ERROR(local_->check(config));
   auto current = configs_->connector(name);
   if (current && !options.allow_update) {
     return Error(ErrorCode::kAlreadyExists, "Connector " + std::string(name) + " already exists");
@@ -691,15 +658,7 @@ Result<KeyValue> DistributedWorker::patch_connector(std::string_view name, const
     RMQC_ASSIGN_OR_RETURN(StoredConnector stored, existing(name));
     KeyValue merged = stored.config;
     for (const auto& [key, value] : patch) merged.put(key, value);
-    RMQC_ASSIGN_OR_RETURN(ValidationResult v, local_->validate(merged));
-    if (v.error_count > 0) {
-      std::string message;
-      for (const auto& r : v.results) {
-        for (const auto& e : r.errors) message += (message.empty() ? "" : "; ") + e;
-      }
-      for (const auto& e : v.other_errors) message += (message.empty() ? "" : "; ") + e;
-      return Error(ErrorCode::kInvalidConfig, "Connector configuration is invalid: " + message);
-    }
+    RMQC_RETURN_IF_ERROR(local_->check(merged));
     stored.config = merged;
     auto r = configs_->put_connector(name, stored);
     if (r.ok()) return merged;
@@ -789,10 +748,7 @@ Result<std::vector<SourceOffset>> DistributedWorker::connector_offsets(
 
 Result<ValidationResult> DistributedWorker::validate_connector_config(
     std::string_view plugin, const KeyValue& config) const {
-  KeyValue with_class = config;
-  if (!with_class.contains("connector.class"))
-    with_class.put("connector.class", std::string(plugin));
-  return local_->validate(with_class);
+  return local_->validate_for_plugin(plugin, config);
 }
 
 std::vector<plugins::PluginEntry> DistributedWorker::plugins() const {

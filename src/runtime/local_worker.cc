@@ -45,6 +45,20 @@ class ConnectorContextImpl final : public ConnectorContext {
 
 }  // namespace
 
+rocketmq::ClientConfig worker_client_config(const config::WorkerConfig& c,
+                                            const std::string& namesrv) {
+  rocketmq::ClientConfig client;
+  client.namesrv_addr = namesrv;
+  if (c.acl_enable) {
+    client.access_key = c.access_key;
+    client.secret_key = c.secret_key;
+  }
+  client.request_timeout = c.operation_timeout;
+  client.serialize_type =
+      c.binary_headers ? rocketmq::SerializeType::ROCKETMQ : rocketmq::SerializeType::JSON;
+  return client;
+}
+
 Result<void> call_plugin(std::function<void()> fn, std::chrono::milliseconds timeout,
                          const std::string& what) {
   auto task = std::make_shared<std::packaged_task<void()>>(std::move(fn));
@@ -175,6 +189,23 @@ Result<ValidationResult> LocalWorker::validate(const KeyValue& config) const {
   for (const auto& r : v.results) v.error_count += static_cast<int>(r.errors.size());
   v.error_count += static_cast<int>(v.other_errors.size());
   return v;
+}
+
+Result<void> LocalWorker::check(const KeyValue& config) const {
+  RMQC_ASSIGN_OR_RETURN(ValidationResult v, validate(config));
+  if (v.error_count == 0) return {};
+  std::string message;
+  for (const auto& r : v.results) {
+    for (const auto& e : r.errors) message += (message.empty() ? "" : "; ") + e;
+  }
+  for (const auto& e : v.other_errors) message += (message.empty() ? "" : "; ") + e;
+  return Error(ErrorCode::kInvalidConfig, "Connector configuration is invalid: " + message);
+}
+
+Result<ValidationResult> LocalWorker::validate_for_plugin(std::string_view plugin,
+                                                          KeyValue config) const {
+  if (!config.contains("connector.class")) config.put("connector.class", std::string(plugin));
+  return validate(config);
 }
 
 Result<void> LocalWorker::start_connector(const std::string& name, const KeyValue& config,
@@ -315,13 +346,10 @@ Result<std::shared_ptr<WorkerTask>> LocalWorker::make_task(const TaskId& id,
   setup.commit_interval = options_.config.offset_commit_interval;
   setup.commit_timeout = options_.config.offset_commit_timeout;
   setup.message_logging = &message_logging_;
-  setup.client.namesrv_addr = options_.namesrv_addr;
-  setup.client.serialize_type = options_.config.binary_headers ? rocketmq::SerializeType::ROCKETMQ
-                                                               : rocketmq::SerializeType::JSON;
-  if (options_.config.acl_enable) {
-    setup.client.access_key = options_.config.access_key;
-    setup.client.secret_key = options_.config.secret_key;
-  }
+  // (The consumer's requests keep the client's default timeout, as before.)
+  auto timeout = setup.client.request_timeout;
+  setup.client = worker_client_config(options_.config, options_.namesrv_addr);
+  setup.client.request_timeout = timeout;
   std::shared_ptr<WorkerTask> task;
   if (type_of(connector_config) == ConnectorType::kSink) {
     task = std::make_shared<WorkerSinkTask>(std::move(setup));

@@ -31,6 +31,11 @@ struct TaskId {
   auto operator<=>(const TaskId&) const = default;
 };
 
+// The RocketMQ client settings every client of a worker uses: name servers, ACL, request
+// timeout (operationTimeout), header encoding (remotingSerializeType).
+rocketmq::ClientConfig worker_client_config(const config::WorkerConfig& config,
+                                            const std::string& namesrv);
+
 // Runs a plugin call on its own thread and waits at most `timeout`: a hung plugin costs a thread,
 // never the worker. What the call needs must be captured by value (shared_ptr).
 Result<void> call_plugin(std::function<void()> fn, std::chrono::milliseconds timeout,
@@ -74,6 +79,11 @@ class LocalWorker {
   ConnectorType type_of(const KeyValue& config) const;
   // Runtime keys, converters, transforms, errors.*, the connector's ConfigDef and validate().
   Result<ValidationResult> validate(const KeyValue& config) const;
+  // validate(), as an error: kInvalidConfig naming every bad key, for a config to be stored.
+  Result<void> check(const KeyValue& config) const;
+  // PUT /connector-plugins/{plugin}/config/validate: the config, connector.class defaulting to
+  // the plugin.
+  Result<ValidationResult> validate_for_plugin(std::string_view plugin, KeyValue config) const;
 
   // Creates, init()s and start()s the connector instance (bounded by maxStartTimeoutMills). A
   // failure leaves a FAILED instance behind (its trace is what connector_status shows).

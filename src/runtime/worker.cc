@@ -10,14 +10,7 @@ namespace rmqc::runtime {
 Result<std::shared_ptr<rocketmq::Producer>> start_worker_producer(const config::WorkerConfig& c,
                                                                   const std::string& namesrv) {
   rocketmq::ProducerConfig pc;
-  pc.client.namesrv_addr = namesrv;
-  if (c.acl_enable) {
-    pc.client.access_key = c.access_key;
-    pc.client.secret_key = c.secret_key;
-  }
-  pc.client.request_timeout = c.operation_timeout;
-  pc.client.serialize_type =
-      c.binary_headers ? rocketmq::SerializeType::ROCKETMQ : rocketmq::SerializeType::JSON;
+  pc.client = worker_client_config(c, namesrv);
   pc.group = c.rmq_producer_group;
   pc.send_timeout = c.operation_timeout;
   auto producer = rocketmq::Producer::start(pc);
@@ -244,19 +237,12 @@ Result<ConnectorState> StandaloneWorker::connector_state(std::string_view name) 
 
 Result<TaskState> StandaloneWorker::task_state(std::string_view name, int task) const {
   RMQC_ASSIGN_OR_RETURN(ConnectorState s, connector_state(name));
-  for (const auto& t : s.tasks) {
-    if (t.id == task) return t;
-  }
-  return Error(ErrorCode::kNotFound, "Task " + std::to_string(task) + " of connector " +
-                                         std::string(name) + " not found");
+  return find_task(s, task);
 }
 
 Result<ValidationResult> StandaloneWorker::validate_connector_config(std::string_view plugin,
                                                                      const KeyValue& config) const {
-  KeyValue with_class = config;
-  if (!with_class.contains("connector.class"))
-    with_class.put("connector.class", std::string(plugin));
-  return local_->validate(with_class);
+  return local_->validate_for_plugin(plugin, config);
 }
 
 Result<void> StandaloneWorker::start_connector(const std::string& name, Entry& e) {
@@ -431,15 +417,7 @@ Result<bool> StandaloneWorker::put_connector_locked(const std::string& name,
                                                     std::unique_lock<std::mutex> lock,
                                                     KeyValue config, PutOptions options) {
   (void)lock;  // held until this returns: the connector's lifecycle
-  RMQC_ASSIGN_OR_RETURN(ValidationResult v, local_->validate(config));
-  if (v.error_count > 0) {
-    std::string message;
-    for (const auto& r : v.results) {
-      for (const auto& e : r.errors) message += (message.empty() ? "" : "; ") + e;
-    }
-    for (const auto& e : v.other_errors) message += (message.empty() ? "" : "; ") + e;
-    return Error(ErrorCode::kInvalidConfig, "Connector configuration is invalid: " + message);
-  }
+  RMQC_RETURN_IF_ERROR(local_->check(config));
   Entry* existing = nullptr;
   {
     std::lock_guard state(state_mutex_);

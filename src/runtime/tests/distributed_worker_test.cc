@@ -5,8 +5,8 @@
 // tests/integration/cluster_test.cc.
 #include "runtime/distributed_worker.h"
 
-#include "broker/server/embedded_broker.h"
 #include "converters/builtin_converters.h"
+#include "rocketmq/client/tests/test_env.h"
 #include "runtime/storage/state_store.h"
 
 #include <gtest/gtest.h>
@@ -21,14 +21,11 @@ namespace rmqc::runtime {
 namespace {
 
 namespace fs = std::filesystem;
+namespace rt = rocketmq::testing;
 using namespace std::chrono_literals;
 
 bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout = 20s) {
-  for (auto deadline = std::chrono::steady_clock::now() + timeout;
-       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
-    if (predicate()) return true;
-  }
-  return predicate();
+  return rt::eventually(predicate, timeout);
 }
 
 // Counts, per task id, how many instances run at once (the handover must never make it 2).
@@ -78,19 +75,9 @@ class CountingSource : public SourceConnector {
 class DistributedWorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("rmqc_dworker_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    broker::EmbeddedBrokerOptions bo;
-    bo.store.dir = (dir_ / "broker").string();
-    bo.store.commit_log_segment_bytes = 8 << 20;
-    bo.namesrv_port = 0;
-    bo.broker_port = 0;
-    bo.vip_port = false;
-    auto b = broker::EmbeddedBroker::start(bo);
-    ASSERT_TRUE(b.ok()) << b.error().to_string();
-    broker_ = std::move(b).value();
+    dir_ = fs::path(temp_.str());
+    broker_ = rt::start_broker(rt::broker_options((dir_ / "broker").string()));
+    ASSERT_TRUE(broker_);
     converters::register_builtin_converters(registry_);
     registry_.add_source_connector<CountingSource>({"CountingSource", {}, "1", ""});
     auto store = StateStore::open((dir_ / "shared").string());
@@ -107,7 +94,6 @@ class DistributedWorkerTest : public ::testing::Test {
     for (auto& [id, w] : workers_) w->stop();
     workers_.clear();
     if (broker_) broker_->stop();
-    fs::remove_all(dir_);
   }
 
   std::vector<cluster::Member> members(const std::vector<std::string>& ids) {
@@ -154,6 +140,7 @@ class DistributedWorkerTest : public ::testing::Test {
     return out;
   }
 
+  rt::TempDir temp_;
   fs::path dir_;
   std::unique_ptr<broker::EmbeddedBroker> broker_;
   plugins::PluginRegistry registry_;
