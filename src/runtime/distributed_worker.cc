@@ -261,6 +261,7 @@ void DistributedWorker::rebalance() {
     }
     assignment_ = mine;
   }
+  take_restart_requests(connectors);
   apply_connectors(connectors, mine);
   apply_tasks(connectors, mine);
 }
@@ -681,51 +682,57 @@ Result<void> DistributedWorker::set_target_state(std::string_view name, TargetSt
 
 Result<void> DistributedWorker::restart_connector(std::string_view name, bool include_tasks,
                                                   bool only_failed) {
-  RMQC_ASSIGN_OR_RETURN(ConnectorState s, connector_state(name));
-  const std::string& me = options_.config.worker_id;
-  std::string key(name);
-  bool connector_here = s.worker_id == me && local_->connector_status(key).has_value();
-  {
-    std::lock_guard lock(mutex_);
-    if (connector_here && (!only_failed || s.state == RunState::kFailed)) restart_.insert(key);
-    if (include_tasks) {
-      for (const auto& t : s.tasks) {
-        if (t.worker_id != me) continue;
-        if (only_failed && t.state != RunState::kFailed && s.state != RunState::kFailed) continue;
-        restart_tasks_.insert(cluster::TaskId{key, t.id});
-      }
-    }
-    dirty_ = true;
-  }
-  cv_.notify_all();
-  // Instances on other workers restart there: this worker cannot reach into them.
-  bool elsewhere = (!connector_here && s.worker_id != me && !s.worker_id.empty());
-  for (const auto& t : s.tasks)
-    elsewhere |= include_tasks && t.worker_id != me && !t.worker_id.empty();
-  if (elsewhere) {
-    return Error(ErrorCode::kInvalidArgument,
-                 "connector " + key +
-                     " runs (partly) on other workers; restart it through the "
-                     "REST API of the worker running it (GET /connectors/" +
-                     key + "/status names it)");
-  }
-  return {};
+  RMQC_RETURN_IF_ERROR(existing(name));
+  // Through the config topic: every worker restarts what it runs of the connector.
+  RestartRequest r;
+  r.include_tasks = include_tasks;
+  r.only_failed = only_failed;
+  return configs_->request_restart(name, r);
 }
 
 Result<void> DistributedWorker::restart_task(std::string_view name, int task) {
-  RMQC_ASSIGN_OR_RETURN(TaskState t, task_state(name, task));
-  if (t.worker_id != options_.config.worker_id) {
-    return Error(ErrorCode::kInvalidArgument,
-                 "task " + std::to_string(task) + " of " + std::string(name) + " runs on worker " +
-                     t.worker_id + "; restart it through that worker's REST API");
+  RMQC_ASSIGN_OR_RETURN(StoredConnector stored, existing(name));
+  if (task < 0 || task >= static_cast<int>(stored.task_configs.size())) {
+    return Error(ErrorCode::kNotFound, "Task " + std::to_string(task) + " of connector " +
+                                           std::string(name) + " not found");
   }
-  {
+  RestartRequest r;
+  r.task = task;
+  return configs_->request_restart(name, r);
+}
+
+void DistributedWorker::take_restart_requests(
+    const std::map<std::string, StoredConnector>& connectors) {
+  const std::string& me = options_.config.worker_id;
+  for (const auto& [name, stored] : connectors) {
+    auto request = configs_->restart_request(name);
+    if (!request) continue;
+    {
+      std::lock_guard lock(mutex_);
+      auto& handled = restarts_handled_[name];
+      if (request->seq <= handled) continue;
+      handled = request->seq;
+    }
+    auto connector = local_->connector_status(name);
+    const bool connector_failed = connector && connector->state == RunState::kFailed;
+    std::vector<TaskState> tasks = local_->task_states(name);
     std::lock_guard lock(mutex_);
-    restart_tasks_.insert(cluster::TaskId{std::string(name), task});
-    dirty_ = true;
+    if (request->task >= 0) {
+      for (const auto& t : tasks) {
+        if (t.id == request->task) restart_tasks_.insert(cluster::TaskId{name, t.id});
+      }
+      continue;
+    }
+    if (connector && (!request->only_failed || connector_failed)) restart_.insert(name);
+    if (request->include_tasks) {
+      for (const auto& t : tasks) {
+        if (request->only_failed && t.state != RunState::kFailed) continue;
+        restart_tasks_.insert(cluster::TaskId{name, t.id});
+      }
+    }
+    logger("worker")->info("worker {}: restart of {} requested ({} here)", me, name,
+                           restart_.count(name) ? "connector" : "tasks only");
   }
-  cv_.notify_all();
-  return {};
 }
 
 Result<void> DistributedWorker::set_max_tasks(std::string_view name, int max_tasks) {

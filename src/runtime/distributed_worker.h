@@ -113,6 +113,8 @@ class DistributedWorker final : public ConnectController {
                    const cluster::Assignment& mine);
   // The connector instance here (re)generates task configs and writes them when they changed.
   void refresh_task_configs(const std::string& name, const StoredConnector& stored);
+  // Turns new restart requests of the config store into restarts of what runs here.
+  void take_restart_requests(const std::map<std::string, StoredConnector>& connectors);
   bool may_start(const cluster::TaskId& id, const std::set<std::string>& live);
   void publish_statuses(bool force);
   std::int64_t next_generation(const std::string& connector, int task) const;
@@ -137,8 +139,9 @@ class DistributedWorker final : public ConnectController {
   std::set<std::string> reconfigure_;  // connectors whose instance asked for new task configs
   std::set<std::string> restart_;      // connectors to restart here (REST restart)
   std::set<cluster::TaskId> restart_tasks_;
-  cluster::Assignment assignment_;    // this worker's share, as applied
-  std::vector<std::string> workers_;  // the members' worker ids, as last seen
+  std::map<std::string, std::int64_t> restarts_handled_;  // latest restart request seq acted on
+  cluster::Assignment assignment_;                        // this worker's share, as applied
+  std::vector<std::string> workers_;                      // the members' worker ids, as last seen
   std::map<std::string, RunningConnector> running_connectors_;
   std::map<cluster::TaskId, RunningTask> running_tasks_;
   std::map<cluster::TaskId, Pending> pending_;

@@ -26,6 +26,15 @@ struct StoredConnector {
   std::int64_t epoch = 0;
 };
 
+// A restart asked through the REST API of any worker (distributed mode: every worker restarts
+// the instances it runs). `seq` orders the requests of a connector; the store assigns it.
+struct RestartRequest {
+  bool include_tasks = false;
+  bool only_failed = false;
+  int task = -1;  // >= 0: only this task
+  std::int64_t seq = 0;
+};
+
 // Connector configs, target states and task configs: what a worker runs. Implemented by the
 // standalone StateStore (files) and TopicConfigStore (the cluster's config topic). Thread-safe.
 //
@@ -48,6 +57,14 @@ class ConfigStore {
   virtual Result<void> remove_connector(std::string_view name) = 0;
   virtual std::map<std::string, StoredConnector> connectors() const = 0;
   virtual std::optional<StoredConnector> connector(std::string_view name) const = 0;
+
+  // Records a restart request for the connector (kNotFound for an unknown one); listeners fire.
+  // Requests are not configuration: they are not kept across a restart of the store's owner in
+  // the file-backed store, and a topic-backed store replays them (a reader compares `seq` with
+  // the last one it acted on, see DistributedWorker).
+  virtual Result<void> request_restart(std::string_view name, RestartRequest request) = 0;
+  // The latest restart request of the connector, if any.
+  virtual std::optional<RestartRequest> restart_request(std::string_view name) const = 0;
 
   // Returns an id for remove_listener(). A listener being called while it is removed may still
   // finish that call.

@@ -197,6 +197,26 @@ std::optional<StoredConnector> StateStore::connector(std::string_view name) cons
   return it->second;
 }
 
+Result<void> StateStore::request_restart(std::string_view name, RestartRequest request) {
+  {
+    std::lock_guard lock(mutex_);
+    if (connectors_.find(name) == connectors_.end()) {
+      return Error(ErrorCode::kNotFound, "no connector " + std::string(name));
+    }
+    request.seq = ++restart_seq_;
+    restarts_[std::string(name)] = request;
+  }
+  listeners_.notify({std::string(name)});
+  return {};
+}
+
+std::optional<RestartRequest> StateStore::restart_request(std::string_view name) const {
+  std::lock_guard lock(mutex_);
+  auto it = restarts_.find(name);
+  if (it == restarts_.end()) return std::nullopt;
+  return it->second;
+}
+
 int StateStore::add_listener(Listener listener) {
   return listeners_.add(std::move(listener));
 }

@@ -42,6 +42,8 @@ class StateStore : public ConfigStore, public PositionStore, public StatusStore 
   Result<void> remove_connector(std::string_view name) override;
   std::map<std::string, StoredConnector> connectors() const override;
   std::optional<StoredConnector> connector(std::string_view name) const override;
+  Result<void> request_restart(std::string_view name, RestartRequest request) override;
+  std::optional<RestartRequest> restart_request(std::string_view name) const override;
   int add_listener(Listener listener) override;
   void remove_listener(int id) override;
 
@@ -71,6 +73,9 @@ class StateStore : public ConfigStore, public PositionStore, public StatusStore 
   const std::string dir_;
   mutable std::mutex mutex_;
   std::map<std::string, StoredConnector, std::less<>> connectors_;
+  // Restart requests live in memory only (they are not configuration).
+  std::map<std::string, RestartRequest, std::less<>> restarts_;
+  std::int64_t restart_seq_ = 0;
   // connector -> canonical partition key -> the partition (as last written) and its offset
   std::map<std::string, std::map<std::string, RecordPosition>, std::less<>> positions_;
   std::map<std::string, ConnectorState, std::less<>> statuses_;

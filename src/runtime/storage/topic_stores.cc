@@ -173,6 +173,7 @@ namespace {
 constexpr std::string_view kConnectorPrefix = "connector-";
 constexpr std::string_view kTargetPrefix = "target-";
 constexpr std::string_view kTasksPrefix = "tasks-";
+constexpr std::string_view kRestartPrefix = "restart-";
 
 }  // namespace
 
@@ -232,6 +233,14 @@ void TopicConfigStore::apply(const LogRecord& record) {
         } else {
           entry.connector->task_configs = tasks_from_json(v.value("tasks", json::array()));
         }
+      } else if (starts_with(record.key, kRestartPrefix)) {
+        if (!entry.connector) return;  // a restart of a connector deleted meanwhile
+        RestartRequest r;
+        r.include_tasks = v.value("includeTasks", false);
+        r.only_failed = v.value("onlyFailed", false);
+        r.task = v.value("task", -1);
+        r.seq = record.offset + 1;  // unique and increasing: the topic's order
+        entry.restart = r;
       } else {
         logger("storage")->debug("config topic '{}': unknown key '{}'", topic(), record.key);
         return;
@@ -246,6 +255,31 @@ void TopicConfigStore::apply(const LogRecord& record) {
   }
   mark_dirty();
   listeners_.notify({name});
+}
+
+Result<void> TopicConfigStore::request_restart(std::string_view name, RestartRequest request) {
+  std::int64_t epoch = 0;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(name);
+    if (it == entries_.end() || !it->second.connector)
+      return Error(ErrorCode::kNotFound, "no connector " + std::string(name));
+    epoch = it->second.epoch;  // not a change of the config: the epoch stays
+  }
+  json v = {{"connector", std::string(name)},
+            {"epoch", epoch},
+            {"worker", worker_id()},
+            {"includeTasks", request.include_tasks},
+            {"onlyFailed", request.only_failed},
+            {"task", request.task}};
+  return write({{std::string(kRestartPrefix) + std::string(name), v.dump()}});
+}
+
+std::optional<RestartRequest> TopicConfigStore::restart_request(std::string_view name) const {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(name);
+  if (it == entries_.end() || !it->second.connector) return std::nullopt;
+  return it->second.restart;
 }
 
 std::int64_t TopicConfigStore::view_epoch(std::string_view name) const {

@@ -115,6 +115,8 @@ class TopicConfigStore final : public detail::TopicStoreBase, public ConfigStore
   Result<void> remove_connector(std::string_view name) override;
   std::map<std::string, StoredConnector> connectors() const override;
   std::optional<StoredConnector> connector(std::string_view name) const override;
+  Result<void> request_restart(std::string_view name, RestartRequest request) override;
+  std::optional<RestartRequest> restart_request(std::string_view name) const override;
   int add_listener(Listener listener) override;
   void remove_listener(int id) override;
 
@@ -122,6 +124,7 @@ class TopicConfigStore final : public detail::TopicStoreBase, public ConfigStore
   struct Entry {
     std::optional<StoredConnector> connector;  // nullopt: deleted (the epoch stays)
     std::int64_t epoch = 0;
+    std::optional<RestartRequest> restart;  // seq = the record's offset
   };
   explicit TopicConfigStore(TopicStoreOptions options);
   void apply(const LogRecord& record) override;

@@ -294,3 +294,44 @@ TEST_F(DistributedWorkerTest, ConsistentHashMovesOnlyWhatMustMove) {
 
 }  // namespace
 }  // namespace rmqc::runtime
+
+namespace rmqc::runtime {
+namespace {
+
+// A restart asked on any member restarts the instances wherever they run.
+TEST_F(DistributedWorkerTest, RestartsFromAnyMember) {
+  start_worker("w1", {"w1", "w2"});
+  start_worker("w2", {"w1", "w2"});
+  ASSERT_TRUE(workers_["w1"]->put_connector("again", counting(4), {}).ok());
+  ASSERT_TRUE(eventually([&] { return running_tasks("w2", "again").size() == 4; }));
+  auto owners = running_tasks("w1", "again");
+  ASSERT_FALSE(workers_["w1"]->assignment().tasks.empty());
+  ASSERT_FALSE(workers_["w2"]->assignment().tasks.empty());
+
+  const int before = g_overlap.starts.load();
+  ASSERT_TRUE(workers_["w1"]
+                  ->restart_connector("again", /*include_tasks=*/true,
+                                      /*only_failed=*/false)
+                  .ok());
+  ASSERT_TRUE(eventually([&] { return g_overlap.starts.load() == before + 4; }))
+      << g_overlap.starts.load() - before << " of 4 tasks restarted";
+  ASSERT_TRUE(eventually([&] { return running_tasks("w1", "again") == owners; }));
+
+  // One task, asked on the worker that does not run it.
+  int remote_task = -1;
+  for (const auto& [task, worker] : owners) {
+    if (worker == "w1") remote_task = task;
+  }
+  ASSERT_GE(remote_task, 0);
+  ASSERT_TRUE(workers_["w2"]->restart_task("again", remote_task).ok());
+  ASSERT_TRUE(eventually([&] { return g_overlap.starts.load() == before + 5; }));
+  // Only failed instances: none here, nothing restarts.
+  ASSERT_TRUE(workers_["w2"]->restart_connector("again", true, true).ok());
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(g_overlap.starts.load(), before + 5);
+  EXPECT_FALSE(workers_["w2"]->restart_task("again", 9).ok());
+  EXPECT_EQ(g_overlap.max_running, 1);
+}
+
+}  // namespace
+}  // namespace rmqc::runtime
