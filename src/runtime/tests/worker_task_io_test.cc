@@ -260,6 +260,62 @@ TEST(WorkerTaskIoTest, SourcePositionsCoverOnlyTheAcknowledgedPrefix) {
   sender->clear();
 }
 
+// A batch (records of one key) that fails retriably is sent again record by record; the
+// position waits for the first of them.
+TEST(WorkerTaskIoTest, SourceBatchFailingRetriablyIsResentAndCommittedInOrder) {
+  FakePositionStore store;
+  auto sender = std::make_shared<FakeSender>();
+  auto plugin = std::make_unique<ScriptedSource>(
+      std::vector<ConnectRecord>{source_record("p", 1, "k", "b1"), source_record("p", 2, "k", "b2"),
+                                 source_record("p", 3, "k", "b3")});
+  ScriptedSource& source = *plugin;
+  TaskSetup setup;
+  setup.connector = "io-batch";
+  setup.worker_id = "test";
+  setup.connector_config = KeyValue{{"connect.topicname", "out"}};
+  setup.task = std::move(plugin);
+  setup.key_converter = std::make_unique<converters::StringConverter>();
+  setup.value_converter = std::make_unique<converters::StringConverter>();
+  setup.store = &store;
+  setup.sender = sender;
+  setup.commit_interval = 1ms;
+  setup.commit_timeout = 5s;
+  auto task = std::make_shared<WorkerSourceTask>(std::move(setup));
+  task->start();
+
+  ASSERT_TRUE(eventually([&] { return sender->count() >= 1; })) << "records were not sent";
+  {
+    auto batch = sender->peek(0);
+    EXPECT_TRUE(batch.batch);
+    EXPECT_EQ(batch.bodies, (std::vector<std::string>{"b1", "b2", "b3"}));
+    EXPECT_EQ(batch.key, "k");
+  }
+  sender->fail_retriably(0);
+  ASSERT_TRUE(eventually([&] { return sender->count() >= 4; })) << "the batch was not sent again";
+  for (std::size_t i = 1; i <= 3; ++i) {
+    auto s = sender->peek(i);
+    EXPECT_FALSE(s.batch);
+    EXPECT_EQ(s.bodies, std::vector<std::string>{"b" + std::to_string(i)});
+    EXPECT_EQ(s.key, "k");
+  }
+  sender->ack(2, 11);  // b2
+  sender->ack(3, 12);  // b3
+  const int polls = source.polls.load();
+  ASSERT_TRUE(eventually([&] { return source.polls.load() >= polls + 2; }));
+  EXPECT_TRUE(store.puts().empty()) << "a position moved past b1, which is not acknowledged";
+
+  sender->ack(1, 13);  // b1
+  ASSERT_TRUE(eventually([&] { return !store.puts().empty(); })) << "nothing was committed";
+  EXPECT_EQ(store.puts().front(), (OffsetMap{{file("p"), pos(3)}}));
+  ASSERT_TRUE(task->stop(5s));
+  EXPECT_EQ(task->state().state, RunState::kUnassigned) << task->state().trace.value_or("");
+  EXPECT_EQ(task->committed_offsets(), (OffsetMap{{file("p"), pos(3)}}));
+  std::lock_guard lock(source.mutex);
+  EXPECT_EQ(source.acked, (std::vector<std::pair<std::string, std::int64_t>>{
+                              {"b1", 13}, {"b2", 11}, {"b3", 12}}));
+  sender->clear();
+}
+
 // --- sink side ---
 
 std::string describe(const MessageQueue& q) {
