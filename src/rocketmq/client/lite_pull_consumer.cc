@@ -47,6 +47,12 @@ struct QueueState {
   std::int64_t consume_offset = -1;  // next offset poll() hands out (the committable position)
   std::int64_t committed = -1;       // last value committed by us
   bool ready = false;                // start offset known
+  // lock_queues: pulled and polled only while active, i.e. locked (lock_held) or taken after
+  // lock_wait without the lock (forced). Always active without lock_queues.
+  bool active = true;
+  bool lock_held = false;
+  bool forced = false;
+  Clock::time_point waiting_since{};  // allocated, or lost its lock
   bool paused = false;
   bool dropped = false;
   bool in_flight = false;
@@ -54,6 +60,14 @@ struct QueueState {
   std::deque<MessageExt> cache;
   Clock::time_point next_pull_at{};
 };
+
+std::string describe(const MessageQueue& mq) {
+  return mq.topic + ":" + mq.broker_name + ":" + std::to_string(mq.queue_id);
+}
+
+std::int64_t ms_since(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
 
 }  // namespace
 
@@ -94,6 +108,8 @@ struct LitePullConsumer::Impl : std::enable_shared_from_this<LitePullConsumer::I
   AssignmentListener listener;
   std::size_t poll_cursor = 0;
   std::atomic<bool> shut_down{false};
+  Clock::time_point next_lock_retry{};  // lock_queues: the next try for queues not locked
+  Clock::time_point next_lock_renew{};  // lock_queues: the next renewal of the locks held
 
   std::mutex rebalance_mutex;  // one rebalance/assign at a time
   std::thread thread;
@@ -104,6 +120,13 @@ struct LitePullConsumer::Impl : std::enable_shared_from_this<LitePullConsumer::I
   Clock::time_point next_work_locked(Clock::time_point next_rebalance,
                                      Clock::time_point next_commit) const;
   void rebalance();
+  // Under `mutex`: whether assigned queues are consumed only once locked (subscribe mode).
+  bool locking_locked() const { return config.lock_queues && mode == Mode::kSubscribe; }
+  // LOCK_BATCH_MQ for the queues not locked yet (renew = false) or for those held (renew =
+  // true); returns the queues that became consumable. Under `rebalance_mutex`.
+  std::vector<MessageQueue> lock_round(bool renew);
+  // UNLOCK_BATCH_MQ, per broker.
+  void unlock(const std::vector<MessageQueue>& mqs);
   void apply_assignment(std::map<MessageQueue, SubscriptionData> target, bool notify);
   void resolve_offsets();
   Result<std::int64_t> start_offset(const MessageQueue& mq);
@@ -185,11 +208,15 @@ Clock::time_point LitePullConsumer::Impl::next_work_locked(Clock::time_point nex
   auto next = Clock::time_point::max();
   if (mode == Mode::kSubscribe) next = std::min(next, next_rebalance);
   if (config.auto_commit) next = std::min(next, next_commit);
+  const bool locking = locking_locked();
   for (const auto& [mq, state] : queues) {
+    if (locking && !state->dropped) {
+      next = std::min(next, state->active ? next_lock_renew : next_lock_retry);
+    }
     // A queue with a pull on the broker (held there by long polling while the queue is empty),
-    // a paused one, or one with a full cache (poll() pulls again as it drains it) needs nothing
-    // from this thread.
-    if (state->dropped || state->in_flight || state->paused) continue;
+    // a paused one, one waiting for its lock, or one with a full cache (poll() pulls again as it
+    // drains it) needs nothing from this thread.
+    if (state->dropped || state->in_flight || state->paused || !state->active) continue;
     if (state->ready && state->cache.size() >= config.max_cached_messages_per_queue) continue;
     next = std::min(next, state->next_pull_at);
   }
@@ -199,9 +226,15 @@ Clock::time_point LitePullConsumer::Impl::next_work_locked(Clock::time_point nex
 void LitePullConsumer::Impl::run() {
   auto next_rebalance = Clock::now() + config.rebalance_interval;
   auto next_commit = Clock::now() + config.auto_commit_interval;
+  {
+    std::lock_guard lock(mutex);
+    next_lock_renew = Clock::now() + config.lock_renew_interval;
+  }
   bool first = true;
   while (true) {
     bool do_rebalance = false;
+    bool lock_retry = false;
+    bool lock_renew = false;
     std::vector<std::shared_ptr<QueueState>> candidates;
     bool need_resolve = false;
     {
@@ -232,14 +265,40 @@ void LitePullConsumer::Impl::run() {
         rebalance_requested = false;
         next_rebalance = now + config.rebalance_interval;
       }
+      const bool locking = locking_locked();
       for (auto& [mq, state] : queues) {
-        if (!state->ready) need_resolve = true;
+        if (!state->ready && state->active) need_resolve = true;
+        if (locking && !state->dropped) {
+          if (state->active && now >= next_lock_renew) lock_renew = true;
+          if (!state->active && now >= next_lock_retry) lock_retry = true;
+        }
         candidates.push_back(state);
       }
+      if (lock_renew) next_lock_renew = now + config.lock_renew_interval;
+      if (lock_retry) next_lock_retry = now + config.lock_retry_interval;
     }
     if (do_rebalance) {
       std::lock_guard lock(rebalance_mutex);
       rebalance();
+    }
+    if (lock_retry || lock_renew) {
+      // Lock checks happen here and at assignment changes only, never per pull or poll.
+      std::lock_guard lock(rebalance_mutex);
+      std::vector<MessageQueue> activated;
+      if (lock_renew) activated = lock_round(/*renew=*/true);
+      if (lock_retry) {
+        auto more = lock_round(/*renew=*/false);
+        activated.insert(activated.end(), more.begin(), more.end());
+      }
+      if (!activated.empty()) {
+        resolve_offsets();
+        AssignmentListener l;
+        {
+          std::lock_guard state_lock(mutex);
+          l = listener;
+        }
+        if (l.on_assigned) l.on_assigned(activated);
+      }
     }
     if (need_resolve) resolve_offsets();
     for (auto& state : candidates) maybe_pull(state);
@@ -301,8 +360,10 @@ void LitePullConsumer::Impl::apply_assignment(std::map<MessageQueue, Subscriptio
   std::vector<MessageQueue> revoked;
   std::vector<MessageQueue> added;
   AssignmentListener l;
+  bool locking = false;
   {
     std::lock_guard lock(mutex);
+    locking = locking_locked();
     for (const auto& [mq, state] : queues) {
       if (!target.contains(mq)) revoked.push_back(mq);
     }
@@ -336,32 +397,161 @@ void LitePullConsumer::Impl::apply_assignment(std::map<MessageQueue, Subscriptio
                                r.error().to_string());
       }
     }
-    std::lock_guard lock(mutex);
-    for (const auto& mq : revoked) {
-      auto it = queues.find(mq);
-      if (it == queues.end()) continue;
-      it->second->dropped = true;
-      queues.erase(it);
+    std::vector<MessageQueue> to_unlock;
+    {
+      std::lock_guard lock(mutex);
+      for (const auto& mq : revoked) {
+        auto it = queues.find(mq);
+        if (it == queues.end()) continue;
+        it->second->dropped = true;
+        if (it->second->lock_held) to_unlock.push_back(mq);
+        queues.erase(it);
+      }
     }
+    // Only now, after the listener committed: the next owner reads that commit once it locks.
+    if (!to_unlock.empty()) unlock(to_unlock);
   }
+  std::vector<MessageQueue> activated;
   if (!added.empty()) {
     {
       std::lock_guard lock(mutex);
+      const auto now = Clock::now();
       for (const auto& mq : added) {
         auto state = std::make_shared<QueueState>();
         state->mq = mq;
         state->shared_mq = std::make_shared<const MessageQueue>(mq);
         state->subscription = target[mq];
+        state->active = !locking;
+        state->waiting_since = now;
         queues.emplace(mq, std::move(state));
       }
     }
+    if (!locking) activated = added;
+  }
+  // Also retries the queues that were already waiting.
+  if (locking && !added.empty()) activated = lock_round(/*renew=*/false);
+  if (!activated.empty()) {
     resolve_offsets();
-    if (notify && l.on_assigned) l.on_assigned(added);
+    if (notify && l.on_assigned) l.on_assigned(activated);
     work_cv.notify_one();
+  } else if (!added.empty()) {
+    work_cv.notify_one();  // the waiting queues' lock retry is due
   }
   if (!revoked.empty() || !added.empty()) {
     logger("client")->debug("{} in {}: -{} +{} queues", instance->client_id(), config.group,
                             revoked.size(), added.size());
+  }
+}
+
+std::vector<MessageQueue> LitePullConsumer::Impl::lock_round(bool renew) {
+  std::map<std::string, std::vector<MessageQueue>> by_broker;
+  {
+    std::lock_guard lock(mutex);
+    for (const auto& [mq, state] : queues) {
+      if (state->dropped) continue;
+      // Renewal: the locks held, and another try for the queues taken without one.
+      if (renew ? state->lock_held || state->forced : !state->active) {
+        by_broker[mq.broker_name].push_back(mq);
+      }
+    }
+  }
+  std::set<MessageQueue> granted;
+  std::set<std::string> answered;  // brokers whose reply says which of our queues we hold
+  for (const auto& [broker, mqs] : by_broker) {
+    auto addr = master_of(mqs.front());
+    if (!addr.ok()) {
+      logger("client")->debug("lock of {} queues on {}: {}", mqs.size(), broker,
+                              addr.error().to_string());
+      continue;
+    }
+    LockBatchRequestBody body{config.group, instance->client_id(), mqs, std::nullopt};
+    auto request = RemotingCommand::request(rc::LOCK_BATCH_MQ);
+    request.body = body.to_json();
+    auto reply = instance->invoke_broker(*addr, std::move(request));
+    if (!reply.ok() || reply->code != rsp::SUCCESS) {
+      logger("client")->debug(
+          "lock of {} queues on {}: {}", mqs.size(), broker,
+          reply.ok() ? error_from_response(*reply, "lock").to_string() : reply.error().to_string());
+      continue;
+    }
+    auto locked = LockBatchResponseBody::from_json(reply->body);
+    if (!locked.ok()) {
+      logger("client")->warn("lock reply of {}: {}", broker, locked.error().message());
+      continue;
+    }
+    answered.insert(broker);
+    granted.insert(locked->lock_ok_mq_set.begin(), locked->lock_ok_mq_set.end());
+  }
+  std::vector<MessageQueue> activated;
+  std::lock_guard lock(mutex);
+  const auto now = Clock::now();
+  for (const auto& [broker, mqs] : by_broker) {
+    for (const auto& mq : mqs) {
+      auto it = queues.find(mq);
+      if (it == queues.end() || it->second->dropped) continue;
+      auto& state = *it->second;
+      if (granted.contains(mq)) {
+        if (state.forced) {
+          logger("client")->info("{} in {}: queue {} is locked now", instance->client_id(),
+                                 config.group, describe(mq));
+        }
+        state.lock_held = true;
+        state.forced = false;
+        if (!state.active) {
+          // The committed offset is read now (unless a seek() set the position meanwhile):
+          // the previous owner committed before it unlocked.
+          state.active = true;
+          state.next_pull_at = now;
+          activated.push_back(mq);
+        }
+      } else if (state.lock_held && answered.contains(broker)) {
+        // Another client holds it now (our lock expired, or the broker dropped it with our
+        // connection): stop consuming until it is ours again, then start from the commit.
+        logger("client")->warn(
+            "{} in {}: lost the lock of queue {}; not consuming it until it is locked again",
+            instance->client_id(), config.group, describe(mq));
+        state.lock_held = false;
+        state.active = false;
+        state.ready = false;
+        state.in_flight = false;
+        ++state.epoch;
+        state.cache.clear();
+        state.waiting_since = now;
+      } else if (!state.active && now - state.waiting_since >= config.lock_wait) {
+        logger("client")->warn(
+            "{} in {}: consuming queue {} without its lock: not locked after {} ms (lock_wait; "
+            "another client holds it, or the broker cannot be reached)",
+            instance->client_id(), config.group, describe(mq), ms_since(state.waiting_since));
+        state.active = true;
+        state.forced = true;
+        state.next_pull_at = now;
+        activated.push_back(mq);
+      }
+    }
+  }
+  return activated;
+}
+
+void LitePullConsumer::Impl::unlock(const std::vector<MessageQueue>& mqs) {
+  std::map<std::string, std::vector<MessageQueue>> by_broker;
+  for (const auto& mq : mqs) by_broker[mq.broker_name].push_back(mq);
+  for (const auto& [broker, list] : by_broker) {
+    auto addr = master_of(list.front());
+    if (!addr.ok()) {
+      logger("client")->warn("unlock of {} queues on {}: {}", list.size(), broker,
+                             addr.error().to_string());
+      continue;
+    }
+    UnlockBatchRequestBody body{config.group, instance->client_id(), list, std::nullopt};
+    auto request = RemotingCommand::request(rc::UNLOCK_BATCH_MQ);
+    request.body = body.to_json();
+    auto reply = instance->invoke_broker(*addr, std::move(request));
+    if (!reply.ok() || reply->code != rsp::SUCCESS) {
+      // The broker's lock expiry frees them; the next owner waits at most lock_wait.
+      logger("client")->warn("unlock of {} queues on {}: {}", list.size(), broker,
+                             reply.ok() ? error_from_response(*reply, "unlock").to_string()
+                                        : reply.error().to_string());
+    }
   }
 }
 
@@ -371,13 +561,13 @@ void LitePullConsumer::Impl::resolve_offsets() {
     std::lock_guard lock(mutex);
     auto now = Clock::now();
     for (auto& [mq, state] : queues) {
-      if (!state->ready && now >= state->next_pull_at) pending.push_back(state);
+      if (!state->ready && state->active && now >= state->next_pull_at) pending.push_back(state);
     }
   }
   for (auto& state : pending) {
     auto offset = start_offset(state->mq);
     std::lock_guard lock(mutex);
-    if (state->dropped || state->ready) continue;
+    if (state->dropped || state->ready || !state->active) continue;
     if (!offset.ok()) {
       logger("client")->debug("start offset of {}:{}: {}", state->mq.topic, state->mq.queue_id,
                               offset.error().to_string());
@@ -395,8 +585,8 @@ void LitePullConsumer::Impl::maybe_pull(const std::shared_ptr<QueueState>& state
   std::uint64_t epoch = 0;
   {
     std::lock_guard lock(mutex);
-    if (stopping || state->dropped || !state->ready || state->paused || state->in_flight ||
-        state->cache.size() >= config.max_cached_messages_per_queue ||
+    if (stopping || state->dropped || !state->active || !state->ready || state->paused ||
+        state->in_flight || state->cache.size() >= config.max_cached_messages_per_queue ||
         Clock::now() < state->next_pull_at) {
       return;
     }
@@ -501,7 +691,8 @@ std::map<MessageQueue, std::int64_t> LitePullConsumer::Impl::positions(
   std::lock_guard lock(mutex);
   for (const auto& [mq, state] : queues) {
     if (only && !only->contains(mq)) continue;
-    if (!state->ready || state->consume_offset < 0 || state->consume_offset == state->committed) {
+    if (!state->ready || !state->active || state->consume_offset < 0 ||
+        state->consume_offset == state->committed) {
       continue;
     }
     out.emplace(mq, state->consume_offset);
@@ -512,7 +703,22 @@ std::map<MessageQueue, std::int64_t> LitePullConsumer::Impl::positions(
 Result<void> LitePullConsumer::Impl::commit_offsets(
     const std::map<MessageQueue, std::int64_t>& offsets) {
   Result<void> result;
+  std::set<MessageQueue> not_owned;  // lock_queues: assigned, but waiting for the lock
+  {
+    std::lock_guard lock(mutex);
+    if (locking_locked()) {
+      for (const auto& [mq, offset] : offsets) {
+        auto it = queues.find(mq);
+        if (it != queues.end() && !it->second->active) not_owned.insert(mq);
+      }
+    }
+  }
   for (const auto& [mq, offset] : offsets) {
+    if (not_owned.contains(mq)) {
+      logger("client")->debug("not committing {} of {}: waiting for its lock", offset,
+                              describe(mq));
+      continue;
+    }
     auto addr = master_of(mq);
     if (!addr.ok()) {
       if (result.ok()) result = std::move(addr).error();
@@ -584,6 +790,14 @@ void LitePullConsumer::shutdown() {
       logger("client")->warn("final commit of {}: {}", impl.config.group, r.error().to_string());
     }
   }
+  std::vector<MessageQueue> held;
+  {
+    std::lock_guard lock(impl.mutex);
+    for (const auto& [mq, state] : impl.queues) {
+      if (state->lock_held) held.push_back(mq);
+    }
+  }
+  if (!held.empty()) impl.unlock(held);
   impl.instance->remove_heartbeat_contributor(impl.heartbeat_id);
   impl.instance->remove_group_changed_listener(impl.listener_id);
   impl.instance->unregister_client(std::nullopt, impl.config.group);
@@ -681,7 +895,7 @@ Result<std::vector<MessageExt>> LitePullConsumer::poll(std::chrono::milliseconds
         const std::size_t start = impl.poll_cursor++ % n;
         for (std::size_t i = 0; i < n && out.size() < impl.config.max_poll_messages; ++i) {
           auto& state = order[(start + i) % n];
-          if (state->dropped || state->paused || state->cache.empty()) continue;
+          if (state->dropped || state->paused || !state->active || state->cache.empty()) continue;
           const bool was_full = state->cache.size() >= impl.config.max_cached_messages_per_queue;
           while (!state->cache.empty() && out.size() < impl.config.max_poll_messages) {
             out.push_back(std::move(state->cache.front()));

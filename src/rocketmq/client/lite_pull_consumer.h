@@ -39,10 +39,29 @@ struct ConsumerConfig {
   std::chrono::milliseconds pull_error_backoff{1000};
   std::size_t max_cached_messages_per_queue = 1024;
   std::size_t max_poll_messages = 256;  // per poll() call
+
+  // Exclusive queue ownership in subscribe mode, with the broker's queue locks (LOCK_BATCH_MQ,
+  // as RocketMQ's orderly consumers): a queue a rebalance gives this consumer is pulled only
+  // once this client holds its lock on the queue's broker, and its start offset is read then
+  // (the previous owner unlocks only after its revocation listener committed). Until then it is
+  // assigned (assignment()) but waiting; locking is retried every `lock_retry_interval`. A
+  // queue still not locked after `lock_wait` is taken anyway, with a warning naming it (a dead
+  // holder keeps its lock on an Apache broker until the broker's 60 s expiry; the embedded
+  // broker drops a client's locks when its connection closes). Held locks are renewed every
+  // `lock_renew_interval` (Apache brokers expire them after 60 s); revoked queues are unlocked
+  // after on_revoked returned, the rest at shutdown. No effect on assign().
+  bool lock_queues = false;
+  std::chrono::milliseconds lock_retry_interval{500};
+  std::chrono::milliseconds lock_wait{10'000};
+  std::chrono::milliseconds lock_renew_interval{20'000};
 };
 
 // Called on the consumer's own thread (never an I/O thread, so it may commit()): revoked
-// before the queues are dropped, assigned after their start offsets are known.
+// before the queues are dropped, assigned after their start offsets are known. With
+// lock_queues, on_assigned reports a queue when this consumer starts consuming it (it got the
+// lock, or lock_wait passed), which can be later than the rebalance that gave it; on_revoked
+// reports every queue that leaves assignment(), also one still waiting for its lock (nothing
+// was polled from it).
 struct AssignmentListener {
   std::function<void(const std::vector<MessageQueue>& revoked)> on_revoked;
   std::function<void(const std::vector<MessageQueue>& assigned)> on_assigned;
@@ -70,6 +89,7 @@ class LitePullConsumer {
   Result<void> assign(const std::vector<MessageQueue>& queues);
   // The readable queues of a topic.
   Result<std::vector<MessageQueue>> fetch_queues(const std::string& topic);
+  // The queues allocated to this consumer (with lock_queues, also those waiting for a lock).
   std::vector<MessageQueue> assignment() const;
   void set_assignment_listener(AssignmentListener listener);
 
@@ -95,7 +115,8 @@ class LitePullConsumer {
   std::int64_t position(const MessageQueue& queue) const;
   // Commits the position of every assigned queue (what poll() handed out), synchronously.
   Result<void> commit();
-  // Commits the given offsets (next offset to consume) synchronously.
+  // Commits the given offsets (next offset to consume) synchronously. With lock_queues, offsets
+  // of assigned queues this consumer is not consuming (waiting for their lock) are left out.
   Result<void> commit(const std::map<MessageQueue, std::int64_t>& offsets);
 
   // Runs a rebalance now (normally on membership change and every rebalance_interval).
@@ -105,7 +126,8 @@ class LitePullConsumer {
   const std::string& group() const;
   ClientInstance& instance();
 
-  // Final auto-commit, UNREGISTER_CLIENT, stops threads. Idempotent.
+  // Final auto-commit, unlocks the queues (lock_queues), UNREGISTER_CLIENT, stops threads.
+  // Idempotent.
   void shutdown();
 
  private:
