@@ -186,11 +186,12 @@ void DistributedWorker::stop() {
 
 void DistributedWorker::run() {
   auto next_publish = Clock::now();
+  bool settling = false;  // a task started here has not reported RUNNING (or failed) yet
   while (true) {
     bool changed;
     {
       std::unique_lock lock(mutex_);
-      auto tick = pending_.empty() ? kTick : kPendingTick;
+      auto tick = pending_.empty() && !settling ? kTick : kPendingTick;
       cv_.wait_for(lock, tick, [&] { return stopping_ || dirty_; });
       if (stopping_) return;
       changed = std::exchange(dirty_, false) || !pending_.empty();
@@ -200,7 +201,7 @@ void DistributedWorker::run() {
     local_->check_start_timeouts();
     bool force = Clock::now() >= next_publish;
     if (force) next_publish = Clock::now() + options_.config.state_persist_interval;
-    publish_statuses(force);
+    settling = !publish_statuses(force);
   }
 }
 
@@ -484,7 +485,8 @@ void DistributedWorker::apply_tasks(const std::map<std::string, StoredConnector>
   }
 }
 
-void DistributedWorker::publish_statuses(bool force) {
+bool DistributedWorker::publish_statuses(bool force) {
+  bool settled = true;
   const std::string& me = options_.config.worker_id;
   std::map<cluster::TaskId, RunningTask> tasks;
   std::map<std::string, RunningConnector> connectors;
@@ -522,6 +524,7 @@ void DistributedWorker::publish_statuses(bool force) {
       if (t.id != id.task) continue;
       std::string key = id.to_string();
       std::string digest = digest_of(t);
+      if (t.state == RunState::kUnassigned) settled = false;  // still starting
       {
         std::lock_guard lock(mutex_);
         if (!force && published_[key] == digest) continue;
@@ -541,6 +544,7 @@ void DistributedWorker::publish_statuses(bool force) {
       }
     }
   }
+  return settled;
 }
 
 WorkerInfo DistributedWorker::worker_info() const {

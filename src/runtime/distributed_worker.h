@@ -116,7 +116,9 @@ class DistributedWorker final : public ConnectController {
   // Turns new restart requests of the config store into restarts of what runs here.
   void take_restart_requests(const std::map<std::string, StoredConnector>& connectors);
   bool may_start(const cluster::TaskId& id, const std::set<std::string>& live);
-  void publish_statuses(bool force);
+  // Writes the statuses of what runs here that changed (all of them with `force`); false while
+  // a task started here is still starting (the caller looks again sooner).
+  bool publish_statuses(bool force);
   std::int64_t next_generation(const std::string& connector, int task) const;
   ConnectorState merged_state(const std::string& name, const StoredConnector& stored) const;
   Result<StoredConnector> existing(std::string_view name) const;

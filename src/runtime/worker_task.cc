@@ -802,6 +802,13 @@ void WorkerSinkTask::run() {
   if (cc.client.thread_tag.empty()) cc.client.thread_tag = task_name_;  // "p:<connector>-<id>" ...
   cc.group = setup_.connector_config.get_string("task.group.id", "connect-" + setup_.connector);
   cc.auto_commit = false;
+  // A queue moving between the connector's tasks (a task joining or leaving, on any worker) is
+  // pulled by its new owner only once the old one committed it and let go of its broker lock,
+  // so a clean rebalance writes nothing twice. The old owner commits within the commit timeout
+  // (or gives the revocation up): wait longer than that before taking a queue without its lock.
+  cc.lock_queues = true;
+  cc.lock_wait =
+      std::max<std::chrono::milliseconds>(std::chrono::seconds(10), 2 * setup_.commit_timeout);
   std::string from = setup_.connector_config.get_string("consume.from.where", "");
   if (from == "CONSUME_FROM_FIRST_OFFSET")
     cc.consume_from = rocketmq::ConsumeFromWhere::kFirstOffset;
