@@ -1,6 +1,7 @@
 #include "broker/store/message_store.h"
 
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "broker/store/byte_order.h"
 #include "broker/store/file_util.h"
 #include "broker/store/tags_code.h"
@@ -104,7 +105,10 @@ Result<std::unique_ptr<MessageStore>> MessageStore::open(StoreConfig config) {
   RMQC_RETURN_IF_ERROR(make_dirs(config.dir));
   std::unique_ptr<MessageStore> store(new MessageStore(std::move(config)));
   RMQC_RETURN_IF_ERROR(store->recover());
-  store->flusher_ = std::thread([s = store.get()] { s->flusher_loop(); });
+  store->flusher_ = std::thread([s = store.get()] {
+    set_thread_name("store-flush");
+    s->flusher_loop();
+  });
   return store;
 }
 
