@@ -354,38 +354,38 @@ void DistributedWorker::refresh_task_configs(const std::string& name,
   }
 }
 
-bool DistributedWorker::may_start(const cluster::TaskId& id, const std::set<std::string>& live) {
+std::optional<std::string> DistributedWorker::claimable(const cluster::TaskId& id,
+                                                        const std::set<std::string>& live) {
   const std::string& me = options_.config.worker_id;
-  auto status = statuses_->status(id.connector);
-  std::optional<std::string> holder;  // a worker whose last word is that it runs the task
-  if (status) {
+  // The worker the task's status names: from its claim (before the task starts) until it
+  // reports the task let go (no worker), whatever the state.
+  std::string seen;
+  if (auto status = statuses_->status(id.connector)) {
     for (const auto& t : status->tasks) {
-      // Any state: a worker names itself from its claim (before the task starts) until it
-      // reports the task let go (no worker).
-      if (t.id == id.task && !t.worker_id.empty() && t.worker_id != me) holder = t.worker_id;
+      if (t.id == id.task) seen = t.worker_id;
     }
   }
   std::lock_guard lock(mutex_);
-  if (!holder) {
+  if (seen.empty() || seen == me) {
     pending_.erase(id);
-    return true;
+    return seen;
   }
   // A live holder stops the task (committing its positions) and says so; one that left the
   // group is dead or cut off, and a cut-off one stops its tasks as soon as it sees itself out:
   // it gets a short grace to report that, a dead one costs that grace.
-  const bool holder_live = live.count(*holder) > 0;
+  const bool holder_live = live.count(seen) > 0;
   const auto limit =
       holder_live ? options_.config.max_stop_timeout + kHandoverGrace : kDepartedGrace;
   auto [it, inserted] = pending_.try_emplace(id, Pending{Clock::now()});
   if (Clock::now() - it->second.since >= limit) {
     if (holder_live) {
       logger("worker")->warn("task {}: worker {} did not report it stopped in time; starting it",
-                             id.to_string(), *holder);
+                             id.to_string(), seen);
     }
     pending_.erase(it);
-    return true;
+    return seen;
   }
-  return false;
+  return std::nullopt;
 }
 
 void DistributedWorker::apply_tasks(const std::map<std::string, StoredConnector>& connectors,
@@ -451,26 +451,26 @@ void DistributedWorker::apply_tasks(const std::map<std::string, StoredConnector>
       if (running_tasks_.count(id)) continue;
     }
     const StoredConnector* c = config_of(id);
-    if (!c || !may_start(id, live)) continue;
+    if (!c) continue;
+    auto holder = claimable(id, live);
+    if (!holder) continue;
     RunningTask r{c->config, c->task_configs[id.task], new_generation()};
     bool paused = c->target_state == TargetState::kPaused;
-    // The claim: written (and acknowledged) before the task starts, so a worker that computes
-    // an older assignment in which the task is its own sees a holder and waits.
+    // The claim, a compare-and-set in the status topic's order: written (and acknowledged)
+    // before the task starts, and granted only if the task's holder is still the one seen here.
+    // Of two workers whose views of the cluster differ for a moment, one wins; the other waits.
     TaskState claim{id.task, RunState::kUnassigned, me, {}};
-    if (auto w = statuses_->put_task_status(id.connector, claim, r.generation); !w.ok()) {
-      logger("worker")->warn("task {}: claiming it failed ({}); trying again", id.to_string(),
+    if (auto w = statuses_->claim_task(id.connector, claim, r.generation, *holder); !w.ok()) {
+      logger("worker")->info("task {}: not claimed ({}); waiting", id.to_string(),
                              w.error().message());
       std::lock_guard lock(mutex_);
-      dirty_ = true;
+      pending_.try_emplace(id, Pending{Clock::now()});
       continue;
     }
     {
       std::lock_guard lock(mutex_);
       published_[id.to_string()] = digest_of(claim);
     }
-    // The claim is applied to this worker's view; a later claim by another worker (in topic
-    // order) already there means this one lost.
-    if (!may_start(id, live)) continue;
     auto started = local_->start_task(TaskId{id.connector, id.task}, r.connector_config,
                                       r.task_config, paused);
     if (!started.ok()) {

@@ -115,7 +115,10 @@ class DistributedWorker final : public ConnectController {
   void refresh_task_configs(const std::string& name, const StoredConnector& stored);
   // Turns new restart requests of the config store into restarts of what runs here.
   void take_restart_requests(const std::map<std::string, StoredConnector>& connectors);
-  bool may_start(const cluster::TaskId& id, const std::set<std::string>& live);
+  // The task's holder as this worker sees it ("" for none) when it may claim the task now;
+  // nullopt while a previous holder may still run it.
+  std::optional<std::string> claimable(const cluster::TaskId& id,
+                                       const std::set<std::string>& live);
   // Writes the statuses of what runs here that changed (all of them with `force`); false while
   // a task started here is still starting (the caller looks again sooner).
   bool publish_statuses(bool force);

@@ -240,19 +240,22 @@ TEST_F(FileSourceTest, StopWakesAWaitingPoll) {
 
 TEST(FileSourceConnectorTest, ConfigAndTasks) {
   FileSourceConnector connector;
+  // A path of its own: a fixed one such as /tmp/x may exist on the machine (as a directory).
+  ScratchDir dir;
+  const std::string input = dir.file("x");
   const ConfigDef def = connector.config_def();
   for (const char* key :
        {"filename", "batch.size", "poll.interval.ms", "max.line.bytes", "record.key"}) {
     EXPECT_NE(def.find(key), nullptr) << key;
   }
   EXPECT_THROW(connector.validate({}), ConnectException);
-  EXPECT_THROW(connector.validate({{"filename", "/tmp/x"}, {"batch.size", "0"}}), ConnectException);
+  EXPECT_THROW(connector.validate({{"filename", input}, {"batch.size", "0"}}), ConnectException);
   EXPECT_THROW(connector.validate({{"filename", "/tmp"}}), ConnectException);  // a directory
-  connector.validate({{"filename", "/tmp/x"}});
-  connector.start({{"filename", "/tmp/x"}, {"connect.topicname", "lines"}});
+  connector.validate({{"filename", input}});
+  connector.start({{"filename", input}, {"connect.topicname", "lines"}});
   auto tasks = connector.task_configs(4);
   ASSERT_EQ(tasks.size(), 1u);
-  EXPECT_EQ(tasks[0].get_string("filename"), "/tmp/x");
+  EXPECT_EQ(tasks[0].get_string("filename"), input);
   EXPECT_EQ(tasks[0].get_string("connect.topicname"), "lines");
   EXPECT_EQ(tasks[0].get_string("batch.size"), "2000");
   EXPECT_EQ(connector.task_class(), "org.apache.rocketmq.connect.file.FileSourceTask");

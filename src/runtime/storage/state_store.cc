@@ -299,6 +299,27 @@ Result<void> StateStore::put_task_status(std::string_view connector, const TaskS
   return save_statuses_locked();
 }
 
+Result<void> StateStore::claim_task(std::string_view connector, const TaskState& task,
+                                    std::int64_t generation, const std::string& expected_holder) {
+  {
+    std::lock_guard lock(mutex_);
+    std::string holder;
+    if (auto it = statuses_.find(connector); it != statuses_.end()) {
+      for (const auto& t : it->second.tasks) {
+        if (t.id == task.id) holder = t.worker_id;
+      }
+    }
+    if (holder != expected_holder) {
+      return Error(ErrorCode::kAlreadyExists, "task " + std::to_string(task.id) + " of " +
+                                                  std::string(connector) + " is held by worker '" +
+                                                  holder + "'");
+    }
+  }
+  // (One process: nothing can come between the check and the write that matters here, the
+  // coordinators sharing this store in tests claim on their rebalance threads.)
+  return put_task_status(connector, task, generation);
+}
+
 std::optional<ConnectorState> StateStore::status(std::string_view connector) const {
   std::lock_guard lock(mutex_);
   auto it = statuses_.find(connector);

@@ -59,6 +59,8 @@ class StateStore : public ConfigStore, public PositionStore, public StatusStore 
   Result<void> put_connector_status(const ConnectorState& state, std::int64_t generation) override;
   Result<void> put_task_status(std::string_view connector, const TaskState& task,
                                std::int64_t generation) override;
+  Result<void> claim_task(std::string_view connector, const TaskState& task,
+                          std::int64_t generation, const std::string& expected_holder) override;
   std::optional<ConnectorState> status(std::string_view connector) const override;
   std::map<std::string, ConnectorState> statuses() const override;
   Result<void> remove_status(std::string_view connector) override;

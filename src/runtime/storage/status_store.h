@@ -29,6 +29,12 @@ class StatusStore {
                                             std::int64_t generation) = 0;
   virtual Result<void> put_task_status(std::string_view connector, const TaskState& task,
                                        std::int64_t generation) = 0;
+  // Compare-and-set of a task's holder: records `task` (whose worker_id is the claimant) only if
+  // the task's status names `expected_holder` as its worker at that point of the store's order
+  // ("" = nobody); else kAlreadyExists naming the holder. Every worker applies the records of a
+  // topic-backed store in the same order, so of two workers claiming at once exactly one wins.
+  virtual Result<void> claim_task(std::string_view connector, const TaskState& task,
+                                  std::int64_t generation, const std::string& expected_holder) = 0;
   // The connector's status with every task recorded for it; a connector with task records but
   // no connector record yet has state UNASSIGNED.
   virtual std::optional<ConnectorState> status(std::string_view connector) const = 0;

@@ -608,6 +608,17 @@ void TopicStatusStore::apply(const LogRecord& record) {
                stale_generation_error(name + " task " + std::to_string(id), generation, applied));
         return;
       }
+      if (v.contains("expect")) {
+        // A claim: it holds only if the task's holder is the one the claimant saw.
+        const std::string holder = it == entry.tasks.end() ? "" : it->second.state.worker_id;
+        const std::string expected = v.at("expect").get<std::string>();
+        if (holder != expected) {
+          reject(record, Error(ErrorCode::kAlreadyExists,
+                               "task " + std::to_string(id) + " of " + name +
+                                   " is held by worker '" + holder + "', not '" + expected + "'"));
+          return;
+        }
+      }
       TaskState t = task_state_from_json(v);
       t.id = id;
       entry.tasks[id] = TaskEntry{std::move(t), generation};
@@ -690,6 +701,21 @@ Result<void> TopicStatusStore::put_task_status(std::string_view connector, const
   v["task"] = task.id;
   v["generation"] = generation;
   v["worker"] = worker_id();
+  return write(
+      {{std::string(kStatusPrefix) + std::string(connector) + "-" + std::to_string(task.id),
+        v.dump()}});
+}
+
+Result<void> TopicStatusStore::claim_task(std::string_view connector, const TaskState& task,
+                                          std::int64_t generation,
+                                          const std::string& expected_holder) {
+  json v = task_state_to_json(task);
+  v.erase("id");
+  v["connector"] = std::string(connector);
+  v["task"] = task.id;
+  v["generation"] = generation;
+  v["worker"] = worker_id();
+  v["expect"] = expected_holder;
   return write(
       {{std::string(kStatusPrefix) + std::string(connector) + "-" + std::to_string(task.id),
         v.dump()}});

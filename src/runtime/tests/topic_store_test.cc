@@ -361,6 +361,56 @@ TEST_F(TopicStoreTest, StatusGenerationsNeverGoBack) {
   EXPECT_EQ(c->status("files")->worker_id, "worker-a");
 }
 
+// Claims are a compare-and-set in the topic's order: of two workers claiming a free task at
+// once exactly one wins, and every worker's view names the winner; a task let go (no worker)
+// can be claimed again.
+TEST_F(TopicStoreTest, ConcurrentClaimsOfATaskHaveOneWinner) {
+  auto a = open<TopicStatusStore>("claims", "worker-a");
+  auto b = open<TopicStatusStore>("claims", "worker-b");
+  ASSERT_TRUE(a && b);
+  for (int task = 0; task < 20; ++task) {
+    Result<void> ra, rb;
+    std::thread ta([&] {
+      ra = a->claim_task("c", TaskState{task, RunState::kUnassigned, "worker-a", {}}, 10, "");
+    });
+    std::thread tb([&] {
+      rb = b->claim_task("c", TaskState{task, RunState::kUnassigned, "worker-b", {}}, 11, "");
+    });
+    ta.join();
+    tb.join();
+    ASSERT_NE(ra.ok(), rb.ok()) << "task " << task << ": both or neither claim won";
+    const std::string winner = ra.ok() ? "worker-a" : "worker-b";
+    const auto& loser = ra.ok() ? rb : ra;
+    EXPECT_EQ(loser.error().code(), ErrorCode::kAlreadyExists);
+    for (auto* store : {a.get(), b.get()}) {
+      ASSERT_TRUE(eventually([&] {
+        auto s = store->status("c");
+        if (!s) return false;
+        for (const auto& t : s->tasks) {
+          if (t.id == task) return t.worker_id == winner;
+        }
+        return false;
+      })) << "task "
+          << task;
+    }
+  }
+  // Let go by its holder, the task is claimed by the other.
+  auto s = a->status("c");
+  ASSERT_TRUE(s);
+  const std::string holder = s->tasks[0].worker_id;
+  auto* holder_store = holder == "worker-a" ? a.get() : b.get();
+  auto* other_store = holder == "worker-a" ? b.get() : a.get();
+  const std::string other = holder == "worker-a" ? "worker-b" : "worker-a";
+  ASSERT_TRUE(
+      holder_store->put_task_status("c", TaskState{0, RunState::kUnassigned, "", {}}, 12).ok());
+  ASSERT_TRUE(eventually([&] { return other_store->status("c")->tasks[0].worker_id.empty(); }));
+  EXPECT_FALSE(
+      other_store->claim_task("c", TaskState{0, RunState::kUnassigned, other, {}}, 13, holder).ok())
+      << "a claim expecting the old holder won";
+  EXPECT_TRUE(
+      other_store->claim_task("c", TaskState{0, RunState::kUnassigned, other, {}}, 13, "").ok());
+}
+
 TEST_F(TopicStoreTest, PositionsAreFoundWhateverTheIntegerWidth) {
   auto a = open<TopicPositionStore>("pos", "worker-a");
   auto b = open<TopicPositionStore>("pos", "worker-b");
