@@ -279,9 +279,8 @@ TEST_F(WorkerTaskSinkTest, IdleTaskStopsAndPausesPromptly) {
   task->set_paused(false);
   ASSERT_TRUE(eventually([&] { return task->state().state == RunState::kRunning; }, 2s));
   std::this_thread::sleep_for(300ms);
-  const auto t0 = std::chrono::steady_clock::now();
-  EXPECT_TRUE(task->stop(10s));
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s) << "stopping an idle sink waited";
+  // The poll() blocks for up to 30 s: a stop that did not wake it would be abandoned after 3 s.
+  EXPECT_TRUE(task->stop(3s)) << "stopping an idle sink waited for its poll()";
   // Records still arrive promptly after a restart: long polling holds the pull on the broker.
 }
 
@@ -290,10 +289,9 @@ TEST_F(WorkerTaskSinkTest, IdleTaskGetsARecordPromptly) {
   auto task = start_sink("latency", 0);
   wait_running(task);
   std::this_thread::sleep_for(1s);  // pulls parked on the broker, task blocked in poll()
-  const auto t0 = std::chrono::steady_clock::now();
+  // The task's poll() blocks for up to 30 s: a record seen within 5 s came by long polling.
   send("now");
   ASSERT_TRUE(eventually([] { return g_hooks.records.load() >= 1; }, 5s));
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
 }
 
 }  // namespace
