@@ -2,7 +2,7 @@
 
 #include "rmqc/api/errors.h"
 
-#include "base/logging.h"
+#include "rmqc/api/logging.h"
 #include "file/file_source_connector.h"
 
 #include <sys/stat.h>
@@ -18,8 +18,8 @@ namespace {
 
 constexpr std::string_view kBufferBytesConfig = "buffer.bytes";
 
-std::shared_ptr<spdlog::logger> log() {
-  static const auto logger = rmqc::logger("file-sink");
+const Logger& log() {
+  static const Logger logger("file-sink");
   return logger;
 }
 
@@ -64,11 +64,11 @@ void drop_torn_tail(int fd, const std::string& filename) {
     end = from;
   }
   if (::ftruncate(fd, cut) != 0) {
-    log()->warn("{}: cannot cut a torn last line: {}", filename, std::strerror(errno));
+    log().warn(filename, ": cannot cut a torn last line: ", std::strerror(errno));
     return;
   }
-  log()->warn("{}: dropped a torn last line of {} bytes (left by a crash; it is delivered again)",
-              filename, static_cast<long long>(st.st_size - cut));
+  log().warn(filename, ": dropped a torn last line of ", st.st_size - cut,
+             " bytes (left by a crash; it is delivered again)");
 }
 
 }  // namespace
@@ -141,7 +141,7 @@ void FileSinkTask::stop() {
     write_buffer();
     sync();
   } catch (const std::exception& e) {
-    log()->warn("{}: flush at stop failed: {}", filename_, e.what());
+    log().warn(filename_, ": flush at stop failed: ", e.what());
   }
   ::close(fd_);
   fd_ = -1;
@@ -180,8 +180,8 @@ void FileSinkTask::write_quietly() {
   try {
     write_buffer();
   } catch (const RetriableException& e) {
-    log()->warn("{}: write failed, kept {} bytes for the next attempt: {}", filename_,
-                buffer_.size(), e.what());
+    log().warn(filename_, ": write failed, kept ", buffer_.size(),
+               " bytes for the next attempt: ", e.what());
   }
 }
 

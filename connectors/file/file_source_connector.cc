@@ -3,7 +3,7 @@
 #include "rmqc/api/errors.h"
 #include "rmqc/api/schema.h"
 
-#include "base/logging.h"
+#include "rmqc/api/logging.h"
 
 #include <sys/stat.h>
 
@@ -19,8 +19,8 @@ namespace {
 
 constexpr std::size_t kReadChunk = 64 * 1024;
 
-std::shared_ptr<spdlog::logger> log() {
-  static const auto logger = rmqc::logger("file-source");
+const Logger& log() {
+  static const Logger logger("file-source");
   return logger;
 }
 
@@ -130,7 +130,7 @@ bool FileSourceTask::open_file(bool use_committed_position) {
   if (fd < 0) {
     const int err = errno;
     if (err == ENOENT) {
-      if (!missing_logged_) log()->info("{} does not exist yet; waiting for it", filename_);
+      if (!missing_logged_) log().info(filename_, " does not exist yet; waiting for it");
       missing_logged_ = true;
       return false;
     }
@@ -155,10 +155,8 @@ bool FileSourceTask::open_file(bool use_committed_position) {
       }
     }
     if (position > static_cast<std::int64_t>(st.st_size)) {
-      log()->warn(
-          "{} is shorter ({} bytes) than the committed position {}: truncated while the "
-          "task was stopped; reading from the start",
-          filename_, st.st_size, position);
+      log().warn(filename_, " is shorter (", st.st_size, " bytes) than the committed position ",
+                 position, ": truncated while the task was stopped; reading from the start");
       position = 0;
     }
   }
@@ -170,7 +168,7 @@ bool FileSourceTask::open_file(bool use_committed_position) {
   buffer_.clear();
   consumed_ = 0;
   position_ = position;
-  log()->info("reading {} from byte {}", filename_, position_);
+  log().info("reading ", filename_, " from byte ", position_);
   return true;
 }
 
@@ -224,8 +222,8 @@ std::size_t FileSourceTask::take_lines(std::vector<ConnectRecord>& out, std::siz
       advance = line_len + 1;
       if (line_len > 0 && begin[line_len - 1] == '\r') --line_len;  // CRLF files
     } else if (pending >= max_line_bytes_) {
-      log()->warn("{}: line at byte {} is longer than {} bytes; emitting it in pieces", filename_,
-                  position_, max_line_bytes_);
+      log().warn(filename_, ": line at byte ", position_, " is longer than ", max_line_bytes_,
+                 " bytes; emitting it in pieces");
       line_len = advance = max_line_bytes_;
     } else if (flush_partial) {
       line_len = advance = pending;  // the last line of a rotated file that never got a newline
@@ -245,8 +243,8 @@ bool FileSourceTask::check_file_changed(std::vector<ConnectRecord>& out, std::in
   if (::fstat(fd_, &open_st) == 0) {
     const std::int64_t read_to = position_ + static_cast<std::int64_t>(buffer_.size() - consumed_);
     if (static_cast<std::int64_t>(open_st.st_size) < read_to) {
-      log()->warn("{} was truncated ({} bytes, read up to {}); reading from the start", filename_,
-                  open_st.st_size, read_to);
+      log().warn(filename_, " was truncated (", open_st.st_size, " bytes, read up to ", read_to,
+                 "); reading from the start");
       buffer_.clear();
       consumed_ = 0;
       position_ = 0;
@@ -266,8 +264,8 @@ bool FileSourceTask::check_file_changed(std::vector<ConnectRecord>& out, std::in
   while (fill()) {
   }
   take_lines(out, std::numeric_limits<std::size_t>::max(), now_ms, /*flush_partial=*/true);
-  log()->info("{} was rotated; finished the old file at byte {}, reading the new one from 0",
-              filename_, position_);
+  log().info(filename_, " was rotated; finished the old file at byte ", position_,
+             ", reading the new one from 0");
   close_file();
   open_file(/*use_committed_position=*/false);
   return fd_ >= 0;

@@ -3,7 +3,7 @@
 #include "base/file_util.h"
 #include "base/logging.h"
 #include "converters/builtin_converters.h"
-#include "file/file_connectors.h"
+#include "builtin_connectors.h"
 #include "transforms/builtin_transforms.h"
 
 #include <nlohmann/json.hpp>
@@ -32,7 +32,7 @@ WorkerPlugins::WorkerPlugins(const config::WorkerConfig& config)
     : loader_(registry_, config.plugin_paths) {
   converters::register_builtin_converters(registry_);
   transforms::register_builtin_transforms(registry_);
-  connectors::file::register_file_connectors(registry_);
+  connectors::register_builtin_connectors(registry_);
   loader_.load();
   auto log = logger("worker");
   for (const auto& p : loader_.problems()) log->warn("plugin {}: {}", p.path, p.message);

@@ -117,12 +117,25 @@ void WorkerTask::start() {
 void WorkerTask::set_paused(bool paused) {
   paused_.store(paused);
   wake();
+  if (paused) wake_plugin();
+}
+
+void WorkerTask::wake_plugin() {
+  // The SDK's wakeup contract (rmqc/api/task.h): a poll() or put() blocked on the external
+  // system returns soon, so pausing and stopping never wait on it.
+  try {
+    setup_.task->wakeup();
+  } catch (...) {
+    logger("worker")->warn("task {}-{} wakeup threw: {}", setup_.connector, setup_.task_id,
+                           describe_exception(std::current_exception()));
+  }
 }
 
 bool WorkerTask::stop(std::chrono::milliseconds timeout) {
   stopping_.store(true);
   errors_.cancel();
   wake();
+  wake_plugin();
   if (!thread_.joinable()) return true;
   if (done_future_.wait_for(timeout) != std::future_status::ready) {
     logger("worker")->error("task {}-{} did not stop within {} ms; abandoning it", setup_.connector,

@@ -101,6 +101,8 @@ class WorkerTask : public std::enable_shared_from_this<WorkerTask> {
   // Wakes the task thread: from wait_for() and wait_while_paused(), and through interrupt() from
   // a blocking wait of its own (a sink's poll).
   void wake();
+  // Calls the plugin task's wakeup() (thread-safe by contract), swallowing what it throws.
+  void wake_plugin();
   // Makes the task thread's own blocking wait, if any, return now (stop, pause, wake); any
   // thread. A task that waits long for records must override it.
   virtual void interrupt() {}
