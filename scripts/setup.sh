@@ -13,6 +13,10 @@ PACKAGES=(
   # libraries (see docs/architecture.md, "dependencies")
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libsimdjson-dev libasio-dev
   libcpp-httplib-dev libre2-dev zlib1g-dev libssl-dev
+  # JDBC connectors: SQLite, PostgreSQL (libpq), MySQL/MariaDB (Connector/C), IANA time zones
+  libsqlite3-dev libpq-dev libmariadb-dev libabsl-dev
+  # database servers the JDBC tests start on private ports and data directories
+  postgresql mariadb-server
   # used by test scripts
   curl procps
 )
