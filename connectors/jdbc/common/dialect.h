@@ -188,6 +188,14 @@ class Dialect {
   virtual std::string current_timestamp_sql() const = 0;
   // The largest number of placeholders one statement may have.
   virtual int max_parameters() const { return 32767; }
+
+  // An expression over a timestamp column (given as SQL) that compares and sorts exactly like a
+  // bound kTimestamp parameter at millisecond precision: what the source's timestamp modes put
+  // in WHERE and ORDER BY. SQLite normalizes its text forms; a dialect whose columns keep more
+  // than milliseconds truncates them, so a row read back is never "later" than its own offset.
+  virtual std::string timestamp_compare_expression(const std::string& column_sql) const {
+    return column_sql;
+  }
 };
 
 }  // namespace rmqc::connectors::jdbc
