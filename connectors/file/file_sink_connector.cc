@@ -1,8 +1,8 @@
 #include "file/file_sink_connector.h"
 
 #include "rmqc/api/errors.h"
-
 #include "rmqc/api/logging.h"
+
 #include "file/file_source_connector.h"
 
 #include <sys/stat.h>

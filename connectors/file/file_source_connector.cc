@@ -1,9 +1,8 @@
 #include "file/file_source_connector.h"
 
 #include "rmqc/api/errors.h"
-#include "rmqc/api/schema.h"
-
 #include "rmqc/api/logging.h"
+#include "rmqc/api/schema.h"
 
 #include <sys/stat.h>
 

@@ -5,6 +5,7 @@
 #include "rmqc/api/errors.h"
 #include "rmqc/api/sink_task.h"
 #include "rmqc/api/source_task.h"
+#include "rmqc/api/wakeup.h"
 
 #include "broker/server/embedded_broker.h"
 #include "converters/builtin_converters.h"
@@ -201,6 +202,56 @@ TEST_F(WorkerTest, HungPollBlocksNeitherTheWorkerNorOtherConnectors) {
   // Once poll() returns, the abandoned task's thread sees the stop and stops the plugin.
   g_poll.hang = false;
   EXPECT_TRUE(eventually([] { return g_poll.hung_stops.load() == 1; }));
+}
+
+// A task whose poll() blocks until wakeup(): the SDK's contract for blocking reads.
+struct WakeControl {
+  std::atomic<int> polls{0};
+  std::atomic<int> wakeups{0};
+  std::atomic<int> stops{0};
+};
+WakeControl g_wake;
+
+class BlockingPollTask : public SourceTask {
+ public:
+  void start(const KeyValue&) override {}
+  void stop() override { ++g_wake.stops; }
+  void wakeup() override {
+    ++g_wake.wakeups;
+    signal_.notify();
+  }
+  std::vector<ConnectRecord> poll() override {
+    ++g_wake.polls;
+    while (!signal_.wait_for(1h)) {
+    }
+    return {};
+  }
+
+ private:
+  WakeupSignal signal_;
+};
+
+// Pausing and deleting wake a poll() blocked on its external system, so the task stops on its
+// own thread instead of being abandoned after maxStopTimeoutMills (an hour here).
+TEST_F(WorkerTest, BlockedPollIsWokenByPauseAndStop) {
+  registry_.add_source_connector<OneTaskSource<BlockingPollTask>>({"BlockingSource", {}, "1", ""});
+  start_worker({{"maxStopTimeoutMills", "3600000"}});
+  ASSERT_TRUE(
+      worker_
+          ->put_connector("blocking",
+                          {{"connector.class", "BlockingSource"}, {"connect.topicname", "t"}}, {})
+          .ok());
+  ASSERT_TRUE(eventually([] { return g_wake.polls.load() >= 1; })) << "poll() never called";
+  ASSERT_TRUE(worker_->set_target_state("blocking", TargetState::kPaused).ok());
+  ASSERT_TRUE(eventually([&] { return task_run_state("blocking") == RunState::kPaused; }))
+      << "the blocked poll() was not woken by the pause";
+  EXPECT_GE(g_wake.wakeups.load(), 1);
+  const int polls = g_wake.polls.load();
+  ASSERT_TRUE(worker_->set_target_state("blocking", TargetState::kStarted).ok());
+  ASSERT_TRUE(eventually([&] { return g_wake.polls.load() > polls; })) << "no poll after resume";
+
+  ASSERT_TRUE(worker_->delete_connector("blocking").ok());
+  EXPECT_EQ(g_wake.stops.load(), 1) << "the task was abandoned instead of stopped";
 }
 
 // A connector created PAUSED (Kafka's initial_state) never runs a poll() before its resume; one
