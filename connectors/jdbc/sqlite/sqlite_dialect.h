@@ -23,6 +23,7 @@ class SqliteDialect final : public Dialect {
   std::string sql_type(const ColumnDef& column) const override;
   std::string current_timestamp_sql() const override;
   int max_parameters() const override { return 32766; }
+  std::string timestamp_compare_expression(const std::string& column_sql) const override;
 
   // The ColumnDef of a declared column type ("DECIMAL(10,2)", "VARCHAR(20)", "DATETIME").
   static ColumnDef column_from_declared_type(std::string name, std::string_view declared);
