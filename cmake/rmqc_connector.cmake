@@ -49,19 +49,33 @@ function(rmqc_connector_family)
     target_link_libraries(${target} PUBLIC ${core} $<LINK_ONLY:rmqc::data>)
     add_library(rmqc::connector_${ARG_NAME} ALIAS ${target})
     set_property(GLOBAL APPEND PROPERTY RMQC_BUILTIN_CONNECTORS ${ARG_NAME})
+    if(RMQC_BUILD_TESTS)
+      # The same sources as a .so too, so connectors/tests proves every built-in family also
+      # loads as a plugin (connector-modules/ in the build tree; not installed).
+      _rmqc_connector_module(${ARG_NAME} rmqc-connector-${ARG_NAME}-module
+                             ${CMAKE_BINARY_DIR}/connector-modules "${ARG_ENTRY}")
+      set_property(GLOBAL APPEND PROPERTY RMQC_CONNECTOR_TEST_MODULES
+                   rmqc-connector-${ARG_NAME}-module)
+    endif()
   else()
-    get_property(fingerprint GLOBAL PROPERTY RMQC_SDK_FINGERPRINT)
     set(target rmqc-connector-${ARG_NAME})
-    add_library(${target} MODULE ${ARG_ENTRY})
-    target_link_libraries(${target} PRIVATE ${core})
+    _rmqc_connector_module(${ARG_NAME} ${target} ${CMAKE_BINARY_DIR}/plugins "${ARG_ENTRY}")
+    install(TARGETS ${target} LIBRARY DESTINATION lib/rmq-connect/plugins COMPONENT runtime)
+    set_property(GLOBAL APPEND PROPERTY RMQC_MODULE_CONNECTORS ${ARG_NAME})
+  endif()
+endfunction()
+
+# A family's plugin .so: its entry over its core, exporting the entry symbol only.
+function(_rmqc_connector_module name target output_dir entry)
+    get_property(fingerprint GLOBAL PROPERTY RMQC_SDK_FINGERPRINT)
+    add_library(${target} MODULE ${entry})
+    set_target_properties(${target} PROPERTIES OUTPUT_NAME rmqc-connector-${name})
+    target_link_libraries(${target} PRIVATE rmqc_connector_${name}_core)
     target_compile_definitions(${target} PRIVATE RMQC_SDK_FINGERPRINT="${fingerprint}"
                                                  RMQC_PLUGIN_VERSION="${PROJECT_VERSION}")
     set_target_properties(${target} PROPERTIES PREFIX "lib" CXX_VISIBILITY_PRESET hidden
                           VISIBILITY_INLINES_HIDDEN ON
-                          LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/plugins)
-    install(TARGETS ${target} LIBRARY DESTINATION lib/rmq-connect/plugins COMPONENT runtime)
-    set_property(GLOBAL APPEND PROPERTY RMQC_MODULE_CONNECTORS ${ARG_NAME})
-  endif()
+                          LIBRARY_OUTPUT_DIRECTORY ${output_dir})
 endfunction()
 
 # Generates builtin_connectors.cc, whose register_builtin_connectors(registrar) calls the entry
