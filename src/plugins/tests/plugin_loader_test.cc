@@ -229,12 +229,17 @@ TEST(PluginLoaderTest, ExamplePluginBuildsOutOfTreeAndLoads) {
   const fs::path build = RMQC_TEST_BUILD_DIR;
   const fs::path log = build.string() + ".log";
   fs::create_directories(build.parent_path());
+  // The SDK package installed the way a plugin author gets it, then found by find_package.
+  const fs::path sdk = build.string() + "-sdk";
+  fs::remove_all(sdk);
   std::ostringstream cmd;
-  cmd << "'" << RMQC_TEST_CMAKE << "' -S '" << RMQC_SOURCE_DIR << "/examples/plugin' -B '"
+  cmd << "'" << RMQC_TEST_CMAKE << "' --install '" << RMQC_TEST_ROOT_BUILD_DIR
+      << "' --component sdk --prefix '" << sdk.string() << "' > '" << log.string() << "' 2>&1 && '"
+      << RMQC_TEST_CMAKE << "' -S '" << RMQC_SOURCE_DIR << "/examples/plugin' -B '"
       << build.string() << "' -G '" << RMQC_TEST_GENERATOR << "' -DCMAKE_CXX_COMPILER='"
-      << RMQC_TEST_CXX << "' -DCMAKE_BUILD_TYPE=Release -DRMQC_INCLUDE_DIR='" << RMQC_SOURCE_DIR
-      << "/include' > '" << log.string() << "' 2>&1 && '" << RMQC_TEST_CMAKE << "' --build '"
-      << build.string() << "' >> '" << log.string() << "' 2>&1";
+      << RMQC_TEST_CXX << "' -DCMAKE_BUILD_TYPE=Release -Drmqc-sdk_DIR='" << sdk.string()
+      << "/lib/cmake/rmqc-sdk' >> '" << log.string() << "' 2>&1 && '" << RMQC_TEST_CMAKE
+      << "' --build '" << build.string() << "' >> '" << log.string() << "' 2>&1";
   const int rc = std::system(cmd.str().c_str());
   if (rc != 0) {
     std::ifstream in(log);
