@@ -6,6 +6,9 @@
 #include "jdbc/source/jdbc_source_connector.h"
 #include "jdbc/sqlite/sqlite_dialect.h"
 
+#include <memory>
+#include <type_traits>
+
 #if __has_include("jdbc/postgres/postgres_dialect.h")
 #include "jdbc/postgres/postgres_dialect.h"
 #define RMQC_JDBC_HAS_POSTGRES 1
@@ -35,19 +38,34 @@ void register_all_dialects(DialectRegistry& registry) {
 
 RMQC_PLUGIN_ENTRY(jdbc) {
   using namespace rmqc::connectors::jdbc;
-  registrar.add_source_connector<JdbcSourceConnector>(
+  auto dialects = std::make_shared<DialectRegistry>();
+  register_all_dialects(*dialects);
+  std::shared_ptr<const DialectRegistry> shared = dialects;
+  DialectRegistry::install(shared);
+  registrar.add_source_connector(
       {"org.apache.rocketmq.connect.jdbc.connector.JdbcSourceConnector",
        {"org.apache.rocketmq.connect.jdbc.source.JdbcSourceConnector", "JdbcSourceConnector"},
        "1.0",
        "Reads database tables (MySQL/MariaDB, PostgreSQL, SQLite) into topics: bulk, "
        "incrementing, timestamp or timestamp+incrementing mode, resuming at the committed "
-       "offset of each table."});
+       "offset of each table."},
+      [shared] { return std::make_unique<JdbcSourceConnector>(shared); });
 #ifdef RMQC_JDBC_HAS_SINK
-  registrar.add_sink_connector<JdbcSinkConnector>(
+  registrar.add_sink_connector(
       {"org.apache.rocketmq.connect.jdbc.connector.JdbcSinkConnector",
        {"org.apache.rocketmq.connect.jdbc.sink.JdbcSinkConnector", "JdbcSinkConnector"},
        "1.0",
        "Writes records into database tables (MySQL/MariaDB, PostgreSQL, SQLite): insert, upsert "
-       "or update in batches of one transaction, deletes, auto.create and auto.evolve."});
+       "or update in batches of one transaction, deletes, auto.create and auto.evolve."},
+      [shared]() -> std::unique_ptr<rmqc::SinkConnector> {
+        // The sink takes the registry when it has such a constructor, else it finds the
+        // installed one itself (DialectRegistry::installed()).
+        if constexpr (std::is_constructible_v<JdbcSinkConnector,
+                                              std::shared_ptr<const DialectRegistry>>) {
+          return std::make_unique<JdbcSinkConnector>(shared);
+        } else {
+          return std::make_unique<JdbcSinkConnector>();
+        }
+      });
 #endif
 }

@@ -10,6 +10,7 @@
 
 #include "jdbc/common/connection_config.h"
 #include "jdbc/common/dialect_registry.h"
+#include "jdbc/source/table_querier.h"
 
 #include <atomic>
 #include <chrono>
@@ -19,8 +20,6 @@
 #include <vector>
 
 namespace rmqc::connectors::jdbc {
-
-class TableQuerier;
 
 // Source keys (common connection.* keys: connection_config.h).
 inline constexpr std::string_view kModeConfig = "mode";
@@ -103,12 +102,18 @@ class JdbcSourceTask final : public SourceTask {
   // Connects and builds the queriers; throws RetriableException / ConnectException.
   void ensure_ready();
   void drop_connection();
+  void add_table_querier(const TableId& table);
+  void restore_offsets();
   [[noreturn]] void fail(const Error& error, std::string_view what);
 
   std::shared_ptr<const DialectRegistry> dialects_;
   KeyValue config_;
   std::unique_ptr<JdbcConnectionSettings> settings_;
   std::vector<TableId> tables_;
+  bool tables_listed_ = true;
+  std::string topic_name_;
+  std::string topic_prefix_;
+  QuerierOptions base_options_;
 
   std::mutex connection_mutex_;  // guards connection_ against cancel() from wakeup()
   std::unique_ptr<Connection> connection_;
