@@ -730,6 +730,10 @@ Result<std::unique_ptr<Connection>> PostgresDialect::connect(const ConnectionCon
   if (PQstatus(session->conn) != CONNECTION_OK) {
     return classify_connect_failure(config, trim(PQerrorMessage(session->conn)));
   }
+  PQsetNoticeProcessor(
+      session->conn,
+      [](void*, const char* message) { pg_log().debug("server notice: ", trim(message)); },
+      nullptr);
   session->cancel_handle = PQgetCancel(session->conn);
   session->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (!session->cancel_handle || session->wake_fd < 0) {
