@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace rmqc::connectors::jdbc {
@@ -675,6 +676,23 @@ TEST_F(SinkTaskTest, PreCommitNeverReturnsOffsetsOfUnwrittenRecords) {
   EXPECT_EQ(task.pre_commit(current), current);
   EXPECT_EQ(task.pending_rows(), 0u);
   EXPECT_EQ(count("people"), 7);
+}
+
+TEST_F(SinkTaskTest, WakeupFromAnotherThreadEndsALongRetryBackoff) {
+  auto& task = start(config({{"dialect.name", "FlakyDialect"},
+                             {"auto.create", "true"},
+                             {"retry.backoff.ms", "600000"},
+                             {"max.retries", "10"}}));
+  flakiness_->fail_inserts = 1000;
+  std::thread waker([&] {
+    while (flakiness_->failed.load() == 0) std::this_thread::yield();
+    task.wakeup();  // as the worker does on stop
+  });
+  auto batch = people(3);
+  task.put(batch);  // returns although the back-off is ten minutes
+  waker.join();
+  EXPECT_EQ(task.pending_rows(), 3u);
+  EXPECT_EQ(count("people"), 0);
 }
 
 }  // namespace
