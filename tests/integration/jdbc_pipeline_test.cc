@@ -54,6 +54,10 @@ struct Row {
   std::string id, name, company, salary, hired, updated;
   bool operator==(const Row&) const = default;
 };
+void PrintTo(const Row& r, std::ostream* o) {
+  *o << "{" << r.id << ", " << r.name << ", " << r.company << ", " << r.salary << ", " << r.hired
+     << ", " << r.updated << "}";
+}
 
 std::string two(int v) {
   char b[8];
@@ -164,7 +168,7 @@ Result<std::vector<Row>> pg_rows(const PostgresServer& pg, const std::string& ta
                         pg_query(pg,
                                  "SELECT id::text, name, company02, salary::text, hired::text, "
                                  "to_char(updated, 'YYYY-MM-DD HH24:MI:SS.MS') FROM " +
-                                     table + " ORDER BY id"));
+                                     table + " t ORDER BY t.id"));
   std::vector<Row> out;
   for (auto& v : rows) {
     if (v.size() != 6) return Error(ErrorCode::kInternal, "expected 6 columns");
@@ -474,11 +478,8 @@ TEST_F(JdbcPipelineTest, SeedSourceToPostgresThroughRestartsCrashesAndPoison) {
       const Row want = expected_row(i, false);
       const Row& got = (*rows)[at++];
       if (got != want && ++wrong <= 5) {
-        ADD_FAILURE() << table << " id " << i << ": got {" << got.id << ", " << got.name << ", "
-                      << got.company << ", " << got.salary << ", " << got.hired << ", "
-                      << got.updated << "}, want {" << want.id << ", " << want.name << ", "
-                      << want.company << ", " << want.salary << ", " << want.hired << ", "
-                      << want.updated << "}";
+        ADD_FAILURE() << table << " id " << i << ": got " << ::testing::PrintToString(got)
+                      << ", want " << ::testing::PrintToString(want);
       }
     }
     EXPECT_EQ(wrong, 0u) << table << ": rows with wrong values";
@@ -606,8 +607,8 @@ TEST_F(JdbcPipelineTest, SeedSourceToPostgresThroughRestartsCrashesAndPoison) {
     n = last;
     ASSERT_TRUE(eventually([&] { return drained(*w, n); }, 40s, 200ms)) << where(*w);
     // The other sinks take the row; employee_checked has every id but the poison one.
-    auto rows = pg_query(*pg_, "SELECT id::text FROM employee_checked WHERE id >= " +
-                                   std::to_string(first) + " ORDER BY id");
+    auto rows = pg_query(*pg_, "SELECT t.id::text FROM employee_checked t WHERE t.id >= " +
+                                   std::to_string(first) + " ORDER BY t.id");
     ASSERT_TRUE(rows.ok()) << rows.error().to_string();
     std::vector<std::string> ids;
     for (const auto& r : *rows) ids.push_back(r[0]);
