@@ -133,6 +133,14 @@ class MySqlDialect final : public Dialect {
   std::string current_timestamp_sql() const override { return "SELECT CURRENT_TIMESTAMP(3)"; }
 
   int max_parameters() const override { return 65535; }
+
+  // DATETIME(6)/TIMESTAMP(6) keep microseconds that a kTimestamp value (milliseconds) drops:
+  // truncate them the same way (CAST would round on MySQL), so a row whose offset was just
+  // taken is not "later" than it and read again. A no-op for fractional digits <= 3, but the
+  // expression keeps the server from using an index on the column.
+  std::string timestamp_compare_expression(const std::string& column_sql) const override {
+    return "(" + column_sql + " - INTERVAL MICROSECOND(" + column_sql + ") % 1000 MICROSECOND)";
+  }
 };
 
 }  // namespace

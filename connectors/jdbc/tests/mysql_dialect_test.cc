@@ -647,6 +647,34 @@ TEST(MySqlWrite, CreateTableFromSqlTypes) {
   EXPECT_EQ(described->back().name, "added");
 }
 
+TEST(MySqlRead, MicrosecondsTruncateToTheMillisecondBothWays) {
+  auto c = connect_default("Asia/Shanghai");
+  ASSERT_NE(c, nullptr);
+  exec_or_die(*c, "DROP TABLE IF EXISTS micros");
+  exec_or_die(*c, "CREATE TABLE micros (id INT PRIMARY KEY, dt DATETIME(6), ts TIMESTAMP(6) NULL)");
+  exec_or_die(*c,
+              "INSERT INTO micros VALUES (1, '2024-01-01 10:00:00.123456', '2024-01-01 "
+              "10:00:00.123456'), (2, '2024-01-01 10:00:00.123999', '2024-01-01 10:00:00.123999'), "
+              "(3, '2024-01-01 10:00:00.124000', '2024-01-01 10:00:00.124000')");
+  auto zone = TimeZone::load("Asia/Shanghai");
+  ASSERT_TRUE(zone.ok());
+  const std::int64_t at_123 = *parse_timestamp("2024-01-01 10:00:00.123", *zone);
+  auto rows = read_all(*c, "SELECT dt, ts FROM micros WHERE id = 2");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0][0], Value(at_123));
+  EXPECT_EQ(rows[0][1], Value(at_123));
+  for (const char* column : {"dt", "ts"}) {
+    const std::string expr = dialect().timestamp_compare_expression(column);
+    rows = read_all(*c, "SELECT id FROM micros WHERE " + expr + " > ? ORDER BY " + expr + ", id",
+                    {p(ColumnKind::kTimestamp, Value(at_123))});
+    ASSERT_EQ(rows.size(), 1u) << column;
+    EXPECT_EQ(rows[0][0], Value(std::int32_t{3}));
+    rows = read_all(*c, "SELECT id FROM micros WHERE " + expr + " = ?",
+                    {p(ColumnKind::kTimestamp, Value(at_123))});
+    EXPECT_EQ(rows.size(), 2u) << column;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 TEST(MySqlCatalog, ListTablesWithAndWithoutDatabase) {
