@@ -947,6 +947,10 @@ class MySqlCursor final : public RowCursor {
         for (unsigned long k = 0; k < len && ok; ++k) {
           const char ch = p[k];
           if (ch >= '0' && ch <= '9') {
+            if (digits == 18) {
+              ok = false;
+              break;
+            }
             unscaled = unscaled * 10 + (ch - '0');
             ++digits;
             if (frac >= 0) ++frac;
@@ -957,7 +961,6 @@ class MySqlCursor final : public RowCursor {
           } else {
             ok = false;
           }
-          if (digits > 18) ok = false;
         }
         if (ok && std::max(frac, 0) <= scale) {
           for (int k = std::max(frac, 0); k < scale; ++k) {
