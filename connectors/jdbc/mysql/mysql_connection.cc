@@ -797,8 +797,8 @@ class MySqlCursor final : public RowCursor {
         id_(id),
         columns_(std::move(columns)),
         decoders_(std::move(decoders)),
-        settings_(settings),
-        zone_(zone),
+        zero_date_(settings->zero_date),
+        zone_(*zone),
         session_zone_(session_zone) {}
 
   ~MySqlCursor() override {
@@ -883,7 +883,7 @@ class MySqlCursor final : public RowCursor {
   // A zero date ('0000-00-00') as zeroDateTimeBehavior says.
   Result<bool> zero_date(std::size_t i, const char* p, unsigned long len, Value& out,
                          std::int64_t round_value) {
-    switch (settings_->zero_date) {
+    switch (zero_date_) {
       case Settings::ZeroDate::kNull:
         out = Value();
         return true;
@@ -1040,7 +1040,7 @@ class MySqlCursor final : public RowCursor {
           if (!z.ok()) return std::move(z).error();
           return {};
         }
-        const bool utc = decoders_[i] == Decode::kDateTime ? zone_->is_utc() : session_utc_;
+        const bool utc = decoders_[i] == Decode::kDateTime ? zone_.is_utc() : session_utc_;
         std::int64_t ms = 0;
         if (utc) {
           ms = (days_from_civil(t.year, static_cast<unsigned>(t.month),
@@ -1051,7 +1051,7 @@ class MySqlCursor final : public RowCursor {
         } else {
           const absl::CivilSecond cs(t.year, t.month, t.day, t.hour, t.minute, t.second);
           const absl::TimeZone& z =
-              decoders_[i] == Decode::kDateTime ? zone_->zone() : session_zone_;
+              decoders_[i] == Decode::kDateTime ? zone_.zone() : session_zone_;
           ms = absl::ToUnixMillis(absl::FromCivil(cs, z));
         }
         out = Value(ms + t.millis);
@@ -1066,8 +1066,9 @@ class MySqlCursor final : public RowCursor {
   std::uint64_t id_;
   std::vector<ColumnDef> columns_;
   std::vector<Decode> decoders_;
-  const Settings* settings_;
-  const TimeZone* zone_;
+  // Copies: a cursor may outlive its connection.
+  Settings::ZeroDate zero_date_;
+  TimeZone zone_;
   absl::TimeZone session_zone_;
   bool session_utc_ = session_zone_ == absl::UTCTimeZone();
 };
@@ -1109,6 +1110,11 @@ class MySqlConnection final : public Connection {
     if (mysql_real_query(session_->mysql, explicit_defaults.data(), explicit_defaults.size()) !=
         0) {
       logger().debug("explicit_defaults_for_timestamp: ", mysql_error(session_->mysql));
+    }
+    auto packet = text_rows("SELECT @@max_allowed_packet", {});
+    if (packet.ok() && !packet->empty() && (*packet)[0][0]) {
+      const std::string& t = *(*packet)[0][0];
+      std::from_chars(t.data(), t.data() + t.size(), max_packet_);
     }
     if (zone_.is_utc()) {
       session_zone_ = absl::UTCTimeZone();
@@ -1268,6 +1274,13 @@ class MySqlConnection final : public Connection {
 
   Result<void> send(const std::string& text) {
     if (session_->cancel_requested.exchange(false)) return cancelled_error();
+    if (max_packet_ > 0 && text.size() > max_packet_) {
+      // The server would drop the connection, which looks retriable but never succeeds.
+      return Error(ErrorCode::kResourceExhausted,
+                   "statement of " + std::to_string(text.size()) +
+                       " bytes exceeds the server's max_allowed_packet (" +
+                       std::to_string(max_packet_) + " bytes): write fewer rows a statement");
+    }
     session_->statement_seq.fetch_add(1);
     session_->in_statement = true;
     if (mysql_real_query(session_->mysql, text.data(), static_cast<unsigned long>(text.size())) !=
@@ -1330,6 +1343,7 @@ class MySqlConnection final : public Connection {
   Settings settings_;
   TimeZone zone_;
   absl::TimeZone session_zone_ = absl::UTCTimeZone();
+  std::uint64_t max_packet_ = 0;
   std::shared_ptr<Session> session_;
   unsigned long thread_id_ = 0;
 };

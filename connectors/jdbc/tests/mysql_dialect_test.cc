@@ -555,6 +555,20 @@ TEST(MySqlWrite, ConstraintAndValueErrorsAreNotRetriable) {
   EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
 }
 
+TEST(MySqlWrite, StatementLargerThanMaxAllowedPacketIsNotRetriable) {
+  // A connection reads the limit when it connects.
+  ASSERT_TRUE(server().exec("SET GLOBAL max_allowed_packet = 1048576").ok());
+  auto c = connect_default();
+  ASSERT_TRUE(server().exec("SET GLOBAL max_allowed_packet = 268435456").ok());
+  ASSERT_NE(c, nullptr);
+  auto r =
+      c->execute("SELECT LENGTH(?)", {p(ColumnKind::kString, Value(std::string(1048576, 'x')))});
+  ASSERT_FALSE(r.ok());
+  EXPECT_FALSE(r.error().is_retriable());
+  EXPECT_NE(r.error().message().find("max_allowed_packet"), std::string::npos);
+  EXPECT_EQ(read_all(*c, "SELECT 1").size(), 1u);
+}
+
 TEST(MySqlWrite, Transactions) {
   auto c = connect_default();
   ASSERT_NE(c, nullptr);
