@@ -607,6 +607,13 @@ const char* type_name(const MYSQL_FIELD& f) {
   }
 }
 
+// MariaDB's extended metadata: the data type name of plugin types ("uuid", "inet6").
+bool has_type_name(MYSQL_FIELD* f, std::string_view name) {
+  MARIADB_CONST_STRING attr{nullptr, 0};
+  return mariadb_field_attr(&attr, f, MARIADB_FIELD_ATTR_DATA_TYPE_NAME) == 0 &&
+         attr.length == name.size() && lower(std::string_view(attr.str, attr.length)) == name;
+}
+
 bool is_json_field(MYSQL_FIELD* f) {
   if (f->type == MYSQL_TYPE_JSON) return true;
   MARIADB_CONST_STRING attr{nullptr, 0};
@@ -741,6 +748,10 @@ std::pair<ColumnDef, Decode> describe_field(MYSQL_FIELD* f, const Settings& s) {
         c.kind = ColumnKind::kBytes;
         d = Decode::kBytes;
         c.precision = blob ? 0 : static_cast<int>(f->length);
+      } else if (has_type_name(f, "uuid")) {
+        c.kind = ColumnKind::kUuid;
+        c.native_type = "UUID";
+        d = Decode::kString;
       } else if (is_json_field(f)) {
         c.kind = ColumnKind::kJson;
         c.native_type = "JSON";

@@ -190,7 +190,7 @@ const char* kTypesTable =
     "iu INT UNSIGNED, bi BIGINT, biu BIGINT UNSIGNED, d DECIMAL(38,10), f FLOAT, db DOUBLE, vc "
     "VARCHAR(200), tx TEXT, bl BLOB, vb VARBINARY(20), dt DATE, tm TIME(3), dtm DATETIME(3), ts "
     "TIMESTAMP(3) NULL, js JSON, bit1 BIT(1), bit9 BIT(9), yr YEAR, en ENUM('a','b'), ch "
-    "CHAR(10))";
+    "CHAR(10), u UUID)";
 
 struct Expect {
   const char* name;
@@ -207,7 +207,7 @@ const std::vector<Expect> kTypesColumns = {
     {"vb", ColumnKind::kBytes},      {"dt", ColumnKind::kDate},      {"tm", ColumnKind::kTime},
     {"dtm", ColumnKind::kTimestamp}, {"ts", ColumnKind::kTimestamp}, {"js", ColumnKind::kJson},
     {"bit1", ColumnKind::kBoolean},  {"bit9", ColumnKind::kBytes},   {"yr", ColumnKind::kInt16},
-    {"en", ColumnKind::kString},     {"ch", ColumnKind::kString},
+    {"en", ColumnKind::kString},     {"ch", ColumnKind::kString},    {"u", ColumnKind::kUuid},
 };
 
 std::vector<Value> max_row() {
@@ -244,6 +244,7 @@ std::vector<Value> max_row() {
       Value(std::int16_t{2155}),
       Value("b"),
       Value("abc"),
+      Value("123e4567-e89b-12d3-a456-426614174000"),
   };
 }
 
@@ -278,6 +279,7 @@ std::vector<Value> min_row() {
       Value(std::int16_t{1901}),
       Value("a"),
       Value(""),
+      Value("00000000-0000-0000-0000-000000000000"),
   };
 }
 
