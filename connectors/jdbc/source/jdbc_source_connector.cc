@@ -466,6 +466,7 @@ void JdbcSourceTask::fail(const Error& error, std::string_view what) {
 
 std::vector<ConnectRecord> JdbcSourceTask::poll() {
   std::vector<ConnectRecord> records;
+  bool waited = false;
   for (;;) {
     if (!ready_) {
       ensure_ready();
@@ -483,7 +484,11 @@ std::vector<ConnectRecord> JdbcSourceTask::poll() {
       if (next_run_[k] < next_run_[chosen]) chosen = k;
     }
     if (next_run_[chosen] > now) {
-      if (wakeup_.wait_for(next_run_[chosen] - now)) return records;  // stop or pause
+      // Nothing due: sleep until the first table is (a stop or pause ends the sleep), then
+      // run it; after one such sleep an empty result goes back to the worker.
+      if (waited) return records;
+      if (wakeup_.wait_for(next_run_[chosen] - now)) return records;
+      waited = true;
       continue;
     }
     next_querier_ = chosen + 1;
