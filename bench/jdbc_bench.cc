@@ -502,14 +502,19 @@ void run_postgres(const Options& o) {
           "100000)::text, 5, '0'), ((g * 7919) % 9999999) / 100.0, DATE '1970-01-01' + (g % "
           "20000)::int, TIMESTAMP '2023-11-14 22:13:20' + g * interval '1 second', 'note ' || "
           "lpad(g::text, 8, '0') || repeat(' abcdefghijklmnopqrstuvwxyz', 3) FROM "
-          "generate_series(1, " +
+          "generate_series(1::bigint, " +
               std::to_string(o.source_rows) + ") g");
   pg_exec(c, "VACUUM ANALYZE bench_src");
   header("PostgreSQL source, bulk mode (JdbcSourceTask in-process, 1 task)");
+  // Each plain read runs before and after the connector's (the better of the two counts), so
+  // neither side gets a colder cache.
+  auto better = [](Result a, Result b) { return a.rate() >= b.rate() ? a : b; };
   Result whole = pg_select_ceiling(c, false, o.source_rows);
   Result single = pg_select_ceiling(c, true, o.source_rows);
   Result source = run_source("JdbcSourceTask bulk <- PostgreSQL", conn, "public.bench_src",
                              o.source_rows, whole.bytes, o);
+  whole = better(whole, pg_select_ceiling(c, false, o.source_rows));
+  single = better(single, pg_select_ceiling(c, true, o.source_rows));
   const Result& best = whole.rate() >= single.rate() ? whole : single;
   print(source, &best);
   print(whole, nullptr);
@@ -550,9 +555,13 @@ void run_mariadb(const Options& o) {
           "seq_1_to_" +
               std::to_string(o.source_rows));
   header("MariaDB source, bulk mode (JdbcSourceTask in-process, 1 task)");
+  // The plain read runs before and after the connector's (the better of the two counts).
   Result select = my_select_ceiling(c, o.source_rows);
   Result source = run_source("JdbcSourceTask bulk <- MariaDB", conn, db.database() + ".bench_src",
                              o.source_rows, select.bytes, o);
+  if (Result again = my_select_ceiling(c, o.source_rows); again.rate() > select.rate()) {
+    select = again;
+  }
   print(source, &select);
   print(select, nullptr);
   mysql_close(c);
@@ -581,9 +590,10 @@ int main(int argc, char** argv) {
     }
   }
   std::printf(
-      "jdbc_bench: sink %lld rows, source %lld rows; tasks driven in-process with a fake "
-      "context (no worker, no broker); timed: put()/flush() and poll() only\n",
-      o.rows, o.source_rows);
+      "jdbc_bench: sink %lld rows (batch.size %d), source %lld rows (batch.max.rows %d); tasks "
+      "driven in-process with a fake context (no worker, no broker); timed: put()/flush() and "
+      "poll() only\n",
+      o.rows, o.batch_size, o.source_rows, o.batch_max_rows);
   if (o.only.empty() || o.only == "postgres") rmqc::bench::run_postgres(o);
   if (o.only.empty() || o.only == "mariadb") rmqc::bench::run_mariadb(o);
   return 0;
