@@ -795,6 +795,7 @@ struct Session {
       active = nullptr;
     }
     active_id = 0;
+    in_statement = false;
   }
 };
 
@@ -1253,10 +1254,12 @@ class MySqlConnection final : public Connection {
 
   Result<std::vector<ColumnDef>> describe_table(const TableId& table) override;
 
+  // Sets a flag the running (or, when none runs, the next) statement answers with kCancelled,
+  // and kills the server-side query from a second connection (connect timeout 2 s).
   void cancel() override {
     session_->cancel_requested = true;
     const std::uint64_t seq = session_->statement_seq.load();
-    auto killer = open_handle(settings_, 5, /*with_database=*/false);
+    auto killer = open_handle(settings_, 2, /*with_database=*/false);
     if (!killer.ok()) {
       logger().warn("cancel: ", killer.error().message());
       return;

@@ -900,6 +900,34 @@ TEST(MySqlRead, CancelOfAnExecute) {
   EXPECT_EQ(result->error().code(), ErrorCode::kCancelled) << result->error().to_string();
 }
 
+TEST(MySqlRead, CancelWithNothingRunningCancelsTheNextStatementOnly) {
+  auto c = connect_default();
+  ASSERT_NE(c, nullptr);
+  c->cancel();
+  auto r = c->execute("DO 1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kCancelled);
+  EXPECT_TRUE(c->execute("DO 1").ok());
+}
+
+TEST(MySqlRead, CursorOutlivesItsConnection) {
+  auto c = connect_default();
+  ASSERT_NE(c, nullptr);
+  auto cursor = c->query("SELECT seq FROM seq_1_to_1000", {});
+  ASSERT_TRUE(cursor.ok());
+  std::unique_ptr<RowCursor> rows = std::move(cursor).value();
+  c.reset();
+  std::vector<Value> row;
+  int count = 0;
+  while (true) {
+    auto more = rows->next(row);
+    ASSERT_TRUE(more.ok()) << more.error().to_string();
+    if (!*more) break;
+    ++count;
+  }
+  EXPECT_EQ(count, 1000);
+}
+
 // Last: restarts the shared server.
 TEST(MySqlZRestart, OldConnectionFailsRetriablyNewOneWorks) {
   auto c = connect_default();
