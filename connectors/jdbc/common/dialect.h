@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace rmqc::connectors::jdbc {
@@ -82,8 +83,15 @@ class RowCursor {
 // A typed statement parameter: the kind says how to send value (a kTimestamp is an int64 of
 // epoch milliseconds, a kDecimal a Decimal, ...). A null value is SQL NULL.
 struct SqlParam {
+  SqlParam() = default;
+  SqlParam(ColumnKind k, Value v, std::optional<ColumnKind> element = std::nullopt)
+      : kind(k), value(std::move(v)), element_kind(element) {}
+
   ColumnKind kind = ColumnKind::kString;
   Value value;
+  // kArray only: how to send the elements (a list of int64 may be timestamps); nullopt = as the
+  // element values' own kinds.
+  std::optional<ColumnKind> element_kind;
 };
 
 struct TableFilter {

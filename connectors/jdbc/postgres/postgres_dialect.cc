@@ -230,7 +230,8 @@ struct ParamBuffers {
         }
         formats[i] = 1;
       } else {
-        auto r = encode_text(p.kind, p.value, tz, text[i]);
+        auto r =
+            encode_text(p.kind, p.value, tz, text[i], p.element_kind ? &*p.element_kind : nullptr);
         if (!r.ok()) {
           Error e = std::move(r).error();
           e.with_context("parameter " + std::to_string(i + 1));

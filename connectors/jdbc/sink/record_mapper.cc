@@ -525,6 +525,7 @@ Result<bool> RecordMapper::map(ConnectRecord& record, MappedRow& row) {
         break;
       }
     }
+    if (kind == ColumnKind::kArray) row.params.back().element_kind = s.columns[j].element_kind;
   }
   return true;
 }
