@@ -527,6 +527,8 @@ TEST_F(JdbcPipelineTest, SeedSourceToPostgresThroughRestartsCrashesAndPoison) {
     int status = w->kill9();
     ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     const long long upper = feed.upper();  // no committed id is above this
+    // A COMMIT the server had received before the kill may finish just after it.
+    std::this_thread::sleep_for(500ms);
     const long long at_kill = pg_counts(*pg_, "employee_log").rows;
     ASSERT_TRUE(feeding) << "the rows were all inserted before the kill: not mid-stream";
     feed.join();
@@ -570,15 +572,23 @@ TEST_F(JdbcPipelineTest, SeedSourceToPostgresThroughRestartsCrashesAndPoison) {
   // --- 4. PostgreSQL restart mid-stream ---------------------------------------------------------
   {
     const long long copy_before = pg_counts(*pg_, "employee_copy").rows;
-    Inserter feed(*db_, n + 1, 60, 10, 100ms);
-    ASSERT_TRUE(eventually([&] { return pg_counts(*pg_, "employee_copy").rows > copy_before + 5; },
-                           30s, 20ms))
+    // 600 rows over 12 s or more: the source (seed JSON: poll.interval.ms 5000) polls at least
+    // twice meanwhile, so records reach the sinks while PostgreSQL is down.
+    Inserter feed(*db_, n + 1, 120, 5, 100ms);
+    ASSERT_TRUE(
+        eventually([&] { return pg_counts(*pg_, "employee_copy").rows > copy_before; }, 30s, 20ms))
         << "no rows streamed" << where(*w);
     const bool feeding = !feed.done();
     auto stopped = pg_->stop();
     ASSERT_TRUE(stopped.ok()) << stopped.error().to_string();
     ASSERT_TRUE(feeding) << "the rows were all inserted before PostgreSQL stopped";
-    std::this_thread::sleep_for(2s);  // the sinks fail and retry meanwhile
+    // Down until the next poll put new records in the topic (the sinks must write them to a
+    // stopped server), then one more second of failing retries.
+    const long long in_topic_at_stop = topic_messages(*w, kTopic);
+    ASSERT_TRUE(
+        eventually([&] { return topic_messages(*w, kTopic) > in_topic_at_stop; }, 20s, 50ms))
+        << "no records while PostgreSQL was down" << where(*w);
+    std::this_thread::sleep_for(1s);
     auto restarted = pg_->restart();
     ASSERT_TRUE(restarted.ok()) << restarted.error().to_string();
     feed.join();
