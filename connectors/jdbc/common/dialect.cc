@@ -74,6 +74,50 @@ std::string ident(const Dialect& d, std::string_view name, bool quote) {
 
 }  // namespace
 
+std::string Dialect::multi_row_insert_sql(const TableId& table,
+                                          const std::vector<ColumnDef>& columns, int rows_count,
+                                          bool quote) const {
+  std::string sql = "INSERT INTO " + table_name(table, quote) + " (";
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    if (i > 0) sql += ", ";
+    sql += ident(*this, columns[i].name, quote);
+  }
+  sql += ") VALUES ";
+  const int rows = rows_count > 0 ? rows_count : 1;
+  sql.reserve(sql.size() + static_cast<std::size_t>(rows) * (columns.size() * 6 + 4));
+  int index = 0;
+  for (int r = 0; r < rows; ++r) {
+    sql += r > 0 ? ", (" : "(";
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      if (i > 0) sql += ", ";
+      sql += placeholder(index++);
+    }
+    sql += ')';
+  }
+  return sql;
+}
+
+std::string Dialect::on_conflict_sql(const std::vector<ColumnDef>& columns,
+                                     const std::vector<std::string>& key_columns,
+                                     bool quote) const {
+  std::string sql = " ON CONFLICT (";
+  for (std::size_t i = 0; i < key_columns.size(); ++i) {
+    if (i > 0) sql += ", ";
+    sql += ident(*this, key_columns[i], quote);
+  }
+  sql += ") DO ";
+  std::string sets;
+  for (const auto& c : columns) {
+    bool is_key = false;
+    for (const auto& k : key_columns) is_key = is_key || k == c.name;
+    if (is_key) continue;
+    if (!sets.empty()) sets += ", ";
+    sets += ident(*this, c.name, quote) + " = EXCLUDED." + ident(*this, c.name, quote);
+  }
+  sql += sets.empty() ? "NOTHING" : "UPDATE SET " + sets;
+  return sql;
+}
+
 std::string Dialect::update_sql(const TableId& table, const std::vector<ColumnDef>& columns,
                                 const std::vector<std::string>& key_columns, bool quote) const {
   std::string sql = "UPDATE " + table_name(table, quote) + " SET ";

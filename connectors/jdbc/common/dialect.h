@@ -204,6 +204,16 @@ class Dialect {
   virtual std::string timestamp_compare_expression(const std::string& column_sql) const {
     return column_sql;
   }
+
+ protected:
+  // Pieces the dialects' insert_sql() share: "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)" with
+  // this dialect's placeholders numbered row by row, and the SQL-standard-ish upsert tail
+  // " ON CONFLICT (k) DO UPDATE SET a = EXCLUDED.a" (DO NOTHING when every column is a key) that
+  // PostgreSQL and SQLite both speak.
+  std::string multi_row_insert_sql(const TableId& table, const std::vector<ColumnDef>& columns,
+                                   int rows_count, bool quote) const;
+  std::string on_conflict_sql(const std::vector<ColumnDef>& columns,
+                              const std::vector<std::string>& key_columns, bool quote) const;
 };
 
 }  // namespace rmqc::connectors::jdbc

@@ -39,20 +39,7 @@ class MySqlDialect final : public Dialect {
                          int rows_count, bool quote) const override {
     if (mode == InsertMode::kUpdate) return update_sql(table, columns, key_columns, quote);
     auto ident = [&](const std::string& n) { return quote ? quote_identifier(n) : n; };
-    std::string sql = "INSERT INTO " + table_name(table, quote) + " (";
-    for (std::size_t i = 0; i < columns.size(); ++i) {
-      if (i > 0) sql += ", ";
-      sql += ident(columns[i].name);
-    }
-    sql += ") VALUES ";
-    std::string row = "(";
-    for (std::size_t i = 0; i < columns.size(); ++i) row += i == 0 ? "?" : ", ?";
-    row += ")";
-    sql.reserve(sql.size() + (row.size() + 2) * static_cast<std::size_t>(rows_count) + 64);
-    for (int r = 0; r < rows_count; ++r) {
-      if (r > 0) sql += ", ";
-      sql += row;
-    }
+    std::string sql = multi_row_insert_sql(table, columns, rows_count, quote);
     if (mode == InsertMode::kUpsert) {
       // VALUES(c) works on MariaDB and (deprecated but working) on MySQL 8.
       sql += " ON DUPLICATE KEY UPDATE ";

@@ -771,40 +771,10 @@ std::string PostgresDialect::placeholder(int index) const {
 std::string PostgresDialect::insert_sql(const TableId& table, const std::vector<ColumnDef>& columns,
                                         const std::vector<std::string>& key_columns,
                                         InsertMode mode, int rows_count, bool quote) const {
-  auto ident = [&](std::string_view name) {
-    return quote ? quote_identifier(name) : std::string(name);
-  };
-  std::string sql = "INSERT INTO " + table_name(table, quote) + " (";
-  for (std::size_t i = 0; i < columns.size(); ++i) {
-    if (i) sql += ",";
-    sql += ident(columns[i].name);
-  }
-  sql += ") VALUES ";
-  int index = 0;
-  for (int r = 0; r < rows_count; ++r) {
-    sql += r ? ",(" : "(";
-    for (std::size_t i = 0; i < columns.size(); ++i) {
-      if (i) sql += ",";
-      sql += placeholder(index++);
-    }
-    sql += ")";
-  }
+  if (mode == InsertMode::kUpdate) return update_sql(table, columns, key_columns, quote);
+  std::string sql = multi_row_insert_sql(table, columns, rows_count, quote);
   if (mode == InsertMode::kUpsert && !key_columns.empty()) {
-    sql += " ON CONFLICT (";
-    for (std::size_t i = 0; i < key_columns.size(); ++i) {
-      if (i) sql += ",";
-      sql += ident(key_columns[i]);
-    }
-    sql += ") DO ";
-    std::string sets;
-    for (const ColumnDef& c : columns) {
-      bool is_key = false;
-      for (const std::string& k : key_columns) is_key = is_key || k == c.name;
-      if (is_key) continue;
-      if (!sets.empty()) sets += ",";
-      sets += ident(c.name) + "=EXCLUDED." + ident(c.name);
-    }
-    sql += sets.empty() ? "NOTHING" : "UPDATE SET " + sets;
+    sql += on_conflict_sql(columns, key_columns, quote);
   }
   return sql;
 }

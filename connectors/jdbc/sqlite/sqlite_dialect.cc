@@ -784,35 +784,9 @@ std::string SqliteDialect::insert_sql(const TableId& table, const std::vector<Co
                                       const std::vector<std::string>& key_columns, InsertMode mode,
                                       int rows_count, bool quote) const {
   if (mode == InsertMode::kUpdate) return update_sql(table, columns, key_columns, quote);
-  auto ident = [&](std::string_view n) { return quote ? quote_identifier(n) : std::string(n); };
-  std::string sql = "INSERT INTO " + table_name(table, quote) + " (";
-  for (std::size_t i = 0; i < columns.size(); ++i) {
-    if (i > 0) sql += ", ";
-    sql += ident(columns[i].name);
-  }
-  sql += ") VALUES ";
-  std::string row = "(";
-  for (std::size_t i = 0; i < columns.size(); ++i) row += i > 0 ? ", ?" : "?";
-  row += ")";
-  sql.reserve(sql.size() + static_cast<std::size_t>(std::max(rows_count, 1)) * (row.size() + 2));
-  for (int r = 0; r < std::max(rows_count, 1); ++r) {
-    if (r > 0) sql += ", ";
-    sql += row;
-  }
+  std::string sql = multi_row_insert_sql(table, columns, rows_count, quote);
   if (mode == InsertMode::kUpsert && !key_columns.empty()) {
-    sql += " ON CONFLICT (";
-    for (std::size_t i = 0; i < key_columns.size(); ++i) {
-      if (i > 0) sql += ", ";
-      sql += ident(key_columns[i]);
-    }
-    sql += ") DO ";
-    std::string set;
-    for (const auto& c : columns) {
-      if (std::find(key_columns.begin(), key_columns.end(), c.name) != key_columns.end()) continue;
-      if (!set.empty()) set += ", ";
-      set += ident(c.name) + " = excluded." + ident(c.name);
-    }
-    sql += set.empty() ? "NOTHING" : "UPDATE SET " + set;
+    sql += on_conflict_sql(columns, key_columns, quote);
   }
   return sql;
 }

@@ -156,10 +156,10 @@ TEST(PostgresDialect, SqlSpelling) {
   cols[2].name = "v";
   TableId t{"", "s", "t"};
   EXPECT_EQ(dialect.insert_sql(t, cols, {"id"}, InsertMode::kInsert, 2, true),
-            "INSERT INTO \"s\".\"t\" (\"id\",\"Name\",\"v\") VALUES ($1,$2,$3),($4,$5,$6)");
+            "INSERT INTO \"s\".\"t\" (\"id\", \"Name\", \"v\") VALUES ($1, $2, $3), ($4, $5, $6)");
   EXPECT_EQ(dialect.insert_sql(t, cols, {"id"}, InsertMode::kUpsert, 1, false),
-            "INSERT INTO s.t (id,Name,v) VALUES ($1,$2,$3) ON CONFLICT (id) DO UPDATE SET "
-            "Name=EXCLUDED.Name,v=EXCLUDED.v");
+            "INSERT INTO s.t (id, Name, v) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET "
+            "Name = EXCLUDED.Name, v = EXCLUDED.v");
   EXPECT_EQ(dialect.insert_sql(t, {cols[0]}, {"id"}, InsertMode::kUpsert, 1, false),
             "INSERT INTO s.t (id) VALUES ($1) ON CONFLICT (id) DO NOTHING");
   ColumnDef c;
