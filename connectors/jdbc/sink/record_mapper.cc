@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <utility>
 
 namespace rmqc::connectors::jdbc {
 namespace {
@@ -477,6 +478,7 @@ Result<bool> RecordMapper::map(ConnectRecord& record, MappedRow& row) {
   const RowShape& s = *row.shape;
   row.params.clear();
   row.params.reserve(s.columns.size());
+  row.moved.assign(s.columns.size(), false);
   Struct* value_struct = record.value.get_struct_if();
   ValueMap* value_map = record.value.get_if<ValueMap>();
   for (std::size_t j = 0; j < s.columns.size(); ++j) {
@@ -512,7 +514,8 @@ Result<bool> RecordMapper::map(ConnectRecord& record, MappedRow& row) {
           const Value* def = f.schema->default_value();
           row.params.push_back({kind, def ? *def : Value()});
         } else {
-          row.params.push_back({kind, std::move(slot)});
+          row.params.push_back({kind, std::exchange(slot, Value())});
+          row.moved[j] = true;
         }
         break;
       }
@@ -521,7 +524,9 @@ Result<bool> RecordMapper::map(ConnectRecord& record, MappedRow& row) {
           return record_error("the record value map changed shape");
         }
         row.params.push_back(
-            {kind, std::move((*value_map)[static_cast<std::size_t>(src.index)].second)});
+            {kind,
+             std::exchange((*value_map)[static_cast<std::size_t>(src.index)].second, Value())});
+        row.moved[j] = true;
         break;
       }
     }
@@ -536,17 +541,17 @@ void RecordMapper::restore(ConnectRecord& record, MappedRow& row) {
   Struct* value_struct = record.value.get_struct_if();
   ValueMap* value_map = record.value.get_if<ValueMap>();
   for (std::size_t j = 0; j < s.columns.size() && j < row.params.size(); ++j) {
+    if (j >= row.moved.size() || !row.moved[j]) continue;
     const ColumnSource& src = s.sources[j];
     const auto at = static_cast<std::size_t>(src.index);
     if (src.kind == ColumnSource::Kind::kValueField && value_struct &&
         at < value_struct->values().size()) {
-      Value& slot = value_struct->values()[at];
-      if (slot.is_null()) slot = std::move(row.params[j].value);
+      value_struct->values()[at] = std::move(row.params[j].value);
     } else if (src.kind == ColumnSource::Kind::kValueMapEntry && value_map &&
                at < value_map->size()) {
-      Value& slot = (*value_map)[at].second;
-      if (slot.is_null()) slot = std::move(row.params[j].value);
+      (*value_map)[at].second = std::move(row.params[j].value);
     }
+    row.moved[j] = false;
   }
 }
 

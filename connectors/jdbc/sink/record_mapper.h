@@ -49,6 +49,9 @@ struct RowShape {
 struct MappedRow {
   std::shared_ptr<const RowShape> shape;
   std::vector<SqlParam> params;  // one per shape->columns
+  // Per column: its value was moved out of the record (restore() moves it back); false for key
+  // values (copied) and for defaults standing in for a null field.
+  std::vector<bool> moved;
 };
 
 class RecordMapper {

@@ -505,14 +505,15 @@ TEST_F(SinkTaskTest, WithoutAutoEvolveAMissingColumnFailsNamingIt) {
 }
 
 TEST_F(SinkTaskTest, APoisonRecordGoesToTheReporterAndTheRestOfItsBatchIsWritten) {
-  exec("CREATE TABLE people (id BIGINT PRIMARY KEY, name TEXT NOT NULL, age INT)");
+  exec(
+      "CREATE TABLE people (id BIGINT PRIMARY KEY, name TEXT NOT NULL, age INT CHECK (age < 100))");
   auto& task = start(config({{"batch.size", "10"}}));
   std::vector<ConnectRecord> batch;
   for (int i = 0; i < 10; ++i) {
     Struct s(person_schema());
     s.put("id", Value(std::int64_t{i}));
-    if (i != 4) s.put("name", Value("n" + std::to_string(i)));  // row 4 violates NOT NULL
-    s.put("age", Value(std::int32_t{i}));
+    s.put("name", Value("n" + std::to_string(i)));
+    s.put("age", Value(std::int32_t{i == 4 ? 150 : i}));  // row 4 violates the CHECK
     batch.push_back(record(i, Value(std::move(s))));
   }
   task.put(batch);
@@ -523,7 +524,8 @@ TEST_F(SinkTaskTest, APoisonRecordGoesToTheReporterAndTheRestOfItsBatchIsWritten
   EXPECT_EQ(*poison.position.offset.find("queueOffset"), Value(std::int64_t{4}));
   // The record is reported as it came (its values are not lost to the statement).
   EXPECT_EQ(poison.value.as_struct().get("id"), Value(std::int64_t{4}));
-  EXPECT_EQ(poison.value.as_struct().get("age"), Value(std::int32_t{4}));
+  EXPECT_EQ(poison.value.as_struct().get("name"), Value("n4"));
+  EXPECT_EQ(poison.value.as_struct().get("age"), Value(std::int32_t{150}));
   EXPECT_NE(reporter_.errors[0].find("people"), std::string::npos);
   OffsetMap current{{queue(), RecordOffset{{"queueOffset", Value(std::int64_t{10})}}}};
   EXPECT_EQ(task.pre_commit(current), current);
