@@ -181,7 +181,10 @@ Result<void> bind(sqlite3* db, sqlite3_stmt* stmt, int index, const SqlParam& p,
       }
       case ColumnKind::kBytes: {
         if (const auto* b = v.get_if<Bytes>()) {
-          rc = sqlite3_bind_blob(stmt, i, b->data(), static_cast<int>(b->size()), SQLITE_STATIC);
+          // An empty vector's data() may be null, which sqlite3_bind_blob takes for NULL.
+          rc = b->empty() ? sqlite3_bind_zeroblob(stmt, i, 0)
+                          : sqlite3_bind_blob(stmt, i, b->data(), static_cast<int>(b->size()),
+                                              SQLITE_STATIC);
         } else if (const auto* s = v.get_if<std::string>()) {
           rc = sqlite3_bind_blob(stmt, i, s->data(), static_cast<int>(s->size()), SQLITE_STATIC);
         } else {
@@ -685,6 +688,12 @@ ColumnDef SqliteDialect::column_from_declared_type(std::string name, std::string
   } else if (base == "REAL" || base == "FLOAT" || base == "DOUBLE" || base == "DOUBLE PRECISION" ||
              base == "FLOAT8") {
     set(ColumnKind::kFloat64);
+  } else if (base == "DECIMAL_TEXT") {
+    // What auto.create declares for a Decimal: TEXT affinity, so SQLite keeps every digit
+    // (NUMERIC affinity would turn more than 15 significant digits into an inexact REAL).
+    set(ColumnKind::kDecimal);
+    c.precision = args[0];
+    c.scale = nargs > 1 ? args[1] : 0;
   } else if (base == "NUMERIC" || base == "DECIMAL" || base == "NUMBER") {
     if (nargs == 0) {
       set(ColumnKind::kFloat64);  // no declared scale: SQLite keeps it as REAL or INTEGER
@@ -808,7 +817,7 @@ std::string SqliteDialect::sql_type(const ColumnDef& column) const {
     case ColumnKind::kFloat64:
       return "DOUBLE";
     case ColumnKind::kDecimal:
-      return "DECIMAL(" + std::to_string(column.precision > 0 ? column.precision : 38) + "," +
+      return "DECIMAL_TEXT(" + std::to_string(column.precision > 0 ? column.precision : 38) + "," +
              std::to_string(column.scale) + ")";
     case ColumnKind::kString:
       return column.precision > 0 ? "VARCHAR(" + std::to_string(column.precision) + ")" : "TEXT";
