@@ -824,6 +824,12 @@ std::string PostgresDialect::sql_type(const ColumnDef& column) const {
   return "TEXT";
 }
 
+std::string PostgresDialect::timestamp_compare_expression(const std::string& column_sql) const {
+  // Without it a row at 00:00:00.000100 stays "after" its own offset (00:00:00.000) and is read
+  // again on every poll.
+  return "date_trunc('milliseconds', " + column_sql + ")";
+}
+
 std::string PostgresDialect::current_timestamp_sql() const {
   return "SELECT CURRENT_TIMESTAMP";
 }

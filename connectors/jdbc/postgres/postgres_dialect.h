@@ -28,6 +28,8 @@ class PostgresDialect final : public Dialect {
                          int rows_count, bool quote) const override;
   std::string sql_type(const ColumnDef& column) const override;
   std::string current_timestamp_sql() const override;
+  // date_trunc to milliseconds: timestamp columns keep microseconds, offsets keep milliseconds.
+  std::string timestamp_compare_expression(const std::string& column_sql) const override;
   int max_parameters() const override { return 65535; }
 
   // The ColumnDef of a PostgreSQL type oid and type modifier (as PQftype/PQfmod or

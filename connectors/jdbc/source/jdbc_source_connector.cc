@@ -467,6 +467,7 @@ void JdbcSourceTask::fail(const Error& error, std::string_view what) {
 std::vector<ConnectRecord> JdbcSourceTask::poll() {
   std::vector<ConnectRecord> records;
   bool waited = false;
+  std::size_t idle_runs = 0;  // querier runs of this call that found nothing
   for (;;) {
     if (!ready_) {
       ensure_ready();
@@ -507,6 +508,9 @@ std::vector<ConnectRecord> JdbcSourceTask::poll() {
     }
     next_run_[chosen] = *more ? started : started + poll_interval_;
     if (!records.empty()) return records;
+    // Nothing new after a sleep, or from every table once: back to the worker (a query slower
+    // than poll.interval.ms would otherwise keep this call busy forever).
+    if (waited || ++idle_runs >= queriers_.size()) return records;
     if (wakeup_.notified()) {
       wakeup_.wait_for(std::chrono::milliseconds(0));
       return records;

@@ -311,6 +311,13 @@ Result<std::int64_t> TableQuerier::db_now(Connection& connection) {
   if (!*more || row.empty() || !row[0].to_int64(now)) {
     return Error(ErrorCode::kInternal, "the database's current time query returned no time");
   }
+  // Read to the end: a cursor dropped early makes the dialect stop the statement (PostgreSQL
+  // sends a cancel request over a new connection), which costs more than the query.
+  std::vector<Value> rest;
+  while (true) {
+    auto again = (*cursor)->next(rest);
+    if (!again.ok() || !*again) break;
+  }
   return now;
 }
 

@@ -311,3 +311,87 @@ TEST_F(CrossDbRoundTrip, PostgresToMariaDbAndSqlite) {
 
 }  // namespace
 }  // namespace rmqc::connectors::jdbc
+
+namespace rmqc::connectors::jdbc {
+namespace {
+
+// timestamp+incrementing against the real servers: rows with equal timestamps (also with
+// sub-millisecond digits the offsets do not keep), an update that moves a row's timestamp, and
+// a task restarted from its committed offsets in between: every change once, none twice.
+class ServerTimestampMode : public ::testing::TestWithParam<std::string> {};
+
+std::vector<std::int64_t> ids_of(const std::vector<ConnectRecord>& records) {
+  std::vector<std::int64_t> out;
+  for (const auto& r : records) {
+    std::int64_t id = -1;
+    r.value.as_struct().get("id").to_int64(id);
+    out.push_back(id);
+  }
+  return out;
+}
+
+TEST_P(ServerTimestampMode, EqualTimestampsUpdatesAndARestart) {
+  const bool pg = GetParam() == "postgres";
+  Endpoint db = pg ? postgres() : mariadb();
+  ASSERT_FALSE(db.name.empty());
+  auto conn = open(db);
+  ASSERT_NE(conn, nullptr);
+  exec(*conn, "DROP TABLE IF EXISTS ts_mode");
+  exec(*conn, pg ? "CREATE TABLE ts_mode (id INT PRIMARY KEY, v TEXT, "
+                   "updated TIMESTAMP(6) NOT NULL)"
+                 : "CREATE TABLE ts_mode (id INT PRIMARY KEY, v TEXT, "
+                   "updated DATETIME(6) NOT NULL)");
+  exec(*conn,
+       "INSERT INTO ts_mode VALUES (1, 'a', '2024-01-01 00:00:00.000100'), "
+       "(2, 'b', '2024-01-01 00:00:00.000200'), (3, 'c', '2024-01-01 00:00:00.000300'), "
+       "(4, 'd', '2024-01-01 00:00:01'), (5, 'e', '2024-01-01 00:00:02')");
+  KeyValue config = db.connection;
+  config.put("mode", "timestamp+incrementing");
+  config.put("timestamp.column.name", "updated");
+  config.put("incrementing.column.name", "id");
+  config.put("table.whitelist", pg ? "public.ts_mode" : "rmqc_test.ts_mode");
+  config.put("topic.prefix", "ts-");
+  config.put("batch.max.rows", "2");  // pages end inside the group of equal milliseconds
+  config.put("poll.interval.ms", "1");
+
+  rmqc::testing::FakeSourceContext context;
+  context.config = config;
+  auto poll_all = [&](int polls) {
+    JdbcSourceTask task(dialects());
+    task.init(context);
+    task.start(config);
+    std::vector<ConnectRecord> out;
+    for (int i = 0; i < polls; ++i) {
+      for (auto& r : task.poll()) {
+        // Committed as the worker would after the broker acknowledged the record.
+        context.reader.offsets[r.position.partition] = r.position.offset;
+        out.push_back(std::move(r));
+      }
+    }
+    task.stop();
+    return out;
+  };
+
+  // Up to row 3 (a restart point inside the rows of one millisecond), then the rest.
+  auto first = poll_all(2);
+  ASSERT_GE(first.size(), 2u);
+  auto rest = poll_all(20);
+  auto all = ids_of(first);
+  for (auto id : ids_of(rest)) all.push_back(id);
+  EXPECT_EQ(all, (std::vector<std::int64_t>{1, 2, 3, 4, 5}))
+      << "first poll(s) read " << first.size();
+
+  // An update moves row 2 after everything else; a new row comes with it.
+  exec(*conn, "UPDATE ts_mode SET v = 'b2', updated = '2024-01-01 00:00:03' WHERE id = 2");
+  exec(*conn, "INSERT INTO ts_mode VALUES (6, 'f', '2024-01-01 00:00:03')");
+  auto changes = poll_all(10);
+  EXPECT_EQ(ids_of(changes), (std::vector<std::int64_t>{2, 6}));
+  ASSERT_FALSE(changes.empty());
+  EXPECT_EQ(changes[0].value.as_struct().get("v"), Value("b2"));
+  EXPECT_TRUE(poll_all(5).empty()) << "nothing new, nothing again";
+}
+
+INSTANTIATE_TEST_SUITE_P(Servers, ServerTimestampMode, ::testing::Values("postgres", "mariadb"));
+
+}  // namespace
+}  // namespace rmqc::connectors::jdbc
