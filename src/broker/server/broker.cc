@@ -8,6 +8,8 @@
 #include "rocketmq/protocol/response_code.h"
 
 #include <algorithm>
+#include <optional>
+#include <tuple>
 
 namespace rmqc::broker {
 namespace rc = rocketmq::request_code;
@@ -57,6 +59,20 @@ std::optional<std::string> topic_error(std::string_view t) {
 RemotingCommand reply_to(const RemotingCommand& request, std::int32_t code,
                          std::string remark = {}) {
   return RemotingCommand::response_to(request, code, std::move(remark));
+}
+
+// Why the request being dispatched on this thread was refused as undecodable (its header or
+// body), for on_request to log with the peer's address. Dispatch runs on the request's thread.
+thread_local std::optional<std::string> t_refusal;
+
+void note_refusal(std::string reason) {
+  t_refusal = std::move(reason);
+}
+
+// A request whose header or body could not be decoded: SYSTEM_ERROR with the reason, logged.
+RemotingCommand refused(const RemotingCommand& request, std::string reason) {
+  note_refusal(reason);
+  return reply_to(request, rsp::SYSTEM_ERROR, std::move(reason));
 }
 
 // Send replies carry MSG_REGION and TRACE_ON, errors included (spec 8.3).
@@ -209,7 +225,12 @@ void Broker::on_request(const remoting::ConnectionPtr& connection, RemotingComma
     }
   }
   bool deferred = false;
+  t_refusal.reset();
   RemotingCommand reply = dispatch(connection, request, &deferred);
+  if (t_refusal) {
+    log_refusal(connection, request.code, *t_refusal);
+    t_refusal.reset();
+  }
   if (!deferred && !request.is_oneway()) connection->send(reply);
 }
 
@@ -233,7 +254,7 @@ RemotingCommand Broker::dispatch(const remoting::ConnectionPtr& connection,
       return send_message(connection, request);
     case rc::PULL_MESSAGE: {
       auto header = rocketmq::PullMessageRequestHeader::from_ext_fields(request.ext_fields);
-      if (!header.ok()) return reply_to(request, rsp::SYSTEM_ERROR, header.error().message());
+      if (!header.ok()) return refused(request, header.error().message());
       // Which tags: the request's own subscription, or the one its group registered by heartbeat.
       std::vector<std::int32_t> codes;
       if (header->expression_type && *header->expression_type == "SQL92") {
@@ -271,7 +292,7 @@ RemotingCommand Broker::dispatch(const remoting::ConnectionPtr& connection,
       return query_consumer_offset(request);
     case rc::UPDATE_CONSUMER_OFFSET: {
       auto h = rocketmq::UpdateConsumerOffsetRequestHeader::from_ext_fields(request.ext_fields);
-      if (!h.ok()) return reply_to(request, rsp::SYSTEM_ERROR, h.error().message());
+      if (!h.ok()) return refused(request, h.error().message());
       store_.consumer_offsets().commit(h->consumer_group, h->topic, h->queue_id, h->commit_offset);
       // An explicit commit is durable before it is acknowledged, so a crash of the broker (or of
       // a worker embedding it) re-delivers at most what was consumed since the last commit.
@@ -287,7 +308,7 @@ RemotingCommand Broker::dispatch(const remoting::ConnectionPtr& connection,
     case rc::GET_MIN_OFFSET:
     case rc::GET_EARLIEST_MSG_STORETIME: {
       auto h = rocketmq::QueueRequestHeader::from_ext_fields(request.ext_fields);
-      if (!h.ok()) return reply_to(request, rsp::SYSTEM_ERROR, h.error().message());
+      if (!h.ok()) return refused(request, h.error().message());
       auto r = reply_to(request, rsp::SUCCESS);
       if (request.code == rc::GET_EARLIEST_MSG_STORETIME) {
         r.ext_fields =
@@ -304,7 +325,7 @@ RemotingCommand Broker::dispatch(const remoting::ConnectionPtr& connection,
     }
     case rc::SEARCH_OFFSET_BY_TIMESTAMP: {
       auto h = rocketmq::SearchOffsetRequestHeader::from_ext_fields(request.ext_fields);
-      if (!h.ok()) return reply_to(request, rsp::SYSTEM_ERROR, h.error().message());
+      if (!h.ok()) return refused(request, h.error().message());
       auto r = reply_to(request, rsp::SUCCESS);
       r.ext_fields = rocketmq::OffsetResponseHeader{store_.search_offset_by_timestamp(
                                                         h->topic, h->queue_id, h->timestamp)}
@@ -317,7 +338,7 @@ RemotingCommand Broker::dispatch(const remoting::ConnectionPtr& connection,
       return unregister_client(request);
     case rc::GET_CONSUMER_LIST_BY_GROUP: {
       auto h = rocketmq::ConsumerGroupRequestHeader::from_ext_fields(request.ext_fields);
-      if (!h.ok()) return reply_to(request, rsp::SYSTEM_ERROR, h.error().message());
+      if (!h.ok()) return refused(request, h.error().message());
       rocketmq::ConsumerListBody body;
       {
         std::lock_guard lock(groups_mutex_);
@@ -347,7 +368,7 @@ RemotingCommand Broker::dispatch(const remoting::ConnectionPtr& connection,
       return admin_create_topic(request);
     case rc::DELETE_TOPIC_IN_BROKER: {
       auto h = rocketmq::DeleteTopicRequestHeader::from_ext_fields(request.ext_fields);
-      if (!h.ok()) return reply_to(request, rsp::SYSTEM_ERROR, h.error().message());
+      if (!h.ok()) return refused(request, h.error().message());
       if (is_system_topic(h->topic)) {
         return reply_to(request, rsp::SYSTEM_ERROR,
                         "The topic[" + h->topic + "] is conflict with system topic.");
@@ -377,7 +398,7 @@ RemotingCommand Broker::dispatch(const remoting::ConnectionPtr& connection,
     }
     case rc::VIEW_MESSAGE_BY_ID: {
       auto h = rocketmq::ViewMessageRequestHeader::from_ext_fields(request.ext_fields);
-      if (!h.ok()) return reply_to(request, rsp::SYSTEM_ERROR, h.error().message());
+      if (!h.ok()) return refused(request, h.error().message());
       auto m = store_.read_message(h->offset);
       if (!m.ok()) {
         return reply_to(request, rsp::SYSTEM_ERROR,
@@ -402,7 +423,10 @@ RemotingCommand Broker::dispatch(const remoting::ConnectionPtr& connection,
 RemotingCommand Broker::send_message(const remoting::ConnectionPtr& connection,
                                      const RemotingCommand& request) {
   auto header = rocketmq::SendMessageRequestHeader::from_command(request);
-  if (!header.ok()) return send_reply(request, rsp::SYSTEM_ERROR, header.error().message());
+  if (!header.ok()) {
+    note_refusal(header.error().message());
+    return send_reply(request, rsp::SYSTEM_ERROR, header.error().message());
+  }
   if (auto err = topic_error(header->topic)) return send_reply(request, rsp::SYSTEM_ERROR, *err);
   std::string topic = header->topic;
   std::int32_t reconsume_times = header->reconsume_times;
@@ -696,11 +720,28 @@ void Broker::tick() {
   for (auto& c : to_close) c->close();
 }
 
+void Broker::log_refusal(const remoting::ConnectionPtr& connection, std::int32_t code,
+                         const std::string& reason) {
+  // Once per peer host, request code and reason: a client that retries every few seconds, or
+  // reconnects from a new port, must not flood the log. The set is bounded; when full it starts
+  // over, so a long-running broker logs a recurring refusal again now and then.
+  constexpr std::size_t kMaxRefusalsLogged = 1024;
+  const std::string& peer = connection->remote_address();
+  auto colon = peer.rfind(':');
+  std::string host = colon == std::string::npos ? peer : peer.substr(0, colon);
+  {
+    std::lock_guard lock(refusals_mutex_);
+    if (refusals_logged_.size() >= kMaxRefusalsLogged) refusals_logged_.clear();
+    if (!refusals_logged_.emplace(std::move(host), code, reason).second) return;
+  }
+  logger("broker")->warn("refused request {} from {}: {}", code, peer, reason);
+}
+
 RemotingCommand Broker::heart_beat(const remoting::ConnectionPtr& connection,
                                    const RemotingCommand& request) {
-  if (request.body.empty()) return reply_to(request, rsp::SYSTEM_ERROR, "heartbeat without a body");
+  if (request.body.empty()) return refused(request, "heartbeat without a body");
   auto data = rocketmq::HeartbeatData::from_json(request.body);
-  if (!data.ok()) return reply_to(request, rsp::SYSTEM_ERROR, data.error().message());
+  if (!data.ok()) return refused(request, data.error().message());
   auto now = std::chrono::steady_clock::now();
   std::vector<std::string> changed_groups;
   std::vector<std::string> new_retry_topics;
@@ -764,7 +805,7 @@ void Broker::notify_group_changed(const std::string& group) {
 
 RemotingCommand Broker::unregister_client(const RemotingCommand& request) {
   auto h = rocketmq::UnregisterClientRequestHeader::from_ext_fields(request.ext_fields);
-  if (!h.ok()) return reply_to(request, rsp::SYSTEM_ERROR, h.error().message());
+  if (!h.ok()) return refused(request, h.error().message());
   bool removed = false;
   if (h->consumer_group) {
     std::lock_guard lock(groups_mutex_);
@@ -808,7 +849,7 @@ void Broker::on_close(const remoting::ConnectionPtr& connection) {
 RemotingCommand Broker::lock_batch(const remoting::ConnectionPtr& connection,
                                    const RemotingCommand& request, bool lock_them) {
   auto body = rocketmq::LockBatchRequestBody::from_json(request.body);
-  if (!body.ok()) return reply_to(request, rsp::SYSTEM_ERROR, body.error().message());
+  if (!body.ok()) return refused(request, body.error().message());
   auto now = std::chrono::steady_clock::now();
   rocketmq::LockBatchResponseBody out;
   {
@@ -835,7 +876,7 @@ RemotingCommand Broker::lock_batch(const remoting::ConnectionPtr& connection,
 
 RemotingCommand Broker::query_consumer_offset(const RemotingCommand& request) {
   auto h = rocketmq::QueryConsumerOffsetRequestHeader::from_ext_fields(request.ext_fields);
-  if (!h.ok()) return reply_to(request, rsp::SYSTEM_ERROR, h.error().message());
+  if (!h.ok()) return refused(request, h.error().message());
   auto committed = store_.consumer_offsets().query(h->consumer_group, h->topic, h->queue_id);
   std::int64_t offset = -1;
   if (committed && *committed >= 0) {
@@ -856,7 +897,7 @@ RemotingCommand Broker::send_back(const remoting::ConnectionPtr& connection,
                                   const RemotingCommand& request) {
   (void)connection;
   auto h = rocketmq::ConsumerSendMsgBackRequestHeader::from_ext_fields(request.ext_fields);
-  if (!h.ok()) return reply_to(request, rsp::SYSTEM_ERROR, h.error().message());
+  if (!h.ok()) return refused(request, h.error().message());
   auto stored = store_.read_message(h->offset);
   if (!stored.ok()) {
     return reply_to(request, rsp::SYSTEM_ERROR,
@@ -896,7 +937,7 @@ RemotingCommand Broker::send_back(const remoting::ConnectionPtr& connection,
 
 RemotingCommand Broker::admin_create_topic(const RemotingCommand& request) {
   auto h = rocketmq::CreateTopicRequestHeader::from_ext_fields(request.ext_fields);
-  if (!h.ok()) return reply_to(request, rsp::SYSTEM_ERROR, h.error().message());
+  if (!h.ok()) return refused(request, h.error().message());
   if (auto r = create_topic(h->topic, h->read_queue_nums, h->write_queue_nums, h->perm); !r.ok()) {
     return reply_to(request, rsp::SYSTEM_ERROR, r.error().message());
   }

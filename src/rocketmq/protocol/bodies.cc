@@ -6,6 +6,8 @@
 #include <cctype>
 #include <charconv>
 #include <limits>
+#include <optional>
+#include <span>
 #include <type_traits>
 
 namespace rmqc::rocketmq {
@@ -44,6 +46,23 @@ Result<T> read_body(std::string_view text, std::string_view what, Fn&& fn) {
   }
 }
 
+// --- lenient readers -------------------------------------------------------------------------
+// A Java broker reads bodies with fastjson, which converts between JSON types the way a Java bean
+// setter expects: a number may come as a numeric string, a boolean as "true"/"false" or 0/1, an
+// enum as its name or its ordinal (number or numeric string). Other clients rely on it (the
+// official C++ client sends enums as ordinals and subVersion as a string), so every body read
+// here goes through these helpers. Failures throw nlohmann exceptions, which read_body turns into
+// an error naming the body.
+
+// A whole decimal integer with an optional sign, nothing else.
+std::optional<std::int64_t> parse_integer(std::string_view s) {
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
 // nlohmann's get<int>() casts out-of-range floats (UB) and wraps large integers; range-check
 // instead and fail like any other type error.
 template <typename T>
@@ -60,6 +79,15 @@ T to_int(const json& j) {
     double d = j.get<double>();
     // -lo is 2^(bits-1), exactly representable; NaN fails both comparisons.
     if (d >= static_cast<double>(lo) && d < -static_cast<double>(lo)) return static_cast<T>(d);
+  } else if (j.is_string()) {
+    auto v = parse_integer(j.get_ref<const std::string&>());
+    if (!v) {
+      throw json::type_error::create(302, "string " + j.dump() + " is not a number", nullptr);
+    }
+    if (*v >= static_cast<std::int64_t>(lo) &&
+        (*v < 0 || static_cast<std::uint64_t>(*v) <= static_cast<std::uint64_t>(hi))) {
+      return static_cast<T>(*v);
+    }
   } else {
     throw json::type_error::create(302, "type must be number, but is " + std::string(j.type_name()),
                                    nullptr);
@@ -67,21 +95,72 @@ T to_int(const json& j) {
   throw json::out_of_range::create(406, "number " + j.dump() + " is out of range", nullptr);
 }
 
+bool to_bool(const json& j) {
+  if (j.is_boolean()) return j.get<bool>();
+  if (j.is_string()) {
+    const auto& s = j.get_ref<const std::string&>();
+    if (s == "true" || s == "1") return true;
+    if (s == "false" || s == "0") return false;
+  } else if (j.is_number_integer() || j.is_number_unsigned()) {
+    auto v = j.get<std::int64_t>();
+    if (v == 0 || v == 1) return v == 1;
+  }
+  throw json::type_error::create(302, "value " + j.dump() + " is not a boolean", nullptr);
+}
+
 template <typename T>
 T get_value(const json& j) {
-  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return to_bool(j);
+  } else if constexpr (std::is_integral_v<T>) {
     return to_int<T>(j);
   } else {
     return j.get<T>();
   }
 }
 
+// A missing key, null, and (like fastjson) an empty string for a number or boolean all read as
+// the fallback.
 template <typename T>
 T get_or(const json& j, const char* key, T fallback) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return fallback;
+  if constexpr (std::is_integral_v<T>) {
+    if (it->is_string() && it->get_ref<const std::string&>().empty()) return fallback;
+  }
   return get_value<T>(*it);
 }
+
+// A Java enum given by name or by ordinal (number or numeric string); returns its name, or the
+// fallback when the key is missing or null.
+std::string get_enum_or(const json& j, const char* key, std::span<const std::string_view> names,
+                        std::string fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  if (it->is_string()) {
+    const auto& s = it->get_ref<const std::string&>();
+    if (std::find(names.begin(), names.end(), s) != names.end()) return s;
+    if (!parse_integer(s)) {
+      throw json::other_error::create(501, std::string(key) + ": unknown value " + it->dump(),
+                                      nullptr);
+    }
+  }
+  auto ordinal = to_int<std::int64_t>(*it);
+  if (ordinal < 0 || ordinal >= static_cast<std::int64_t>(names.size())) {
+    throw json::other_error::create(501, std::string(key) + ": no value with ordinal " + it->dump(),
+                                    nullptr);
+  }
+  return std::string(names[static_cast<size_t>(ordinal)]);
+}
+
+// The Java enums, in declaration (= ordinal) order.
+constexpr std::string_view kConsumeTypes[] = {"CONSUME_ACTIVELY", "CONSUME_PASSIVELY"};
+constexpr std::string_view kMessageModels[] = {"BROADCASTING", "CLUSTERING"};
+// The three deprecated members keep their places: ordinal 4 is CONSUME_FROM_FIRST_OFFSET.
+constexpr std::string_view kConsumeFromWhere[] = {
+    "CONSUME_FROM_LAST_OFFSET",  "CONSUME_FROM_LAST_OFFSET_AND_FROM_MIN_WHEN_BOOT_FIRST",
+    "CONSUME_FROM_MIN_OFFSET",   "CONSUME_FROM_MAX_OFFSET",
+    "CONSUME_FROM_FIRST_OFFSET", "CONSUME_FROM_TIMESTAMP"};
 
 const json& member(const json& j, const char* key) {
   static const json kEmptyArray = json::array();
@@ -416,9 +495,10 @@ Result<HeartbeatData> HeartbeatData::from_json(std::string_view text) {
     for (const auto& c : member(j, "consumerDataSet")) {
       ConsumerData cd;
       cd.group_name = c.at("groupName").get<std::string>();
-      cd.consume_type = get_or<std::string>(c, "consumeType", cd.consume_type);
-      cd.message_model = get_or<std::string>(c, "messageModel", cd.message_model);
-      cd.consume_from_where = get_or<std::string>(c, "consumeFromWhere", cd.consume_from_where);
+      cd.consume_type = get_enum_or(c, "consumeType", kConsumeTypes, cd.consume_type);
+      cd.message_model = get_enum_or(c, "messageModel", kMessageModels, cd.message_model);
+      cd.consume_from_where =
+          get_enum_or(c, "consumeFromWhere", kConsumeFromWhere, cd.consume_from_where);
       cd.unit_mode = get_or<bool>(c, "unitMode", false);
       for (const auto& s : member(c, "subscriptionDataSet")) {
         SubscriptionData sd;
@@ -456,8 +536,8 @@ Result<LockBatchRequestBody> LockBatchRequestBody::from_json(std::string_view te
     b.consumer_group = j.at("consumerGroup").get<std::string>();
     b.client_id = j.at("clientId").get<std::string>();
     for (const auto& mq : member(j, "mqSet")) b.mq_set.push_back(message_queue_from(mq));
-    if (auto it = j.find("onlyThisBroker"); it != j.end() && it->is_boolean()) {
-      b.only_this_broker = it->get<bool>();
+    if (auto it = j.find("onlyThisBroker"); it != j.end() && !it->is_null()) {
+      b.only_this_broker = to_bool(*it);
     }
     return b;
   });

@@ -1,4 +1,5 @@
 // The embedded broker and name server over real TCP, driven by raw remoting requests.
+#include "base/logging.h"
 #include "broker/server/embedded_broker.h"
 #include "rocketmq/protocol/acl.h"
 #include "rocketmq/protocol/headers.h"
@@ -9,10 +10,12 @@
 #include "rocketmq/remoting/blocking_client.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 namespace rmqc::broker {
@@ -338,6 +341,133 @@ TEST_F(BrokerServerTest, MembershipChangesAreNotified) {
       *a, RemotingCommand::request(rc::GET_CONSUMER_LIST_BY_GROUP, {{"consumerGroup", "none"}}));
   EXPECT_EQ(empty.code, rsp::SYSTEM_ERROR);
   EXPECT_EQ(empty.remark, "no consumer for this group, none");
+}
+
+// Collects what the broker logs while it is alive.
+class LogCapture {
+ public:
+  LogCapture() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)) {
+    sink_->set_pattern("%l %v");
+    logger("broker")->sinks().push_back(sink_);
+  }
+  ~LogCapture() {
+    auto& sinks = logger("broker")->sinks();
+    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+  }
+  std::vector<std::string> lines_containing(std::string_view needle) {
+    std::lock_guard lock(mutex_);
+    sink_->flush();
+    std::vector<std::string> found;
+    std::istringstream in(out_.str());
+    for (std::string line; std::getline(in, line);) {
+      if (line.find(needle) != std::string::npos) found.push_back(line);
+    }
+    return found;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+};
+
+// A pull that names no subscription of its own: the broker answers it from the subscription the
+// group registered by heartbeat, or SUBSCRIPTION_NOT_EXIST when it has none.
+RemotingCommand group_pull(const std::string& group, const std::string& topic) {
+  rocketmq::PullMessageRequestHeader h;
+  h.consumer_group = group;
+  h.topic = topic;
+  h.queue_id = 0;
+  h.queue_offset = 0;
+  h.max_msg_nums = 32;
+  h.sys_flag = 0;
+  return RemotingCommand::request(rc::PULL_MESSAGE, h.to_ext_fields());
+}
+
+// Sends a heartbeat with this body over a fresh connection and checks that the client joined
+// its group and that the group's subscription is the one a pull is served from.
+void expect_heartbeat_registers(EmbeddedBroker& broker, const std::string& body,
+                                const std::string& client_id, const std::string& group,
+                                const std::string& topic) {
+  auto c = connect_to(broker.broker_addr());
+  ASSERT_EQ(call(*c, send_request(topic, "m1")).code, rsp::SUCCESS);
+  EXPECT_EQ(call(*c, group_pull(group, topic)).code, rsp::SUBSCRIPTION_NOT_EXIST);
+  auto hb = RemotingCommand::request(rc::HEART_BEAT);
+  hb.body = body;
+  auto reply = call(*c, hb);
+  ASSERT_EQ(reply.code, rsp::SUCCESS) << reply.remark;
+  auto notify = c->take_server_request(2s);
+  ASSERT_TRUE(notify.ok()) << notify.error().to_string();
+  EXPECT_EQ(notify->code, rc::NOTIFY_CONSUMER_IDS_CHANGED);
+  EXPECT_EQ(*notify->ext("consumerGroup"), group);
+  auto list = call(
+      *c, RemotingCommand::request(rc::GET_CONSUMER_LIST_BY_GROUP, {{"consumerGroup", group}}));
+  ASSERT_EQ(list.code, rsp::SUCCESS) << list.remark;
+  auto ids = rocketmq::ConsumerListBody::from_json(list.body);
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(ids->consumer_id_list, std::vector<std::string>{client_id});
+  auto pulled = call(*c, group_pull(group, topic));
+  EXPECT_EQ(pulled.code, rsp::SUCCESS) << pulled.remark;
+  EXPECT_NE(pulled.body.find("m1"), std::string::npos);
+}
+
+TEST_F(BrokerServerTest, CppClientHeartbeatWithOrdinalsAndStringNumbersJoinsTheGroup) {
+  // rocketmq-client-cpp 2.x, verbatim from the protocol doc (2.3.6): enums as ordinals,
+  // subVersion as a string, no unitMode/classFilterMode/expressionType/tagsSet/codeSet.
+  const std::string body =
+      R"({"clientID":"127.0.0.1@4242#rig_consume_4242","consumerDataSet":[{"consumeFromWhere":4,"consumeType":1,)"
+      R"("groupName":"G1","messageModel":1,"subscriptionDataSet":[{"subString":"*","subVersion":"1733470000000",)"
+      R"("topic":"TopicTest"},{"subString":"*","subVersion":"1733470000001","topic":"%RETRY%G1"}]}],)"
+      R"("producerDataSet":[{"groupName":"CLIENT_INNER_PRODUCER"}]})"
+      "\n";
+  expect_heartbeat_registers(*broker_, body, "127.0.0.1@4242#rig_consume_4242", "G1", "TopicTest");
+}
+
+TEST_F(BrokerServerTest, JavaClientHeartbeatJoinsTheGroup) {
+  const std::string body =
+      R"({"clientID":"192.168.0.10@12345#9876543210",)"
+      R"("consumerDataSet":[{"consumeFromWhere":"CONSUME_FROM_LAST_OFFSET","consumeType":"CONSUME_PASSIVELY",)"
+      R"("groupName":"G2","messageModel":"CLUSTERING","subscriptionDataSet":[)"
+      R"({"classFilterMode":false,"codeSet":[],"expressionType":"TAG","subString":"*",)"
+      R"("subVersion":1700000000000,"tagsSet":[],"topic":"TopicJ"},)"
+      R"({"classFilterMode":false,"codeSet":[],"expressionType":"TAG","subString":"*",)"
+      R"("subVersion":1700000000001,"tagsSet":[],"topic":"%RETRY%G2"}],"unitMode":false}],)"
+      R"("producerDataSet":[{"groupName":"CLIENT_INNER_PRODUCER"}]})";
+  expect_heartbeat_registers(*broker_, body, "192.168.0.10@12345#9876543210", "G2", "TopicJ");
+}
+
+TEST_F(BrokerServerTest, HeartbeatWithABadEnumIsRefusedAndLoggedOnce) {
+  LogCapture log;
+  auto c = connect_to(broker_->broker_addr());
+  auto hb = RemotingCommand::request(rc::HEART_BEAT);
+  hb.body =
+      R"({"clientID":"bad@1","consumerDataSet":[{"consumeFromWhere":4,"consumeType":"CONSUME_SOMETIMES",)"
+      R"("groupName":"GB","messageModel":1,"subscriptionDataSet":[{"subString":"*","topic":"T"}]}]})";
+  for (int i = 0; i < 3; ++i) {
+    auto reply = call(*c, hb);
+    EXPECT_EQ(reply.code, rsp::SYSTEM_ERROR);
+    EXPECT_NE(reply.remark.find("consumeType"), std::string::npos) << reply.remark;
+  }
+  // An ordinal beyond the enum is refused too (a different reason, so logged on its own).
+  hb.body =
+      R"({"clientID":"bad@1","consumerDataSet":[{"consumeFromWhere":6,"consumeType":1,)"
+      R"("groupName":"GB","messageModel":1,"subscriptionDataSet":[{"subString":"*","topic":"T"}]}]})";
+  auto reply = call(*c, hb);
+  EXPECT_EQ(reply.code, rsp::SYSTEM_ERROR);
+  EXPECT_NE(reply.remark.find("consumeFromWhere"), std::string::npos) << reply.remark;
+  // Nobody joined.
+  auto list =
+      call(*c, RemotingCommand::request(rc::GET_CONSUMER_LIST_BY_GROUP, {{"consumerGroup", "GB"}}));
+  EXPECT_EQ(list.code, rsp::SYSTEM_ERROR);
+
+  auto refused = log.lines_containing("refused request 34 from ");
+  ASSERT_EQ(refused.size(), 2u);
+  EXPECT_EQ(refused[0].rfind("warning ", 0), 0u) << refused[0];
+  EXPECT_NE(refused[0].find("127.0.0.1"), std::string::npos) << refused[0];
+  EXPECT_NE(refused[0].find("CONSUME_SOMETIMES"), std::string::npos) << refused[0];
+  EXPECT_NE(refused[1].find("consumeFromWhere"), std::string::npos) << refused[1];
+  // The broker still serves this connection.
+  EXPECT_EQ(call(*c, send_request("still-ok", "x")).code, rsp::SUCCESS);
 }
 
 RemotingCommand lock_request(bool lock, const std::string& group, const std::string& client_id,
