@@ -97,6 +97,17 @@ std::string Dialect::multi_row_insert_sql(const TableId& table,
   return sql;
 }
 
+std::string Dialect::insert_sql(const TableId& table, const std::vector<ColumnDef>& columns,
+                                const std::vector<std::string>& key_columns, InsertMode mode,
+                                int rows_count, bool quote) const {
+  if (mode == InsertMode::kUpdate) return update_sql(table, columns, key_columns, quote);
+  std::string sql = multi_row_insert_sql(table, columns, rows_count, quote);
+  if (mode == InsertMode::kUpsert && !key_columns.empty()) {
+    sql += on_conflict_sql(columns, key_columns, quote);
+  }
+  return sql;
+}
+
 std::string Dialect::on_conflict_sql(const std::vector<ColumnDef>& columns,
                                      const std::vector<std::string>& key_columns,
                                      bool quote) const {

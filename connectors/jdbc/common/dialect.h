@@ -173,10 +173,11 @@ class Dialect {
   virtual std::string placeholder(int index) const = 0;
 
   // INSERT / upsert of rows_count rows of columns (multi-row VALUES); UPDATE ... SET non-keys
-  // WHERE keys; DELETE ... WHERE keys. Placeholders number columns row by row.
+  // WHERE keys; DELETE ... WHERE keys. Placeholders number columns row by row. The default
+  // upsert is "ON CONFLICT (keys) DO UPDATE" (PostgreSQL, SQLite); MySQL overrides it.
   virtual std::string insert_sql(const TableId& table, const std::vector<ColumnDef>& columns,
                                  const std::vector<std::string>& key_columns, InsertMode mode,
-                                 int rows_count, bool quote) const = 0;
+                                 int rows_count, bool quote) const;
   virtual std::string update_sql(const TableId& table, const std::vector<ColumnDef>& columns,
                                  const std::vector<std::string>& key_columns, bool quote) const;
   virtual std::string delete_sql(const TableId& table, const std::vector<ColumnDef>& key_columns,

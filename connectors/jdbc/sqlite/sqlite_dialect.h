@@ -17,9 +17,6 @@ class SqliteDialect final : public Dialect {
 
   std::string quote_identifier(std::string_view identifier) const override;
   std::string placeholder(int index) const override;
-  std::string insert_sql(const TableId& table, const std::vector<ColumnDef>& columns,
-                         const std::vector<std::string>& key_columns, InsertMode mode,
-                         int rows_count, bool quote) const override;
   std::string sql_type(const ColumnDef& column) const override;
   std::string current_timestamp_sql() const override;
   int max_parameters() const override { return 32766; }
