@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <optional>
-#include <tuple>
 
 namespace rmqc::broker {
 namespace rc = rocketmq::request_code;
@@ -228,7 +227,7 @@ void Broker::on_request(const remoting::ConnectionPtr& connection, RemotingComma
   t_refusal.reset();
   RemotingCommand reply = dispatch(connection, request, &deferred);
   if (t_refusal) {
-    log_refusal(connection, request.code, *t_refusal);
+    refusals_.log(connection->remote_address(), request.code, *t_refusal);
     t_refusal.reset();
   }
   if (!deferred && !request.is_oneway()) connection->send(reply);
@@ -718,23 +717,6 @@ void Broker::tick() {
     }
   }
   for (auto& c : to_close) c->close();
-}
-
-void Broker::log_refusal(const remoting::ConnectionPtr& connection, std::int32_t code,
-                         const std::string& reason) {
-  // Once per peer host, request code and reason: a client that retries every few seconds, or
-  // reconnects from a new port, must not flood the log. The set is bounded; when full it starts
-  // over, so a long-running broker logs a recurring refusal again now and then.
-  constexpr std::size_t kMaxRefusalsLogged = 1024;
-  const std::string& peer = connection->remote_address();
-  auto colon = peer.rfind(':');
-  std::string host = colon == std::string::npos ? peer : peer.substr(0, colon);
-  {
-    std::lock_guard lock(refusals_mutex_);
-    if (refusals_logged_.size() >= kMaxRefusalsLogged) refusals_logged_.clear();
-    if (!refusals_logged_.emplace(std::move(host), code, reason).second) return;
-  }
-  logger("broker")->warn("refused request {} from {}: {}", code, peer, reason);
 }
 
 RemotingCommand Broker::heart_beat(const remoting::ConnectionPtr& connection,

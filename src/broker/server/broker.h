@@ -1,6 +1,7 @@
 #pragma once
 
 #include "broker/server/name_server.h"
+#include "broker/server/refusal_log.h"
 #include "broker/store/message_store.h"
 #include "rocketmq/protocol/bodies.h"
 #include "rocketmq/protocol/headers.h"
@@ -17,7 +18,6 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -116,9 +116,6 @@ class Broker final : public remoting::RequestHandler {
                     const rocketmq::PullMessageRequestHeader& header,
                     const std::vector<std::int32_t>& tag_codes, bool allow_park,
                     rocketmq::RemotingCommand* reply);
-  // Logs a request refused as undecodable, once per (peer host, code, reason).
-  void log_refusal(const remoting::ConnectionPtr& connection, std::int32_t code,
-                   const std::string& reason);
   rocketmq::RemotingCommand heart_beat(const remoting::ConnectionPtr& connection,
                                        const rocketmq::RemotingCommand& request);
   rocketmq::RemotingCommand unregister_client(const rocketmq::RemotingCommand& request);
@@ -151,8 +148,7 @@ class Broker final : public remoting::RequestHandler {
   std::map<std::string, Group, std::less<>> groups_;
   std::map<std::string, std::map<rocketmq::MessageQueue, QueueLock>, std::less<>> locks_;
 
-  std::mutex refusals_mutex_;
-  std::set<std::tuple<std::string, std::int32_t, std::string>> refusals_logged_;
+  RefusalLog refusals_{"broker"};
 
   std::mutex parked_mutex_;
   std::map<std::pair<std::string, std::int32_t>, std::vector<ParkedPull>> parked_;

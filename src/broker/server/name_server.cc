@@ -154,6 +154,7 @@ void NameServer::on_request(const remoting::ConnectionPtr& connection, RemotingC
     RemotingCommand reply;
     if (!header.ok()) {
       reply = error_reply(request, rsp::SYSTEM_ERROR, header.error().message());
+      refusals_.log(connection->remote_address(), request.code, reply.remark);
     } else if (header->compressed) {
       reply = error_reply(request, rsp::SYSTEM_ERROR,
                           "compressed REGISTER_BROKER bodies are not supported");
@@ -163,6 +164,7 @@ void NameServer::on_request(const remoting::ConnectionPtr& connection, RemotingC
                            static_cast<uInt>(request.body.size())) &
                    0x7FFFFFFF) != header->body_crc32) {
       reply = error_reply(request, rsp::SYSTEM_ERROR, "REGISTER_BROKER body CRC mismatch");
+      refusals_.log(connection->remote_address(), request.code, reply.remark);
     } else {
       BrokerRegistration reg;
       reg.cluster_name = header->cluster_name;
@@ -174,6 +176,7 @@ void NameServer::on_request(const remoting::ConnectionPtr& connection, RemotingC
         auto body = rocketmq::RegisterBrokerBody::from_json(request.body);
         if (!body.ok()) {
           reply = error_reply(request, rsp::SYSTEM_ERROR, body.error().message());
+          refusals_.log(connection->remote_address(), request.code, reply.remark);
           if (!request.is_oneway()) connection->send(reply);
           return;
         }
@@ -187,15 +190,21 @@ void NameServer::on_request(const remoting::ConnectionPtr& connection, RemotingC
     if (!request.is_oneway()) connection->send(reply);
     return;
   }
-  RemotingCommand reply = handle(request);
+  std::optional<std::string> refusal;
+  RemotingCommand reply = handle(request, &refusal);
+  if (refusal) refusals_.log(connection->remote_address(), request.code, *refusal);
   if (!request.is_oneway()) connection->send(reply);
 }
 
-RemotingCommand NameServer::handle(const RemotingCommand& request) {
+RemotingCommand NameServer::handle(const RemotingCommand& request,
+                                   std::optional<std::string>* refusal) {
   switch (request.code) {
     case rc::UNREGISTER_BROKER: {
       auto h = rocketmq::UnregisterBrokerRequestHeader::from_ext_fields(request.ext_fields);
-      if (!h.ok()) return error_reply(request, rsp::SYSTEM_ERROR, h.error().message());
+      if (!h.ok()) {
+        *refusal = h.error().message();
+        return error_reply(request, rsp::SYSTEM_ERROR, h.error().message());
+      }
       unregister_broker(h->cluster_name, h->broker_name, h->broker_addr, h->broker_id);
       return RemotingCommand::response_to(request, rsp::SUCCESS);
     }
@@ -243,7 +252,10 @@ RemotingCommand NameServer::handle(const RemotingCommand& request) {
     }
     case rc::QUERY_DATA_VERSION: {
       auto h = rocketmq::QueryDataVersionRequestHeader::from_ext_fields(request.ext_fields);
-      if (!h.ok()) return error_reply(request, rsp::SYSTEM_ERROR, h.error().message());
+      if (!h.ok()) {
+        *refusal = h.error().message();
+        return error_reply(request, rsp::SYSTEM_ERROR, h.error().message());
+      }
       auto version = rocketmq::RegisterBrokerBody::from_json(
           request.body.empty() ? std::string_view("{}") : std::string_view(request.body));
       bool changed = true;

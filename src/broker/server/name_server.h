@@ -1,5 +1,6 @@
 #pragma once
 
+#include "broker/server/refusal_log.h"
 #include "rocketmq/protocol/bodies.h"
 #include "rocketmq/remoting/remoting_server.h"
 
@@ -58,10 +59,13 @@ class NameServer final : public remoting::RequestHandler {
     std::uint64_t connection_id = 0;
   };
 
-  rocketmq::RemotingCommand handle(const rocketmq::RemotingCommand& request);
+  // Sets *refusal when the request is refused because its header or body cannot be decoded.
+  rocketmq::RemotingCommand handle(const rocketmq::RemotingCommand& request,
+                                   std::optional<std::string>* refusal);
   void remove_broker_addr_locked(const std::string& broker_addr);
 
   std::chrono::milliseconds broker_expiry_;
+  RefusalLog refusals_{"namesrv"};
   mutable std::mutex mutex_;
   // topic -> broker name -> queue data
   std::map<std::string, std::map<std::string, rocketmq::QueueData>, std::less<>> topic_queues_;

@@ -156,6 +156,7 @@ std::string get_enum_or(const json& j, const char* key, std::span<const std::str
 // The Java enums, in declaration (= ordinal) order.
 constexpr std::string_view kConsumeTypes[] = {"CONSUME_ACTIVELY", "CONSUME_PASSIVELY"};
 constexpr std::string_view kMessageModels[] = {"BROADCASTING", "CLUSTERING"};
+constexpr std::string_view kTopicFilterTypes[] = {"SINGLE_TAG", "MULTI_TAG"};
 // The three deprecated members keep their places: ordinal 4 is CONSUME_FROM_FIRST_OFFSET.
 constexpr std::string_view kConsumeFromWhere[] = {
     "CONSUME_FROM_LAST_OFFSET",  "CONSUME_FROM_LAST_OFFSET_AND_FROM_MIN_WHEN_BOOT_FIRST",
@@ -594,7 +595,8 @@ Result<RegisterBrokerBody> RegisterBrokerBody::from_json(std::string_view text) 
         c.read_queue_nums = get_or<std::int32_t>(t, "readQueueNums", c.read_queue_nums);
         c.write_queue_nums = get_or<std::int32_t>(t, "writeQueueNums", c.write_queue_nums);
         c.perm = get_or<std::int32_t>(t, "perm", c.perm);
-        c.topic_filter_type = get_or<std::string>(t, "topicFilterType", c.topic_filter_type);
+        c.topic_filter_type =
+            get_enum_or(t, "topicFilterType", kTopicFilterTypes, c.topic_filter_type);
         c.topic_sys_flag = get_or<std::int32_t>(t, "topicSysFlag", 0);
         c.order = get_or<bool>(t, "order", false);
         b.topic_config_table[name] = std::move(c);

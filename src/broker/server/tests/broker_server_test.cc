@@ -10,12 +10,12 @@
 #include "rocketmq/remoting/blocking_client.h"
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/sinks/base_sink.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <sstream>
+#include <mutex>
 #include <thread>
 
 namespace rmqc::broker {
@@ -343,33 +343,43 @@ TEST_F(BrokerServerTest, MembershipChangesAreNotified) {
   EXPECT_EQ(empty.remark, "no consumer for this group, none");
 }
 
-// Collects what the broker logs while it is alive.
-class LogCapture {
+// Everything the broker and name server log, from before any of them starts: sinks are attached
+// once, at static initialisation, because a logger's sink list must not change while server
+// threads log. Tests find their lines by a reason no other test produces.
+class CaptureSink : public spdlog::sinks::base_sink<std::mutex> {
  public:
-  LogCapture() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)) {
-    sink_->set_pattern("%l %v");
-    logger("broker")->sinks().push_back(sink_);
-  }
-  ~LogCapture() {
-    auto& sinks = logger("broker")->sinks();
-    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
-  }
-  std::vector<std::string> lines_containing(std::string_view needle) {
-    std::lock_guard lock(mutex_);
-    sink_->flush();
+  std::vector<std::string> lines_containing(std::string_view a, std::string_view b = {}) {
+    std::lock_guard lock(this->mutex_);
     std::vector<std::string> found;
-    std::istringstream in(out_.str());
-    for (std::string line; std::getline(in, line);) {
-      if (line.find(needle) != std::string::npos) found.push_back(line);
+    for (const auto& line : lines_) {
+      if (line.find(a) != std::string::npos && line.find(b) != std::string::npos) {
+        found.push_back(line);
+      }
     }
     return found;
   }
 
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    lines_.push_back(std::string(spdlog::level::to_string_view(msg.level).data(),
+                                 spdlog::level::to_string_view(msg.level).size()) +
+                     " " + std::string(msg.payload.data(), msg.payload.size()));
+  }
+  void flush_() override {}
+
  private:
-  std::mutex mutex_;
-  std::ostringstream out_;
-  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+  std::vector<std::string> lines_;
 };
+
+CaptureSink& captured_log() {
+  static auto sink = [] {
+    auto s = std::make_shared<CaptureSink>();
+    for (const char* name : {"broker", "namesrv"}) logger(name)->sinks().push_back(s);
+    return s;
+  }();
+  return *sink;
+}
+[[maybe_unused]] const bool kCaptureInstalled = (captured_log(), true);
 
 // A pull that names no subscription of its own: the broker answers it from the subscription the
 // group registered by heartbeat, or SUBSCRIPTION_NOT_EXIST when it has none.
@@ -437,7 +447,7 @@ TEST_F(BrokerServerTest, JavaClientHeartbeatJoinsTheGroup) {
 }
 
 TEST_F(BrokerServerTest, HeartbeatWithABadEnumIsRefusedAndLoggedOnce) {
-  LogCapture log;
+  auto& log = captured_log();
   auto c = connect_to(broker_->broker_addr());
   auto hb = RemotingCommand::request(rc::HEART_BEAT);
   hb.body =
@@ -460,14 +470,52 @@ TEST_F(BrokerServerTest, HeartbeatWithABadEnumIsRefusedAndLoggedOnce) {
       call(*c, RemotingCommand::request(rc::GET_CONSUMER_LIST_BY_GROUP, {{"consumerGroup", "GB"}}));
   EXPECT_EQ(list.code, rsp::SYSTEM_ERROR);
 
-  auto refused = log.lines_containing("refused request 34 from ");
-  ASSERT_EQ(refused.size(), 2u);
-  EXPECT_EQ(refused[0].rfind("warning ", 0), 0u) << refused[0];
-  EXPECT_NE(refused[0].find("127.0.0.1"), std::string::npos) << refused[0];
-  EXPECT_NE(refused[0].find("CONSUME_SOMETIMES"), std::string::npos) << refused[0];
-  EXPECT_NE(refused[1].find("consumeFromWhere"), std::string::npos) << refused[1];
+  // One warning per reason, naming the request code, the peer and the reason.
+  auto bad_name = log.lines_containing("refused request 34 from 127.0.0.1:", "CONSUME_SOMETIMES");
+  ASSERT_EQ(bad_name.size(), 1u);
+  EXPECT_EQ(bad_name[0].rfind("warning ", 0), 0u) << bad_name[0];
+  EXPECT_NE(bad_name[0].find("HeartbeatData: "), std::string::npos) << bad_name[0];
+  EXPECT_EQ(log.lines_containing("refused request 34 from 127.0.0.1:",
+                                 "consumeFromWhere: no value with ordinal 6")
+                .size(),
+            1u);
   // The broker still serves this connection.
   EXPECT_EQ(call(*c, send_request("still-ok", "x")).code, rsp::SUCCESS);
+}
+
+TEST_F(BrokerServerTest, NameServerReadsRegistrationsLeniently) {
+  auto& log = captured_log();
+  auto ns = connect_to(broker_->namesrv_addr());
+  rocketmq::RegisterBrokerRequestHeader h;
+  h.broker_name = "broker-x";
+  h.broker_addr = "127.0.0.1:1";
+  h.cluster_name = "DefaultCluster";
+  h.ha_server_addr = "127.0.0.1:2";
+  auto reg = RemotingCommand::request(rc::REGISTER_BROKER, h.to_ext_fields());
+  // Numbers as strings, booleans as strings, the filter type as an ordinal, unknown fields.
+  reg.body =
+      R"({"filterServerList":[],"topicConfigSerializeWrapper":{"dataVersion":{"counter":"3",)"
+      R"("timestamp":"1700000000000","unknown":1},"topicConfigTable":{"LenientTopic":{"order":"false",)"
+      R"("perm":"6","readQueueNums":"3","topicFilterType":0,"topicName":"LenientTopic",)"
+      R"("topicSysFlag":0,"writeQueueNums":3,"extra":"x"}}}})";
+  auto ok = call(*ns, reg);
+  ASSERT_EQ(ok.code, rsp::SUCCESS) << ok.remark;
+  auto route =
+      call(*ns, RemotingCommand::request(rc::GET_ROUTEINFO_BY_TOPIC, {{"topic", "LenientTopic"}}));
+  ASSERT_EQ(route.code, rsp::SUCCESS) << route.remark;
+  auto data = rocketmq::TopicRouteData::from_json(route.body);
+  ASSERT_TRUE(data.ok());
+  ASSERT_EQ(data->queue_datas.size(), 1u);
+  EXPECT_EQ(data->queue_datas[0].read_queue_nums, 3);
+  EXPECT_EQ(data->queue_datas[0].perm, 6);
+
+  // A body that cannot be read is refused, and logged once however often it comes.
+  reg.body = R"({"topicConfigSerializeWrapper":{"topicConfigTable":{"T":{"perm":"rw"}}}})";
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(call(*ns, reg).code, rsp::SYSTEM_ERROR);
+  auto refused = log.lines_containing("refused request 103 from ", "string \"rw\" is not a number");
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].rfind("warning ", 0), 0u) << refused[0];
+  EXPECT_NE(refused[0].find("RegisterBrokerBody"), std::string::npos) << refused[0];
 }
 
 RemotingCommand lock_request(bool lock, const std::string& group, const std::string& client_id,
