@@ -15,7 +15,9 @@ PACKAGES=(
   libcpp-httplib-dev libre2-dev zlib1g-dev libssl-dev
   # JDBC connectors: SQLite, PostgreSQL (libpq), MySQL/MariaDB (Connector/C), IANA time zones
   libsqlite3-dev libpq-dev libmariadb-dev libabsl-dev
-  # database servers the JDBC tests start on private ports and data directories
+  # Kafka connectors: librdkafka (also its mock cluster for the tests) and kcat as an independent client
+  librdkafka-dev kcat
+  # database servers the JDBC and CDC tests start on private ports and data directories
   postgresql mariadb-server
   # used by test scripts
   curl procps
