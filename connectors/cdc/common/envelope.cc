@@ -1,0 +1,235 @@
+#include "cdc/common/envelope.h"
+
+#include "cdc/common/debezium_types.h"
+
+#include <utility>
+
+namespace rmqc::connectors::cdc {
+
+namespace {
+constexpr std::size_t kMaxTopicLength = 127;
+constexpr std::string_view kSnapshotAllowed =
+    "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental";
+
+bool topic_char_ok(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-' || c == '%' || c == '|';
+}
+
+SchemaBuilder common_source_fields(std::string_view name) {
+  auto b = SchemaBuilder::struct_();
+  b.name(std::string(name))
+      .field("version", SchemaBuilder::string().build())
+      .field("connector", SchemaBuilder::string().build())
+      .field("name", SchemaBuilder::string().build())
+      .field("ts_ms", SchemaBuilder::int64().build())
+      .field("snapshot", types::enum_(std::string(kSnapshotAllowed))
+                             .optional()
+                             .default_value(Value(std::string("false")))
+                             .build())
+      .field("db", SchemaBuilder::string().build())
+      .field("sequence", SchemaBuilder::string().optional().build());
+  return b;
+}
+
+SchemaPtr transaction_schema() {
+  static const SchemaPtr schema = SchemaBuilder::struct_()
+                                      .name("event.block")
+                                      .version(1)
+                                      .optional()
+                                      .field("id", SchemaBuilder::string().build())
+                                      .field("total_order", SchemaBuilder::int64().build())
+                                      .field("data_collection_order",
+                                             SchemaBuilder::int64().build())
+                                      .build();
+  return schema;
+}
+
+std::string schema_name(std::string_view prefix, const TableRef& t, std::string_view suffix) {
+  std::string out(prefix);
+  out += '.';
+  out += t.ns;
+  out += '.';
+  out += t.table;
+  out += '.';
+  out += suffix;
+  return out;
+}
+}  // namespace
+
+std::string rocketmq_topic_name(std::string_view name) {
+  std::string out;
+  out.reserve(name.size());
+  for (char c : name) out += topic_char_ok(c) ? c : '_';
+  if (out.size() > kMaxTopicLength) out.resize(kMaxTopicLength);
+  return out;
+}
+
+std::string table_topic(std::string_view prefix, const TableRef& table) {
+  std::string name(prefix);
+  name += '.';
+  name += table.ns;
+  name += '.';
+  name += table.table;
+  return rocketmq_topic_name(name);
+}
+
+std::string heartbeat_topic(std::string_view prefix) {
+  return rocketmq_topic_name("__debezium-heartbeat." + std::string(prefix));
+}
+
+const SchemaPtr& mysql_source_schema() {
+  static const SchemaPtr schema = [] {
+    auto b = common_source_fields("io.debezium.connector.mysql.Source");
+    b.field("table", SchemaBuilder::string().optional().build())
+        .field("server_id", SchemaBuilder::int64().build())
+        .field("gtid", SchemaBuilder::string().optional().build())
+        .field("file", SchemaBuilder::string().build())
+        .field("pos", SchemaBuilder::int64().build())
+        .field("row", SchemaBuilder::int32().build())
+        .field("thread", SchemaBuilder::int64().optional().build())
+        .field("query", SchemaBuilder::string().optional().build());
+    return b.build();
+  }();
+  return schema;
+}
+
+const SchemaPtr& postgres_source_schema() {
+  static const SchemaPtr schema = [] {
+    auto b = common_source_fields("io.debezium.connector.postgresql.Source");
+    b.field("schema", SchemaBuilder::string().build())
+        .field("table", SchemaBuilder::string().build())
+        .field("txId", SchemaBuilder::int64().optional().build())
+        .field("lsn", SchemaBuilder::int64().optional().build())
+        .field("xmin", SchemaBuilder::int64().optional().build());
+    return b.build();
+  }();
+  return schema;
+}
+
+Struct source_struct(const SchemaPtr& source_schema, const SourceInfo& info) {
+  Struct s(source_schema);
+  auto set = [&](std::string_view field, Value v) {
+    if (const auto* f = source_schema->field(field)) s.values()[f->index] = std::move(v);
+  };
+  auto set_opt = [&](std::string_view field, const auto& opt) {
+    if (opt) set(field, Value(*opt));
+  };
+  set("version", Value(std::string(kConnectorVersion)));
+  set("connector", Value(info.connector));
+  set("name", Value(info.name));
+  set("ts_ms", Value(info.ts_ms));
+  set("snapshot", Value(info.snapshot));
+  set("db", Value(info.db));
+  set_opt("sequence", info.sequence);
+  set("schema", Value(info.schema));
+  set("table", Value(info.table));
+  set("server_id", Value(info.server_id));
+  set_opt("gtid", info.gtid);
+  set("file", Value(info.file));
+  set("pos", Value(info.pos));
+  set("row", Value(info.row));
+  set_opt("thread", info.thread);
+  set_opt("query", info.query);
+  set_opt("txId", info.tx_id);
+  set_opt("lsn", info.lsn);
+  set_opt("xmin", info.xmin);
+  return s;
+}
+
+TableSchema::TableSchema(std::string_view prefix, TableRef id, std::vector<ColumnSchema> columns,
+                         const std::vector<std::string>& key_columns, SchemaPtr source_schema)
+    : id_(std::move(id)),
+      topic_(table_topic(prefix, id_)),
+      columns_(std::move(columns)),
+      source_schema_(std::move(source_schema)) {
+  auto row = SchemaBuilder::struct_();
+  row.name(schema_name(prefix, id_, "Value")).optional();
+  for (const auto& c : columns_) row.field(c.name, c.schema);
+  row_schema_ = row.build();
+
+  if (!key_columns.empty()) {
+    auto key = SchemaBuilder::struct_();
+    key.name(schema_name(prefix, id_, "Key"));
+    for (const auto& k : key_columns) {
+      const Field* f = row_schema_->field(k);
+      if (f == nullptr) continue;  // a key column filtered out of the captured columns
+      key_positions_.push_back(f->index);
+      key.field(k, f->schema);
+    }
+    if (!key_positions_.empty()) key_schema_ = key.build();
+  }
+
+  envelope_schema_ = SchemaBuilder::struct_()
+                         .name(schema_name(prefix, id_, "Envelope"))
+                         .version(1)
+                         .field("before", row_schema_)
+                         .field("after", row_schema_)
+                         .field("source", source_schema_)
+                         .field("op", SchemaBuilder::string().build())
+                         .field("ts_ms", SchemaBuilder::int64().optional().build())
+                         .field("transaction", transaction_schema())
+                         .build();
+}
+
+Value TableSchema::key_of(const Struct& row) const {
+  if (!key_schema_) return Value();
+  Struct key(key_schema_);
+  for (std::size_t i = 0; i < key_positions_.size(); ++i) {
+    key.values()[i] = row.values()[static_cast<std::size_t>(key_positions_[i])];
+  }
+  return Value(std::move(key));
+}
+
+ConnectRecord change_record(const TableSchema& table, ChangeEvent event,
+                            RecordPartition partition, RecordOffset offset) {
+  Value key;
+  if (event.after) {
+    key = table.key_of(*event.after);
+  } else if (event.before) {
+    key = table.key_of(*event.before);
+  }
+  const auto& schema = table.envelope_schema();
+  Struct envelope(schema);
+  auto& slots = envelope.values();
+  if (event.before) slots[0] = Value(std::move(*event.before));
+  if (event.after) slots[1] = Value(std::move(*event.after));
+  const std::int64_t record_ts = event.source.ts_ms != 0 ? event.source.ts_ms : event.ts_ms;
+  slots[2] = Value(source_struct(table.source_schema(), event.source));
+  slots[3] = Value(std::string(1, static_cast<char>(event.op)));
+  slots[4] = Value(event.ts_ms);
+  ConnectRecord record(std::move(partition), std::move(offset), record_ts, table.key_schema(),
+                       std::move(key), schema, Value(std::move(envelope)));
+  record.set_topic(table.topic());
+  return record;
+}
+
+ConnectRecord tombstone_for(const ConnectRecord& delete_record) {
+  ConnectRecord t(delete_record.position.partition, delete_record.position.offset,
+                  delete_record.timestamp, delete_record.key_schema, delete_record.key, nullptr,
+                  Value());
+  t.extensions = delete_record.extensions;
+  return t;
+}
+
+ConnectRecord heartbeat_record(std::string_view prefix, std::int64_t ts_ms,
+                               RecordPartition partition, RecordOffset offset) {
+  static const SchemaPtr key_schema = SchemaBuilder::struct_()
+                                          .name("io.debezium.connector.common.ServerNameKey")
+                                          .field("serverName", SchemaBuilder::string().build())
+                                          .build();
+  static const SchemaPtr value_schema = SchemaBuilder::struct_()
+                                            .name("io.debezium.connector.common.Heartbeat")
+                                            .field("ts_ms", SchemaBuilder::int64().build())
+                                            .build();
+  Struct key(key_schema);
+  key.put("serverName", Value(std::string(prefix)));
+  Struct value(value_schema);
+  value.put("ts_ms", Value(ts_ms));
+  ConnectRecord record(std::move(partition), std::move(offset), ts_ms, key_schema,
+                       Value(std::move(key)), value_schema, Value(std::move(value)));
+  record.set_topic(heartbeat_topic(prefix));
+  return record;
+}
+
+}  // namespace rmqc::connectors::cdc

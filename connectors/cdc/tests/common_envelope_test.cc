@@ -1,0 +1,264 @@
+// The CDC common layer: Debezium's envelope, types, topic names, shared keys and the queue.
+
+#include "cdc/common/cdc_config.h"
+#include "cdc/common/change_queue.h"
+#include "cdc/common/debezium_types.h"
+#include "cdc/common/envelope.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <thread>
+
+namespace rmqc::connectors::cdc {
+namespace {
+
+TEST(CdcTopicNames, DebeziumNamesBecomeValidRocketMqTopics) {
+  EXPECT_EQ(table_topic("dbserver1", {"inventory", "customers"}), "dbserver1_inventory_customers");
+  EXPECT_EQ(rocketmq_topic_name("a.b$c d|e%f-g_h"), "a_b_c_d|e%f-g_h");
+  EXPECT_EQ(heartbeat_topic("srv.1"), "__debezium-heartbeat_srv_1");
+  EXPECT_EQ(rocketmq_topic_name(std::string(300, 'x')).size(), 127u);
+}
+
+TEST(CdcTypes, ZonedTimestampIsIsoUtcWithTrimmedFraction) {
+  EXPECT_EQ(zoned_timestamp_utc(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(zoned_timestamp_utc(1'700'000'000'123'450), "2023-11-14T22:13:20.12345Z");
+  EXPECT_EQ(zoned_timestamp_utc(-1), "1969-12-31T23:59:59.999999Z");
+  EXPECT_EQ(days_from_civil(1970, 1, 1), 0);
+  EXPECT_EQ(days_from_civil(2000, 3, 1), 11017);
+  EXPECT_EQ(days_from_civil(1969, 12, 31), -1);
+}
+
+TEST(CdcTypes, DecimalsFollowTheHandlingMode) {
+  auto precise = decimal_schema(10, 2, DecimalMode::kPrecise).build();
+  EXPECT_EQ(precise->name(), types::kKafkaDecimal);
+  EXPECT_EQ(*precise->parameter("scale"), "2");
+  EXPECT_EQ(*precise->parameter(types::kPrecisionParameter), "10");
+  auto v = decimal_value("12.5", 2, DecimalMode::kPrecise, precise);
+  ASSERT_TRUE(v.ok()) << v.error().to_string();
+  EXPECT_EQ(v.value().as_decimal().to_string(), "12.50");
+  EXPECT_FALSE(decimal_value("1.234", 2, DecimalMode::kPrecise, precise).ok());
+  EXPECT_FALSE(decimal_value("abc", 2, DecimalMode::kPrecise, precise).ok());
+
+  auto variable = decimal_schema(0, -1, DecimalMode::kPrecise).build();
+  EXPECT_EQ(variable->name(), types::kVariableScaleDecimal);
+  auto vs = decimal_value("-3.14159", -1, DecimalMode::kPrecise, variable);
+  ASSERT_TRUE(vs.ok());
+  EXPECT_EQ(vs.value().as_struct().get_int32("scale"), 5);
+
+  EXPECT_EQ(decimal_value("2.5", 1, DecimalMode::kDouble, nullptr).value().as_float64(), 2.5);
+  EXPECT_EQ(decimal_value("2.50", 2, DecimalMode::kString, nullptr).value().as_string(), "2.50");
+  EXPECT_TRUE(std::isnan(decimal_value("NaN", -1, DecimalMode::kDouble, nullptr)
+                             .value()
+                             .as_float64()));
+}
+
+TEST(CdcTypes, BinaryFollowsTheHandlingMode) {
+  const std::string raw("\x00\xff\x10hi", 5);
+  EXPECT_EQ(binary_value(raw, BinaryMode::kHex).as_string(), "00ff106869");
+  EXPECT_EQ(binary_value(raw, BinaryMode::kBase64).as_string(), "AP8QaGk=");
+  EXPECT_EQ(binary_value("\xfb\xff", BinaryMode::kBase64UrlSafe).as_string(), "-_8=");
+  EXPECT_EQ(binary_value(raw, BinaryMode::kBytes).as_bytes().size(), 5u);
+  EXPECT_EQ(binary_schema(BinaryMode::kHex).build()->type(), FieldType::kString);
+}
+
+TableSchema customers() {
+  return TableSchema("dbserver1", {"inventory", "customers"},
+                     {{"id", SchemaBuilder::int32().build()},
+                      {"email", SchemaBuilder::string().optional().build()},
+                      {"created", types::zoned_timestamp().optional().build()}},
+                     {"id"}, mysql_source_schema());
+}
+
+TEST(CdcEnvelope, SchemasAreNamedAsDebeziumNamesThem) {
+  const auto t = customers();
+  EXPECT_EQ(t.topic(), "dbserver1_inventory_customers");
+  EXPECT_EQ(t.key_schema()->name(), "dbserver1.inventory.customers.Key");
+  EXPECT_EQ(t.row_schema()->name(), "dbserver1.inventory.customers.Value");
+  EXPECT_EQ(t.envelope_schema()->name(), "dbserver1.inventory.customers.Envelope");
+  std::vector<std::string> names;
+  for (const auto& f : t.envelope_schema()->fields()) names.push_back(f.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"before", "after", "source", "op", "ts_ms",
+                                             "transaction"}));
+  EXPECT_EQ(t.envelope_schema()->field("source")->schema->name(),
+            "io.debezium.connector.mysql.Source");
+}
+
+TEST(CdcEnvelope, UpdateCarriesBeforeAfterSourceAndKey) {
+  const auto t = customers();
+  Struct before = t.new_row();
+  before.put("id", std::int32_t{1001}).put("email", "old@example.com");
+  Struct after = t.new_row();
+  after.put("id", std::int32_t{1001}).put("email", "new@example.com");
+  ChangeEvent ev;
+  ev.op = Op::kUpdate;
+  ev.before = before;
+  ev.after = after;
+  ev.source.connector = "mysql";
+  ev.source.name = "dbserver1";
+  ev.source.ts_ms = 1'700'000'000'000;
+  ev.source.db = "inventory";
+  ev.source.table = "customers";
+  ev.source.server_id = 223344;
+  ev.source.file = "mysql-bin.000003";
+  ev.source.pos = 484;
+  ev.source.row = 0;
+  ev.ts_ms = 1'700'000'000'050;
+  auto record = change_record(t, ev, RecordPartition{{"server", Value("dbserver1")}},
+                              RecordOffset{{"pos", Value(std::int64_t{484})}});
+  EXPECT_EQ(record.topic(), "dbserver1_inventory_customers");
+  ASSERT_TRUE(record.timestamp.has_value());
+  EXPECT_EQ(*record.timestamp, 1'700'000'000'000);
+  EXPECT_EQ(record.key.as_struct().get_int32("id"), 1001);
+  const auto& env = record.value.as_struct();
+  ASSERT_TRUE(env.validate().ok()) << env.validate().error().to_string();
+  EXPECT_EQ(env.get_string("op"), "u");
+  EXPECT_EQ(env.get_struct("before").get_string("email"), "old@example.com");
+  EXPECT_EQ(env.get_struct("after").get_string("email"), "new@example.com");
+  EXPECT_EQ(env.get_int64("ts_ms"), 1'700'000'000'050);
+  const auto& src = env.get_struct("source");
+  EXPECT_EQ(src.get_string("version"), kConnectorVersion);
+  EXPECT_EQ(src.get_string("connector"), "mysql");
+  EXPECT_EQ(src.get_string("snapshot"), "false");
+  EXPECT_EQ(src.get_int64("server_id"), 223344);
+  EXPECT_EQ(src.get_string("file"), "mysql-bin.000003");
+  EXPECT_EQ(src.get_int64("pos"), 484);
+  EXPECT_TRUE(src.get("gtid").is_null());
+
+  auto tomb = tombstone_for(record);
+  EXPECT_EQ(tomb.topic(), record.topic());
+  EXPECT_EQ(tomb.key, record.key);
+  EXPECT_TRUE(tomb.value.is_null());
+  EXPECT_EQ(tomb.value_schema, nullptr);
+}
+
+TEST(CdcEnvelope, DeleteKeysOnBeforeAndKeylessTablesHaveNullKeys) {
+  const auto t = customers();
+  Struct before = t.new_row();
+  before.put("id", std::int32_t{7});
+  ChangeEvent ev;
+  ev.op = Op::kDelete;
+  ev.before = before;
+  ev.source.connector = "mysql";
+  auto record = change_record(t, ev, {}, {});
+  EXPECT_EQ(record.key.as_struct().get_int32("id"), 7);
+  EXPECT_TRUE(record.value.as_struct().get("after").is_null());
+
+  TableSchema keyless("p", {"s", "log"}, {{"line", SchemaBuilder::string().build()}}, {},
+                      postgres_source_schema());
+  EXPECT_EQ(keyless.key_schema(), nullptr);
+  Struct row = keyless.new_row();
+  row.put("line", "x");
+  ChangeEvent ins;
+  ins.after = row;
+  ins.source.connector = "postgresql";
+  auto r2 = change_record(keyless, ins, {}, {});
+  EXPECT_TRUE(r2.key.is_null());
+  EXPECT_EQ(r2.value.as_struct().get_struct("source").schema()->name(),
+            "io.debezium.connector.postgresql.Source");
+}
+
+TEST(CdcEnvelope, HeartbeatNamesTheServer) {
+  auto hb = heartbeat_record("dbserver1", 42, {}, {});
+  EXPECT_EQ(hb.topic(), "__debezium-heartbeat_dbserver1");
+  EXPECT_EQ(hb.key.as_struct().get_string("serverName"), "dbserver1");
+  EXPECT_EQ(hb.value.as_struct().get_int64("ts_ms"), 42);
+}
+
+KeyValue base_config() {
+  KeyValue c;
+  c.put("database.hostname", "127.0.0.1");
+  c.put("database.user", "cdc");
+  c.put("topic.prefix", "srv");
+  return c;
+}
+
+TEST(CdcConfig, ParsesDebeziumKeysAndOldNames) {
+  auto def = common_config_def(3306, "database", "minimal", "adaptive_time_microseconds");
+  KeyValue c = base_config();
+  c.put("snapshot.mode", "schema_only");
+  c.put("table.include.list", "inventory\\.cust.*, inventory.orders");
+  c.put("column.exclude.list", "inventory.customers.secret");
+  c.put("skipped.operations", "t,d");
+  c.put("decimal.handling.mode", "string");
+  auto parsed = def.parse(c);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().to_string();
+  auto cfg = parse_common_config(parsed.value(), "database");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().to_string();
+  EXPECT_EQ(cfg.value().port, 3306);
+  EXPECT_EQ(cfg.value().snapshot_mode, SnapshotMode::kNoData);
+  EXPECT_EQ(cfg.value().types.decimal, DecimalMode::kString);
+  EXPECT_EQ(cfg.value().types.time, TimePrecisionMode::kAdaptiveTimeMicroseconds);
+  EXPECT_TRUE(cfg.value().op_skipped(Op::kDelete));
+  EXPECT_FALSE(cfg.value().op_skipped(Op::kCreate));
+  const auto& f = cfg.value().filter;
+  EXPECT_TRUE(f.table_captured({"inventory", "customers"}));
+  EXPECT_TRUE(f.table_captured({"inventory", "orders"}));
+  EXPECT_FALSE(f.table_captured({"inventory", "orders2"}));  // anchored
+  EXPECT_FALSE(f.column_captured({"inventory", "customers"}, "secret"));
+  EXPECT_TRUE(f.column_captured({"inventory", "customers"}, "email"));
+
+  KeyValue old = base_config();
+  old.put("topic.prefix", "");
+  old.put("database.server.name", "legacy");
+  EXPECT_EQ(parse_common_config(old, "database").value().prefix, "legacy");
+}
+
+TEST(CdcConfig, RejectsBadValuesWithTheKeyNamed) {
+  KeyValue both = base_config();
+  both.put("table.include.list", "a.b");
+  both.put("table.exclude.list", "a.c");
+  auto r = parse_common_config(both, "database");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("table.include.list"), std::string::npos);
+
+  KeyValue bad_re = base_config();
+  bad_re.put("schema.include.list", "(unclosed");
+  r = parse_common_config(bad_re, "schema");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("schema.include.list"), std::string::npos);
+
+  KeyValue bad_mode = base_config();
+  bad_mode.put("snapshot.mode", "sometimes");
+  EXPECT_FALSE(parse_common_config(bad_mode, "database").ok());
+
+  KeyValue bad_op = base_config();
+  bad_op.put("skipped.operations", "x");
+  EXPECT_FALSE(parse_common_config(bad_op, "database").ok());
+
+  KeyValue no_prefix = base_config();
+  no_prefix.put("topic.prefix", "");
+  r = parse_common_config(no_prefix, "database");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("topic.prefix"), std::string::npos);
+}
+
+TEST(CdcChangeQueue, BoundedPushWaitsForDrainAndCloseReleasesBoth) {
+  ChangeQueue<int> q(2);
+  ASSERT_TRUE(q.push(1));
+  ASSERT_TRUE(q.push(2));
+  std::thread producer([&] { EXPECT_TRUE(q.push(3)); });  // blocks until a drain
+  auto first = q.drain(10, std::chrono::milliseconds(1000));
+  EXPECT_EQ(first, (std::vector<int>{1, 2}));
+  producer.join();
+  EXPECT_EQ(q.drain(10, std::chrono::milliseconds(1000)), (std::vector<int>{3}));
+  q.fail("binlog gone");
+  ASSERT_TRUE(q.error().has_value());
+  q.close();
+  EXPECT_FALSE(q.push(4));
+  EXPECT_TRUE(q.drain(10, std::chrono::milliseconds(10)).empty());
+}
+
+TEST(CdcChangeQueue, WakeEndsAWaitingDrainEarly) {
+  ChangeQueue<int> q(4);
+  std::thread waker([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    q.wake();
+  });
+  auto got = q.drain(10, std::chrono::hours(1));  // would hang without the wake
+  EXPECT_TRUE(got.empty());
+  waker.join();
+}
+
+}  // namespace
+}  // namespace rmqc::connectors::cdc
