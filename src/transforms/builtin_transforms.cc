@@ -10,6 +10,7 @@ void register_builtin_transforms(PluginRegistrar& registrar) {
   register_cast_transforms(registrar);
   register_router_transforms(registrar);
   register_predicates(registrar);
+  register_debezium_transforms(registrar);
 }
 
 }  // namespace rmqc::transforms

@@ -192,6 +192,7 @@ void register_field_transforms(PluginRegistrar& registrar);
 void register_cast_transforms(PluginRegistrar& registrar);
 void register_router_transforms(PluginRegistrar& registrar);
 void register_predicates(PluginRegistrar& registrar);
+void register_debezium_transforms(PluginRegistrar& registrar);
 
 inline constexpr std::string_view kRocketmqPackage = "org.apache.rocketmq.connect.transforms.";
 inline constexpr std::string_view kKafkaPackage = "org.apache.kafka.connect.transforms.";

@@ -48,6 +48,12 @@ const std::map<std::string, KeyValue>& configs() {
       {"DropHeaders", {{"headers", "h"}}},
       {"HeaderFrom", {{"fields", "a"}, {"headers", "h"}, {"operation", "move"}}},
       {"SetSchemaMetadata", {{"schema.name", "n"}}},
+      {"ExtractNewRecordState",
+       {{"delete.handling.mode", "rewrite"},
+        {"add.fields", "op,source.ts_ms,table"},
+        {"add.headers", "op"},
+        {"route.by.field", "name"}}},
+      {"ByLogicalTableRouter", {{"topic.regex", "(.*)"}, {"topic.replacement", "$1-all"}}},
   };
   return c;
 }
