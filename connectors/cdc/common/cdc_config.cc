@@ -39,8 +39,8 @@ Result<std::vector<std::shared_ptr<const RE2>>> compile(std::string_view list,
   for (const auto& item : split_list(list)) {
     auto re = std::make_shared<const RE2>(item, options);
     if (!re->ok()) {
-      return Error(ErrorCode::kInvalidConfig, std::string(key) + ": bad regular expression '" +
-                                                  item + "': " + re->error());
+      return Error(ErrorCode::kInvalidConfig,
+                   std::string(key) + ": bad regular expression '" + item + "': " + re->error());
     }
     out.push_back(std::move(re));
   }
@@ -87,8 +87,8 @@ Result<IdFilter> IdFilter::make(std::string_view include_list, std::string_view 
                                 std::string_view what) {
   IdFilter f;
   if (!split_list(include_list).empty() && !split_list(exclude_list).empty()) {
-    return Error(ErrorCode::kInvalidConfig, std::string(what) +
-                                                ".include.list and " + std::string(what) +
+    return Error(ErrorCode::kInvalidConfig, std::string(what) + ".include.list and " +
+                                                std::string(what) +
                                                 ".exclude.list cannot both be set");
   }
   auto inc = compile(include_list, std::string(what) + ".include.list");
@@ -146,8 +146,8 @@ ConfigDef common_config_def(int default_port, std::string_view ns_level,
       .define(std::string(kServerNameConfig), T::kString, "", I::kLow,
               "Old name of topic.prefix (Debezium 1.x); used when topic.prefix is not set.")
       .define(ns + ".include.list", T::kList, "", I::kMedium,
-              "Regular expressions (comma-separated, matched against the whole name) of the " +
-                  ns + "s to capture; default all.")
+              "Regular expressions (comma-separated, matched against the whole name) of the " + ns +
+                  "s to capture; default all.")
       .define(ns + ".exclude.list", T::kList, "", I::kMedium,
               "Regular expressions of the " + ns + "s not to capture (exclusive with " + ns +
                   ".include.list).")
@@ -224,11 +224,11 @@ Result<CdcConfig> parse_common_config(const KeyValue& config, std::string_view n
                  "captured server");
   }
   const std::string ns(ns_level);
-  auto namespaces = IdFilter::make(get(config, ns + ".include.list"),
-                                   get(config, ns + ".exclude.list"), ns);
+  auto namespaces =
+      IdFilter::make(get(config, ns + ".include.list"), get(config, ns + ".exclude.list"), ns);
   if (!namespaces.ok()) return namespaces.error();
-  auto tables = IdFilter::make(get(config, kTableIncludeConfig), get(config, kTableExcludeConfig),
-                               "table");
+  auto tables =
+      IdFilter::make(get(config, kTableIncludeConfig), get(config, kTableExcludeConfig), "table");
   if (!tables.ok()) return tables.error();
   auto columns = IdFilter::make(get(config, kColumnIncludeConfig),
                                 get(config, kColumnExcludeConfig), "column");
@@ -252,8 +252,8 @@ Result<CdcConfig> parse_common_config(const KeyValue& config, std::string_view n
       const auto op = lower(item);
       if (op == "none") continue;
       if (op.size() != 1 || std::string_view("cudt").find(op[0]) == std::string_view::npos) {
-        return Error(ErrorCode::kInvalidConfig, "skipped.operations: '" + item +
-                                                    "' is not one of c, u, d, t, none");
+        return Error(ErrorCode::kInvalidConfig,
+                     "skipped.operations: '" + item + "' is not one of c, u, d, t, none");
       }
       c.skipped_operations.insert(op[0]);
     }

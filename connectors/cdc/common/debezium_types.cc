@@ -20,17 +20,39 @@ SchemaBuilder named(FieldType type, std::string_view name) {
 }
 }  // namespace
 
-SchemaBuilder date() { return named(FieldType::kInt32, kDate); }
-SchemaBuilder time_millis() { return named(FieldType::kInt32, kTime); }
-SchemaBuilder micro_time() { return named(FieldType::kInt64, kMicroTime); }
-SchemaBuilder timestamp_millis() { return named(FieldType::kInt64, kTimestamp); }
-SchemaBuilder micro_timestamp() { return named(FieldType::kInt64, kMicroTimestamp); }
-SchemaBuilder zoned_timestamp() { return named(FieldType::kString, kZonedTimestamp); }
-SchemaBuilder zoned_time() { return named(FieldType::kString, kZonedTime); }
-SchemaBuilder year() { return named(FieldType::kInt32, kYear); }
-SchemaBuilder micro_duration() { return named(FieldType::kInt64, kMicroDuration); }
-SchemaBuilder json() { return named(FieldType::kString, kJson); }
-SchemaBuilder uuid() { return named(FieldType::kString, kUuid); }
+SchemaBuilder date() {
+  return named(FieldType::kInt32, kDate);
+}
+SchemaBuilder time_millis() {
+  return named(FieldType::kInt32, kTime);
+}
+SchemaBuilder micro_time() {
+  return named(FieldType::kInt64, kMicroTime);
+}
+SchemaBuilder timestamp_millis() {
+  return named(FieldType::kInt64, kTimestamp);
+}
+SchemaBuilder micro_timestamp() {
+  return named(FieldType::kInt64, kMicroTimestamp);
+}
+SchemaBuilder zoned_timestamp() {
+  return named(FieldType::kString, kZonedTimestamp);
+}
+SchemaBuilder zoned_time() {
+  return named(FieldType::kString, kZonedTime);
+}
+SchemaBuilder year() {
+  return named(FieldType::kInt32, kYear);
+}
+SchemaBuilder micro_duration() {
+  return named(FieldType::kInt64, kMicroDuration);
+}
+SchemaBuilder json() {
+  return named(FieldType::kString, kJson);
+}
+SchemaBuilder uuid() {
+  return named(FieldType::kString, kUuid);
+}
 SchemaBuilder enum_(std::string allowed) {
   auto b = named(FieldType::kString, kEnum);
   b.parameter("allowed", std::move(allowed));
@@ -166,10 +188,8 @@ SchemaBuilder binary_schema(BinaryMode mode) {
 
 namespace {
 std::string base64(std::string_view raw, bool url_safe) {
-  static constexpr char kStd[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  static constexpr char kUrl[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  static constexpr char kStd[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char kUrl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   const char* alphabet = url_safe ? kUrl : kStd;
   std::string out;
   out.reserve((raw.size() + 2) / 3 * 4);

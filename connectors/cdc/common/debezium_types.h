@@ -16,10 +16,10 @@
 namespace rmqc::connectors::cdc {
 
 namespace types {
-inline constexpr std::string_view kDate = "io.debezium.time.Date";                  // int32 days
-inline constexpr std::string_view kTime = "io.debezium.time.Time";                  // int32 ms
-inline constexpr std::string_view kMicroTime = "io.debezium.time.MicroTime";        // int64 us
-inline constexpr std::string_view kTimestamp = "io.debezium.time.Timestamp";        // int64 ms
+inline constexpr std::string_view kDate = "io.debezium.time.Date";            // int32 days
+inline constexpr std::string_view kTime = "io.debezium.time.Time";            // int32 ms
+inline constexpr std::string_view kMicroTime = "io.debezium.time.MicroTime";  // int64 us
+inline constexpr std::string_view kTimestamp = "io.debezium.time.Timestamp";  // int64 ms
 inline constexpr std::string_view kMicroTimestamp = "io.debezium.time.MicroTimestamp";  // int64
 inline constexpr std::string_view kZonedTimestamp = "io.debezium.time.ZonedTimestamp";  // string
 inline constexpr std::string_view kZonedTime = "io.debezium.time.ZonedTime";            // string

@@ -33,15 +33,15 @@ SchemaBuilder common_source_fields(std::string_view name) {
 }
 
 SchemaPtr transaction_schema() {
-  static const SchemaPtr schema = SchemaBuilder::struct_()
-                                      .name("event.block")
-                                      .version(1)
-                                      .optional()
-                                      .field("id", SchemaBuilder::string().build())
-                                      .field("total_order", SchemaBuilder::int64().build())
-                                      .field("data_collection_order",
-                                             SchemaBuilder::int64().build())
-                                      .build();
+  static const SchemaPtr schema =
+      SchemaBuilder::struct_()
+          .name("event.block")
+          .version(1)
+          .optional()
+          .field("id", SchemaBuilder::string().build())
+          .field("total_order", SchemaBuilder::int64().build())
+          .field("data_collection_order", SchemaBuilder::int64().build())
+          .build();
   return schema;
 }
 
@@ -181,8 +181,8 @@ Value TableSchema::key_of(const Struct& row) const {
   return Value(std::move(key));
 }
 
-ConnectRecord change_record(const TableSchema& table, ChangeEvent event,
-                            RecordPartition partition, RecordOffset offset) {
+ConnectRecord change_record(const TableSchema& table, ChangeEvent event, RecordPartition partition,
+                            RecordOffset offset) {
   Value key;
   if (event.after) {
     key = table.key_of(*event.after);

@@ -28,9 +28,7 @@ struct TableRef {
   std::string table;
   std::string qualified() const { return ns + "." + table; }
   bool operator==(const TableRef&) const = default;
-  bool operator<(const TableRef& o) const {
-    return ns != o.ns ? ns < o.ns : table < o.table;
-  }
+  bool operator<(const TableRef& o) const { return ns != o.ns ? ns < o.ns : table < o.table; }
 };
 
 // RocketMQ allows [%|a-zA-Z0-9_-] in topic names (at most 127 characters): every other character
@@ -45,9 +43,9 @@ std::string heartbeat_topic(std::string_view prefix);
 // The source block: the union of the MySQL and PostgreSQL fields; each connector's source schema
 // takes the ones it has.
 struct SourceInfo {
-  std::string connector;  // "mysql" | "postgresql"
-  std::string name;       // topic.prefix
-  std::int64_t ts_ms = 0;  // commit time in the database (0 in a snapshot: the read time)
+  std::string connector;           // "mysql" | "postgresql"
+  std::string name;                // topic.prefix
+  std::int64_t ts_ms = 0;          // commit time in the database (0 in a snapshot: the read time)
   std::string snapshot = "false";  // "true", "first", "last", "false", "incremental"
   std::string db;
   std::optional<std::string> sequence;
@@ -88,8 +86,8 @@ class TableSchema {
   const TableRef& id() const { return id_; }
   const std::string& topic() const { return topic_; }
   const std::vector<ColumnSchema>& columns() const { return columns_; }
-  const SchemaPtr& key_schema() const { return key_schema_; }      // nullptr: no key
-  const SchemaPtr& row_schema() const { return row_schema_; }      // <prefix>.<ns>.<table>.Value
+  const SchemaPtr& key_schema() const { return key_schema_; }  // nullptr: no key
+  const SchemaPtr& row_schema() const { return row_schema_; }  // <prefix>.<ns>.<table>.Value
   const SchemaPtr& envelope_schema() const { return envelope_schema_; }
   const SchemaPtr& source_schema() const { return source_schema_; }
   // Column positions of the key fields (into columns()).

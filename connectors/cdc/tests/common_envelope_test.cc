@@ -48,9 +48,8 @@ TEST(CdcTypes, DecimalsFollowTheHandlingMode) {
 
   EXPECT_EQ(decimal_value("2.5", 1, DecimalMode::kDouble, nullptr).value().as_float64(), 2.5);
   EXPECT_EQ(decimal_value("2.50", 2, DecimalMode::kString, nullptr).value().as_string(), "2.50");
-  EXPECT_TRUE(std::isnan(decimal_value("NaN", -1, DecimalMode::kDouble, nullptr)
-                             .value()
-                             .as_float64()));
+  EXPECT_TRUE(
+      std::isnan(decimal_value("NaN", -1, DecimalMode::kDouble, nullptr).value().as_float64()));
 }
 
 TEST(CdcTypes, BinaryFollowsTheHandlingMode) {
@@ -78,8 +77,8 @@ TEST(CdcEnvelope, SchemasAreNamedAsDebeziumNamesThem) {
   EXPECT_EQ(t.envelope_schema()->name(), "dbserver1.inventory.customers.Envelope");
   std::vector<std::string> names;
   for (const auto& f : t.envelope_schema()->fields()) names.push_back(f.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"before", "after", "source", "op", "ts_ms",
-                                             "transaction"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"before", "after", "source", "op", "ts_ms", "transaction"}));
   EXPECT_EQ(t.envelope_schema()->field("source")->schema->name(),
             "io.debezium.connector.mysql.Source");
 }
