@@ -926,9 +926,11 @@ void WorkerSinkTask::run() {
     if (!healthy || stopped) break;
     reset_during_put_.clear();
     // put(); a RetriableException retries the same batch (the fetcher holds its position).
-    while (!batch.empty() || !advanced.empty()) {
+    bool put_done = batch.empty();
+    while (!batch.empty()) {
       try {
-        if (!batch.empty()) task_->put(batch);
+        task_->put(batch);
+        put_done = true;
         break;
       } catch (const RetriableException& e) {
         logger("worker")->warn("task {}: put will be retried: {}", task_name_, e.what());
@@ -940,17 +942,22 @@ void WorkerSinkTask::run() {
         break;
       }
     }
-    if (!healthy || stopping()) break;
+    if (!healthy) break;
     if (report_error_) {
       fail(report_error_->message());
       healthy = false;
       break;
     }
-    // A reset_offset() inside put() wins over the batch's positions (the consumer sought there).
-    for (auto& [p, o] : advanced) {
-      if (!reset_during_put_.contains(p)) current_[p] = std::move(o);
+    // A batch put() took counts even when a stop came meanwhile: the final commit below must
+    // cover it, or the next owner writes it again. A reset_offset() inside put() wins over the
+    // batch's positions (the consumer sought there).
+    if (put_done) {
+      for (auto& [p, o] : advanced) {
+        if (!reset_during_put_.contains(p)) current_[p] = std::move(o);
+      }
     }
     reset_during_put_.clear();
+    if (stopping()) break;
     if (std::chrono::steady_clock::now() >= next_commit) {
       // Revocations first: a queue given up on must leave current_ before anything commits.
       healthy = handle_revocations() && commit_offsets();

@@ -58,6 +58,7 @@ struct SinkHooks {
   OffsetMap extra_pre_commit;
   std::atomic<int> puts{0};
   std::atomic<int> records{0};
+  std::atomic<int> wakeups{0};  // Task::wakeup() calls (the worker's stop and pause)
 };
 SinkHooks g_hooks;
 
@@ -65,6 +66,7 @@ class HookedSink final : public SinkTask {
  public:
   void start(const KeyValue&) override {}
   void stop() override {}
+  void wakeup() override { ++g_hooks.wakeups; }
   void put(std::vector<ConnectRecord>& records) override {
     std::function<void(SinkTaskContext&, std::vector<ConnectRecord>&)> hook;
     {
@@ -93,6 +95,7 @@ class WorkerTaskSinkTest : public ::testing::Test {
     }
     g_hooks.puts = 0;
     g_hooks.records = 0;
+    g_hooks.wakeups = 0;
     broker::EmbeddedBrokerOptions bo;
     bo.store.dir = scratch_.file("broker");
     bo.store.commit_log_segment_bytes = 8 << 20;
@@ -265,6 +268,35 @@ TEST_F(WorkerTaskSinkTest, PreCommitOffsetsOfQueuesNotAssignedAreDropped) {
   EXPECT_EQ(task->committed_offsets().count(foreign), 0u);
   EXPECT_NE(broker_committed("connect-precommit", foreign), 42)
       << "an offset of a queue the task does not own was committed";
+}
+
+// A stop that comes while put() runs: the batch put() took is committed by the final commit, or
+// the next owner of the queues writes it again (what a whole-cluster restart showed).
+TEST_F(WorkerTaskSinkTest, BatchPutWhileStoppingIsCommitted) {
+  auto task = start_sink("stopput", 0);
+  wait_running(task);
+  std::thread stopper;
+  std::atomic<bool> stop_started{false};
+  {
+    std::lock_guard lock(g_hooks.mutex);
+    g_hooks.on_put = [&](SinkTaskContext&, std::vector<ConnectRecord>&) {
+      if (stop_started.exchange(true)) return;
+      stopper = std::thread([&] { task->stop(10s); });
+      // stop() marks the task stopping before it wakes the plugin: once woken, the stop is on.
+      while (g_hooks.wakeups.load() == 0) std::this_thread::sleep_for(1ms);
+    };
+  }
+  send("one");
+  ASSERT_TRUE(eventually([] { return g_hooks.records.load() >= 1; }));
+  ASSERT_TRUE(eventually([&] { return stop_started.load(); }));
+  stopper.join();
+  EXPECT_EQ(task->state().state, RunState::kUnassigned);
+  std::int64_t committed_in = 0;
+  for (const auto& [p, o] : task->committed_offsets()) {
+    std::int64_t n = 0;
+    if (queue_of(p)->topic == "in" && o.find("queueOffset")->to_int64(n)) committed_in += n;
+  }
+  EXPECT_EQ(committed_in, 1) << "the record put() took during the stop was not committed";
 }
 
 // With nothing to read, the task blocks in poll() for up to the commit interval (30 s here);
