@@ -222,6 +222,7 @@ Result<void> MariaDbServer::launch() {
                                    "--port-open-timeout=20",
                                    "--secure-file-priv=" + dir_};
   if (is_root()) args.push_back("--user=root");
+  args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   pid_ = spawn(args, dir_ + "/mariadbd.out", true);
   if (pid_ < 0) {
     pid_ = -1;

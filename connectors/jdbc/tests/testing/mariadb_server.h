@@ -17,6 +17,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace rmqc::connectors::jdbc::testing {
 
@@ -28,6 +29,8 @@ class MariaDbServer {
     std::string database = "rmqc_test";
     std::string mariadbd = "/usr/sbin/mariadbd";
     std::string install_db = "/usr/bin/mariadb-install-db";
+    // More mariadbd options, e.g. "--binlog-row-metadata=FULL" for the CDC connector's tests.
+    std::vector<std::string> extra_args;
   };
 
   // install-db, start, create the user and database. Takes a second or two.

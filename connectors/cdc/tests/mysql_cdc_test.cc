@@ -1,0 +1,626 @@
+// The MySQL CDC connector against a private MariaDB (ROW binlog, binlog_row_metadata=FULL):
+// snapshot then stream over every column type with each envelope checked field by field, ALTER
+// TABLE mid-stream, restart from a committed offset (no loss, no overlap), a server restart
+// mid-stream, misconfigured servers, and undecodable input.
+
+#include "rmqc/api/errors.h"
+#include "rmqc/api/struct.h"
+
+#include "cdc/mysql/binlog_events.h"
+#include "cdc/mysql/binlog_reader.h"
+#include "cdc/mysql/mysql_cdc_connector.h"
+#include "cdc/mysql/mysql_columns.h"
+#include "jdbc/tests/testing/mariadb_server.h"
+#include "testing/task_fakes.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace rmqc::connectors::cdc {
+namespace {
+
+using jdbc::testing::MariaDbServer;
+
+MariaDbServer* server() {
+  static std::unique_ptr<MariaDbServer> instance;
+  static std::string failure;
+  static bool tried = false;
+  if (!tried) {
+    tried = true;
+    MariaDbServer::Options options;
+    options.extra_args = {"--binlog-row-metadata=FULL", "--binlog-checksum=CRC32"};
+    auto started = MariaDbServer::start(options);
+    if (started.ok()) {
+      instance = std::move(started).value();
+    } else {
+      failure = started.error().to_string();
+    }
+  }
+  EXPECT_NE(instance, nullptr) << "MariaDB test server: " << failure;
+  return instance.get();
+}
+
+const Struct& as_struct(const Value& v) {
+  return v.as_struct();
+}
+
+class MysqlCdcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    srv_ = server();
+    ASSERT_NE(srv_, nullptr);
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    db_ = std::string("cdc_") + info->name();
+    for (auto& c : db_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    prefix_ = "srv_" + db_;
+    sql("DROP DATABASE IF EXISTS " + db_ + "; CREATE DATABASE " + db_ + " CHARACTER SET utf8mb4");
+  }
+  void TearDown() override {
+    for (auto& t : tasks_) t->stop();
+    tasks_.clear();
+  }
+
+  void sql(const std::string& statement) {
+    auto r = srv_->exec(statement);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+  }
+
+  KeyValue config(std::initializer_list<KeyValue::Map::value_type> extra = {}) {
+    KeyValue c{{"database.hostname", srv_->host()}, {"database.port", std::to_string(srv_->port())},
+               {"database.user", srv_->user()},     {"database.password", srv_->password()},
+               {"topic.prefix", prefix_},           {"database.include.list", db_},
+               {"poll.interval.ms", "50"},          {"connect.backoff.max.ms", "500"}};
+    for (const auto& [k, v] : extra) c.put(k, v);
+    return c;
+  }
+
+  MysqlCdcTask* start_task(const KeyValue& c, std::optional<RecordOffset> offset = {}) {
+    contexts_.push_back(std::make_unique<rmqc::testing::FakeSourceContext>());
+    auto& ctx = *contexts_.back();
+    if (offset) ctx.reader.offsets[mysql::server_partition(prefix_)] = *offset;
+    tasks_.push_back(std::make_unique<MysqlCdcTask>());
+    auto* task = tasks_.back().get();
+    task->init(ctx);
+    task->start(c);
+    return task;
+  }
+
+  // Polls until n data records (heartbeats are kept apart) arrived or 60 s passed.
+  std::vector<ConnectRecord> poll_n(MysqlCdcTask* task, std::size_t n,
+                                    std::vector<ConnectRecord>* heartbeats = nullptr) {
+    std::vector<ConnectRecord> out;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (out.size() < n && std::chrono::steady_clock::now() < deadline) {
+      for (auto& r : task->poll()) {
+        if (r.topic().starts_with("__debezium-heartbeat")) {
+          if (heartbeats) heartbeats->push_back(std::move(r));
+        } else {
+          out.push_back(std::move(r));
+        }
+      }
+    }
+    EXPECT_EQ(out.size(), n) << "records before the deadline";
+    return out;
+  }
+
+  // Polls until poll() throws; returns the message.
+  std::string poll_failure(MysqlCdcTask* task) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      try {
+        (void)task->poll();
+      } catch (const ConnectException& e) {
+        return e.what();
+      }
+    }
+    return "";
+  }
+
+  std::string topic(const std::string& table) const { return prefix_ + "_" + db_ + "_" + table; }
+
+  MariaDbServer* srv_ = nullptr;
+  std::string db_;
+  std::string prefix_;
+  std::vector<std::unique_ptr<rmqc::testing::FakeSourceContext>> contexts_;
+  std::vector<std::unique_ptr<MysqlCdcTask>> tasks_;
+};
+
+const Struct& envelope(const ConnectRecord& r) {
+  return as_struct(r.value);
+}
+std::string op_of(const ConnectRecord& r) {
+  return envelope(r).get_string("op");
+}
+const Struct& after(const ConnectRecord& r) {
+  return envelope(r).get_struct("after");
+}
+const Struct& before(const ConnectRecord& r) {
+  return envelope(r).get_struct("before");
+}
+const Struct& source(const ConnectRecord& r) {
+  return envelope(r).get_struct("source");
+}
+std::int64_t offset_number(const ConnectRecord& r, const std::string& key) {
+  return r.position.offset.offset().at(key).as_int64();
+}
+
+constexpr const char* kAllTypes = R"(CREATE TABLE %DB%.all_types (
+  id INT NOT NULL PRIMARY KEY,
+  c_tiny TINYINT, c_utiny TINYINT UNSIGNED, c_small SMALLINT, c_usmall SMALLINT UNSIGNED,
+  c_medium MEDIUMINT, c_umedium MEDIUMINT UNSIGNED, c_int INT, c_uint INT UNSIGNED,
+  c_big BIGINT, c_ubig BIGINT UNSIGNED,
+  c_dec DECIMAL(12,3), c_dec_big DECIMAL(30,10), c_float FLOAT, c_double DOUBLE,
+  c_date DATE, c_time TIME, c_time6 TIME(6), c_dt DATETIME, c_dt3 DATETIME(3), c_dt6 DATETIME(6),
+  c_ts TIMESTAMP(6) NULL DEFAULT NULL, c_year YEAR,
+  c_char CHAR(5), c_varchar VARCHAR(300), c_text TEXT, c_latin VARCHAR(10) CHARACTER SET latin1,
+  c_binary BINARY(4), c_varbinary VARBINARY(10), c_blob BLOB,
+  c_enum ENUM('red','green','blue'), c_set SET('a','b','c'),
+  c_bit1 BIT(1), c_bit12 BIT(12), c_json JSON, c_geo GEOMETRY
+))";
+
+std::string with_db(std::string text, const std::string& db) {
+  const std::string token = "%DB%";
+  for (auto at = text.find(token); at != std::string::npos; at = text.find(token, at)) {
+    text.replace(at, token.size(), db);
+  }
+  return text;
+}
+
+constexpr const char* kRow1 =
+    "INSERT INTO %DB%.all_types VALUES (1, -128, 255, -32768, 65535, -8388608, 16777215, "
+    "-2147483648, 4294967295, -9223372036854775808, 18446744073709551615, -12345.678, "
+    "12345678901234567890.0123456789, 1.5, -2.25, '2024-02-29', '-838:59:59', "
+    "'12:34:56.123456', '2024-01-02 03:04:05', '2024-01-02 03:04:05.678', "
+    "'1999-12-31 23:59:59.999999', '2024-05-06 07:08:09.101112', 2024, 'ab', 'héllo wörld', "
+    "'long text', 'café', x'01020304', x'00ff', x'deadbeef', 'green', 'a,c', b'1', "
+    "b'101000000001', '{\"k\": [1, 2, {\"x\": null}]}', ST_GeomFromText('POINT(1 2)', 4326))";
+
+constexpr const char* kRow2Nulls = "INSERT INTO %DB%.all_types (id) VALUES (2)";
+
+// The values row 1 must carry, whether read by the snapshot or from the binlog.
+void expect_row1(const Struct& row) {
+  EXPECT_EQ(row.get("id").as_int32(), 1);
+  EXPECT_EQ(row.get("c_tiny").as_int16(), -128);
+  EXPECT_EQ(row.get("c_utiny").as_int16(), 255);
+  EXPECT_EQ(row.get("c_small").as_int16(), -32768);
+  EXPECT_EQ(row.get("c_usmall").as_int32(), 65535);
+  EXPECT_EQ(row.get("c_medium").as_int32(), -8388608);
+  EXPECT_EQ(row.get("c_umedium").as_int32(), 16777215);
+  EXPECT_EQ(row.get("c_int").as_int32(), -2147483647 - 1);
+  EXPECT_EQ(row.get("c_uint").as_int64(), 4294967295LL);
+  EXPECT_EQ(row.get("c_big").as_int64(), INT64_MIN);
+  EXPECT_EQ(static_cast<std::uint64_t>(row.get("c_ubig").as_int64()), 18446744073709551615ULL);
+  EXPECT_EQ(row.get("c_dec").as_decimal().to_string(), "-12345.678");
+  EXPECT_EQ(row.get("c_dec_big").as_decimal().to_string(), "12345678901234567890.0123456789");
+  EXPECT_FLOAT_EQ(row.get("c_float").as_float32(), 1.5f);
+  EXPECT_DOUBLE_EQ(row.get("c_double").as_float64(), -2.25);
+  EXPECT_EQ(row.get("c_date").as_int32(), days_from_civil(2024, 2, 29));
+  EXPECT_EQ(row.get("c_time").as_int64(), -(838LL * 3600 + 59 * 60 + 59) * 1000000);
+  EXPECT_EQ(row.get("c_time6").as_int64(), (12LL * 3600 + 34 * 60 + 56) * 1000000 + 123456);
+  const std::int64_t day = days_from_civil(2024, 1, 2) * 86400000LL;
+  EXPECT_EQ(row.get("c_dt").as_int64(), day + (3 * 3600 + 4 * 60 + 5) * 1000LL);
+  EXPECT_EQ(row.get("c_dt3").as_int64(), day + (3 * 3600 + 4 * 60 + 5) * 1000LL + 678);
+  EXPECT_EQ(row.get("c_dt6").as_int64(),
+            (days_from_civil(1999, 12, 31) * 86400LL + 86399) * 1000000 + 999999);
+  EXPECT_EQ(row.get("c_ts").as_string(), "2024-05-06T07:08:09.101112Z");
+  EXPECT_EQ(row.get("c_year").as_int32(), 2024);
+  EXPECT_EQ(row.get("c_char").as_string(), "ab");
+  EXPECT_EQ(row.get("c_varchar").as_string(), "héllo wörld");
+  EXPECT_EQ(row.get("c_text").as_string(), "long text");
+  EXPECT_EQ(row.get("c_latin").as_string(), "café");
+  EXPECT_EQ(row.get("c_binary").as_bytes(), (Bytes{1, 2, 3, 4}));
+  EXPECT_EQ(row.get("c_varbinary").as_bytes(), (Bytes{0, 0xff}));
+  EXPECT_EQ(row.get("c_blob").as_bytes(), (Bytes{0xde, 0xad, 0xbe, 0xef}));
+  EXPECT_EQ(row.get("c_enum").as_string(), "green");
+  EXPECT_EQ(row.get("c_set").as_string(), "a,c");
+  EXPECT_EQ(row.get("c_bit1").as_bool(), true);
+  // 0b1010_0000_0001 little-endian: 0x01, 0x0a.
+  EXPECT_EQ(row.get("c_bit12").as_bytes(), (Bytes{0x01, 0x0a}));
+  EXPECT_EQ(row.get("c_json").as_string(), R"({"k": [1, 2, {"x": null}]})");
+  const Struct& geo = row.get("c_geo").as_struct();
+  EXPECT_EQ(geo.get("srid").as_int32(), 4326);
+  EXPECT_EQ(geo.get("wkb").as_bytes().size(), 21u);  // WKB point: 1 + 4 + 2 * 8
+}
+
+void expect_row2_nulls(const Struct& row) {
+  EXPECT_EQ(row.get("id").as_int32(), 2);
+  for (const auto& f : row.schema()->fields()) {
+    if (f.name == "id") continue;
+    EXPECT_TRUE(row.get(f.name).is_null()) << f.name;
+  }
+}
+
+void expect_schema_names(const ConnectRecord& r, const std::string& prefix, const std::string& db,
+                         const std::string& table) {
+  const std::string base = prefix + "." + db + "." + table;
+  EXPECT_EQ(r.value_schema->name(), base + ".Envelope");
+  EXPECT_EQ(r.key_schema->name(), base + ".Key");
+  const auto* after_field = r.value_schema->field("after");
+  ASSERT_NE(after_field, nullptr);
+  const auto& row = after_field->schema;
+  EXPECT_EQ(row->name(), base + ".Value");
+  auto type_name = [&](const char* column) { return row->field(column)->schema->name(); };
+  EXPECT_EQ(type_name("c_date"), "io.debezium.time.Date");
+  EXPECT_EQ(type_name("c_time"), "io.debezium.time.MicroTime");
+  EXPECT_EQ(type_name("c_dt"), "io.debezium.time.Timestamp");
+  EXPECT_EQ(type_name("c_dt6"), "io.debezium.time.MicroTimestamp");
+  EXPECT_EQ(type_name("c_ts"), "io.debezium.time.ZonedTimestamp");
+  EXPECT_EQ(type_name("c_year"), "io.debezium.time.Year");
+  EXPECT_EQ(type_name("c_dec"), "org.apache.kafka.connect.data.Decimal");
+  EXPECT_EQ(*row->field("c_dec")->schema->parameter("scale"), "3");
+  EXPECT_EQ(*row->field("c_dec")->schema->parameter("connect.decimal.precision"), "12");
+  EXPECT_EQ(type_name("c_enum"), "io.debezium.data.Enum");
+  EXPECT_EQ(*row->field("c_enum")->schema->parameter("allowed"), "red,green,blue");
+  EXPECT_EQ(type_name("c_set"), "io.debezium.data.EnumSet");
+  EXPECT_EQ(type_name("c_bit12"), "io.debezium.data.Bits");
+  EXPECT_EQ(*row->field("c_bit12")->schema->parameter("length"), "12");
+  EXPECT_EQ(type_name("c_geo"), "io.debezium.data.geometry.Geometry");
+  EXPECT_EQ(row->field("id")->schema->type(), FieldType::kInt32);
+  EXPECT_FALSE(row->field("id")->schema->optional());
+  EXPECT_TRUE(row->field("c_int")->schema->optional());
+  EXPECT_EQ(row->field("c_bit1")->schema->type(), FieldType::kBoolean);
+  EXPECT_EQ(row->field("c_blob")->schema->type(), FieldType::kBytes);
+  EXPECT_EQ(row->field("c_ubig")->schema->type(), FieldType::kInt64);
+  EXPECT_EQ(r.topic(), prefix + "_" + db + "_" + table);
+  EXPECT_EQ(as_struct(r.key).get_int32("id"), after_field ? as_struct(r.key).get_int32("id") : 0);
+}
+
+TEST_F(MysqlCdcTest, SnapshotThenStreamEveryColumnTypeFieldByField) {
+  sql(with_db(kAllTypes, db_));
+  sql(with_db(kRow1, db_));
+  sql(with_db(kRow2Nulls, db_));
+  auto* task = start_task(config());
+  auto snap = poll_n(task, 2);
+  ASSERT_EQ(snap.size(), 2u);
+  EXPECT_EQ(op_of(snap[0]), "r");
+  EXPECT_EQ(op_of(snap[1]), "r");
+  EXPECT_EQ(source(snap[0]).get_string("snapshot"), "first");
+  EXPECT_EQ(source(snap[1]).get_string("snapshot"), "last");
+  EXPECT_TRUE(snap[0].position.offset.offset().count("snapshot"));
+  EXPECT_FALSE(snap[1].position.offset.offset().count("snapshot"));
+  expect_schema_names(snap[0], prefix_, db_, "all_types");
+  expect_row1(after(snap[0]));
+  expect_row2_nulls(after(snap[1]));
+  EXPECT_TRUE(envelope(snap[0]).get("before").is_null());
+  EXPECT_EQ(source(snap[0]).get_string("connector"), "mysql");
+  EXPECT_EQ(source(snap[0]).get_string("db"), db_);
+  EXPECT_EQ(source(snap[0]).get_string("table"), "all_types");
+  EXPECT_EQ(as_struct(snap[0].key).get_int32("id"), 1);
+
+  // Stream: the same rows again, then an update and a delete.
+  sql("DELETE FROM " + db_ + ".all_types");
+  auto deletes = poll_n(task, 4);  // two deletes, each with its tombstone
+  ASSERT_EQ(deletes.size(), 4u);
+  EXPECT_EQ(op_of(deletes[0]), "d");
+  expect_row1(before(deletes[0]));
+  EXPECT_TRUE(envelope(deletes[0]).get("after").is_null());
+  EXPECT_TRUE(deletes[1].value.is_null());  // tombstone
+  EXPECT_EQ(deletes[1].key, deletes[0].key);
+  EXPECT_EQ(deletes[1].topic(), topic("all_types"));
+
+  sql(with_db(kRow1, db_));
+  sql(with_db(kRow2Nulls, db_));
+  sql("UPDATE " + db_ + ".all_types SET c_int = 7, c_varchar = NULL WHERE id = 1");
+  auto changes = poll_n(task, 3);
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(op_of(changes[0]), "c");
+  expect_row1(after(changes[0]));
+  expect_schema_names(changes[0], prefix_, db_, "all_types");
+  // The snapshot's schema and the binlog's are the same.
+  EXPECT_TRUE(changes[0].value_schema->equals(*snap[0].value_schema))
+      << changes[0].value_schema->to_string() << "\n"
+      << snap[0].value_schema->to_string();
+  EXPECT_TRUE(changes[0].key_schema->equals(*snap[0].key_schema));
+  EXPECT_EQ(op_of(changes[1]), "c");
+  expect_row2_nulls(after(changes[1]));
+  EXPECT_EQ(op_of(changes[2]), "u");
+  expect_row1(before(changes[2]));
+  EXPECT_EQ(after(changes[2]).get_int32("c_int"), 7);
+  EXPECT_TRUE(after(changes[2]).get("c_varchar").is_null());
+  const Struct& src = source(changes[2]);
+  EXPECT_EQ(src.get_string("snapshot"), "false");
+  EXPECT_EQ(src.get_string("db"), db_);
+  EXPECT_EQ(src.get_string("table"), "all_types");
+  EXPECT_EQ(src.get_int64("server_id"), 1);
+  EXPECT_TRUE(src.get_string("file").starts_with("binlog."));
+  EXPECT_GT(src.get_int64("pos"), 4);
+  EXPECT_FALSE(src.get("gtid").is_null());
+  EXPECT_GT(src.get_int64("ts_ms"), 0);
+  EXPECT_EQ(changes[2].timestamp, src.get_int64("ts_ms"));
+  for (const auto& r : changes) {
+    EXPECT_TRUE(as_struct(r.value).validate().ok())
+        << as_struct(r.value).validate().error().to_string();
+  }
+}
+
+TEST_F(MysqlCdcTest, AlterTableMidStreamDecodesTheNewColumnsAlsoAfterARestart) {
+  sql("CREATE TABLE " + db_ + ".t (id INT PRIMARY KEY, a VARCHAR(10))");
+  auto* task = start_task(config({{"snapshot.mode", "no_data"}}));
+  // Wait until streaming runs: a schema change event of a DDL after the start.
+  sql("CREATE TABLE " + db_ + ".marker (id INT PRIMARY KEY)");
+  auto ddl = poll_n(task, 1);
+  ASSERT_EQ(ddl.size(), 1u);
+  EXPECT_EQ(ddl[0].topic(), prefix_);
+  EXPECT_NE(as_struct(ddl[0].value).get_string("ddl").find("CREATE TABLE"), std::string::npos);
+  sql("INSERT INTO " + db_ + ".t VALUES (1, 'x')");
+  sql("ALTER TABLE " + db_ + ".t ADD COLUMN b INT NOT NULL DEFAULT 5, DROP COLUMN a");
+  sql("INSERT INTO " + db_ + ".t VALUES (2, 9)");
+  auto records = poll_n(task, 3);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(after(records[0]).get_string("a"), "x");
+  EXPECT_EQ(as_struct(records[1].value).get_string("ddl").substr(0, 11), "ALTER TABLE");
+  EXPECT_EQ(after(records[2]).get_int32("b"), 9);
+  EXPECT_EQ(after(records[2]).schema()->field("a"), nullptr);
+  // A new task from the first insert's offset reads both versions again, each with its columns.
+  task->stop();
+  auto* again = start_task(config({{"snapshot.mode", "no_data"}}), ddl[0].position.offset);
+  auto replay = poll_n(again, 3);
+  ASSERT_EQ(replay.size(), 3u);
+  EXPECT_EQ(after(replay[0]).get_string("a"), "x");
+  EXPECT_EQ(after(replay[2]).get_int32("b"), 9);
+}
+
+TEST_F(MysqlCdcTest, RestartFromACommittedOffsetLosesNothingAndRepeatsNothing) {
+  sql("CREATE TABLE " + db_ + ".t (id INT PRIMARY KEY, v VARCHAR(20))");
+  sql("INSERT INTO " + db_ + ".t VALUES (1, 'snap')");
+  auto* task = start_task(config());
+  auto first = poll_n(task, 1);
+  ASSERT_EQ(first.size(), 1u);
+  // Three transactions of 4 rows each.
+  for (int t = 0; t < 3; ++t) {
+    std::string stmt = "INSERT INTO " + db_ + ".t VALUES ";
+    for (int i = 0; i < 4; ++i) {
+      const int id = 10 + t * 4 + i;
+      stmt += std::string(i ? "," : "") + "(" + std::to_string(id) + ", 'v')";
+    }
+    sql(stmt);
+  }
+  auto streamed = poll_n(task, 12);
+  ASSERT_EQ(streamed.size(), 12u);
+  // The worker committed up to the 6th streamed record (mid-transaction): restart from there.
+  const ConnectRecord& committed = streamed[5];
+  EXPECT_EQ(offset_number(committed, "event"), 2);
+  task->stop();
+  sql("INSERT INTO " + db_ + ".t VALUES (100, 'after')");
+  auto* again = start_task(config(), committed.position.offset);
+  auto rest = poll_n(again, 7);
+  ASSERT_EQ(rest.size(), 7u);
+  std::vector<int> ids;
+  for (const auto& r : rest) ids.push_back(after(r).get_int32("id"));
+  EXPECT_EQ(ids, (std::vector<int>{16, 17, 18, 19, 20, 21, 100}));
+  // The same positions as the first run gave those records.
+  EXPECT_EQ(rest[0].position.offset, streamed[6].position.offset);
+}
+
+TEST_F(MysqlCdcTest, UnfinishedSnapshotIsTakenAgain) {
+  sql("CREATE TABLE " + db_ + ".t (id INT PRIMARY KEY)");
+  sql("INSERT INTO " + db_ + ".t VALUES (1), (2), (3)");
+  auto* task = start_task(config());
+  auto snap = poll_n(task, 3);
+  ASSERT_EQ(snap.size(), 3u);
+  task->stop();
+  // Committed up to the second snapshot row only: the snapshot runs again.
+  auto* again = start_task(config(), snap[1].position.offset);
+  auto redo = poll_n(again, 3);
+  ASSERT_EQ(redo.size(), 3u);
+  EXPECT_EQ(op_of(redo[0]), "r");
+  // A completed snapshot's offset resumes streaming instead.
+  again->stop();
+  sql("INSERT INTO " + db_ + ".t VALUES (4)");
+  auto* third = start_task(config(), redo[2].position.offset);
+  auto next = poll_n(third, 1);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(op_of(next[0]), "c");
+  EXPECT_EQ(after(next[0]).get_int32("id"), 4);
+}
+
+TEST_F(MysqlCdcTest, ServerRestartMidStreamResumes) {
+  sql("CREATE TABLE " + db_ + ".t (id INT PRIMARY KEY)");
+  auto* task = start_task(config({{"snapshot.mode", "no_data"}}));
+  sql("INSERT INTO " + db_ + ".t VALUES (1)");
+  auto a = poll_n(task, 1);
+  ASSERT_EQ(a.size(), 1u);
+  auto restarted = srv_->restart();
+  ASSERT_TRUE(restarted.ok()) << restarted.error().to_string();
+  sql("INSERT INTO " + db_ + ".t VALUES (2)");
+  sql("INSERT INTO " + db_ + ".t VALUES (3)");
+  auto b = poll_n(task, 2);
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(after(b[0]).get_int32("id"), 2);
+  EXPECT_EQ(after(b[1]).get_int32("id"), 3);
+}
+
+TEST_F(MysqlCdcTest, HeartbeatsFiltersAndSkippedOperations) {
+  sql("CREATE TABLE " + db_ + ".kept (id INT PRIMARY KEY, secret VARCHAR(10), v INT)");
+  sql("CREATE TABLE " + db_ + ".ignored (id INT PRIMARY KEY)");
+  auto* task = start_task(config({{"snapshot.mode", "no_data"},
+                                  {"heartbeat.interval.ms", "100"},
+                                  {"table.include.list", db_ + "\\.kept"},
+                                  {"column.exclude.list", db_ + "\\.kept\\.secret"},
+                                  {"skipped.operations", "u"},
+                                  {"include.schema.changes", "false"},
+                                  {"tombstones.on.delete", "false"}}));
+  std::vector<ConnectRecord> heartbeats;
+  sql("INSERT INTO " + db_ + ".ignored VALUES (1)");
+  sql("INSERT INTO " + db_ + ".kept VALUES (1, 's', 1)");
+  sql("UPDATE " + db_ + ".kept SET v = 2");
+  sql("DELETE FROM " + db_ + ".kept");
+  auto records = poll_n(task, 2, &heartbeats);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(op_of(records[0]), "c");
+  EXPECT_EQ(after(records[0]).schema()->field("secret"), nullptr);
+  EXPECT_EQ(after(records[0]).get_int32("v"), 1);
+  EXPECT_EQ(op_of(records[1]), "d");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (heartbeats.empty() && std::chrono::steady_clock::now() < deadline) {
+    for (auto& r : task->poll()) {
+      if (r.topic().starts_with("__debezium-heartbeat")) heartbeats.push_back(std::move(r));
+    }
+  }
+  ASSERT_FALSE(heartbeats.empty());
+  EXPECT_EQ(heartbeats[0].topic(), "__debezium-heartbeat_" + prefix_);
+  EXPECT_EQ(heartbeats[0].position.partition, mysql::server_partition(prefix_));
+  EXPECT_TRUE(heartbeats[0].position.offset.offset().count("file"));
+}
+
+TEST_F(MysqlCdcTest, WakeupInterruptsAWaitingPoll) {
+  sql("CREATE TABLE " + db_ + ".t (id INT PRIMARY KEY)");
+  auto* task = start_task(config({{"snapshot.mode", "no_data"}, {"poll.interval.ms", "60000"}}));
+  std::thread waker([task] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    task->wakeup();
+  });
+  auto records = task->poll();  // returns once woken, not after a minute
+  waker.join();
+  EXPECT_TRUE(records.empty());
+}
+
+TEST_F(MysqlCdcTest, MissingServerSettingsFailWithWhatToChange) {
+  sql("CREATE TABLE " + db_ + ".t (id INT PRIMARY KEY)");
+  sql("SET GLOBAL binlog_row_metadata = MINIMAL");
+  auto* task = start_task(config());
+  const std::string metadata = poll_failure(task);
+  sql("SET GLOBAL binlog_row_metadata = FULL");
+  EXPECT_NE(metadata.find("binlog_row_metadata=FULL"), std::string::npos) << metadata;
+
+  sql("SET GLOBAL binlog_format = STATEMENT");
+  auto* task2 = start_task(config());
+  const std::string format = poll_failure(task2);
+  sql("SET GLOBAL binlog_format = ROW");
+  EXPECT_NE(format.find("binlog_format=ROW"), std::string::npos) << format;
+
+  sql("CREATE USER IF NOT EXISTS 'norepl'@'%' IDENTIFIED BY 'pw'; GRANT SELECT ON *.* TO "
+      "'norepl'@'%'");
+  auto c = config({{"database.user", "norepl"}, {"database.password", "pw"}});
+  auto* task3 = start_task(c);
+  const std::string privilege = poll_failure(task3);
+  EXPECT_NE(privilege.find("REPLICATION"), std::string::npos) << privilege;
+}
+
+TEST_F(MysqlCdcTest, PurgedPositionFailsOrSnapshotsWhenNeeded) {
+  sql("CREATE TABLE " + db_ + ".t (id INT PRIMARY KEY)");
+  sql("INSERT INTO " + db_ + ".t VALUES (1)");
+  RecordOffset gone{{"file", Value(std::string("binlog.999999"))},
+                    {"pos", Value(std::int64_t{4})},
+                    {"event", Value(std::int64_t{0})}};
+  auto* task = start_task(config(), gone);
+  const std::string message = poll_failure(task);
+  EXPECT_NE(message.find("snapshot.mode=when_needed"), std::string::npos) << message;
+  auto* again = start_task(config({{"snapshot.mode", "when_needed"}}), gone);
+  auto snap = poll_n(again, 1);
+  ASSERT_EQ(snap.size(), 1u);
+  EXPECT_EQ(op_of(snap[0]), "r");
+}
+
+TEST_F(MysqlCdcTest, UnsupportedCompressedEventsFailClearly) {
+  sql("CREATE TABLE " + db_ + ".t (id INT PRIMARY KEY, v TEXT)");
+  auto* task = start_task(config({{"snapshot.mode", "no_data"}}));
+  sql("CREATE TABLE " + db_ + ".marker (id INT PRIMARY KEY)");
+  ASSERT_EQ(poll_n(task, 1).size(), 1u);  // streaming
+  sql("SET GLOBAL log_bin_compress = ON; SET GLOBAL log_bin_compress_min_len = 10");
+  sql("INSERT INTO " + db_ + ".t VALUES (1, REPEAT('x', 2000))");
+  const std::string message = poll_failure(task);
+  sql("SET GLOBAL log_bin_compress = OFF");
+  EXPECT_NE(message.find("log_bin_compress=OFF"), std::string::npos) << message;
+}
+
+TEST(MysqlCdcConfig, DefinitionHasDebeziumKeysAndOneTask) {
+  auto def = MysqlCdcConnector::definition();
+  for (const char* key :
+       {"database.hostname", "database.port", "database.user", "database.password",
+        "database.server.id", "topic.prefix", "database.include.list", "database.exclude.list",
+        "snapshot.mode", "snapshot.locking.mode", "database.history.rocketmq.topic",
+        "schema.history.internal.rocketmq.topic", "heartbeat.interval.ms"}) {
+    EXPECT_NE(def.find(key), nullptr) << key;
+  }
+  MysqlCdcConnector connector;
+  connector.start(KeyValue{{"database.hostname", "h"},
+                           {"database.user", "u"},
+                           {"database.password", "p"},
+                           {"topic.prefix", "x"}});
+  EXPECT_EQ(connector.task_configs(4).size(), 1u);
+  EXPECT_THROW(
+      connector.start(KeyValue{
+          {"database.hostname", "h"}, {"topic.prefix", "x"}, {"snapshot.locking.mode", "bogus"}}),
+      ConnectException);
+}
+
+// ---- decoders on hand-made bytes: malformed input is an error, never a crash ----
+
+TEST(MysqlBinlogDecoding, TruncatedAndMalformedEventsAreErrors) {
+  using namespace mysql;
+  EXPECT_FALSE(parse_event_header("short").ok());
+  EXPECT_FALSE(parse_table_map(std::string_view("\x01\x00\x00", 3)).ok());
+  EXPECT_FALSE(parse_rows_event(event_type::kWriteRowsV1, std::string_view("\x01", 1)).ok());
+  EXPECT_FALSE(parse_rows_event(99, "").ok());
+  // A table map of one INT column, then a row image cut short.
+  TableMap t;
+  t.db = "d";
+  t.table = "t";
+  ColumnDef c;
+  c.name = "c";
+  c.type = ftype::kLong;
+  t.columns = {c};
+  std::vector<SchemaPtr> schemas = {column_schema(c, TypeModes{})};
+  std::vector<Value> out;
+  std::size_t pos = 0;
+  const std::string image("\x00\x01\x02", 3);  // null bitmap, then 2 of 4 bytes
+  EXPECT_FALSE(decode_row_image(t, schemas, TypeModes{}, {true}, image, &pos, &out).ok());
+  // Every byte string as a table map or rows event body: errors or values, no crash.
+  std::string noise;
+  for (int i = 0; i < 300; ++i) {
+    noise.push_back(static_cast<char>((i * 37 + 11) & 0xff));
+    (void)parse_table_map(noise);
+    (void)parse_rows_event(event_type::kUpdateRowsV2, noise);
+    (void)mysql_binary_json_to_text(noise);
+  }
+}
+
+TEST(MysqlBinlogDecoding, MysqlBinaryJson) {
+  using namespace mysql;
+  // {"a": 1, "b": [true, "x"]} as MySQL writes it (small object / small array).
+  std::string array;                        // inside the object at its offset
+  array += std::string("\x02\x00", 2);      // count 2
+  array += std::string("\x0d\x00", 2);      // size 13
+  array += std::string("\x04\x01\x00", 3);  // literal true inline
+  array += std::string("\x0c\x0a\x00", 3);  // string at offset 10
+  array += std::string("\x01x", 2);
+  array += std::string("\x00", 1);  // pad to 13
+  std::string obj;
+  const int header = 4 + 2 * 4 + 2 * 3;  // counts, key entries, value entries
+  obj += std::string("\x02\x00", 2);
+  const int size = header + 2 + static_cast<int>(array.size());
+  obj += static_cast<char>(size);
+  obj += '\0';
+  obj += static_cast<char>(header);
+  obj += std::string("\x00\x01\x00", 3);  // key "a" at header, length 1
+  obj += static_cast<char>(header + 1);
+  obj += std::string("\x00\x01\x00", 3);  // key "b"
+  obj += std::string("\x05\x01\x00", 3);  // int16 1 inline
+  obj += '\x02';                          // small array at offset header + 2
+  obj += static_cast<char>(header + 2);
+  obj += '\0';
+  obj += "ab";
+  obj += array;
+  auto text = mysql_binary_json_to_text(std::string("\x00", 1) + obj);
+  ASSERT_TRUE(text.ok()) << text.error().to_string();
+  EXPECT_EQ(text.value(), R"({"a":1,"b":[true,"x"]})");
+}
+
+TEST(MysqlBinlogDecoding, OffsetsRoundTrip) {
+  mysql::BinlogPosition p{"binlog.000007", 1234, 3, "0-1-42", false};
+  EXPECT_EQ(mysql::position_from_offset(mysql::position_to_offset(p)), p);
+  p.snapshot = true;
+  EXPECT_EQ(mysql::position_from_offset(mysql::position_to_offset(p)), p);
+  EXPECT_FALSE(mysql::position_from_offset(RecordOffset{}).has_value());
+}
+
+}  // namespace
+}  // namespace rmqc::connectors::cdc
