@@ -223,7 +223,7 @@ Result<void> PostgresServer::launch() {
                                           "-c",
                                           "full_page_writes=off",
                                           "-c",
-                                          "wal_level=logical",
+                                          "wal_level=" + options_.wal_level,
                                           "-c",
                                           "max_wal_senders=10",
                                           "-c",

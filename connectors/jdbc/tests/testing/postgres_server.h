@@ -26,6 +26,8 @@ class PostgresServer {
     std::string password = "secret";
     std::string database = "rmqc_test";
     std::string bin_dir = "/usr/lib/postgresql/15/bin";
+    // wal_level of the server (CDC tests start one with "replica" to see the failure).
+    std::string wal_level = "logical";
   };
 
   // initdb, start, create the database. Takes a few seconds.
