@@ -130,3 +130,8 @@ class PostgresCdcTask final : public SourceTask {
 };
 
 }  // namespace rmqc::connectors::cdc::postgres
+
+namespace rmqc::connectors::cdc {
+// The name cdc_plugin.cc registers.
+using postgres::PostgresCdcConnector;
+}  // namespace rmqc::connectors::cdc
