@@ -40,6 +40,10 @@ void add_broker_options(CLI::App& command, BrokerCommandOptions& o) {
                   "Queues of auto-created topics")
       ->capture_default_str();
   command
+      .add_option("--message-delay-level", o.broker.broker.message_delay_level,
+                  "Delay of each level of DELAY=n and of consumer retries (messageDelayLevel)")
+      ->capture_default_str();
+  command
       .add_option("--retention-hours", o.retention_hours,
                   "Delete commit-log segments older than this many hours")
       ->check(CLI::PositiveNumber)

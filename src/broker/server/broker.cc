@@ -8,6 +8,7 @@
 #include "rocketmq/protocol/response_code.h"
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 
 namespace rmqc::broker {
@@ -136,6 +137,30 @@ Broker::Broker(BrokerConfig config, MessageStore& store, std::string broker_addr
                                      std::int64_t max_offset, std::int64_t tags_code) {
     on_messages_arrived(std::string(topic), queue_id, max_offset, tags_code);
   });
+  auto levels = parse_delay_levels(config_.message_delay_level);
+  if (!levels.ok()) {
+    logger("broker")->error("{}; using the default levels", levels.error().message());
+    levels = parse_delay_levels(kDefaultDelayLevels);
+  }
+  schedule_ = std::make_unique<ScheduleService>(
+      store_, std::move(levels).value(),
+      [this](std::string_view topic, std::string& record) -> Result<PutResult> {
+        bool created = false;
+        auto config = ensure_topic(topic, config_.default_topic_queue_nums, &created);
+        if (!config.ok()) return config.error();
+        if (created) publish(/*oneway=*/true);
+        return store_.put_message(std::span<char>(record.data(), record.size()));
+      });
+  // SCHEDULE_TOPIC_XXXX has one queue per level, as on a real broker.
+  auto schedule_config = store_.topic_configs().get(kScheduleTopic);
+  if (!schedule_config || schedule_config->read_queue_nums < schedule_->max_level()) {
+    TopicConfig t;
+    t.topic_name = std::string(kScheduleTopic);
+    t.read_queue_nums = t.write_queue_nums = schedule_->max_level();
+    if (auto r = store_.topic_configs().put(t); !r.ok()) {
+      logger("broker")->error("cannot create {}: {}", kScheduleTopic, r.error().message());
+    }
+  }
 }
 
 Broker::~Broker() {
@@ -473,6 +498,31 @@ RemotingCommand Broker::send_message(const remoting::ConnectionPtr& connection,
             ", perm=" + perm_text(config->perm) + "] Producer: " + connection->remote_address());
   }
 
+  // DELAY=n: parked in SCHEDULE_TOPIC_XXXX queue n-1 until level n's delay passed (retried and
+  // dead-lettered messages are delivered at once).
+  std::string delay_level;
+  if (auto d = props.find(std::string(rocketmq::property::DELAY));
+      d != props.end() && !topic.starts_with(kDlqPrefix)) {
+    int level = 0;
+    std::from_chars(d->second.data(), d->second.data() + d->second.size(), level);
+    if (level > 0) {
+      if (header->batch) {
+        return send_reply(request, rsp::MESSAGE_ILLEGAL,
+                          "TimeDelayLevel is not supported for batched messages");
+      }
+      level = schedule_->clamp(level);
+      props[std::string(rocketmq::property::REAL_TOPIC)] = topic;
+      props[std::string(rocketmq::property::REAL_QID)] = std::to_string(queue_id);
+      d->second = std::to_string(level);
+      delay_level = d->second;
+    }
+  }
+  const std::int32_t reply_queue_id = queue_id;
+  if (!delay_level.empty()) {
+    topic = std::string(kScheduleTopic);
+    queue_id = std::stoi(delay_level) - 1;
+  }
+
   auto born = rocketmq::SocketAddress::parse(connection->remote_address());
   rocketmq::StoredMessageView m;
   m.queue_id = queue_id;
@@ -521,7 +571,7 @@ RemotingCommand Broker::send_message(const remoting::ConnectionPtr& connection,
   }
 
   rocketmq::SendMessageResponseHeader out;
-  out.queue_id = queue_id;
+  out.queue_id = reply_queue_id;
   if (records.size() == 1) {
     auto put = store_.put_message(std::span<char>(records[0].data(), records[0].size()));
     if (!put.ok()) return send_reply(request, send_error_code(put.error()), put.error().message());
@@ -717,6 +767,7 @@ void Broker::tick() {
     }
   }
   for (auto& c : to_close) c->close();
+  schedule_->deliver_due(now_ms());
 }
 
 RemotingCommand Broker::heart_beat(const remoting::ConnectionPtr& connection,
@@ -899,11 +950,20 @@ RemotingCommand Broker::send_back(const remoting::ConnectionPtr& connection,
   props.try_emplace(std::string(rocketmq::property::RETRY_TOPIC), std::string(original->topic));
   props.try_emplace(std::string(rocketmq::property::ORIGIN_MESSAGE_ID), original->offset_msg_id());
   props[std::string(rocketmq::property::WAIT)] = "false";
-  std::string encoded = rocketmq::encode_properties(props);
-
   rocketmq::StoredMessageView copy = *original;
   copy.topic = topic;
   copy.queue_id = 0;
+  if (!dead) {
+    // Back-off through the delay levels, as a real broker: level 0 means 3 + reconsumeTimes.
+    const int level =
+        schedule_->clamp(h->delay_level == 0 ? 3 + original->reconsume_times : h->delay_level);
+    props[std::string(rocketmq::property::REAL_TOPIC)] = topic;
+    props[std::string(rocketmq::property::REAL_QID)] = "0";
+    props[std::string(rocketmq::property::DELAY)] = std::to_string(level);
+    copy.topic = kScheduleTopic;
+    copy.queue_id = level - 1;
+  }
+  std::string encoded = rocketmq::encode_properties(props);
   copy.reconsume_times = original->reconsume_times + 1;
   copy.store_host = store_host_;
   copy.store_timestamp = now_ms();

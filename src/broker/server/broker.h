@@ -2,6 +2,7 @@
 
 #include "broker/server/name_server.h"
 #include "broker/server/refusal_log.h"
+#include "broker/server/schedule_service.h"
 #include "broker/store/message_store.h"
 #include "rocketmq/protocol/bodies.h"
 #include "rocketmq/protocol/headers.h"
@@ -29,6 +30,8 @@ struct BrokerConfig {
   bool auto_create_topic = true;
   std::int32_t default_topic_queue_nums = 4;  // queues of auto-created topics
   std::int32_t max_reconsume_times = 16;      // then a retried message goes to %DLQ%<group>
+  // messageDelayLevel: the delay of each level of DELAY=n and of consumer retries.
+  std::string message_delay_level = std::string(kDefaultDelayLevels);
   std::chrono::milliseconds client_expiry{120'000};
   std::chrono::milliseconds queue_lock_expiry{60'000};
   std::int32_t max_pull_messages = 32;       // per PULL_MESSAGE reply
@@ -68,8 +71,10 @@ class Broker final : public remoting::RequestHandler {
   // The VIP port: the same processors, but no pulls (as RocketMQ's fast-failure channel).
   remoting::RequestHandler& vip_handler() { return vip_; }
 
-  // Housekeeping: long-poll timeouts and re-checks, client expiry, lock expiry.
+  // Housekeeping: long-poll timeouts and re-checks, client expiry, lock expiry, delayed
+  // deliveries.
   void tick();
+  const ScheduleService& schedule() const { return *schedule_; }
 
  private:
   struct Member {
@@ -147,6 +152,7 @@ class Broker final : public remoting::RequestHandler {
   std::mutex groups_mutex_;
   std::map<std::string, Group, std::less<>> groups_;
   std::map<std::string, std::map<rocketmq::MessageQueue, QueueLock>, std::less<>> locks_;
+  std::unique_ptr<ScheduleService> schedule_;
 
   RefusalLog refusals_{"broker"};
 

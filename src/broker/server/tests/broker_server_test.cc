@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -85,7 +86,54 @@ RemotingCommand send_request(const std::string& topic, std::string body, std::st
 }
 
 RemotingCommand pull_request(const std::string& topic, std::int32_t queue, std::int64_t offset,
-                             std::int64_t suspend_ms = 0, const std::string& sub = "*") {
+                             std::int64_t suspend_ms = 0, const std::string& sub = "*");
+
+RemotingCommand delayed_send_request(const std::string& topic, std::string body, int level,
+                                     std::int32_t queue_id = 0) {
+  auto cmd = send_request(topic, std::move(body), "", "", queue_id);
+  auto h = rocketmq::SendMessageRequestHeader::from_command(cmd);
+  auto props = rocketmq::parse_properties(h->properties);
+  props["DELAY"] = std::to_string(level);
+  h->properties = rocketmq::encode_properties(props);
+  auto out = RemotingCommand::request(rc::SEND_MESSAGE_V2, h->to_v2_ext_fields());
+  out.body = cmd.body;
+  return out;
+}
+
+bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout = 20s) {
+  for (auto deadline = std::chrono::steady_clock::now() + timeout;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
+    if (predicate()) return true;
+  }
+  return predicate();
+}
+
+// Every record of a queue from offset 0 (copied out of the reply).
+struct Pulled {
+  std::string body;
+  std::string msg_id;
+  std::int32_t reconsume_times = 0;
+  rocketmq::MessageProperties props;
+};
+std::vector<Pulled> pull_all(BlockingClient& c, const std::string& topic, std::int32_t queue) {
+  std::vector<Pulled> out;
+  auto reply = call(c, pull_request(topic, queue, 0));
+  if (reply.code != rsp::SUCCESS) return out;
+  auto records = rocketmq::decode_stored_messages(reply.body);
+  if (!records.ok()) return out;
+  for (const auto& r : *records) {
+    Pulled p;
+    p.body = std::string(r.body);
+    p.msg_id = r.offset_msg_id();
+    p.reconsume_times = r.reconsume_times;
+    p.props = rocketmq::parse_properties(r.properties);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+RemotingCommand pull_request(const std::string& topic, std::int32_t queue, std::int64_t offset,
+                             std::int64_t suspend_ms, const std::string& sub) {
   rocketmq::PullMessageRequestHeader h;
   h.consumer_group = "cg";
   h.topic = topic;
@@ -113,7 +161,9 @@ std::string heartbeat_body(const std::string& client_id, const std::string& grou
 class BrokerServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto b = EmbeddedBroker::start(test_options(dir_.str()));
+    auto options = test_options(dir_.str());
+    options.broker.message_delay_level = "100ms 100ms 100ms 200ms";  // retries come back soon
+    auto b = EmbeddedBroker::start(options);
     ASSERT_TRUE(b.ok()) << b.error().to_string();
     broker_ = std::move(b).value();
   }
@@ -578,6 +628,79 @@ TEST_F(BrokerServerTest, QueueLocksAreExclusiveAndDroppedWithTheirConnection) {
   EXPECT_EQ(locked_ids(call(*c, lock_request(true, "G", "client-c", {0, 1, 2}))), Ids{});
 }
 
+TEST(BrokerDelayTest, DelayedMessageIsParkedThenDeliveredAfterItsLevel) {
+  TempDir dir;
+  auto options = test_options(dir.str());
+  options.broker.message_delay_level = "200ms 1h";
+  auto b = EmbeddedBroker::start(options);
+  ASSERT_TRUE(b.ok()) << b.error().to_string();
+  auto c = connect_to((*b)->broker_addr());
+  // Level 2 (an hour) stays parked; level 1 (200 ms) is delivered: once it is, the scan ran past
+  // level 2 too. Level 9 is clamped to the last level.
+  auto later = call(*c, delayed_send_request("timed", "in an hour", 2, 1));
+  ASSERT_EQ(later.code, rsp::SUCCESS) << later.remark;
+  EXPECT_EQ(*later.ext("queueId"), "1");  // the real queue, not the schedule queue
+  ASSERT_EQ(call(*c, delayed_send_request("timed", "clamped", 9, 1)).code, rsp::SUCCESS);
+  auto soon = call(*c, delayed_send_request("timed", "soon", 1, 2));
+  ASSERT_EQ(soon.code, rsp::SUCCESS) << soon.remark;
+
+  std::vector<Pulled> got;
+  ASSERT_TRUE(eventually([&] { return !(got = pull_all(*c, "timed", 2)).empty(); }))
+      << "the level-1 message was never delivered";
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].body, "soon");
+  EXPECT_NE(got[0].msg_id, *soon.ext("msgId")) << "a delivered copy is a new message";
+  EXPECT_EQ(got[0].props["REAL_TOPIC"], "timed");
+  EXPECT_EQ(got[0].props["REAL_QID"], "2");
+  EXPECT_EQ(got[0].props.count("DELAY"), 0u);
+  EXPECT_TRUE(pull_all(*c, "timed", 1).empty()) << "an hour's delay was delivered at once";
+  EXPECT_EQ((*b)->broker().schedule().pending(2), 2);
+  // Parked in SCHEDULE_TOPIC_XXXX queue level-1, with its real topic and queue.
+  auto parked = pull_all(*c, "SCHEDULE_TOPIC_XXXX", 1);
+  ASSERT_EQ(parked.size(), 2u);
+  EXPECT_EQ(parked[0].props["DELAY"], "2");
+  EXPECT_EQ(parked[1].props["DELAY"], "2");
+  EXPECT_EQ(parked[0].props["REAL_TOPIC"], "timed");
+  EXPECT_EQ(parked[0].props["REAL_QID"], "1");
+}
+
+TEST(BrokerDelayTest, DeliveryProgressSurvivesARestart) {
+  TempDir dir;
+  auto options = test_options(dir.str());
+  options.broker.message_delay_level = "300ms";
+  {
+    auto b = EmbeddedBroker::start(options);
+    ASSERT_TRUE(b.ok()) << b.error().to_string();
+    auto c = connect_to((*b)->broker_addr());
+    ASSERT_EQ(call(*c, delayed_send_request("later", "a", 1)).code, rsp::SUCCESS);
+    ASSERT_TRUE(eventually([&] { return pull_all(*c, "later", 0).size() == 1; }));
+    ASSERT_EQ(call(*c, delayed_send_request("later", "b", 1)).code, rsp::SUCCESS);
+  }  // stopped, b possibly not yet due
+  auto b = EmbeddedBroker::start(options);
+  ASSERT_TRUE(b.ok()) << b.error().to_string();
+  auto c = connect_to((*b)->broker_addr());
+  std::vector<Pulled> got;
+  ASSERT_TRUE(eventually([&] { return (got = pull_all(*c, "later", 0)).size() >= 2; }));
+  std::this_thread::sleep_for(500ms);  // a repeated delivery of a would show up by now
+  got = pull_all(*c, "later", 0);
+  ASSERT_EQ(got.size(), 2u) << "a delayed message was delivered twice or lost across a restart";
+  EXPECT_EQ(got[0].body, "a");
+  EXPECT_EQ(got[1].body, "b");
+}
+
+TEST(BrokerDelayTest, DelayLevelsParseLikeMessageDelayLevel) {
+  EXPECT_TRUE(
+      parse_delay_levels("1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h").ok());
+  auto levels = parse_delay_levels(" 250ms 2s  3m 1h 1d ");
+  ASSERT_TRUE(levels.ok());
+  EXPECT_EQ(levels->size(), 5u);
+  EXPECT_EQ((*levels)[0], 250ms);
+  EXPECT_EQ((*levels)[4], 24h);
+  EXPECT_FALSE(parse_delay_levels("1s 5x").ok());
+  EXPECT_FALSE(parse_delay_levels("").ok());
+  EXPECT_FALSE(parse_delay_levels("-1s").ok());
+}
+
 TEST_F(BrokerServerTest, SendBackGoesToRetryThenDeadLetterQueue) {
   auto c = connect_to(broker_->broker_addr());
   ASSERT_EQ(call(*c, send_request("work", "job")).code, rsp::SUCCESS);
@@ -592,14 +715,25 @@ TEST_F(BrokerServerTest, SendBackGoesToRetryThenDeadLetterQueue) {
   ASSERT_EQ(
       call(*c, RemotingCommand::request(rc::CONSUMER_SEND_MSG_BACK, back.to_ext_fields())).code,
       rsp::SUCCESS);
-  auto retry_reply =
-      call(*c, pull_request("%RETRY%W", 0, 0));  // the records view this reply's body
+  // Backed off through delay level 3 (+ reconsumeTimes 0), as a real broker does.
+  auto parked = pull_all(*c, "SCHEDULE_TOPIC_XXXX", 2);
+  ASSERT_EQ(parked.size(), 1u) << "the retry was not parked at delay level 3";
+  EXPECT_EQ(parked[0].props["DELAY"], "3");
+  EXPECT_EQ(parked[0].props["REAL_TOPIC"], "%RETRY%W");
+  EXPECT_EQ(parked[0].props["REAL_QID"], "0");
+  RemotingCommand retry_reply;
+  ASSERT_TRUE(eventually([&] {
+    retry_reply = call(*c, pull_request("%RETRY%W", 0, 0));
+    return retry_reply.code == rsp::SUCCESS;
+  })) << "the retry never came back";
   auto retry = rocketmq::decode_stored_messages(retry_reply.body);
   ASSERT_EQ(retry->size(), 1u);
   EXPECT_EQ((*retry)[0].reconsume_times, 1);
   auto props = rocketmq::parse_properties((*retry)[0].properties);
   EXPECT_EQ(props["RETRY_TOPIC"], "work");
   EXPECT_EQ(props["ORIGIN_MESSAGE_ID"], (*records)[0].offset_msg_id());
+  EXPECT_EQ(props["REAL_TOPIC"], "%RETRY%W");
+  EXPECT_EQ(props.count("DELAY"), 0u);
   // Failing again with reconsumeTimes (1) >= max (1): dead letter queue.
   back.offset = (*retry)[0].physical_offset;
   ASSERT_EQ(
