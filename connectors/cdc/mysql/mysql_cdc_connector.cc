@@ -125,9 +125,10 @@ void MysqlCdcTask::stop() {
 
 std::vector<ConnectRecord> MysqlCdcTask::poll() {
   if (!queue_) return {};
-  auto records = queue_->drain(static_cast<std::size_t>(std::max(1, config_.max_batch_size)),
-                               std::chrono::milliseconds(std::max<std::int64_t>(
-                                   1, std::min<std::int64_t>(config_.poll_interval_ms, 1000))));
+  // Waits up to poll.interval.ms for the first record; wakeup() ends the wait early.
+  auto records =
+      queue_->drain(static_cast<std::size_t>(std::max(1, config_.max_batch_size)),
+                    std::chrono::milliseconds(std::max<std::int64_t>(1, config_.poll_interval_ms)));
   if (records.empty()) {
     if (auto error = queue_->error()) throw ConnectException("MySQL CDC: " + *error);
   }
