@@ -162,6 +162,8 @@ class PgChangeReader::Session {
   explicit Session(PgChangeReader& owner) : o_(owner), cfg_(owner.config_) {}
 
   Result<void> run();
+  // Hands over what the session read (also after it failed: those events count as emitted).
+  void finish() { flush_batch(); }
 
  private:
   Result<void> connect();
@@ -181,6 +183,7 @@ class PgChangeReader::Session {
   Result<std::optional<Struct>> tuple_row(const CapturedTable& t, const Tuple& tuple,
                                           bool key_only);
   bool push(PgQueueItem item);
+  bool flush_batch();
   Result<void> emit(const CapturedTable& t, Op op, std::optional<Struct> before,
                     std::optional<Struct> after, Lsn lsn, int sub);
 
@@ -202,6 +205,7 @@ class PgChangeReader::Session {
   BeginMessage txn_;
   std::int64_t msg_index_ = 0;
   PgOutputMessage msg_;
+  PgQueueBatch batch_;
 };
 
 Result<void> PgChangeReader::Session::connect() {
@@ -428,16 +432,28 @@ Result<CapturedTable> PgChangeReader::Session::build_table(const TableRef& ref,
 }
 
 bool PgChangeReader::Session::push(PgQueueItem item) {
-  // Never block inside push: while the queue is full keep answering the server.
-  const auto capacity = static_cast<std::size_t>(std::max(1, cfg_.common.max_queue_size));
+  if (o_.stopping_.load()) return false;
+  batch_.push_back(std::move(item));
+  return batch_.size() < kQueueBatch || flush_batch();
+}
+
+bool PgChangeReader::Session::flush_batch() {
+  if (batch_.empty()) return true;
+  // Never block inside the queue: while it is full keep answering the server.
+  const std::size_t capacity = std::max<std::size_t>(
+      1, (static_cast<std::size_t>(std::max(1, cfg_.common.max_queue_size)) + kQueueBatch - 1) /
+             kQueueBatch);
   while (o_.queue_.size() >= capacity) {
     if (o_.stopping_.load() || o_.queue_.closed()) return false;
     if (repl_ && PQisBusy(repl_.get()) == 0 && Clock::now() >= next_status_) {
       (void)send_status(false);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  return o_.queue_.push(std::move(item));
+  const bool pushed = o_.queue_.push(std::move(batch_));
+  batch_.clear();
+  batch_.reserve(kQueueBatch);
+  return pushed;
 }
 
 Result<std::optional<Struct>> PgChangeReader::Session::tuple_row(const CapturedTable& t,
@@ -651,6 +667,7 @@ Result<void> PgChangeReader::Session::snapshot(const std::string& snapshot_name,
     held->position.offset = make_offset(true);
     push(PgQueueItem{std::move(*held), 0});
   }
+  flush_batch();
   log().info("snapshot done: ", count, " rows");
   return ok_result();
 }
@@ -823,6 +840,7 @@ Result<void> PgChangeReader::Session::stream() {
       continue;
     }
     if (n == 0) {
+      flush_batch();  // nothing more buffered: hand over what this read produced
       pollfd p{fd, POLLIN, 0};
       ::poll(&p, 1, 100);
       if (PQconsumeInput(repl_.get()) == 0) {
@@ -972,7 +990,7 @@ Result<void> PgChangeReader::Session::run() {
 
 PgChangeReader::PgChangeReader(PostgresCdcConfig config, RecordPartition partition,
                                std::optional<RecordOffset> committed,
-                               ChangeQueue<PgQueueItem>& queue)
+                               ChangeQueue<PgQueueBatch>& queue)
     : config_(std::move(config)),
       partition_(std::move(partition)),
       committed_(std::move(committed)),
@@ -1010,6 +1028,7 @@ void PgChangeReader::run() {
   while (!stopping_.load()) {
     Session session(*this);
     Result<void> r = session.run();
+    session.finish();
     if (stopping_.load()) break;
     if (r.ok()) continue;
     if (r.error().is_fatal()) {

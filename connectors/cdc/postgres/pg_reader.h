@@ -22,7 +22,7 @@ namespace rmqc::connectors::cdc::postgres {
 class PgChangeReader {
  public:
   PgChangeReader(PostgresCdcConfig config, RecordPartition partition,
-                 std::optional<RecordOffset> committed, ChangeQueue<PgQueueItem>& queue);
+                 std::optional<RecordOffset> committed, ChangeQueue<PgQueueBatch>& queue);
   ~PgChangeReader();
   PgChangeReader(const PgChangeReader&) = delete;
   PgChangeReader& operator=(const PgChangeReader&) = delete;
@@ -42,7 +42,7 @@ class PgChangeReader {
   PostgresCdcConfig config_;
   RecordPartition partition_;
   std::optional<RecordOffset> committed_;
-  ChangeQueue<PgQueueItem>& queue_;
+  ChangeQueue<PgQueueBatch>& queue_;
   std::atomic<bool> stopping_{false};
   std::atomic<Lsn> confirmed_{0};
   std::atomic<bool> confirm_pending_{false};

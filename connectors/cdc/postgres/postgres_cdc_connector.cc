@@ -191,8 +191,9 @@ void PostgresCdcTask::start(const KeyValue& config) {
                format_lsn(static_cast<Lsn>(offset_int(*committed, kLsnCommitField))));
     last_offset_ = committed;
   }
-  queue_ = std::make_unique<ChangeQueue<PgQueueItem>>(
-      static_cast<std::size_t>(std::max(1, config_.common.max_queue_size)));
+  queue_ = std::make_unique<ChangeQueue<PgQueueBatch>>(std::max<std::size_t>(
+      1, (static_cast<std::size_t>(std::max(1, config_.common.max_queue_size)) + kQueueBatch - 1) /
+             kQueueBatch));
   wake_target_.store(queue_.get());
   reader_ = std::make_unique<PgChangeReader>(config_, partition_, committed, *queue_);
   reader_->start();
@@ -202,11 +203,21 @@ void PostgresCdcTask::start(const KeyValue& config) {
 
 std::vector<ConnectRecord> PostgresCdcTask::poll() {
   if (!queue_) return {};
-  auto items = queue_->drain(static_cast<std::size_t>(config_.common.max_batch_size),
-                             std::chrono::milliseconds(config_.common.poll_interval_ms));
+  const auto max = static_cast<std::size_t>(std::max(1, config_.common.max_batch_size));
+  if (ready_.size() < max) {
+    // Wait only when nothing is ready.
+    const auto wait = ready_.empty() ? std::chrono::milliseconds(config_.common.poll_interval_ms)
+                                     : std::chrono::milliseconds(0);
+    for (auto& batch : queue_->drain((max - ready_.size()) / kQueueBatch + 1, wait)) {
+      for (auto& item : batch) ready_.push_back(std::move(item));
+    }
+  }
+  const bool drained_nothing = ready_.empty();
   std::vector<ConnectRecord> out;
-  out.reserve(items.size());
-  for (auto& item : items) {
+  out.reserve(std::min(max, ready_.size()));
+  while (!ready_.empty() && out.size() < max) {
+    PgQueueItem item = std::move(ready_.front());
+    ready_.pop_front();
     if (!item.record) {
       pending_.push_back(Pending{false, 0, 0, item.flush_lsn});
       continue;
@@ -218,7 +229,7 @@ std::vector<ConnectRecord> PostgresCdcTask::poll() {
     out.push_back(std::move(*item.record));
   }
   if (!out.empty()) last_offset_ = out.back().position.offset;
-  if (out.empty() && items.empty()) {
+  if (drained_nothing) {
     if (auto error = queue_->error()) throw ConnectException("postgres-cdc: " + *error);
   }
   // Heartbeats on a quiet stream keep the committed position (and the slot) moving.

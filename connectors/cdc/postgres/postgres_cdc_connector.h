@@ -91,6 +91,10 @@ struct PgQueueItem {
   std::optional<ConnectRecord> record;
   Lsn flush_lsn = 0;
 };
+// Items travel in batches (one lock and wake-up per batch, not per event); max.queue.size counts
+// batches of kQueueBatch items.
+using PgQueueBatch = std::vector<PgQueueItem>;
+inline constexpr std::size_t kQueueBatch = 256;
 
 class PostgresCdcTask final : public SourceTask {
  public:
@@ -119,8 +123,9 @@ class PostgresCdcTask final : public SourceTask {
 
   PostgresCdcConfig config_;
   RecordPartition partition_;
-  std::unique_ptr<ChangeQueue<PgQueueItem>> queue_;
-  std::atomic<ChangeQueue<PgQueueItem>*> wake_target_{nullptr};  // for wakeup() from any thread
+  std::unique_ptr<ChangeQueue<PgQueueBatch>> queue_;
+  std::deque<PgQueueItem> ready_;  // drained, not yet returned (max.batch.size)
+  std::atomic<ChangeQueue<PgQueueBatch>*> wake_target_{nullptr};  // for wakeup() from any thread
   std::unique_ptr<PgChangeReader> reader_;
   std::deque<Pending> pending_;
   Lsn acked_flush_lsn_ = 0;

@@ -1,0 +1,178 @@
+// PostgreSQL CDC (issue 13, "Benchmark"): PostgresCdcTask, 1 task, against a private PostgreSQL 15
+// (connectors/jdbc/tests/testing/postgres_server.h), rows of about 600 B:
+//   snapshot:  rows/s of the initial snapshot (exported snapshot of a new slot) of --snapshot-rows;
+//   streaming: events/s of --stream-rows inserted (1000-row transactions) while the task was
+//              stopped, so the slot holds them: from start() to the last event polled, i.e.
+//              pgoutput decoding in the server + the wire + the connector's parsing and envelopes;
+//   latency:   from an autocommitted single-row INSERT to the poll() that returns its event,
+//              p50 / p99 over --latency-samples inserts.
+// The task runs in-process with a fake context; every record is acknowledged (commit(record)) and
+// positions committed (commit()) as the worker would, without a broker or converter.
+//
+//   rmqc_bench_cdc_postgres [--snapshot-rows N] [--stream-rows M] [--latency-samples K]
+
+#include "rmqc/api/record.h"
+
+#include "cdc/postgres/postgres_cdc_connector.h"
+#include "jdbc/tests/testing/postgres_server.h"
+#include "testing/task_fakes.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <libpq-fe.h>
+#include <string>
+#include <vector>
+
+namespace rmqc::bench {
+namespace {
+
+namespace pg = rmqc::connectors::cdc::postgres;
+using Clock = std::chrono::steady_clock;
+using rmqc::connectors::jdbc::testing::PostgresServer;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+KeyValue config(const PostgresServer& s) {
+  KeyValue c;
+  c.put("database.hostname", s.host());
+  c.put("database.port", std::to_string(s.port()));
+  c.put("database.user", s.user());
+  c.put("database.password", s.password());
+  c.put("database.dbname", s.database());
+  c.put("topic.prefix", "bench");
+  c.put("schema.include.list", "bench");
+  c.put("publication.autocreate.mode", "filtered");
+  c.put("poll.interval.ms", "100");
+  c.put("status.update.interval.ms", "1000");
+  return c;
+}
+
+// Polls until n data records arrived, acknowledging each and committing every 50k.
+std::optional<RecordOffset> drain(pg::PostgresCdcTask& task, long long n) {
+  long long got = 0;
+  std::optional<RecordOffset> last;
+  while (got < n) {
+    auto records = task.poll();
+    for (const auto& r : records) {
+      task.commit(r, RecordMetadata{});
+      if (!r.value.is_null()) ++got;
+      last = r.position.offset;
+      if (got % 50'000 == 0) task.commit();
+    }
+  }
+  task.commit();
+  return last;
+}
+
+// About 600 bytes per row: 8 columns, a 420-character note.
+const char* kInsert =
+    "INSERT INTO bench.rows SELECT g, 'name-' || lpad(g::text, 8, '0') || '-xxxxxxxxxxxxxxx', "
+    "'user' || lpad(g::text, 8, '0') || '@example.com', 'company-' || (g % 100000), "
+    "(g % 9999999) / 100.0, date '2000-01-01' + (g % 9000), "
+    "timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second', "
+    "repeat('abcdefghijklmnopqrstuvwxyz0123456789', 12) || lpad(g::text, 8, '0') "
+    "FROM generate_series(%lld, %lld) g";
+
+void insert_range(PGconn* conn, long long from, long long to) {
+  char sql[1024];
+  std::snprintf(sql, sizeof(sql), kInsert, from, to);
+  PGresult* r = PQexec(conn, sql);
+  if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    std::fprintf(stderr, "insert failed: %s\n", PQresultErrorMessage(r));
+    std::exit(1);
+  }
+  PQclear(r);
+}
+
+int run(int argc, char** argv) {
+  long long snapshot_rows = 200'000, stream_rows = 300'000, samples = 1000;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--snapshot-rows")) snapshot_rows = std::atoll(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--stream-rows")) stream_rows = std::atoll(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--latency-samples")) samples = std::atoll(argv[i + 1]);
+  }
+  auto started = PostgresServer::start();
+  if (!started.ok()) {
+    std::fprintf(stderr, "PostgreSQL: %s\n", started.error().to_string().c_str());
+    return 1;
+  }
+  auto& server = **started;
+  const std::string info = "host=" + server.host() + " port=" + std::to_string(server.port()) +
+                           " dbname=" + server.database() + " user=" + server.user() +
+                           " password=" + server.password();
+  PGconn* conn = PQconnectdb(info.c_str());
+  if (PQstatus(conn) != CONNECTION_OK) return 1;
+  // The test server runs with synchronous_commit=off, whose WAL reaches the disk (and logical
+  // decoding) only every wal_writer_delay: commit like a production server instead.
+  PQclear(PQexec(conn, "SET synchronous_commit = on"));
+  PQclear(PQexec(conn,
+                 "CREATE SCHEMA bench; CREATE TABLE bench.rows (id bigint PRIMARY KEY, name text, "
+                 "email text, company text, amount numeric(12,2), born date, created "
+                 "timestamptz, note text)"));
+  for (long long i = 1; i <= snapshot_rows; i += 50'000) {
+    insert_range(conn, i, std::min(snapshot_rows, i + 49'999));
+  }
+  PQclear(PQexec(conn, "VACUUM ANALYZE bench.rows"));
+  PGresult* size = PQexec(conn, "SELECT avg(pg_column_size(r.*))::int FROM bench.rows r");
+  std::printf("PostgreSQL CDC, 1 task, rows of %s B (pg_column_size)\n\n", PQgetvalue(size, 0, 0));
+  PQclear(size);
+
+  const KeyValue cfg = config(server);
+  std::optional<RecordOffset> offset;
+  {
+    testing::FakeSourceContext ctx;
+    pg::PostgresCdcTask task;
+    task.init(ctx);
+    const auto t0 = Clock::now();
+    task.start(cfg);
+    offset = drain(task, snapshot_rows);
+    const double s = seconds_since(t0);
+    std::printf("%-34s %10lld rows %8.2f s %12.0f rows/s\n", "snapshot (initial)", snapshot_rows, s,
+                snapshot_rows / s);
+    task.stop();
+  }
+  // The slot keeps what is inserted while no task runs.
+  long long next = snapshot_rows + 1;
+  for (long long done = 0; done < stream_rows; done += 1000) {
+    insert_range(conn, next + done, next + done + std::min(1000LL, stream_rows - done) - 1);
+  }
+  next += stream_rows;
+  testing::FakeSourceContext ctx;
+  ctx.reader.offsets[RecordPartition{{"server", Value(std::string("bench"))}}] = *offset;
+  pg::PostgresCdcTask task;
+  task.init(ctx);
+  {
+    const auto t0 = Clock::now();
+    task.start(cfg);
+    drain(task, stream_rows);
+    const double s = seconds_since(t0);
+    std::printf("%-34s %10lld evts %8.2f s %12.0f events/s\n", "streaming (slot backlog)",
+                stream_rows, s, stream_rows / s);
+  }
+  std::vector<double> lat;
+  for (long long i = 0; i < samples; ++i) {
+    const auto t0 = Clock::now();
+    insert_range(conn, next + i, next + i);
+    drain(task, 1);
+    lat.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  std::sort(lat.begin(), lat.end());
+  auto pct = [&](double p) { return lat[static_cast<std::size_t>(p * (lat.size() - 1))]; };
+  std::printf("%-34s %10lld rows   p50 %.2f ms   p99 %.2f ms\n", "commit -> poll latency", samples,
+              pct(0.50), pct(0.99));
+  task.stop();
+  PQfinish(conn);
+  return 0;
+}
+
+}  // namespace
+}  // namespace rmqc::bench
+
+int main(int argc, char** argv) {
+  return rmqc::bench::run(argc, argv);
+}
