@@ -173,7 +173,7 @@ std::optional<BinlogPosition> position_from_offset(const RecordOffset& offset) {
 }
 
 struct BinlogReader::Impl {
-  Impl(ReaderOptions o, ChangeQueue<ConnectRecord>* q, std::atomic<std::int64_t>* counter)
+  Impl(ReaderOptions o, ChangeQueue<RecordBatch>* q, std::atomic<std::int64_t>* counter)
       : options(std::move(o)),
         config(options.config),
         queue(q),
@@ -182,7 +182,7 @@ struct BinlogReader::Impl {
 
   ReaderOptions options;
   const CdcConfig& config;
-  ChangeQueue<ConnectRecord>* queue;
+  ChangeQueue<RecordBatch>* queue;
   std::atomic<std::int64_t>* events_read;
   RecordPartition partition;
   std::atomic<bool> stopping{false};
@@ -506,8 +506,20 @@ struct BinlogReader::Impl {
 
   // ---- output ----
 
+  RecordBatch batch;
+
   void push(ConnectRecord record) {
-    if (!queue->push(std::move(record))) throw Stopped();
+    batch.push_back(std::move(record));
+    if (batch.size() >= options.batch_limit) flush();
+  }
+
+  // Hands the pending records to poll(); blocks while the queue is full.
+  void flush() {
+    if (batch.empty()) return;
+    RecordBatch out;
+    out.reserve(options.batch_limit);
+    out.swap(batch);
+    if (!queue->push(std::move(out))) throw Stopped();
   }
 
   void emit_change(const TableState& table, ChangeEvent event, const BinlogPosition& at) {
@@ -539,6 +551,7 @@ struct BinlogReader::Impl {
     if (!force && now - last_heartbeat < config.heartbeat_interval_ms) return;
     last_heartbeat = now;
     push(heartbeat_record(config.prefix, now, partition, position_to_offset(resume)));
+    flush();
   }
 
   // ---- snapshot ----
@@ -652,6 +665,7 @@ struct BinlogReader::Impl {
     exec(m, "COMMIT");
     if (lock && locking == "extended") exec(m, "UNLOCK TABLES");
     flush_pending(true);
+    flush();
     // Streaming reuses the snapshot's table schemas until the binlog's TABLE_MAPs arrive.
     return position;
   }
@@ -680,6 +694,7 @@ struct BinlogReader::Impl {
     resume.pos = next_pos;
     resume.event = 0;
     resume.gtids = gtids_text();
+    flush();
   }
 
   std::string gtids_text() const {
@@ -948,6 +963,7 @@ struct BinlogReader::Impl {
         break;
     }
     maybe_heartbeat();
+    if (!in_txn) flush();
   }
 
   void stream_once() {
@@ -1040,6 +1056,8 @@ struct BinlogReader::Impl {
       try {
         stream_once();
       } catch (const Transient& e) {
+        // Records decoded before the break are valid and counted in resume.event: send them.
+        flush();
         if (events_read->load() != before) backoff = 100;
         logger().warn("binlog stream interrupted (", e.what(), "); reconnecting from ", resume.file,
                       ":", resume.pos, " in ", backoff, " ms");
@@ -1105,6 +1123,10 @@ struct BinlogReader::Impl {
     } catch (const Stopped&) {
     } catch (const Fatal& e) {
       logger().error("MySQL CDC reader failed: ", e.what());
+      try {
+        flush();  // the records before the failure are valid
+      } catch (const Stopped&) {
+      }
       queue->fail(e.what());
     } catch (const std::exception& e) {
       logger().error("MySQL CDC reader failed: ", e.what());
@@ -1123,7 +1145,7 @@ struct BinlogReader::Impl {
   }
 };
 
-BinlogReader::BinlogReader(ReaderOptions options, ChangeQueue<ConnectRecord>* queue)
+BinlogReader::BinlogReader(ReaderOptions options, ChangeQueue<RecordBatch>* queue)
     : impl_(std::make_unique<Impl>(std::move(options), queue, &events_read_)) {}
 
 BinlogReader::~BinlogReader() {

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace rmqc::connectors::cdc::mysql {
 
@@ -41,15 +42,20 @@ RecordOffset position_to_offset(const BinlogPosition& position);
 std::optional<BinlogPosition> position_from_offset(const RecordOffset& offset);
 RecordPartition server_partition(std::string_view prefix);
 
+// The reader hands records over in batches (one queue slot each) of at most batch_limit records:
+// a transaction's records, or a full batch.
+using RecordBatch = std::vector<ConnectRecord>;
+
 struct ReaderOptions {
   CdcConfig config;
+  std::size_t batch_limit = 256;
   std::uint32_t server_id = 0;
   std::optional<BinlogPosition> committed;  // the task's committed position, if any
 };
 
 class BinlogReader {
  public:
-  BinlogReader(ReaderOptions options, ChangeQueue<ConnectRecord>* queue);
+  BinlogReader(ReaderOptions options, ChangeQueue<RecordBatch>* queue);
   ~BinlogReader();
   BinlogReader(const BinlogReader&) = delete;
   BinlogReader& operator=(const BinlogReader&) = delete;

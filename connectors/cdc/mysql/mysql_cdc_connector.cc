@@ -5,6 +5,7 @@
 
 #include "cdc/mysql/binlog_reader.h"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 
@@ -109,14 +110,20 @@ void MysqlCdcTask::start(const KeyValue& config) {
       }
     }
   }
-  queue_ = std::make_unique<ChangeQueue<ConnectRecord>>(
-      static_cast<std::size_t>(std::max(1, config_.max_queue_size)));
+  // Batches of up to 256 records (fewer when max.batch.size is smaller); the queue holds about
+  // max.queue.size records.
+  batch_limit_ = static_cast<std::size_t>(std::clamp(config_.max_batch_size, 1, 256));
+  options.batch_limit = batch_limit_;
+  queue_ = std::make_unique<ChangeQueue<std::vector<ConnectRecord>>>(std::max<std::size_t>(
+      1, static_cast<std::size_t>(std::max(1, config_.max_queue_size)) / batch_limit_));
+  wake_queue_.store(queue_.get());
   reader_ = std::make_unique<mysql::BinlogReader>(std::move(options), queue_.get());
   reader_->start();
 }
 
 void MysqlCdcTask::stop() {
   if (queue_) queue_->close();
+  // wake_queue_ keeps pointing at the closed queue (still owned) so a late wakeup() is harmless.
   if (reader_) {
     reader_->stop();
     reader_.reset();
@@ -125,18 +132,29 @@ void MysqlCdcTask::stop() {
 
 std::vector<ConnectRecord> MysqlCdcTask::poll() {
   if (!queue_) return {};
-  // Waits up to poll.interval.ms for the first record; wakeup() ends the wait early.
-  auto records =
-      queue_->drain(static_cast<std::size_t>(std::max(1, config_.max_batch_size)),
-                    std::chrono::milliseconds(std::max<std::int64_t>(1, config_.poll_interval_ms)));
-  if (records.empty()) {
+  // Waits up to poll.interval.ms for the first batch; wakeup() ends the wait early. At most
+  // max.batch.size records: batches are at most batch_limit_ records.
+  const std::size_t batches =
+      std::max<std::size_t>(1, static_cast<std::size_t>(config_.max_batch_size) / batch_limit_);
+  auto drained = queue_->drain(
+      batches, std::chrono::milliseconds(std::max<std::int64_t>(1, config_.poll_interval_ms)));
+  if (drained.empty()) {
     if (auto error = queue_->error()) throw ConnectException("MySQL CDC: " + *error);
+    return {};
+  }
+  if (drained.size() == 1) return std::move(drained.front());
+  std::vector<ConnectRecord> records;
+  std::size_t total = 0;
+  for (const auto& b : drained) total += b.size();
+  records.reserve(total);
+  for (auto& b : drained) {
+    for (auto& r : b) records.push_back(std::move(r));
   }
   return records;
 }
 
 void MysqlCdcTask::wakeup() {
-  if (queue_) queue_->wake();
+  if (auto* q = wake_queue_.load()) q->wake();
 }
 
 }  // namespace rmqc::connectors::cdc

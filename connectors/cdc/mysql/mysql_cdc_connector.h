@@ -10,9 +10,11 @@
 #include "cdc/common/cdc_config.h"
 #include "cdc/common/change_queue.h"
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 namespace rmqc::connectors::cdc {
 
@@ -58,7 +60,9 @@ class MysqlCdcTask final : public SourceTask {
 
  private:
   CdcConfig config_;
-  std::unique_ptr<ChangeQueue<ConnectRecord>> queue_;
+  std::unique_ptr<ChangeQueue<std::vector<ConnectRecord>>> queue_;
+  std::atomic<ChangeQueue<std::vector<ConnectRecord>>*> wake_queue_{nullptr};
+  std::size_t batch_limit_ = 256;
   std::unique_ptr<mysql::BinlogReader> reader_;
 };
 

@@ -176,6 +176,33 @@ std::string decimal_text(const std::uint8_t* src, int precision, int scale) {
   return out;
 }
 
+// The same for precision <= 18: the unscaled value.
+std::int64_t decimal_unscaled(const std::uint8_t* src, int precision, int scale) {
+  const int intg = precision - scale;
+  const int intg0 = intg / 9, intg0x = intg % 9, frac0 = scale / 9, frac0x = scale % 9;
+  std::uint8_t buf[16];
+  const std::size_t size = decimal_binary_size(precision, scale);
+  std::memcpy(buf, src, size);
+  const bool negative = (buf[0] & 0x80) == 0;
+  buf[0] ^= 0x80;
+  if (negative) {
+    for (std::size_t i = 0; i < size; ++i) buf[i] = static_cast<std::uint8_t>(~buf[i]);
+  }
+  std::size_t at = 0;
+  std::int64_t v = 0;
+  auto group = [&](int bytes, std::int64_t factor) {
+    v = v * factor + static_cast<std::int64_t>(be(buf + at, bytes));
+    at += static_cast<std::size_t>(bytes);
+  };
+  constexpr std::int64_t kPow10[] = {1,      10,      100,      1000,      10000,
+                                     100000, 1000000, 10000000, 100000000, 1000000000};
+  if (intg0x > 0) group(kDigBytes[intg0x], kPow10[intg0x]);
+  for (int i = 0; i < intg0; ++i) group(4, kPow10[9]);
+  for (int i = 0; i < frac0; ++i) group(4, kPow10[9]);
+  if (frac0x > 0) group(kDigBytes[frac0x], kPow10[frac0x]);
+  return negative ? -v : v;
+}
+
 // Fraction bytes of TIME2/DATETIME2/TIMESTAMP2 as microseconds (big-endian, fsp-dependent).
 std::int64_t fraction_micros(const std::uint8_t* p, int fsp) {
   switch (fsp) {
@@ -692,6 +719,10 @@ Result<Value> decode_binary(const ColumnDef& c, const SchemaPtr& schema, const T
       const auto n = decimal_binary_size(c.precision, c.scale);
       const auto* p = fixed(static_cast<int>(n));
       if (!p) return truncated();
+      if (modes.decimal == DecimalMode::kPrecise && c.precision <= 18) {
+        // Fits an int64: the unscaled value straight from the digit groups.
+        return Value(Decimal::from_unscaled(decimal_unscaled(p, c.precision, c.scale), c.scale));
+      }
       return decimal_value(decimal_text(p, c.precision, c.scale), c.scale, modes.decimal, schema);
     }
     case ftype::kYear: {
