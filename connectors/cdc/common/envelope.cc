@@ -1,5 +1,7 @@
 #include "cdc/common/envelope.h"
 
+#include "rmqc/api/logical.h"
+
 #include "cdc/common/debezium_types.h"
 
 #include <utility>
@@ -181,6 +183,53 @@ Value TableSchema::key_of(const Struct& row) const {
   return Value(std::move(key));
 }
 
+Value zero_value(const SchemaPtr& schema) {
+  if (const Value* d = schema->default_value()) return *d;
+  switch (schema->type()) {
+    case FieldType::kInt8:
+      return Value(std::int8_t{0});
+    case FieldType::kInt16:
+      return Value(std::int16_t{0});
+    case FieldType::kInt32:
+      return Value(std::int32_t{0});
+    case FieldType::kInt64:
+      return Value(std::int64_t{0});
+    case FieldType::kFloat32:
+      return Value(0.0f);
+    case FieldType::kFloat64:
+      return Value(0.0);
+    case FieldType::kBoolean:
+      return Value(false);
+    case FieldType::kString:
+      return Value(std::string());
+    case FieldType::kBytes:
+      if (logical::logical_type_of(*schema) == logical::LogicalType::kDecimal) {
+        return Value(Decimal::from_unscaled(0, logical::decimal_scale(*schema)));
+      }
+      return Value(Bytes{});
+    case FieldType::kArray:
+      return Value(ValueList{});
+    case FieldType::kMap:
+      return Value(ValueMap{});
+    case FieldType::kStruct: {
+      Struct s(schema);
+      fill_required_fields(s);
+      return Value(std::move(s));
+    }
+  }
+  return Value();
+}
+
+void fill_required_fields(Struct& row) {
+  const auto& fields = row.schema()->fields();
+  auto& slots = row.values();
+  for (std::size_t i = 0; i < fields.size() && i < slots.size(); ++i) {
+    if (slots[i].is_null() && !fields[i].schema->optional()) {
+      slots[i] = zero_value(fields[i].schema);
+    }
+  }
+}
+
 ConnectRecord change_record(const TableSchema& table, ChangeEvent event, RecordPartition partition,
                             RecordOffset offset) {
   Value key;
@@ -192,7 +241,10 @@ ConnectRecord change_record(const TableSchema& table, ChangeEvent event, RecordP
   const auto& schema = table.envelope_schema();
   Struct envelope(schema);
   auto& slots = envelope.values();
-  if (event.before) slots[0] = Value(std::move(*event.before));
+  if (event.before) {
+    fill_required_fields(*event.before);
+    slots[0] = Value(std::move(*event.before));
+  }
   if (event.after) slots[1] = Value(std::move(*event.after));
   const std::int64_t record_ts = event.source.ts_ms != 0 ? event.source.ts_ms : event.ts_ms;
   slots[2] = Value(source_struct(table.source_schema(), event.source));

@@ -118,9 +118,16 @@ struct ChangeEvent {
 };
 
 // The data record of one change: topic = table.topic(), key from after (or before for a delete),
-// record timestamp = source.ts_ms (the commit time) when set, else ts_ms.
+// record timestamp = source.ts_ms (the commit time) when set, else ts_ms. A partial before image
+// (PostgreSQL's key-only old tuple under REPLICA IDENTITY DEFAULT, a MySQL minimal row image) has
+// nulls in required columns: as Debezium does, each gets its schema default or its type's zero
+// value (0, false, "", empty bytes), so the event stays valid against its schema.
 ConnectRecord change_record(const TableSchema& table, ChangeEvent event, RecordPartition partition,
                             RecordOffset offset);
+// Sets each null required field of row to its schema default or zero value (see change_record).
+void fill_required_fields(Struct& row);
+// The zero value of a schema's type (a struct: every field filled the same way).
+Value zero_value(const SchemaPtr& schema);
 // The tombstone after a delete (tombstones.on.delete): same topic, key and position, null value.
 ConnectRecord tombstone_for(const ConnectRecord& delete_record);
 // A heartbeat: key {serverName}, value {ts_ms} on heartbeat_topic(prefix).

@@ -157,6 +157,31 @@ TEST(CdcEnvelope, DeleteKeysOnBeforeAndKeylessTablesHaveNullKeys) {
             "io.debezium.connector.postgresql.Source");
 }
 
+TEST(CdcEnvelope, KeyOnlyBeforeImageGetsZeroValuesForRequiredColumns) {
+  TableSchema t("p", {"s", "orders"},
+                {{"id", SchemaBuilder::int32().build()},
+                 {"customer", SchemaBuilder::int32().build()},
+                 {"price", types::kafka_decimal(8, 3).build()},
+                 {"item", SchemaBuilder::string().optional().build()},
+                 {"at", types::micro_timestamp().build()}},
+                {"id"}, postgres_source_schema());
+  Struct before = t.new_row();
+  before.put("id", std::int32_t{2});  // PostgreSQL's REPLICA IDENTITY DEFAULT: the key only
+  ChangeEvent ev;
+  ev.op = Op::kDelete;
+  ev.before = before;
+  ev.source.connector = "postgresql";
+  auto record = change_record(t, ev, {}, {});
+  const auto& env = record.value.as_struct();
+  ASSERT_TRUE(env.validate().ok()) << env.validate().error().to_string();
+  const auto& b = env.get_struct("before");
+  EXPECT_EQ(b.get_int32("id"), 2);
+  EXPECT_EQ(b.get_int32("customer"), 0);
+  EXPECT_EQ(b.get("price").as_decimal().to_string(), "0.000");
+  EXPECT_TRUE(b.get("item").is_null());  // optional columns stay null
+  EXPECT_EQ(b.get_int64("at"), 0);
+}
+
 TEST(CdcEnvelope, HeartbeatNamesTheServer) {
   auto hb = heartbeat_record("dbserver1", 42, {}, {});
   EXPECT_EQ(hb.topic(), "__debezium-heartbeat_dbserver1");
