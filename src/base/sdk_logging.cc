@@ -25,8 +25,8 @@ spdlog::level::level_enum to_spdlog(LogLevel level) {
 }  // namespace
 
 bool log_enabled(std::string_view logger_name, LogLevel level) {
-  (void)logger_name;  // every logger has the process-wide level (set_log_level), no lookup needed
-  return to_spdlog(level) >= spdlog::get_level();
+  // The process-wide level, or the logger's own once PUT /admin/loggers gave one.
+  return logger_enabled(logger_name, to_spdlog(level));
 }
 
 void log_write(std::string_view logger_name, LogLevel level, std::string_view message) {

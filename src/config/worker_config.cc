@@ -67,6 +67,19 @@ ConfigDef build_def() {
       .define("maxStopTimeoutMills", Type::kLong, "60000", Imp::kLow,
               "Longest a task may take to stop before it is abandoned, ms.",
               validators::at_least(1))
+      .define("taskAutoRestartEnable", Type::kBoolean, "true", Imp::kMedium,
+              "Restart FAILED tasks automatically, with exponential backoff (never a task the "
+              "user paused or stopped).")
+      .define("taskAutoRestartInitialBackoffMs", Type::kLong, "1000", Imp::kLow,
+              "Wait before the first automatic restart of a failed task, ms; doubles with each "
+              "further attempt.",
+              validators::at_least(1))
+      .define("taskAutoRestartMaxBackoffMs", Type::kLong, "300000", Imp::kLow,
+              "Longest wait between automatic restarts of a task, ms.", validators::at_least(1))
+      .define("taskAutoRestartMaxAttempts", Type::kInt, "0", Imp::kLow,
+              "Automatic restarts of a task before it is left FAILED (0 = no limit). The count "
+              "starts again once the task ran a minute without failing.",
+              validators::at_least(0))
       .define("rmqProducerGroup", Type::kString, "connector-producer-group", Imp::kLow,
               "Producer group of source tasks.")
       .define("rmqConsumerGroup", Type::kString, "connector-consumer-group", Imp::kLow,
@@ -182,6 +195,12 @@ Result<WorkerConfig> parse_worker_config(const KeyValue& properties) {
   c.offset_commit_timeout = std::chrono::milliseconds(kv.get_long("offsetCommitTimeoutMsConfig"));
   c.max_start_timeout = std::chrono::milliseconds(kv.get_long("maxStartTimeoutMills"));
   c.max_stop_timeout = std::chrono::milliseconds(kv.get_long("maxStopTimeoutMills"));
+  c.task_auto_restart_enable = kv.get_bool("taskAutoRestartEnable");
+  c.task_auto_restart_initial_backoff =
+      std::chrono::milliseconds(kv.get_long("taskAutoRestartInitialBackoffMs"));
+  c.task_auto_restart_max_backoff =
+      std::chrono::milliseconds(kv.get_long("taskAutoRestartMaxBackoffMs"));
+  c.task_auto_restart_max_attempts = kv.get_int("taskAutoRestartMaxAttempts");
   c.rmq_producer_group = kv.get_string("rmqProducerGroup");
   c.rmq_consumer_group = kv.get_string("rmqConsumerGroup");
   c.consume_timeout = std::chrono::milliseconds(kv.get_long("rmqMessageConsumeTimeout"));

@@ -39,6 +39,11 @@ struct WorkerConfig {
   std::chrono::milliseconds offset_commit_timeout{5000};
   std::chrono::milliseconds max_start_timeout{180000};
   std::chrono::milliseconds max_stop_timeout{60000};
+  // Automatic restarts of FAILED tasks (docs/operations.md).
+  bool task_auto_restart_enable = true;
+  std::chrono::milliseconds task_auto_restart_initial_backoff{1000};
+  std::chrono::milliseconds task_auto_restart_max_backoff{300000};
+  int task_auto_restart_max_attempts = 0;  // 0 = no limit
   std::string rmq_producer_group = "connector-producer-group";
   std::string rmq_consumer_group = "connector-consumer-group";
   std::chrono::milliseconds consume_timeout{3000};

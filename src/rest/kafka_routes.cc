@@ -79,14 +79,6 @@ void add_kafka_routes(Router& router, const RouteContext& ctx) {
   });
   // The server only answers once the worker is up; a controller that cannot even describe
   // itself throws, which the router turns into a 500.
-  router.add("GET", "/health", kKafka, [&](const RestRequest&) {
-    (void)controller.worker_info();
-    return json_response(200, {{"status", "healthy"},
-                               {"message",
-                                "Worker has completed startup and is ready to "
-                                "handle requests."}});
-  });
-
   router.add("GET", "/connectors", kKafka, [&](const RestRequest& req) {
     bool with_status = false;
     bool with_info = false;
@@ -103,6 +95,7 @@ void add_kafka_routes(Router& router, const RouteContext& ctx) {
         auto state = controller.connector_state(name);
         if (!state.ok()) continue;  // deleted meanwhile
         entry["status"] = kafka_status(*state);
+        add_restart_info(entry["status"], kKafka, ctx, name);
       }
       if (with_info) {
         auto info = controller.connector_info(name);

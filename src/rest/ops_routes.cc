@@ -88,6 +88,7 @@ void add_ops_routes(Router& router, const RouteContext& ctx) {
     auto state = controller.connector_state(req.params[0]);
     if (!state.ok()) return seed_error(state.error());
     Json body = seed_status(*state);
+    add_restart_info(body, kSeed, ctx, req.params[0]);
     body["targetState"] = runtime::target_state_name(info->target_state);
     body["enabled"] = info->target_state != TargetState::kStopped;
     return seed_ok(std::move(body));

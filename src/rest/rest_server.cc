@@ -138,6 +138,7 @@ Result<std::unique_ptr<RestServer>> RestServer::start(RestOptions options,
   add_seed_routes(impl->router, impl->ctx);
   add_ops_routes(impl->router, impl->ctx);
   add_kafka_routes(impl->router, impl->ctx);
+  add_operation_routes(impl->router, impl->ctx);
 
   httplib::Server& server = impl->server;
   std::size_t threads = opts.threads == 0 ? 1 : opts.threads;

@@ -23,6 +23,8 @@ void add_seed_routes(Router& router, const RouteContext& ctx);
 void add_ops_routes(Router& router, const RouteContext& ctx);
 // Kafka-Connect-style verbs, plus the GETs whose path the seed shares (see ResponseStyle).
 void add_kafka_routes(Router& router, const RouteContext& ctx);
+// Operating the worker: /metrics (Prometheus), /health, /ready, /admin/loggers.
+void add_operation_routes(Router& router, const RouteContext& ctx);
 
 // Registers a mutating seed route: POST always, GET as the seeds' compatibility alias unless
 // RestOptions::allow_mutating_get is off.
@@ -36,6 +38,12 @@ Result<KeyValue> config_from_request(const RestRequest& request);
 // "0", "12" -> int; anything else is InvalidArgument naming what.
 Result<int> parse_index(std::string_view text, std::string_view what);
 Result<bool> parse_bool(std::string_view text, std::string_view what);
+// Adds each task's automatic restarts to a status body of seed_status()/kafka_status()
+// ("autoRestart" / "auto_restart"), or to one task's status.
+void add_restart_info(Json& status, ResponseStyle style, const RouteContext& ctx,
+                      const std::string& connector);
+void add_task_restart_info(Json& task_status, ResponseStyle style, const RouteContext& ctx,
+                           const std::string& connector, int task);
 // Tasks assigned to this worker, in the Java /allocated/tasks shape.
 Json allocated_tasks(const RouteContext& ctx);
 

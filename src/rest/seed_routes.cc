@@ -272,8 +272,10 @@ void add_seed_routes(Router& router, const RouteContext& ctx) {
     ResponseStyle style = style_of(req, shared);
     auto state = controller.connector_state(req.params[0]);
     if (!state.ok()) return error_response(style, state.error());
-    if (style == kSeed) return seed_ok(seed_status(*state));
-    return json_response(200, kafka_status(*state));
+    Json body = style == kSeed ? seed_status(*state) : kafka_status(*state);
+    add_restart_info(body, style, ctx, state->name);
+    if (style == kSeed) return seed_ok(std::move(body));
+    return json_response(200, body);
   });
   router.add("GET", "/connectors/:name/tasks", shared, [&, shared](const RestRequest& req) {
     ResponseStyle style = style_of(req, shared);
@@ -289,8 +291,10 @@ void add_seed_routes(Router& router, const RouteContext& ctx) {
                if (!id.ok()) return error_response(style, id.error());
                auto task = controller.task_state(req.params[0], *id);
                if (!task.ok()) return error_response(style, task.error());
-               if (style == kSeed) return seed_ok(seed_task_status(*task));
-               return json_response(200, kafka_task_status(*task));
+               Json body = style == kSeed ? seed_task_status(*task) : kafka_task_status(*task);
+               add_task_restart_info(body, style, ctx, req.params[0], *id);
+               if (style == kSeed) return seed_ok(std::move(body));
+               return json_response(200, body);
              });
 
   router.add("GET", "/allocated/connectors", kSeed, [&](const RestRequest&) {

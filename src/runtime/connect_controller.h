@@ -8,6 +8,7 @@
 #include "plugins/plugin_registry.h"
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,6 +72,25 @@ struct ValidationResult {
   std::vector<std::string> other_errors;      // errors not tied to one key (connector validate())
 };
 
+// GET /health (Kafka Connect 3.9's meaning): kStarting until the worker has joined (distributed)
+// or restored its connectors (standalone), kUnhealthy when its control thread stopped answering.
+struct WorkerHealth {
+  enum class Status { kStarting, kHealthy, kUnhealthy, kStopping };
+  Status status = Status::kHealthy;
+  std::string message;
+  std::optional<std::string> details;  // what is wrong (unhealthy), or what it waits for
+};
+
+struct WorkerMetrics;  // runtime/task_metrics.h
+
+// A task's automatic restarts (docs/operations.md), shown with its status.
+struct TaskRestartInfo {
+  int attempts = 0;        // automatic restarts since the task last ran healthy
+  std::string last_error;  // the failure that caused the latest (or the scheduled) restart
+  std::optional<std::int64_t> next_attempt_ms;  // epoch ms of the scheduled restart, if any
+  bool exhausted = false;  // taskAutoRestartMaxAttempts reached: it stays FAILED
+};
+
 // The task `task` of a connector's state, or kNotFound.
 Result<TaskState> find_task(const ConnectorState& state, int task);
 
@@ -121,6 +141,17 @@ class ConnectController {
   virtual std::vector<plugins::PluginEntry> plugins() const = 0;
   // Rescans pluginPaths; returns the number of newly loaded plugin libraries.
   virtual Result<std::size_t> reload_plugins() = 0;
+
+  // GET /health and /ready; the default (a controller without a lifecycle of its own) is
+  // healthy.
+  virtual WorkerHealth health() const;
+  // Counters of the tasks running in this process, uptime, rebalances (GET /metrics).
+  virtual WorkerMetrics worker_metrics() const;
+  // The automatic restarts of a task run by this worker; nullopt when none happened or are due.
+  virtual std::optional<TaskRestartInfo> task_restart_info(std::string_view /*name*/,
+                                                           int /*task*/) const {
+    return std::nullopt;
+  }
 
   // Seed 001: per-message logging of every record a task moves, on or off.
   virtual void set_message_logging(bool enabled) = 0;

@@ -1,4 +1,5 @@
 #include "runtime/connect_controller.h"
+#include "runtime/task_metrics.h"
 
 namespace rmqc::runtime {
 
@@ -50,6 +51,15 @@ Result<TaskState> find_task(const ConnectorState& state, int task) {
   }
   return Error(ErrorCode::kNotFound,
                "Task " + std::to_string(task) + " of connector " + state.name + " not found");
+}
+
+WorkerHealth ConnectController::health() const {
+  return {WorkerHealth::Status::kHealthy,
+          "Worker has completed startup and is ready to handle requests.", std::nullopt};
+}
+
+WorkerMetrics ConnectController::worker_metrics() const {
+  return {};
 }
 
 }  // namespace rmqc::runtime

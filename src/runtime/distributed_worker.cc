@@ -3,6 +3,7 @@
 #include "base/logging.h"
 #include "base/thread_name.h"
 #include "runtime/storage/topic_stores.h"
+#include "runtime/task_metrics.h"
 #include "runtime/worker.h"
 
 #include <algorithm>
@@ -43,7 +44,29 @@ std::int64_t new_generation() {
 
 }  // namespace
 
-DistributedWorker::DistributedWorker(Options options) : options_(std::move(options)) {}
+namespace {
+
+// The rebalance thread goes round every half second; one that has not for this long is stuck.
+constexpr auto kStuckAfter = std::chrono::seconds(60);
+
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+DistributedWorker::DistributedWorker(Options options) : options_(std::move(options)) {
+  const auto& c = options_.config;
+  TaskRestartPolicy::Settings s;
+  s.enabled = c.task_auto_restart_enable;
+  s.initial_backoff = c.task_auto_restart_initial_backoff;
+  s.max_backoff = c.task_auto_restart_max_backoff;
+  s.max_attempts = c.task_auto_restart_max_attempts;
+  auto_restarts_ = TaskRestartPolicy(s);
+  tick_ms_ = steady_ms();
+}
 
 DistributedWorker::~DistributedWorker() {
   stop();
@@ -197,12 +220,90 @@ void DistributedWorker::run() {
       changed = std::exchange(dirty_, false) || !pending_.empty();
       changed |= membership_->in_contact(contact_window()) != in_contact_;
     }
-    if (changed) rebalance();
+    tick_ms_ = steady_ms();
+    if (changed) {
+      rebalance();
+      rebalances_.fetch_add(1, std::memory_order_relaxed);
+    }
     local_->check_start_timeouts();
+    restart_failed_tasks();
     bool force = Clock::now() >= next_publish;
     if (force) next_publish = Clock::now() + options_.config.state_persist_interval;
     settling = !publish_statuses(force);
   }
+}
+
+void DistributedWorker::restart_failed_tasks() {
+  const auto now = Clock::now();
+  std::set<std::string> names;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, t] : running_tasks_) names.insert(id.connector);
+  }
+  if (names.empty()) return;
+  const auto connectors = configs_->connectors();
+  bool any = false;
+  for (const auto& name : names) {
+    auto it = connectors.find(name);
+    const bool wanted = it != connectors.end() && it->second.target_state == TargetState::kStarted;
+    const auto tasks = local_->task_states(name);
+    std::lock_guard lock(mutex_);
+    for (const auto& t : tasks) {
+      if (!auto_restarts_.observe(name, t, wanted, now)) continue;
+      auto_restarts_.restarted(name, t.id);
+      restart_tasks_.insert(cluster::TaskId{name, t.id});
+      logger("worker")->info("task {}-{}: automatic restart", name, t.id);
+      any = true;
+    }
+  }
+  if (any) wake();
+}
+
+WorkerHealth DistributedWorker::health() const {
+  using S = WorkerHealth::Status;
+  bool stopping;
+  bool in_contact;
+  {
+    std::lock_guard lock(mutex_);
+    stopping = stopping_;
+    in_contact = in_contact_;
+  }
+  if (stopping) return {S::kStopping, "Worker is shutting down.", std::nullopt};
+  if (rebalances_.load(std::memory_order_relaxed) == 0) {
+    return {S::kStarting, "Worker is still starting up.", "waiting for the first rebalance"};
+  }
+  const std::string unhealthy =
+      "Worker was unable to handle this request and may be unable to handle other requests.";
+  const auto idle = std::chrono::milliseconds(steady_ms() - tick_ms_.load());
+  if (idle > kStuckAfter) {
+    return {S::kUnhealthy, unhealthy,
+            "the rebalance thread has not run for " + std::to_string(idle.count() / 1000) + " s"};
+  }
+  if (!in_contact) {
+    return {S::kUnhealthy, unhealthy,
+            "cannot read the cluster's members (cut off from the broker); running nothing"};
+  }
+  return {S::kHealthy, "Worker has completed startup and is ready to handle requests.",
+          std::nullopt};
+}
+
+WorkerMetrics DistributedWorker::worker_metrics() const {
+  WorkerMetrics m;
+  m.uptime_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
+  m.completed_rebalances = rebalances_.load(std::memory_order_relaxed);
+  {
+    std::lock_guard lock(mutex_);
+    m.task_auto_restarts = auto_restarts_.total_restarts();
+  }
+  if (local_) m.tasks = local_->task_metrics();
+  return m;
+}
+
+std::optional<TaskRestartInfo> DistributedWorker::task_restart_info(std::string_view name,
+                                                                    int task) const {
+  std::lock_guard lock(mutex_);
+  return auto_restarts_.info(std::string(name), task);
 }
 
 std::chrono::milliseconds DistributedWorker::contact_window() const {
@@ -716,6 +817,7 @@ void DistributedWorker::take_restart_requests(
       auto& handled = restarts_handled_[name];
       if (request->seq <= handled) continue;
       handled = request->seq;
+      auto_restarts_.forget(name);  // a user's restart: the automatic count starts again
     }
     auto connector = local_->connector_status(name);
     const bool connector_failed = connector && connector->state == RunState::kFailed;

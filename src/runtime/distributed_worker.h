@@ -9,7 +9,9 @@
 #include "runtime/storage/config_store.h"
 #include "runtime/storage/position_store.h"
 #include "runtime/storage/status_store.h"
+#include "runtime/task_restarts.h"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -80,6 +82,9 @@ class DistributedWorker final : public ConnectController {
   Result<std::size_t> reload_plugins() override;
   void set_message_logging(bool enabled) override { local_->set_message_logging(enabled); }
   bool message_logging() const override { return local_->message_logging().load(); }
+  WorkerHealth health() const override;
+  WorkerMetrics worker_metrics() const override;
+  std::optional<TaskRestartInfo> task_restart_info(std::string_view name, int task) const override;
 
   // This worker's current share (for tests and /allocated/*).
   cluster::Assignment assignment() const;
@@ -105,6 +110,8 @@ class DistributedWorker final : public ConnectController {
   void wake();
   std::chrono::milliseconds contact_window() const;
   void run();  // the rebalance thread
+  // Asks for the restart of FAILED tasks running here whose automatic restart fell due.
+  void restart_failed_tasks();
   // Computes the assignment from the current view and makes the local instances match it.
   void rebalance();
   void apply_connectors(const std::map<std::string, StoredConnector>& connectors,
@@ -151,6 +158,10 @@ class DistributedWorker final : public ConnectController {
   std::map<cluster::TaskId, RunningTask> running_tasks_;
   std::map<cluster::TaskId, Pending> pending_;
   std::map<std::string, std::string> published_;  // status digests written (rebalance thread)
+  TaskRestartPolicy auto_restarts_{TaskRestartPolicy::Settings{}};  // under mutex_
+  const std::chrono::steady_clock::time_point started_at_ = std::chrono::steady_clock::now();
+  std::atomic<std::uint64_t> rebalances_{0};  // completed by the rebalance thread
+  std::atomic<std::int64_t> tick_ms_{0};      // when the rebalance thread last went round
   std::thread thread_;
 };
 

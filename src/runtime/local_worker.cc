@@ -449,6 +449,19 @@ std::vector<TaskState> LocalWorker::task_states(const std::string& connector) co
   return out;
 }
 
+std::vector<TaskMetricsSnapshot> LocalWorker::task_metrics() const {
+  std::vector<std::shared_ptr<WorkerTask>> tasks;
+  {
+    std::lock_guard lock(mutex_);
+    tasks.reserve(tasks_.size());
+    for (const auto& [id, t] : tasks_) tasks.push_back(t);
+  }
+  std::vector<TaskMetricsSnapshot> out;
+  out.reserve(tasks.size());
+  for (const auto& t : tasks) out.push_back(t->metrics());
+  return out;
+}
+
 OffsetMap LocalWorker::committed_offsets(const std::string& connector) const {
   std::lock_guard lock(mutex_);
   OffsetMap out;

@@ -110,6 +110,8 @@ class LocalWorker {
   std::vector<TaskId> tasks(const std::string& connector) const;
   std::vector<TaskId> all_tasks() const;
   std::vector<TaskState> task_states(const std::string& connector) const;
+  // Every task's counters here (GET /metrics), without waiting on any task.
+  std::vector<TaskMetricsSnapshot> task_metrics() const;
   // Positions (source) or queue offsets (sink) the connector's tasks here committed.
   OffsetMap committed_offsets(const std::string& connector) const;
   // Marks FAILED the tasks whose plugin start() hangs past maxStartTimeoutMills.

@@ -2,6 +2,7 @@
 
 #include "base/logging.h"
 #include "base/thread_name.h"
+#include "runtime/task_metrics.h"
 
 #include <thread>
 
@@ -18,7 +19,31 @@ Result<std::shared_ptr<rocketmq::Producer>> start_worker_producer(const config::
   return std::shared_ptr<rocketmq::Producer>(std::move(producer).value());
 }
 
-StandaloneWorker::StandaloneWorker(Options options) : options_(std::move(options)) {}
+namespace {
+
+// The watcher goes round every two seconds; one that has not for this long is stuck (a plugin
+// call it waits on, a lock held by a hung lifecycle call): /health answers unhealthy.
+constexpr auto kWatcherStuckAfter = std::chrono::seconds(60);
+
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+TaskRestartPolicy::Settings restart_settings(const config::WorkerConfig& c) {
+  TaskRestartPolicy::Settings s;
+  s.enabled = c.task_auto_restart_enable;
+  s.initial_backoff = c.task_auto_restart_initial_backoff;
+  s.max_backoff = c.task_auto_restart_max_backoff;
+  s.max_attempts = c.task_auto_restart_max_attempts;
+  return s;
+}
+
+}  // namespace
+
+StandaloneWorker::StandaloneWorker(Options options)
+    : options_(std::move(options)), restarts_(restart_settings(options_.config)) {}
 
 StandaloneWorker::~StandaloneWorker() {
   stop();
@@ -37,6 +62,7 @@ Result<std::unique_ptr<StandaloneWorker>> StandaloneWorker::start(Options option
   RMQC_ASSIGN_OR_RETURN(lo.producer, start_worker_producer(c, w->options_.namesrv_addr));
   w->local_ = std::make_unique<LocalWorker>(std::move(lo));
   w->register_stored();
+  w->watcher_tick_ms_ = steady_ms();
   w->watcher_ = std::thread([raw = w.get()] {
     set_thread_name("status-watch");
     raw->watch_statuses();
@@ -98,19 +124,28 @@ Result<void> StandaloneWorker::restore() {
     }
     persist_status(name);
   }
+  restored_ = true;
   return {};
 }
 
 void StandaloneWorker::watch_statuses() {
   constexpr auto kEvery = std::chrono::seconds(2);
   while (true) {
+    watcher_tick_ms_ = steady_ms();
     bool reconfigure;
     {
+      // Sooner when an automatic restart falls due before the next round.
+      auto wait = std::chrono::steady_clock::now() + kEvery;
+      {
+        std::lock_guard state(state_mutex_);
+        if (auto due = restarts_.next_due()) wait = std::min(wait, *due);
+      }
       std::unique_lock lock(watch_mutex_);
-      watch_cv_.wait_for(lock, kEvery, [&] { return watch_stop_ || reconfigure_pending_; });
+      watch_cv_.wait_until(lock, wait, [&] { return watch_stop_ || reconfigure_pending_; });
       if (watch_stop_) return;
       reconfigure = std::exchange(reconfigure_pending_, false);
     }
+    watcher_tick_ms_ = steady_ms();
     if (reconfigure) {
       std::vector<std::string> names;
       {
@@ -123,6 +158,7 @@ void StandaloneWorker::watch_statuses() {
     }
     // A task whose start() hangs is reported FAILED instead of UNASSIGNED forever.
     local_->check_start_timeouts();
+    restart_failed_tasks();
     std::vector<std::pair<ConnectorState, std::string>> changed;
     {
       std::lock_guard state(state_mutex_);
@@ -145,7 +181,92 @@ void StandaloneWorker::watch_statuses() {
   }
 }
 
+void StandaloneWorker::restart_failed_tasks() {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::pair<std::string, int>> due;
+  {
+    std::lock_guard state(state_mutex_);
+    for (const auto& [name, e] : connectors_) {
+      const bool wanted = e.target == TargetState::kStarted;
+      for (const auto& t : state_of(name, e).tasks) {
+        if (restarts_.observe(name, t, wanted, now)) due.emplace_back(name, t.id);
+      }
+    }
+  }
+  for (const auto& [name, id] : due) {
+    auto locked = lock_existing(name);
+    if (!locked.ok()) continue;  // deleted meanwhile
+    Entry& e = *locked->entry;
+    bool still_failed = false;
+    {
+      std::lock_guard state(state_mutex_);
+      // The user may have paused, stopped or restarted it since: only a task still FAILED and
+      // wanted running is restarted.
+      if (e.target == TargetState::kStarted) {
+        for (const auto& t : state_of(name, e).tasks) {
+          if (t.id == id) still_failed = t.state == RunState::kFailed;
+        }
+      }
+      if (still_failed) restarts_.restarted(name, id);
+    }
+    if (!still_failed) continue;
+    logger("worker")->info("task {}-{}: automatic restart", name, id);
+    if (auto r = restart_task_locked(name, e, id); !r.ok()) {
+      logger("worker")->warn("task {}-{}: automatic restart failed: {}", name, id,
+                             r.error().message());
+    }
+    persist_status(name);
+  }
+}
+
+void StandaloneWorker::forget_restarts(const std::string& name, std::optional<int> task) {
+  std::lock_guard state(state_mutex_);
+  if (task) {
+    restarts_.forget(name, *task);
+  } else {
+    restarts_.forget(name);
+  }
+}
+
+WorkerHealth StandaloneWorker::health() const {
+  using S = WorkerHealth::Status;
+  if (stopping_) return {S::kStopping, "Worker is shutting down.", std::nullopt};
+  if (!restored_) {
+    return {S::kStarting, "Worker is still starting up.",
+            "starting the connectors of the state store"};
+  }
+  const auto idle = std::chrono::milliseconds(steady_ms() - watcher_tick_ms_.load());
+  if (idle > kWatcherStuckAfter) {
+    return {S::kUnhealthy,
+            "Worker was unable to handle this request and may be unable to handle other "
+            "requests.",
+            "the worker's status thread has not run for " + std::to_string(idle.count() / 1000) +
+                " s (a connector call it waits on may hang)"};
+  }
+  return {S::kHealthy, "Worker has completed startup and is ready to handle requests.",
+          std::nullopt};
+}
+
+WorkerMetrics StandaloneWorker::worker_metrics() const {
+  WorkerMetrics m;
+  m.uptime_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
+  {
+    std::lock_guard state(state_mutex_);
+    m.task_auto_restarts = restarts_.total_restarts();
+  }
+  if (local_) m.tasks = local_->task_metrics();
+  return m;
+}
+
+std::optional<TaskRestartInfo> StandaloneWorker::task_restart_info(std::string_view name,
+                                                                   int task) const {
+  std::lock_guard state(state_mutex_);
+  return restarts_.info(std::string(name), task);
+}
+
 void StandaloneWorker::stop() {
+  stopping_ = true;
   {
     std::lock_guard lock(watch_mutex_);
     watch_stop_ = true;
@@ -418,6 +539,7 @@ Result<bool> StandaloneWorker::put_connector_locked(const std::string& name,
                                                     KeyValue config, PutOptions options) {
   (void)lock;  // held until this returns: the connector's lifecycle
   RMQC_RETURN_IF_ERROR(local_->check(config));
+  forget_restarts(name);
   Entry* existing = nullptr;
   {
     std::lock_guard state(state_mutex_);
@@ -461,6 +583,7 @@ Result<void> StandaloneWorker::delete_connector(std::string_view name_view) {
   {
     std::lock_guard lock(state_mutex_);
     connectors_.erase(name);
+    restarts_.forget(name);
   }
   RMQC_RETURN_IF_ERROR(store_->remove_connector(name));
   logger("worker")->info("connector {} deleted", name);
@@ -473,6 +596,7 @@ Result<void> StandaloneWorker::set_target_state(std::string_view name_view, Targ
   Entry& e = *locked.entry;
   TargetState before = e.target;
   RMQC_RETURN_IF_ERROR(store_->put_target_state(name, state));
+  forget_restarts(name);
   {
     std::lock_guard lock(state_mutex_);
     e.target = state;
@@ -492,6 +616,7 @@ Result<void> StandaloneWorker::restart_connector(std::string_view name_view, boo
                                                  bool only_failed) {
   std::string name(name_view);
   RMQC_ASSIGN_OR_RETURN(Locked locked, lock_existing(name));
+  forget_restarts(name);
   Entry& e = *locked.entry;
   auto connector = local_->connector_status(name);
   bool connector_failed = connector && connector->state == RunState::kFailed;
@@ -521,6 +646,7 @@ Result<void> StandaloneWorker::restart_connector(std::string_view name_view, boo
 Result<void> StandaloneWorker::restart_task(std::string_view name_view, int id) {
   std::string name(name_view);
   RMQC_ASSIGN_OR_RETURN(Locked locked, lock_existing(name));
+  forget_restarts(name, id);
   return restart_task_locked(name, *locked.entry, id);
 }
 

@@ -6,6 +6,7 @@
 #include "runtime/connect_controller.h"
 #include "runtime/local_worker.h"
 #include "runtime/storage/state_store.h"
+#include "runtime/task_restarts.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -67,6 +68,9 @@ class StandaloneWorker final : public ConnectController {
   Result<std::size_t> reload_plugins() override;
   void set_message_logging(bool enabled) override { local_->set_message_logging(enabled); }
   bool message_logging() const override { return local_->message_logging().load(); }
+  WorkerHealth health() const override;
+  WorkerMetrics worker_metrics() const override;
+  std::optional<TaskRestartInfo> task_restart_info(std::string_view name, int task) const override;
 
  private:
   // What this coordinator knows of a connector beyond the running instances.
@@ -106,8 +110,12 @@ class StandaloneWorker final : public ConnectController {
   ConnectorState state_of(const std::string& name, const Entry& e) const;
   void persist_status(const std::string& name);
 
-  // Persists statuses that changed without a lifecycle call (a task failing on its own).
+  // Persists statuses that changed without a lifecycle call (a task failing on its own), and
+  // restarts FAILED tasks when the restart policy says so.
   void watch_statuses();
+  void restart_failed_tasks();
+  // A user's action on the connector: its automatic restart counts start again.
+  void forget_restarts(const std::string& name, std::optional<int> task = std::nullopt);
 
   Options options_;
   std::unique_ptr<StateStore> store_;
@@ -121,6 +129,12 @@ class StandaloneWorker final : public ConnectController {
   bool watch_stop_ = false;
   bool reconfigure_pending_ = false;  // some connector has reconfigure_requested set
   std::map<std::string, std::string> persisted_digest_;  // watcher thread only
+  TaskRestartPolicy restarts_;                           // under state_mutex_
+  const std::chrono::steady_clock::time_point started_at_ = std::chrono::steady_clock::now();
+  std::atomic<bool> restored_{false};
+  std::atomic<bool> stopping_{false};
+  // When the watcher last went round (steady clock, ms): /health's liveness of the worker.
+  std::atomic<std::int64_t> watcher_tick_ms_{0};
   std::thread watcher_;
 };
 

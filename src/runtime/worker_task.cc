@@ -153,6 +153,15 @@ TaskState WorkerTask::state() const {
   return state_;
 }
 
+TaskMetricsSnapshot WorkerTask::metrics() const {
+  TaskMetricsSnapshot m = snapshot_of(metrics_, errors_.metrics());
+  m.connector = setup_.connector;
+  m.task = setup_.task_id;
+  m.type = type();
+  m.state = state().state;
+  return m;
+}
+
 OffsetMap WorkerTask::committed_offsets() const {
   std::lock_guard lock(state_mutex_);
   return committed_;
@@ -250,8 +259,10 @@ void WorkerSourceTask::run() {
   next_commit_ = std::chrono::steady_clock::now() + setup_.commit_interval;
   bool healthy = true;
   while (healthy && wait_while_paused()) {
+    const auto poll_started = std::chrono::steady_clock::now();
     auto result = errors_.run(
         Stage::kTaskPoll, [&] { return task_->poll(); }, [] { return FailedRecord{}; });
+    metrics_.batch_time.observe(std::chrono::steady_clock::now() - poll_started);
     if (!result.ok()) {
       if (result.error().code() == ErrorCode::kCancelled) break;  // stopped while retrying
       fail(result.error().message());
@@ -259,6 +270,8 @@ void WorkerSourceTask::run() {
       break;
     }
     if (result->has_value() && !(**result).empty()) {
+      add(metrics_.source_record_poll, (**result).size());
+      metrics_.batch_size.observe((**result).size());
       for (auto& record : **result) {
         if (!send(std::move(record))) {
           healthy = false;
@@ -623,6 +636,7 @@ bool WorkerSourceTask::drain_acks() {
       f->outcome.store(3);  // skipped by a tolerated conversion failure
     }
   }
+  std::uint64_t written = 0;
   for (auto& f : done) {
     if (f->outcome.load() == 2) {
       FailedRecord failed;
@@ -636,6 +650,7 @@ bool WorkerSourceTask::drain_acks() {
         return false;
       }
     } else if (f->outcome.load() == 1) {
+      ++written;
       try {
         task_->commit(f->record, f->metadata);
       } catch (...) {
@@ -648,6 +663,7 @@ bool WorkerSourceTask::drain_acks() {
       acked_positions_[f->record.position.partition] = f->record.position.offset;
     }
   }
+  if (written != 0) add(metrics_.source_record_write, written);
   return true;
 }
 
@@ -658,12 +674,17 @@ void WorkerSourceTask::commit_positions_if_due() {
 }
 
 void WorkerSourceTask::commit_positions() {
-  if (acked_positions_.empty()) return;
+  if (acked_positions_.empty()) {
+    add(metrics_.offset_commit_skip);
+    return;
+  }
   if (auto r = setup_.store->put_positions(setup_.connector, acked_positions_); !r.ok()) {
+    add(metrics_.offset_commit_failure);
     logger("worker")->error("task {}: committing positions failed: {}", task_name_,
                             r.error().message());
     return;  // retried at the next interval; nothing acknowledged is lost
   }
+  add(metrics_.offset_commit_success);
   remember_committed(acked_positions_);
   acked_positions_.clear();
   try {
@@ -905,6 +926,7 @@ void WorkerSinkTask::run() {
     batch.clear();
     OffsetMap advanced;
     bool stopped = false;
+    if (!polled->empty()) add(metrics_.sink_record_read, polled->size());
     for (const auto& m : *polled) {
       bool fatal = false;
       auto record = to_record(m, &fatal);
@@ -929,7 +951,11 @@ void WorkerSinkTask::run() {
     bool put_done = batch.empty();
     while (!batch.empty()) {
       try {
+        const auto put_started = std::chrono::steady_clock::now();
         task_->put(batch);
+        metrics_.batch_time.observe(std::chrono::steady_clock::now() - put_started);
+        metrics_.batch_size.observe(batch.size());
+        add(metrics_.sink_record_send, batch.size());
         put_done = true;
         break;
       } catch (const RetriableException& e) {
@@ -1041,26 +1067,36 @@ bool WorkerSinkTask::handle_revocations() {
 }
 
 bool WorkerSinkTask::commit_offsets() {
-  if (current_.empty()) return true;
+  if (current_.empty()) {
+    add(metrics_.offset_commit_skip);
+    return true;
+  }
   OffsetMap to_commit;
   try {
     to_commit = task_->pre_commit(current_);
   } catch (const RetriableException& e) {
+    add(metrics_.offset_commit_failure);
     logger("worker")->warn("task {}: flush failed, offsets not committed yet: {}", task_name_,
                            e.what());
     return true;
   } catch (...) {
+    add(metrics_.offset_commit_failure);
     fail("flush failed: " + describe_exception(std::current_exception()));
     return false;
   }
   OffsetMap owned;
   auto offsets = owned_offsets(to_commit, &owned);
-  if (offsets.empty()) return true;
+  if (offsets.empty()) {
+    add(metrics_.offset_commit_skip);
+    return true;
+  }
   if (auto r = fetcher_->commit(offsets); !r.ok()) {
+    add(metrics_.offset_commit_failure);
     logger("worker")->warn("task {}: offset commit failed (retried at the next interval): {}",
                            task_name_, r.error().message());
     return true;
   }
+  add(metrics_.offset_commit_success);
   remember_committed(owned);
   return true;
 }

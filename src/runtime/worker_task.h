@@ -10,6 +10,7 @@
 #include "runtime/errors/error_handler.h"
 #include "runtime/storage/position_store.h"
 #include "runtime/task_io.h"
+#include "runtime/task_metrics.h"
 #include "transforms/transform_chain.h"
 
 #include <atomic>
@@ -77,6 +78,9 @@ class WorkerTask : public std::enable_shared_from_this<WorkerTask> {
   const std::string& connector() const { return setup_.connector; }
   // Positions committed so far (source: source positions; sink: queue offsets).
   OffsetMap committed_offsets() const;
+  virtual ConnectorType type() const = 0;
+  // The task's counters and histograms, read without stopping it (GET /metrics).
+  TaskMetricsSnapshot metrics() const;
 
  protected:
   virtual void run() = 0;
@@ -113,6 +117,7 @@ class WorkerTask : public std::enable_shared_from_this<WorkerTask> {
 
   TaskSetup setup_;
   ErrorHandler errors_;
+  TaskMetrics metrics_;  // written by the task thread only (relaxed adds)
 
  private:
   mutable std::mutex state_mutex_;
@@ -139,6 +144,7 @@ class WorkerSourceTask final : public WorkerTask, public SourceTaskContext {
   std::string_view connector_name() const override { return setup_.connector; }
   std::string_view task_name() const override { return task_name_; }
   const KeyValue& configs() const override { return setup_.task_config; }
+  ConnectorType type() const override { return ConnectorType::kSource; }
 
  private:
   struct InFlight {
@@ -217,6 +223,7 @@ class WorkerSinkTask final : public WorkerTask, public SinkTaskContext, public E
   std::string_view connector_name() const override { return setup_.connector; }
   std::string_view task_name() const override { return task_name_; }
   const KeyValue& configs() const override { return setup_.task_config; }
+  ConnectorType type() const override { return ConnectorType::kSink; }
   void reset_offset(const RecordPartition& partition, const RecordOffset& offset) override;
   void reset_offset(const OffsetMap& offsets) override;
   void pause(const std::vector<RecordPartition>& partitions) override;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "runtime/connect_controller.h"
+#include "runtime/task_metrics.h"
 
 #include <map>
 #include <mutex>
@@ -205,6 +206,17 @@ class FakeController : public runtime::ConnectController {
     auto& t = connectors_.at(name).state.tasks.at(static_cast<std::size_t>(task));
     t.state = state;
     t.trace = std::move(trace);
+  }
+
+  // Operations routes (operations_routes_test.cc).
+  runtime::WorkerHealth health_value{runtime::WorkerHealth::Status::kHealthy, "healthy",
+                                     std::nullopt};
+  std::optional<runtime::TaskRestartInfo> restart_info;
+  runtime::WorkerMetrics metrics_value;
+  runtime::WorkerHealth health() const override { return health_value; }
+  runtime::WorkerMetrics worker_metrics() const override { return metrics_value; }
+  std::optional<runtime::TaskRestartInfo> task_restart_info(std::string_view, int) const override {
+    return restart_info;
   }
 
  private:

@@ -105,13 +105,17 @@ bool ErrorHandler::retry_allowed(std::chrono::steady_clock::time_point started, 
 
 Result<void> ErrorHandler::report(FailedRecord failed) {
   auto log = logger("worker");
+  add(metrics_.record_failures);
+  add(metrics_.record_errors);
   if (!config_.tolerate_all) {
     return Error::fatal(ErrorCode::kInternal, "Tolerance exceeded in error handler: stage " +
                                                   std::string(stage_name(failed.stage)) + ", " +
                                                   failed.error_class + ": " + failed.error);
   }
   ++tolerated_;
+  add(metrics_.records_skipped);
   if (config_.log_enable) {
+    add(metrics_.errors_logged);
     if (config_.log_include_messages) {
       log->warn("{}-{}: tolerated failure at {} ({}): {}; record: {}", connector_, task_id_,
                 stage_name(failed.stage), failed.error_class, failed.error, failed.description);
@@ -121,7 +125,9 @@ Result<void> ErrorHandler::report(FailedRecord failed) {
     }
   }
   if (!config_.dlq_topic.empty()) {
+    add(metrics_.dlq_produce_requests);
     if (auto r = send_to_dlq(failed); !r.ok()) {
+      add(metrics_.dlq_produce_failures);
       // A DLQ that cannot be written is not silently ignored: the task fails and says why.
       return Error::fatal(ErrorCode::kUnavailable, "could not write to dead letter queue '" +
                                                        config_.dlq_topic +

@@ -4,6 +4,8 @@
 #include "rmqc/api/key_value.h"
 #include "rmqc/base/result.h"
 
+#include "runtime/task_metrics.h"
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -83,6 +85,8 @@ class ErrorHandler {
   // Records handled so far (metrics and tests).
   std::int64_t tolerated() const { return tolerated_; }
   std::int64_t dead_lettered() const { return dead_lettered_; }
+  // Kafka Connect's task-error-metrics of this task (GET /metrics).
+  const ErrorMetrics& metrics() const { return metrics_; }
 
   // Stops retries in progress (task shutdown), also one waiting out its back-off; run() then
   // returns an Error with ErrorCode::kCancelled for the record it was retrying.
@@ -99,6 +103,7 @@ class ErrorHandler {
   std::shared_ptr<rocketmq::Producer> producer_;
   std::int64_t tolerated_ = 0;
   std::int64_t dead_lettered_ = 0;
+  ErrorMetrics metrics_;
   std::mutex cancel_mutex_;
   std::condition_variable cancel_cv_;
   bool cancelled_ = false;  // under cancel_mutex_

@@ -19,7 +19,11 @@ auto ErrorHandler::run(Stage stage, Fn&& fn, const std::function<FailedRecord()>
     try {
       return std::optional<T>(fn());
     } catch (const RetriableException& e) {
-      if (retry_allowed(started, attempt)) continue;
+      if (retry_allowed(started, attempt)) {
+        add(metrics_.record_failures);
+        add(metrics_.retries);
+        continue;
+      }
       // A stop ended the retries: the record is neither failed nor tolerated (its position must
       // not move past it); the caller just stops.
       if (cancelled()) {

@@ -12,6 +12,7 @@
 #include "rocketmq/client/admin.h"
 #include "rocketmq/client/lite_pull_consumer.h"
 #include "rocketmq/client/producer.h"
+#include "runtime/task_metrics.h"
 
 #include <gtest/gtest.h>
 
@@ -977,6 +978,133 @@ TEST_F(WorkerTest, SinkTaskContextWorks) {
     for (const auto& q : *status) n += q.max_offset;
     return n == 1;
   })) << "the reported record did not reach the dead letter queue";
+}
+
+// --- Operations: health, automatic restarts, metrics (docs/operations.md) ---
+
+// A source task whose start() throws while g_flaky.fail_left is positive.
+struct FlakyControl {
+  std::atomic<int> fail_left{0};
+  std::atomic<int> starts{0};
+};
+FlakyControl g_flaky;
+
+class FlakyStartTask : public SourceTask {
+ public:
+  void start(const KeyValue&) override {
+    ++g_flaky.starts;
+    if (g_flaky.fail_left.fetch_sub(1) > 0) throw ConnectException("flaky start");
+  }
+  void stop() override {}
+  std::vector<ConnectRecord> poll() override {
+    std::this_thread::sleep_for(5ms);
+    return {};
+  }
+};
+
+TEST_F(WorkerTest, HealthIsStartingUntilRestoredThenHealthy) {
+  start_worker({});
+  EXPECT_EQ(worker_->health().status, WorkerHealth::Status::kStarting);
+  ASSERT_TRUE(worker_->restore().ok());
+  auto h = worker_->health();
+  EXPECT_EQ(h.status, WorkerHealth::Status::kHealthy) << h.message;
+  worker_->stop();
+  EXPECT_EQ(worker_->health().status, WorkerHealth::Status::kStopping);
+}
+
+// A task that fails twice and then starts is restarted with backoff; its status shows the
+// attempts and the last error, and the worker counts the restarts.
+TEST_F(WorkerTest, FailedTaskIsRestartedAutomatically) {
+  g_flaky.fail_left = 2;
+  g_flaky.starts = 0;
+  registry_.add_source_connector<OneTaskSource<FlakyStartTask>>({"FlakyConnector", {}, "1", ""});
+  start_worker({{"taskAutoRestartInitialBackoffMs", "50"}, {"taskAutoRestartMaxBackoffMs", "200"}});
+  ASSERT_TRUE(
+      worker_
+          ->put_connector("flaky",
+                          {{"connector.class", "FlakyConnector"}, {"connect.topicname", "t"}}, {})
+          .ok());
+  ASSERT_TRUE(eventually([&] {
+    return g_flaky.starts.load() == 3 && task_run_state("flaky") == RunState::kRunning;
+  })) << "starts: "
+      << g_flaky.starts.load();
+  auto info = worker_->task_restart_info("flaky", 0);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->attempts, 2);
+  EXPECT_NE(info->last_error.find("flaky start"), std::string::npos) << info->last_error;
+  EXPECT_FALSE(info->exhausted);
+  EXPECT_FALSE(info->next_attempt_ms.has_value());
+  EXPECT_EQ(worker_->worker_metrics().task_auto_restarts, 2u);
+  EXPECT_EQ(g_flaky.starts.load(), 3);
+}
+
+// taskAutoRestartMaxAttempts: after that many restarts the task stays FAILED, marked exhausted.
+TEST_F(WorkerTest, AutoRestartsStopAtMaxAttempts) {
+  g_flaky.fail_left = 1000;
+  g_flaky.starts = 0;
+  registry_.add_source_connector<OneTaskSource<FlakyStartTask>>({"FlakyConnector", {}, "1", ""});
+  start_worker({{"taskAutoRestartInitialBackoffMs", "20"},
+                {"taskAutoRestartMaxBackoffMs", "40"},
+                {"taskAutoRestartMaxAttempts", "3"}});
+  ASSERT_TRUE(
+      worker_
+          ->put_connector("flaky",
+                          {{"connector.class", "FlakyConnector"}, {"connect.topicname", "t"}}, {})
+          .ok());
+  ASSERT_TRUE(eventually([&] {
+    auto info = worker_->task_restart_info("flaky", 0);
+    return info && info->exhausted;
+  })) << "starts: "
+      << g_flaky.starts.load();
+  EXPECT_EQ(g_flaky.starts.load(), 4);  // the first start and three restarts
+  EXPECT_EQ(task_run_state("flaky"), RunState::kFailed);
+  EXPECT_EQ(worker_->task_restart_info("flaky", 0)->attempts, 3);
+}
+
+// Off: a failed task stays FAILED until the user restarts it.
+TEST_F(WorkerTest, AutoRestartDisabledLeavesTaskFailed) {
+  g_flaky.fail_left = 1;
+  g_flaky.starts = 0;
+  registry_.add_source_connector<OneTaskSource<FlakyStartTask>>({"FlakyConnector", {}, "1", ""});
+  start_worker({{"taskAutoRestartEnable", "false"}, {"taskAutoRestartInitialBackoffMs", "20"}});
+  ASSERT_TRUE(
+      worker_
+          ->put_connector("flaky",
+                          {{"connector.class", "FlakyConnector"}, {"connect.topicname", "t"}}, {})
+          .ok());
+  ASSERT_TRUE(eventually([&] { return task_run_state("flaky") == RunState::kFailed; }));
+  // Fifty backoff periods later: still FAILED, never started again.
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(task_run_state("flaky"), RunState::kFailed);
+  EXPECT_EQ(g_flaky.starts.load(), 1);
+  EXPECT_FALSE(worker_->task_restart_info("flaky", 0).has_value());
+  EXPECT_EQ(worker_->worker_metrics().task_auto_restarts, 0u);
+  // The user's restart still works.
+  ASSERT_TRUE(worker_->restart_task("flaky", 0).ok());
+  EXPECT_TRUE(eventually([&] { return task_run_state("flaky") == RunState::kRunning; }));
+}
+
+// A FAILED task of a connector the user paused is left alone; resuming lets the policy act.
+TEST_F(WorkerTest, PausedConnectorsFailedTaskIsNotRestarted) {
+  g_flaky.fail_left = 1;
+  g_flaky.starts = 0;
+  registry_.add_source_connector<OneTaskSource<FlakyStartTask>>({"FlakyConnector", {}, "1", ""});
+  start_worker(
+      {{"taskAutoRestartInitialBackoffMs", "600"}, {"taskAutoRestartMaxBackoffMs", "600"}});
+  ASSERT_TRUE(
+      worker_
+          ->put_connector("flaky",
+                          {{"connector.class", "FlakyConnector"}, {"connect.topicname", "t"}}, {})
+          .ok());
+  ASSERT_TRUE(eventually([&] { return task_run_state("flaky") == RunState::kFailed; }));
+  ASSERT_TRUE(worker_->set_target_state("flaky", TargetState::kPaused).ok());
+  ASSERT_EQ(g_flaky.starts.load(), 1) << "restarted before the pause";
+  std::this_thread::sleep_for(1500ms);  // two and a half backoff periods
+  EXPECT_EQ(g_flaky.starts.load(), 1);
+  EXPECT_EQ(task_run_state("flaky"), RunState::kFailed);
+  ASSERT_TRUE(worker_->set_target_state("flaky", TargetState::kStarted).ok());
+  EXPECT_TRUE(eventually([&] { return task_run_state("flaky") == RunState::kRunning; }));
+  EXPECT_EQ(g_flaky.starts.load(), 2);
 }
 
 }  // namespace
