@@ -22,8 +22,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <libpq-fe.h>
+#include <map>
+#include <sstream>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace rmqc::bench {
@@ -32,6 +37,34 @@ namespace {
 namespace pg = rmqc::connectors::cdc::postgres;
 using Clock = std::chrono::steady_clock;
 using rmqc::connectors::jdbc::testing::PostgresServer;
+
+// CPU seconds (user + system) of each thread of a process: /proc/<pid>/task/<tid>/stat.
+std::map<long, double> thread_cpu(long pid) {
+  std::map<long, double> out;
+  const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(e.path() / "stat");
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    const auto close = text.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(text.substr(close + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14) utime = std::atof(field.c_str());
+      if (i == 15) stime = std::atof(field.c_str());
+    }
+    out[std::atol(e.path().filename().c_str())] = (utime + stime) / tick;
+  }
+  return out;
+}
+
+double process_cpu(long pid) {
+  double sum = 0;
+  for (const auto& [tid, s] : thread_cpu(pid)) sum += s;
+  return sum;
+}
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -61,9 +94,9 @@ std::optional<RecordOffset> drain(pg::PostgresCdcTask& task, long long n) {
     for (const auto& r : records) {
       task.commit(r, RecordMetadata{});
       if (!r.value.is_null()) ++got;
-      last = r.position.offset;
       if (got % 50'000 == 0) task.commit();
     }
+    if (!records.empty()) last = records.back().position.offset;
   }
   task.commit();
   return last;
@@ -147,12 +180,30 @@ int run(int argc, char** argv) {
   pg::PostgresCdcTask task;
   task.init(ctx);
   {
+    const auto before = thread_cpu(::getpid());
     const auto t0 = Clock::now();
     task.start(cfg);
     drain(task, stream_rows);
     const double s = seconds_since(t0);
     std::printf("%-34s %10lld evts %8.2f s %12.0f events/s\n", "streaming (slot backlog)",
                 stream_rows, s, stream_rows / s);
+    // Who was busy: the reader thread (new since `before`), poll()'s thread, the walsender.
+    double reader = 0, poller = 0;
+    for (const auto& [tid, cpu] : thread_cpu(::getpid())) {
+      const auto it = before.find(tid);
+      const double used = cpu - (it == before.end() ? 0.0 : it->second);
+      if (tid == ::getpid()) {
+        poller = used;
+      } else if (it == before.end()) {
+        reader = std::max(reader, used);
+      }
+    }
+    PGresult* ws = PQexec(conn, "SELECT pid FROM pg_stat_replication LIMIT 1");
+    double walsender = 0;
+    if (PQntuples(ws) == 1) walsender = process_cpu(std::atol(PQgetvalue(ws, 0, 0)));
+    PQclear(ws);
+    std::printf("%-34s reader thread %.2f s, poll thread %.2f s, walsender %.2f s (of %.2f s)\n",
+                "  CPU while streaming", reader, poller, walsender, s);
   }
   std::vector<double> lat;
   for (long long i = 0; i < samples; ++i) {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <libpq-fe.h>
 #include <map>
 #include <poll.h>
@@ -519,7 +520,11 @@ Result<void> PgChangeReader::Session::emit(const CapturedTable& t, Op op,
   src.table = t.ref.table;
   src.tx_id = static_cast<std::int64_t>(txn_.xid);
   src.lsn = static_cast<std::int64_t>(lsn);
-  src.sequence = "[\"" + std::to_string(last_commit_lsn_) + "\",\"" + std::to_string(lsn) + "\"]";
+  char sequence[64];
+  const int sequence_len = std::snprintf(sequence, sizeof(sequence), "[\"%llu\",\"%llu\"]",
+                                         static_cast<unsigned long long>(last_commit_lsn_),
+                                         static_cast<unsigned long long>(lsn));
+  src.sequence = std::string(sequence, static_cast<std::size_t>(sequence_len));
   ChangeEvent ev;
   ev.op = op;
   ev.before = std::move(before);
