@@ -17,6 +17,7 @@
 //   4. PostgreSQL stopped and started again while rows stream in: nothing lost;
 //   5. a poison row (salary breaks employee_checked's CHECK) in a multi-row insert: the other rows
 //      reach employee_checked, exactly that record is in the DLQ topic, the task stays RUNNING.
+#include "broker_probe.h"
 #include "jdbc/postgres/postgres_dialect.h"
 #include "jdbc/tests/testing/mariadb_server.h"
 #include "jdbc/tests/testing/postgres_server.h"
@@ -179,17 +180,8 @@ Result<std::vector<Row>> pg_rows(const PostgresServer& pg, const std::string& ta
 
 // --- the broker and the worker's REST API -------------------------------------------------------
 
-// Messages stored in a topic (sum of the queues' max offsets); -1 when unknown.
 long long topic_messages(const WorkerProcess& w, const std::string& topic) {
-  rocketmq::ClientConfig client;
-  client.namesrv_addr = w.namesrv();
-  auto admin = rocketmq::Admin::start(client);
-  if (!admin.ok()) return -1;
-  auto queues = (*admin)->topic_status(topic);
-  if (!queues.ok()) return -1;
-  long long total = 0;
-  for (const auto& q : *queues) total += q.max_offset;
-  return total;
+  return rmqc::itest::topic_messages(w.namesrv(), topic);
 }
 
 long long number(const Json& v) {
