@@ -1,0 +1,238 @@
+// Operating a real `rmq-connect standalone` (embedded broker, everything over TCP): the counters of
+// GET /metrics against what went through a file -> broker -> file pipeline, /health and /ready,
+// log levels changed at run time, and automatic restarts of a failed task (docs/operations.md).
+#include "worker_harness.h"
+
+#include <gtest/gtest.h>
+
+namespace rmqc::itest {
+namespace {
+
+// The value of one sample ("name{labels} value") of a /metrics text, or -1 when absent.
+double sample(const std::string& text, const std::string& series) {
+  const std::string prefix = series + " ";
+  std::size_t at = 0;
+  while (at < text.size()) {
+    std::size_t nl = text.find('\n', at);
+    if (nl == std::string::npos) nl = text.size();
+    if (text.compare(at, prefix.size(), prefix) == 0) {
+      return std::stod(text.substr(at + prefix.size(), nl - at - prefix.size()));
+    }
+    at = nl + 1;
+  }
+  return -1;
+}
+
+std::string task_series(const std::string& metric, const std::string& connector) {
+  return metric + "{connector=\"" + connector + "\",task=\"0\"}";
+}
+
+std::string lines(int from, int to) {
+  std::string out;
+  for (int i = from; i < to; ++i) out += "line-" + std::to_string(i) + "\n";
+  return out;
+}
+
+Json connector(const std::string& name, Json config) {
+  return {{"name", name}, {"config", std::move(config)}};
+}
+
+Json file_sink(const std::string& file, const std::string& topic) {
+  return {{"connector.class", "org.apache.rocketmq.connect.file.FileSinkConnector"},
+          {"filename", file},
+          {"connect.topicnames", topic},
+          {"consume.from.where", "CONSUME_FROM_FIRST_OFFSET"}};
+}
+
+Json file_source(const std::string& file, const std::string& topic) {
+  return {{"connector.class", "org.apache.rocketmq.connect.file.FileSourceConnector"},
+          {"filename", file},
+          {"connect.topicname", topic}};
+}
+
+TEST(WorkerOperationsTest, MetricsCountWhatFlowsThroughThePipeline) {
+  TempDir dir("rmqc_ops_metrics");
+  write_file(dir / "worker.conf", worker_conf(dir / "store"));
+  WorkerProcess w;
+  ASSERT_TRUE(w.start(dir / "worker.conf", {}, dir / "worker.log")) << w.error();
+  ASSERT_TRUE(eventually([&] { return w.get("/health").status == 200; })) << w.get("/health").body;
+  EXPECT_EQ(w.get("/health").json()["status"], "healthy");
+
+  const std::string in = dir / "in.txt";
+  const std::string out = dir / "out.txt";
+  constexpr int kFirst = 300;
+  write_file(in, lines(0, kFirst));
+  ASSERT_EQ(w.post("/connectors", connector("sink", file_sink(out, "ops-lines")).dump()).status,
+            201);
+  ASSERT_EQ(w.post("/connectors", connector("src", file_source(in, "ops-lines")).dump()).status,
+            201);
+  ASSERT_TRUE(eventually([&] { return count_lines(out) == kFirst; }, 60s))
+      << count_lines(out) << " lines\n"
+      << w.log_tail();
+
+  std::string text;
+  auto counts_are = [&](double n) {
+    return eventually([&] {
+      auto r = w.get("/metrics");
+      if (r.status != 200) return false;
+      text = r.body;
+      return sample(text, task_series("rmqc_source_record_poll_total", "src")) == n &&
+             sample(text, task_series("rmqc_source_record_write_total", "src")) == n &&
+             sample(text, task_series("rmqc_sink_record_read_total", "sink")) == n &&
+             sample(text, task_series("rmqc_sink_record_send_total", "sink")) == n;
+    });
+  };
+  ASSERT_TRUE(counts_are(kFirst)) << text;
+  EXPECT_NE(w.get("/metrics").headers.find("text/plain; version=0.0.4"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE rmqc_source_record_poll_total counter"), std::string::npos);
+  EXPECT_NE(text.find("# HELP rmqc_sink_record_send_total "), std::string::npos);
+  EXPECT_NE(text.find("# TYPE rmqc_sink_put_batch_time_seconds histogram"), std::string::npos);
+  // A source task has no sink series and the other way round.
+  EXPECT_EQ(sample(text, task_series("rmqc_sink_record_read_total", "src")), -1);
+  EXPECT_EQ(sample(text, task_series("rmqc_source_record_poll_total", "sink")), -1);
+  // Batches were timed and sized; their sizes add up to the records.
+  EXPECT_GT(sample(text, task_series("rmqc_source_poll_batch_time_seconds_count", "src")), 0);
+  EXPECT_GT(sample(text, task_series("rmqc_sink_put_batch_time_seconds_count", "sink")), 0);
+  EXPECT_EQ(sample(text, task_series("rmqc_task_batch_size_sum", "src")), kFirst);
+  EXPECT_EQ(sample(text, task_series("rmqc_task_batch_size_sum", "sink")), kFirst);
+  EXPECT_GE(sample(text, task_series("rmqc_task_batch_size_max", "sink")), 1);
+  EXPECT_EQ(sample(text, task_series("rmqc_task_record_failures_total", "src")), 0);
+  EXPECT_EQ(sample(text, task_series("rmqc_task_deadletterqueue_produce_total", "sink")), 0);
+  EXPECT_EQ(sample(text, "rmqc_worker_connector_count"), 2);
+  EXPECT_EQ(sample(text, "rmqc_worker_task_count{state=\"RUNNING\"}"), 2);
+  EXPECT_EQ(sample(text, "rmqc_worker_task_count{state=\"FAILED\"}"), 0);
+  EXPECT_EQ(sample(text, "rmqc_task_status{connector=\"src\",task=\"0\",state=\"RUNNING\"}"), 1);
+  EXPECT_GT(sample(text, "rmqc_worker_uptime_seconds"), 0);
+  EXPECT_GT(sample(text, "process_resident_memory_bytes"), 1 << 20);
+  // Positions and offsets are committed every 500 ms (worker_conf).
+  EXPECT_TRUE(eventually([&] {
+    text = w.get("/metrics").body;
+    return sample(text, task_series("rmqc_offset_commit_success_total", "src")) > 0 &&
+           sample(text, task_series("rmqc_offset_commit_success_total", "sink")) > 0;
+  })) << text;
+  EXPECT_EQ(w.get("/ready").status, 200);
+
+  // More lines: the counters follow.
+  constexpr int kMore = 200;
+  write_file(in, lines(kFirst, kFirst + kMore), /*append=*/true);
+  ASSERT_TRUE(eventually([&] { return count_lines(out) == kFirst + kMore; }, 60s)) << w.log_tail();
+  EXPECT_TRUE(counts_are(kFirst + kMore)) << text;
+  EXPECT_EQ(w.stop(), 0);
+}
+
+TEST(WorkerOperationsTest, LogLevelsChangeAtRunTime) {
+  TempDir dir("rmqc_ops_loggers");
+  write_file(dir / "worker.conf", worker_conf(dir / "store"));
+  WorkerProcess w;
+  ASSERT_TRUE(w.start(dir / "worker.conf", {}, dir / "worker.log")) << w.error();
+  auto all = w.get("/admin/loggers");
+  ASSERT_EQ(all.status, 200);
+  EXPECT_EQ(all.json()["root"]["level"], "INFO") << all.body;
+  EXPECT_EQ(all.json()["rest"]["level"], "INFO") << all.body;
+  EXPECT_TRUE(all.json()["rest"]["last_modified"].is_null());
+
+  // The REST API logs each request at DEBUG: nothing at INFO, every request once "rest" is DEBUG.
+  ASSERT_EQ(w.get("/connectors?probe=1").status, 200);
+  EXPECT_EQ(read_text(dir / "worker.log").find("GET /connectors -> 200"), std::string::npos);
+  auto set = w.put("/admin/loggers/rest", R"({"level":"DEBUG"})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(set.json(), Json::parse(R"(["rest"])"));
+  auto one = w.get("/admin/loggers/rest");
+  EXPECT_EQ(one.json()["level"], "DEBUG");
+  EXPECT_TRUE(one.json()["last_modified"].is_number());
+  ASSERT_EQ(w.get("/connectors").status, 200);
+  EXPECT_TRUE(eventually([&] {
+    return read_text(dir / "worker.log").find("GET /connectors -> 200") != std::string::npos;
+  })) << w.log_tail();
+
+  // "worker" at ERROR hides the INFO line of a connector's creation; back at INFO it shows.
+  ASSERT_EQ(w.put("/admin/loggers/worker", R"({"level":"ERROR"})").status, 200);
+  const std::string in = dir / "in.txt";
+  write_file(in, "");
+  ASSERT_EQ(w.post("/connectors", connector("quiet", file_source(in, "t1")).dump()).status, 201);
+  EXPECT_EQ(read_text(dir / "worker.log").find("connector quiet created"), std::string::npos);
+  ASSERT_EQ(w.put("/admin/loggers/worker", R"({"level":"info"})").status, 200);
+  ASSERT_EQ(w.post("/connectors", connector("loud", file_source(in, "t2")).dump()).status, 201);
+  EXPECT_NE(read_text(dir / "worker.log").find("connector loud created"), std::string::npos);
+
+  EXPECT_EQ(w.put("/admin/loggers/rest", R"({"level":"CHATTY"})").status, 400);
+  EXPECT_EQ(w.get("/admin/loggers/no.such.logger").status, 404);
+  EXPECT_EQ(w.stop(), 0);
+}
+
+// A sink whose output directory does not exist fails at start; the worker restarts it with
+// backoff, the status shows the attempts and the error, and once the directory exists the
+// restart sticks and records flow.
+TEST(WorkerOperationsTest, FailedTaskIsRestartedUntilItWorks) {
+  TempDir dir("rmqc_ops_restart");
+  write_file(dir / "worker.conf",
+             worker_conf(dir / "store",
+                         "taskAutoRestartInitialBackoffMs=100\ntaskAutoRestartMaxBackoffMs=400\n"));
+  WorkerProcess w;
+  ASSERT_TRUE(w.start(dir / "worker.conf", {}, dir / "worker.log")) << w.error();
+  const std::string out = dir / "later/out.txt";
+  ASSERT_EQ(w.post("/connectors", connector("sink", file_sink(out, "restart-lines")).dump()).status,
+            201);
+  Json task;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto s = w.get("/connectors/sink/status?format=kafka").json();
+        if (!s.is_object() || s["tasks"].empty()) return false;
+        task = s["tasks"][0];
+        return task.contains("auto_restart") && task["auto_restart"]["attempts"] >= 2;
+      },
+      60s))
+      << task << w.log_tail();
+  EXPECT_NE(task["auto_restart"]["last_error"].get<std::string>().find("cannot open"),
+            std::string::npos)
+      << task;
+  EXPECT_EQ(task["auto_restart"]["exhausted"], false);
+  EXPECT_EQ(w.get("/ready").status, 503);
+  EXPECT_GE(sample(w.get("/metrics").body, "rmqc_worker_task_auto_restarts_total"), 2);
+  // Seed shape too.
+  auto seed = w.get("/connectors/sink/status").json()["body"]["tasks"][0];
+  EXPECT_GE(seed["autoRestart"]["attempts"], 2) << seed;
+
+  fs::create_directories(dir / "later");
+  ASSERT_TRUE(eventually([&] { return w.all_in("sink", "RUNNING"); }, 60s)) << w.status("sink");
+  const std::string in = dir / "in.txt";
+  write_file(in, lines(0, 20));
+  ASSERT_EQ(w.post("/connectors", connector("src", file_source(in, "restart-lines")).dump()).status,
+            201);
+  EXPECT_TRUE(eventually([&] { return count_lines(out) == 20; }, 60s)) << w.log_tail();
+  auto after = w.get("/connectors/sink/status?format=kafka").json()["tasks"][0];
+  EXPECT_EQ(after["state"], "RUNNING");
+  EXPECT_GE(after["auto_restart"]["attempts"], 2) << after;
+  EXPECT_EQ(w.get("/ready").status, 200);
+  EXPECT_EQ(w.stop(), 0);
+}
+
+TEST(WorkerOperationsTest, DisabledAutoRestartLeavesTaskFailed) {
+  TempDir dir("rmqc_ops_norestart");
+  write_file(dir / "worker.conf",
+             worker_conf(dir / "store",
+                         "taskAutoRestartEnable=false\ntaskAutoRestartInitialBackoffMs=100\n"));
+  WorkerProcess w;
+  ASSERT_TRUE(w.start(dir / "worker.conf", {}, dir / "worker.log")) << w.error();
+  const std::string out = dir / "missing/out.txt";
+  ASSERT_EQ(w.post("/connectors", connector("sink", file_sink(out, "norestart")).dump()).status,
+            201);
+  ASSERT_TRUE(eventually([&] {
+    auto s = w.get("/connectors/sink/status?format=kafka").json();
+    return s.is_object() && !s["tasks"].empty() && s["tasks"][0]["state"] == "FAILED";
+  }));
+  fs::create_directories(dir / "missing");  // a restart would now succeed: none comes
+  std::this_thread::sleep_for(1500ms);      // fifteen initial backoffs
+  auto s = w.get("/connectors/sink/status?format=kafka").json();
+  EXPECT_EQ(s["tasks"][0]["state"], "FAILED") << s;
+  EXPECT_FALSE(s["tasks"][0].contains("auto_restart")) << s;
+  EXPECT_EQ(sample(w.get("/metrics").body, "rmqc_worker_task_auto_restarts_total"), 0);
+  EXPECT_EQ(w.get("/ready").status, 503);
+  // The user's restart brings it back.
+  EXPECT_EQ(w.post("/connectors/sink/tasks/0/restart").status, 204);
+  EXPECT_TRUE(eventually([&] { return w.all_in("sink", "RUNNING"); })) << w.status("sink");
+  EXPECT_EQ(w.stop(), 0);
+}
+
+}  // namespace
+}  // namespace rmqc::itest
