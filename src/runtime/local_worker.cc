@@ -191,7 +191,37 @@ Result<ValidationResult> LocalWorker::validate(const KeyValue& config) const {
   return v;
 }
 
-Result<void> LocalWorker::check(const KeyValue& config) const {
+KeyValue normalize_legacy_keys(KeyValue config, const plugins::PluginRegistry& registry) {
+  struct Rename {
+    std::string_view legacy;
+    std::string_view current;
+    bool sink_only;
+  };
+  static constexpr Rename kRenames[] = {{"connector-class", "connector.class", false},
+                                        {"tasks.num", "max.tasks", false},
+                                        {"rocketmq.topics", "connect.topicnames", true}};
+  for (const auto& r : kRenames) {
+    const std::string* legacy = config.find(r.legacy);
+    if (legacy == nullptr) continue;
+    if (r.sink_only) {
+      const auto* entry = registry.find(config.get_string("connector.class"));
+      if (entry == nullptr || entry->kind != PluginKind::kSinkConnector) continue;
+    }
+    if (config.contains(r.current)) {
+      logger("worker")->warn("connector config: legacy key {} ignored, {} is set", r.legacy,
+                             r.current);
+    } else {
+      logger("worker")->warn("connector config: key {} is deprecated, use {}", r.legacy,
+                             r.current);
+      config.put(std::string(r.current), *legacy);
+    }
+    config.erase(r.legacy);
+  }
+  return config;
+}
+
+Result<void> LocalWorker::check(KeyValue& config) const {
+  config = normalize_legacy_keys(std::move(config), *options_.registry);
   RMQC_ASSIGN_OR_RETURN(ValidationResult v, validate(config));
   if (v.error_count == 0) return {};
   std::string message;
@@ -204,6 +234,7 @@ Result<void> LocalWorker::check(const KeyValue& config) const {
 
 Result<ValidationResult> LocalWorker::validate_for_plugin(std::string_view plugin,
                                                           KeyValue config) const {
+  config = normalize_legacy_keys(std::move(config), *options_.registry);
   if (!config.contains("connector.class")) config.put("connector.class", std::string(plugin));
   return validate(config);
 }

@@ -24,6 +24,12 @@ namespace rmqc::runtime {
 // transforms, errors.*): what validation checks and docs/configuration.md lists.
 const ConfigDef& runtime_connector_def();
 
+// Seed 001's connector keys under their current names: connector-class -> connector.class,
+// tasks.num -> max.tasks and, for sink connectors, rocketmq.topics -> connect.topicnames. Each
+// rename is logged as a warning naming the new key; when both are set the new key wins and the
+// legacy one is dropped (also with a warning).
+KeyValue normalize_legacy_keys(KeyValue config, const plugins::PluginRegistry& registry);
+
 // A task of a connector, as the coordinators and the allocation name it.
 struct TaskId {
   std::string connector;
@@ -79,8 +85,9 @@ class LocalWorker {
   ConnectorType type_of(const KeyValue& config) const;
   // Runtime keys, converters, transforms, errors.*, the connector's ConfigDef and validate().
   Result<ValidationResult> validate(const KeyValue& config) const;
-  // validate(), as an error: kInvalidConfig naming every bad key, for a config to be stored.
-  Result<void> check(const KeyValue& config) const;
+  // Where a config enters (create, update, patch): renames seed 001's legacy keys in place
+  // (normalize_legacy_keys), then validate() as an error: kInvalidConfig naming every bad key.
+  Result<void> check(KeyValue& config) const;
   // PUT /connector-plugins/{plugin}/config/validate: the config, connector.class defaulting to
   // the plugin.
   Result<ValidationResult> validate_for_plugin(std::string_view plugin, KeyValue config) const;

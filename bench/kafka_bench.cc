@@ -1,0 +1,269 @@
+// Kafka connectors (issue 14, "Benchmark"): msgs/s and MB/s at 100 B and 1 KB bodies, against
+// librdkafka's mock Kafka cluster and the embedded RocketMQ broker, both in-process on loopback:
+//   Kafka -> RocketMQ: KafkaSourceTask poll() + the native producer's async sends (1024 in flight,
+//                      as the worker's window) + commit(record) per acknowledged record;
+//   RocketMQ -> Kafka: the lite pull consumer + KafkaSinkTask put() + the final pre_commit()
+//                      (waits for every delivery report);
+// next to each side's raw producer in the same run (the ceilings): librdkafka producing the same
+// messages into the mock cluster (these are the source's input), and the native RocketMQ
+// producer, async, 512 in flight (the sink's input). The mock cluster keeps about 5 MB per
+// partition, so the topics get as many partitions as the run needs. The tasks run with 1 task each
+// and no worker (no converters, transforms or position store): the connector's own cost plus the
+// clients'.
+//
+//   rmqc_bench_kafka [messages per run, default 200000]
+#include "base/logging.h"
+#include "broker/server/embedded_broker.h"
+#include "kafka/kafka_sink.h"
+#include "kafka/kafka_source.h"
+#include "mock_cluster.h"
+#include "rocketmq/client/lite_pull_consumer.h"
+#include "rocketmq/client/producer.h"
+#include "rocketmq/client/throughput.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <unistd.h>
+
+namespace {
+
+using namespace rmqc;
+using Clock = std::chrono::steady_clock;
+namespace kafka = rmqc::connectors::kafka;
+
+struct Rate {
+  std::int64_t messages = 0;
+  std::int64_t bytes = 0;
+  double seconds = 0;
+};
+
+void row(const char* what, std::size_t size, const Rate& r) {
+  const double msgs = r.seconds > 0 ? r.messages / r.seconds : 0;
+  const double mb = r.seconds > 0 ? r.bytes / r.seconds / (1024.0 * 1024.0) : 0;
+  std::printf("| %-46s | %5zu B | %10.0f | %8.1f |\n", what, size, msgs, mb);
+  std::fflush(stdout);
+}
+
+double since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// librdkafka's producer into the mock cluster, acks=all, idempotent: the Kafka ceiling.
+Rate raw_kafka_produce(const std::string& bootstraps, const std::string& topic, std::int64_t n,
+                       std::size_t size) {
+  char reason[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps.c_str(), reason, sizeof(reason));
+  rd_kafka_conf_set(conf, "enable.idempotence", "true", reason, sizeof(reason));
+  rd_kafka_conf_set(conf, "linger.ms", "5", reason, sizeof(reason));
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason, sizeof(reason));
+  const std::string body(size, 'x');
+  auto start = Clock::now();
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::string key = "key-" + std::to_string(i % 1000);
+    while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                             RD_KAFKA_V_KEY(key.data(), key.size()),
+                             RD_KAFKA_V_VALUE(const_cast<char*>(body.data()), body.size()),
+                             RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(rk, 10);
+    }
+    rd_kafka_poll(rk, 0);
+  }
+  rd_kafka_flush(rk, 120'000);
+  Rate r{n, n * static_cast<std::int64_t>(size), since(start)};
+  rd_kafka_destroy(rk);
+  return r;
+}
+
+// KafkaSourceTask -> native producer, until n records are acknowledged by the broker.
+Rate kafka_to_rocketmq(const std::string& bootstraps, const std::string& topic,
+                       rocketmq::Producer& producer, const std::string& rocketmq_topic,
+                       std::int64_t n, std::size_t size) {
+  kafka::KafkaSourceTask task;
+  task.start(KeyValue{{"connector.name", "bench-source-" + topic},
+                      {"kafka.bootstrap.server", bootstraps},
+                      {"kafka.topics", topic},
+                      {"rocketmq.topic", rocketmq_topic}});
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::deque<ConnectRecord> acked;
+  std::int64_t in_flight = 0;
+  std::int64_t committed = 0;
+  std::int64_t failed = 0;
+  constexpr std::int64_t kWindow = 1024;
+  auto start = Clock::now();
+  bool timing = false;
+  while (committed + failed < n) {
+    std::vector<ConnectRecord> records = task.poll();
+    if (!timing && !records.empty()) {
+      start = Clock::now();  // from the first record: the group join is not throughput
+      timing = true;
+    }
+    for (auto& record : records) {
+      {
+        std::unique_lock lock(mutex);
+        cv.wait(lock, [&] { return in_flight < kWindow; });
+        ++in_flight;
+      }
+      const auto* key = record.key.get_if<std::string>();
+      rocketmq::Message m(std::string(record.topic()), record.value.as_string(), {},
+                          key ? *key : std::string());
+      for (const auto& [k, v] : record.extensions) {
+        if (k != ConnectRecord::kTopicExtension) m.properties[k] = v;
+      }
+      auto shared = std::make_shared<ConnectRecord>(std::move(record));
+      producer.send_async(std::move(m), [&, shared](Result<rocketmq::SendResult> r) {
+        std::lock_guard lock(mutex);
+        --in_flight;
+        if (r.ok()) {
+          acked.push_back(std::move(*shared));
+        } else {
+          ++failed;  // not committed: the worker would send it again
+          if (failed == 1) std::fprintf(stderr, "send: %s\n", r.error().to_string().c_str());
+        }
+        cv.notify_all();
+      });
+    }
+    std::deque<ConnectRecord> done;
+    {
+      std::lock_guard lock(mutex);
+      done.swap(acked);
+    }
+    for (const auto& record : done) task.commit(record, {});
+    committed += static_cast<std::int64_t>(done.size());
+    if (std::getenv("RMQC_BENCH_DEBUG") && records.empty()) {
+      std::fprintf(stderr, "committed %lld in flight %lld failed %lld\n", (long long)committed,
+                   (long long)in_flight, (long long)failed);
+    }
+    if (records.empty() && done.empty()) {
+      std::unique_lock lock(mutex);
+      cv.wait_for(lock, std::chrono::milliseconds(5), [&] { return !acked.empty(); });
+    }
+  }
+  Rate r{committed, committed * static_cast<std::int64_t>(size), since(start)};
+  if (failed > 0) std::fprintf(stderr, "Kafka -> RocketMQ: %lld sends failed\n", (long long)failed);
+  task.stop();
+  return r;
+}
+
+// Lite pull consumer -> KafkaSinkTask, until n records are put and acknowledged by Kafka.
+Rate rocketmq_to_kafka(const std::string& namesrv, const std::string& topic,
+                       const std::string& bootstraps, const std::string& kafka_topic,
+                       std::int64_t n, std::size_t size) {
+  rocketmq::ConsumerConfig cc;
+  cc.client.namesrv_addr = namesrv;
+  cc.group = "bench_sink_" + topic;
+  cc.auto_commit = false;
+  auto consumer = rocketmq::LitePullConsumer::start(cc);
+  if (!consumer.ok()) return {};
+  auto queues = (*consumer)->fetch_queues(topic);
+  if (!queues.ok() || !(*consumer)->assign(*queues).ok()) return {};
+  for (const auto& q : *queues) (void)(*consumer)->seek_to_begin(q);
+  kafka::KafkaSinkTask task;
+  task.start(KeyValue{{"connector.name", "bench-sink-" + topic},
+                      {"kafka.bootstrap.server", bootstraps},
+                      {"kafka.topic", kafka_topic}});
+  std::int64_t put = 0;
+  auto start = Clock::now();
+  while (put < n) {
+    auto polled = (*consumer)->poll(std::chrono::milliseconds(1000));
+    if (!polled.ok() || polled->empty()) continue;
+    std::vector<ConnectRecord> batch;
+    batch.reserve(polled->size());
+    for (const auto& m : *polled) {
+      ConnectRecord record(RecordPartition{{"topic", Value(std::string(m.topic()))},
+                                           {"brokerName", Value(m.queue().broker_name)},
+                                           {"queueId", Value(std::int64_t{m.queue_id()})}},
+                           RecordOffset{{"queueOffset", Value(m.queue_offset())}},
+                           m.store_timestamp(), schemas::string(true),
+                           m.keys().empty() ? Value() : Value(std::string(m.keys())),
+                           schemas::string(true), Value(std::string(m.body())));
+      for (auto& [k, v] : m.properties()) record.extensions.put(k, std::move(v));
+      batch.push_back(std::move(record));
+    }
+    task.put(batch);
+    put += static_cast<std::int64_t>(batch.size());
+  }
+  task.pre_commit({});
+  Rate r{n, n * static_cast<std::int64_t>(size), since(start)};
+  task.stop();
+  (*consumer)->shutdown();
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::int64_t count = argc > 1 ? std::atoll(argv[1]) : 200'000;
+  set_log_level("warn");
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("rmqc_kafka_bench_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  broker::EmbeddedBrokerOptions o;
+  o.store.dir = dir.string();
+  o.namesrv_port = 0;
+  o.broker_port = 0;
+  o.vip_port = false;
+  auto started = broker::EmbeddedBroker::start(o);
+  if (!started.ok()) {
+    std::fprintf(stderr, "broker: %s\n", started.error().to_string().c_str());
+    return 1;
+  }
+  auto& b = **started;
+  kafka::testing::MockKafkaCluster cluster(1);
+
+  rocketmq::ProducerConfig pc;
+  pc.client.namesrv_addr = b.namesrv_addr();
+  pc.group = "bench_kafka_producer";
+  auto producer = rocketmq::Producer::start(pc);
+  if (!producer.ok()) return 1;
+
+  std::printf(
+      "Kafka connectors, 1 task, mock Kafka cluster (librdkafka %s) and embedded broker "
+      "in-process, loopback, %lld msgs per run\n",
+      rd_kafka_version_str(), static_cast<long long>(count));
+  std::printf("| %-46s | %7s | %10s | %8s |\n", "run", "body", "msgs/s", "MB/s");
+  std::printf("|%s|%s|%s|%s|\n", std::string(48, '-').c_str(), std::string(9, '-').c_str(),
+              std::string(12, '-').c_str(), std::string(10, '-').c_str());
+  for (std::size_t size : {std::size_t{100}, std::size_t{1024}}) {
+    const std::string s = std::to_string(size);
+    // The mock keeps about 5 MB per partition (older messages are dropped): enough partitions
+    // to hold the whole run.
+    const auto bytes = static_cast<double>(count) * static_cast<double>(size + 100);
+    const int partitions = std::max(4, static_cast<int>(bytes / (4.0 * 1024 * 1024)) + 1);
+    cluster.create_topic("k2r-" + s, partitions);
+    cluster.create_topic("r2k-" + s, partitions);
+    if (!b.broker().create_topic("k2r-" + s, 8, 8).ok()) return 1;
+    if (!b.broker().create_topic("r2k-" + s, 8, 8).ok()) return 1;
+
+    row("raw librdkafka producer -> mock Kafka", size,
+        raw_kafka_produce(cluster.bootstraps(), "k2r-" + s, count, size));
+    rocketmq::ThroughputOptions t;
+    t.topic = "r2k-" + s;
+    t.size = size;
+    t.count = count;
+    t.mode = rocketmq::ProduceMode::kAsync;
+    t.concurrency = 512;
+    auto raw = rocketmq::run_produce(**producer, t);
+    row("raw RocketMQ producer (async) -> broker", size,
+        Rate{raw.messages, raw.bytes, raw.seconds});
+    row("Kafka -> RocketMQ (KafkaSourceTask + producer)", size,
+        kafka_to_rocketmq(cluster.bootstraps(), "k2r-" + s, **producer, "k2r-" + s, count, size));
+    row("RocketMQ -> Kafka (consumer + KafkaSinkTask)", size,
+        rocketmq_to_kafka(b.namesrv_addr(), "r2k-" + s, cluster.bootstraps(), "r2k-" + s, count,
+                          size));
+  }
+  (*producer)->shutdown();
+  b.stop();
+  fs::remove_all(dir);
+  return 0;
+}
