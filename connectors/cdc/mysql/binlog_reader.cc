@@ -118,6 +118,67 @@ std::string quote_ident(std::string_view id) {
   return out + "`";
 }
 
+// The database a DDL statement changes: the qualifier of its table ("ALTER TABLE db.t"), the
+// database it creates or drops, else the session's default database.
+std::string ddl_database(std::string_view sql, const std::string& default_db) {
+  std::vector<std::string> tokens;  // identifiers unquoted; "." kept as a token
+  std::vector<bool> quoted;
+  std::size_t i = 0;
+  while (i < sql.size() && tokens.size() < 16) {
+    const char c = sql[i];
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      ++i;
+    } else if (sql.substr(i, 2) == "/*") {
+      const auto end = sql.find("*/", i + 2);
+      i = end == std::string_view::npos ? sql.size() : end + 2;
+    } else if (c == '`') {
+      std::string id;
+      ++i;
+      while (i < sql.size()) {
+        if (sql[i] == '`' && i + 1 < sql.size() && sql[i + 1] == '`') {
+          id += '`';
+          i += 2;
+        } else if (sql[i] == '`') {
+          ++i;
+          break;
+        } else {
+          id += sql[i++];
+        }
+      }
+      tokens.push_back(std::move(id));
+      quoted.push_back(true);
+    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$') {
+      std::size_t j = i;
+      while (j < sql.size() &&
+             (std::isalnum(static_cast<unsigned char>(sql[j])) || sql[j] == '_' || sql[j] == '$')) {
+        ++j;
+      }
+      tokens.emplace_back(sql.substr(i, j - i));
+      quoted.push_back(false);
+      i = j;
+    } else {
+      tokens.emplace_back(1, c);
+      quoted.push_back(false);
+      ++i;
+    }
+  }
+  auto word = [&](std::size_t k) {
+    return k < tokens.size() && !quoted[k] ? upper(tokens[k]) : "";
+  };
+  for (std::size_t k = 0; k < tokens.size(); ++k) {
+    const std::string w = word(k);
+    const bool truncate_short = k == 0 && w == "TRUNCATE" && word(1) != "TABLE";
+    if (w != "TABLE" && w != "DATABASE" && w != "SCHEMA" && !truncate_short) continue;
+    std::size_t n = k + 1;
+    while (word(n) == "IF" || word(n) == "NOT" || word(n) == "EXISTS") ++n;
+    if (n >= tokens.size()) break;
+    if (n + 1 < tokens.size() && tokens[n + 1] == "." && !quoted[n + 1]) return tokens[n];
+    if (w == "DATABASE" || w == "SCHEMA") return tokens[n];
+    break;
+  }
+  return default_db;
+}
+
 using Row = std::vector<std::optional<std::string>>;
 
 // One table version: its columns (as the binlog or information_schema describe them), their
@@ -832,9 +893,11 @@ struct BinlogReader::Impl {
     if (word == "XA" || word == "SAVEPOINT") return;
     const bool standalone = !in_txn || !txn_has_begin;
     if (standalone) end_txn(header.log_pos);
-    if (config.include_schema_changes && is_ddl(word) &&
-        (q.database.empty() || config.filter.namespaces.accepts(q.database))) {
-      emit_schema_change(header, q, event_start);
+    if (config.include_schema_changes && is_ddl(word)) {
+      const std::string db = ddl_database(q.statement, q.database);
+      if (!db.empty() && config.filter.namespaces.accepts(db)) {
+        emit_schema_change(header, q, db, event_start);
+      }
     }
     // Cached table versions stay valid: TABLE_MAP signatures change with the table.
   }
@@ -844,7 +907,7 @@ struct BinlogReader::Impl {
            word == "TRUNCATE";
   }
 
-  void emit_schema_change(const EventHeader& header, const QueryEvent& q,
+  void emit_schema_change(const EventHeader& header, const QueryEvent& q, const std::string& db,
                           std::int64_t event_start) {
     static const SchemaPtr key_schema = SchemaBuilder::struct_()
                                             .name("io.debezium.connector.mysql.SchemaChangeKey")
@@ -863,18 +926,18 @@ struct BinlogReader::Impl {
     s.connector = "mysql";
     s.name = config.prefix;
     s.ts_ms = static_cast<std::int64_t>(header.timestamp) * 1000;
-    s.db = q.database;
+    s.db = db;
     s.server_id = header.server_id;
     if (!txn_gtid.empty()) s.gtid = txn_gtid;
     s.file = file;
     s.pos = event_start;
     s.thread = q.thread_id;
     Struct key(key_schema);
-    key.put("databaseName", Value(q.database));
+    key.put("databaseName", Value(db));
     Struct value(value_schema);
     value.put("source", Value(source_struct(mysql_source_schema(), s)));
     value.put("ts_ms", Value(now_ms()));
-    value.put("databaseName", Value(q.database));
+    value.put("databaseName", Value(db));
     value.put("ddl", Value(q.statement));
     ConnectRecord record(partition, position_to_offset(resume),
                          static_cast<std::int64_t>(header.timestamp) * 1000, key_schema,
@@ -949,6 +1012,10 @@ struct BinlogReader::Impl {
       case event_type::kTableMap:
         handle_table_map(body);
         break;
+      case 40:  // TRANSACTION_PAYLOAD (MySQL binlog_transaction_compression)
+        throw Fatal(
+            "compressed transaction payloads are not supported: set "
+            "binlog_transaction_compression=OFF");
       case event_type::kPartialUpdateRows:
         throw Fatal(
             "partial JSON row images (binlog_row_value_options=PARTIAL_JSON) are not "

@@ -357,10 +357,14 @@ TEST_F(MysqlCdcTest, AlterTableMidStreamDecodesTheNewColumnsAlsoAfterARestart) {
   sql("CREATE TABLE " + db_ + ".t (id INT PRIMARY KEY, a VARCHAR(10))");
   auto* task = start_task(config({{"snapshot.mode", "no_data"}}));
   wait_streaming(task);
-  sql("CREATE TABLE " + db_ + ".marker (id INT PRIMARY KEY)");
+  // DDL of another database is not captured; a table created in the session's database is.
+  sql("CREATE DATABASE IF NOT EXISTS other_db; CREATE TABLE IF NOT EXISTS other_db.x (id INT)");
+  sql("USE " + db_ + "; CREATE TABLE marker (id INT PRIMARY KEY)");
   auto ddl = poll_n(task, 1);
   ASSERT_EQ(ddl.size(), 1u);
   EXPECT_EQ(ddl[0].topic(), prefix_);
+  EXPECT_EQ(as_struct(ddl[0].value).get_string("databaseName"), db_);
+  EXPECT_EQ(as_struct(ddl[0].key).get_string("databaseName"), db_);
   EXPECT_NE(as_struct(ddl[0].value).get_string("ddl").find("CREATE TABLE"), std::string::npos);
   sql("INSERT INTO " + db_ + ".t VALUES (1, 'x')");
   sql("ALTER TABLE " + db_ + ".t ADD COLUMN b INT NOT NULL DEFAULT 5, DROP COLUMN a");
