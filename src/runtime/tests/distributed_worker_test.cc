@@ -5,9 +5,12 @@
 // tests/integration/cluster_test.cc.
 #include "runtime/distributed_worker.h"
 
+#include "rmqc/api/errors.h"
+
 #include "converters/builtin_converters.h"
 #include "rocketmq/client/tests/test_env.h"
 #include "runtime/storage/state_store.h"
+#include "runtime/task_metrics.h"
 
 #include <gtest/gtest.h>
 
@@ -72,6 +75,37 @@ class CountingSource : public SourceConnector {
   KeyValue config_;
 };
 
+// Tasks whose start() throws while g_flaky_starts_to_fail is positive.
+std::atomic<int> g_flaky_starts_to_fail{0};
+std::atomic<int> g_flaky_starts{0};
+
+class FlakyTask : public SourceTask {
+ public:
+  void start(const KeyValue&) override {
+    ++g_flaky_starts;
+    if (g_flaky_starts_to_fail.fetch_sub(1) > 0) throw ConnectException("flaky start");
+  }
+  void stop() override {}
+  std::vector<ConnectRecord> poll() override {
+    std::this_thread::sleep_for(20ms);
+    return {};
+  }
+};
+
+class FlakySource : public SourceConnector {
+ public:
+  void start(const KeyValue& config) override { config_ = config; }
+  void stop() override {}
+  std::vector<KeyValue> task_configs(int max_tasks) override {
+    return std::vector<KeyValue>(static_cast<std::size_t>(max_tasks), config_);
+  }
+  std::string task_class() const override { return "FlakyTask"; }
+  std::unique_ptr<Task> create_task() const override { return std::make_unique<FlakyTask>(); }
+
+ private:
+  KeyValue config_;
+};
+
 class DistributedWorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -80,6 +114,7 @@ class DistributedWorkerTest : public ::testing::Test {
     ASSERT_TRUE(broker_);
     converters::register_builtin_converters(registry_);
     registry_.add_source_connector<CountingSource>({"CountingSource", {}, "1", ""});
+    registry_.add_source_connector<FlakySource>({"FlakySource", {}, "1", ""});
     auto store = StateStore::open((dir_ / "shared").string());
     ASSERT_TRUE(store.ok()) << store.error().to_string();
     store_ = std::shared_ptr<StateStore>(std::move(store).value());
@@ -102,12 +137,14 @@ class DistributedWorkerTest : public ::testing::Test {
     return out;
   }
 
-  void start_worker(const std::string& id, const std::vector<std::string>& view) {
+  void start_worker(const std::string& id, const std::vector<std::string>& view,
+                    const KeyValue& extra = {}) {
     KeyValue keys{{"workerId", id},
                   {"storePathRootDir", (dir_ / id).string()},
                   {"namesrvAddr", broker_->namesrv_addr()},
                   {"maxStopTimeoutMills", "2000"},
                   {"allocTaskStrategy", "consistent-hash"}};
+    for (const auto& [k, v] : extra) keys.put(k, v);
     auto config = config::parse_worker_config(keys);
     ASSERT_TRUE(config.ok()) << config.error().to_string();
     DistributedWorker::Options o;
@@ -331,6 +368,46 @@ TEST_F(DistributedWorkerTest, RestartsFromAnyMember) {
   EXPECT_EQ(g_overlap.starts.load(), before + 5);
   EXPECT_FALSE(workers_["w2"]->restart_task("again", 9).ok());
   EXPECT_EQ(g_overlap.max_running, 1);
+}
+
+// Each worker restarts the failed tasks it runs, with backoff; health and metrics follow.
+TEST_F(DistributedWorkerTest, FailedTasksAreRestartedByTheirWorker) {
+  g_flaky_starts_to_fail = 2;
+  g_flaky_starts = 0;
+  const KeyValue fast{{"taskAutoRestartInitialBackoffMs", "50"},
+                      {"taskAutoRestartMaxBackoffMs", "100"}};
+  start_worker("w1", {"w1", "w2"}, fast);
+  start_worker("w2", {"w1", "w2"}, fast);
+  ASSERT_TRUE(eventually([&] {
+    return workers_["w1"]->health().status == WorkerHealth::Status::kHealthy &&
+           workers_["w2"]->health().status == WorkerHealth::Status::kHealthy;
+  }));
+  ASSERT_TRUE(workers_["w1"]
+                  ->put_connector("flaky",
+                                  {{"connector.class", "FlakySource"},
+                                   {"connect.topicname", "dist-topic"},
+                                   {"max.tasks", "2"}},
+                                  {})
+                  .ok());
+  ASSERT_TRUE(eventually([&] { return running_tasks("w1", "flaky").size() == 2; }))
+      << g_flaky_starts.load() << " starts";
+  EXPECT_EQ(g_flaky_starts.load(), 4);
+  std::uint64_t restarts = 0;
+  int attempts = 0;
+  for (auto& [id, w] : workers_) {
+    auto m = w->worker_metrics();
+    restarts += m.task_auto_restarts;
+    ASSERT_TRUE(m.completed_rebalances.has_value());
+    EXPECT_GT(*m.completed_rebalances, 0u);
+    for (int task = 0; task < 2; ++task) {
+      if (auto info = w->task_restart_info("flaky", task)) {
+        attempts += info->attempts;
+        EXPECT_NE(info->last_error.find("flaky start"), std::string::npos) << info->last_error;
+      }
+    }
+  }
+  EXPECT_EQ(restarts, 2u);
+  EXPECT_EQ(attempts, 2);
 }
 
 }  // namespace
