@@ -924,7 +924,7 @@ Result<void> PgChangeReader::Session::run() {
       case SnapshotMode::kInitial:
       case SnapshotMode::kInitialOnly:
         want_snapshot = !have_offset || snapshot_incomplete;
-        if (have_offset && !snapshot_incomplete && !slot_exists) {
+        if (mode == SnapshotMode::kInitial && have_offset && !snapshot_incomplete && !slot_exists) {
           return Error::fatal(ErrorCode::kDataLoss,
                               "the committed position needs replication slot '" + cfg_.slot_name +
                                   "', which no longer exists: changes since then are lost. Set "
@@ -983,6 +983,18 @@ Result<void> PgChangeReader::Session::run() {
   }
   o_.snapshot_settled_ = true;  // a reconnect streams on, it never snapshots again
   if (mode == SnapshotMode::kInitialOnly) {
+    // No streaming follows: a slot left behind would keep WAL on the server forever.
+    repl_.reset();
+    for (int i = 0; i < 100 && !o_.stopping_.load(); ++i) {
+      RMQC_ASSIGN_OR_RETURN(
+          ResPtr left,
+          exec_params(conn_.get(),
+                      "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                      "WHERE slot_name = $1 AND NOT active",
+                      {cfg_.slot_name}, "dropping the slot after the snapshot"));
+      if (PQntuples(left.get()) == 1) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     log().info("snapshot.mode=initial_only: not streaming");
     while (!o_.stopping_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     return ok_result();

@@ -432,6 +432,58 @@ void expect_failure(TaskRun& run, const std::string& needle) {
   ADD_FAILURE() << "no failure mentioning '" << needle << "'";
 }
 
+TEST(PostgresCdc, FiltersTruncateAndSkippedOperations) {
+  sql("DROP SCHEMA IF EXISTS flt CASCADE; CREATE SCHEMA flt;"
+      "CREATE TABLE flt.a (id int PRIMARY KEY, secret text, shown text);"
+      "CREATE TABLE flt.b (id int PRIMARY KEY)");
+  KeyValue c = base_config("flt");
+  c.put("snapshot.mode", "no_data");
+  c.put("table.include.list", "flt\\.a");
+  c.put("column.exclude.list", "flt\\.a\\.secret");
+  c.put("skipped.operations", "none");
+  c.put("tombstones.on.delete", "false");
+  TaskRun run(c);
+  ASSERT_TRUE(wait_for([] { return slot_flush("flt") != 0; }));
+  sql("INSERT INTO flt.b VALUES (1); INSERT INTO flt.a VALUES (1, 'pw', 'hello')");
+  sql("DELETE FROM flt.a");
+  sql("TRUNCATE flt.a");
+  auto recs = run.poll_n(3);
+  ASSERT_EQ(recs.size(), 3U);
+  EXPECT_EQ(op_of(recs[0]), "c");
+  const Struct& after = value_of(recs[0]).get_struct("after");
+  EXPECT_EQ(after.schema()->field("secret"), nullptr);
+  EXPECT_EQ(after.get_string("shown"), "hello");
+  EXPECT_EQ(op_of(recs[1]), "d");  // no tombstone (tombstones.on.delete=false)
+  EXPECT_EQ(op_of(recs[2]), "t");
+  EXPECT_TRUE(value_of(recs[2]).get("before").is_null());
+  EXPECT_EQ(value_of(recs[2]).get_struct("source").get_string("table"), "a");
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(run.task.poll().empty());  // nothing of flt.b
+}
+
+TEST(PostgresCdc, MissingPublicationWithAutocreateDisabledFailsClearly) {
+  sql("DROP SCHEMA IF EXISTS nopub CASCADE; CREATE SCHEMA nopub");
+  KeyValue c = base_config("nopub");
+  c.put("publication.autocreate.mode", "disabled");
+  TaskRun run(c);
+  expect_failure(run, "does not exist");
+}
+
+TEST(PostgresCdc, InitialOnlySnapshotsAndLeavesNoSlot) {
+  sql("DROP SCHEMA IF EXISTS once CASCADE; CREATE SCHEMA once;"
+      "CREATE TABLE once.t (id int PRIMARY KEY); INSERT INTO once.t VALUES (1), (2)");
+  KeyValue c = base_config("once");
+  c.put("snapshot.mode", "initial_only");
+  TaskRun run(c);
+  auto recs = run.poll_n(2);
+  ASSERT_EQ(recs.size(), 2U);
+  EXPECT_EQ(op_of(recs[0]), "r");
+  EXPECT_TRUE(wait_for([] {
+    return query("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'once'") == "0";
+  }));
+  sql("INSERT INTO once.t VALUES (3)");
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(run.task.poll().empty());
+}
+
 TEST(PostgresCdc, MissingReplicationPrivilegeFailsWithWhatToChange) {
   sql("DROP ROLE IF EXISTS cdc_norepl; CREATE ROLE cdc_norepl LOGIN PASSWORD 'pw'");
   KeyValue c = base_config("norepl");
