@@ -599,64 +599,65 @@ Result<void> PgChangeReader::Session::snapshot(const std::string& snapshot_name,
     }
     if (!any) continue;
     sql += " FROM " + quote_ident(ref.ns) + "." + quote_ident(ref.table);
-    if (!PQsendQuery(conn_.get(), sql.c_str()) || !PQsetSingleRowMode(conn_.get())) {
-      return query_error(conn_.get(), nullptr, "snapshot of " + ref.qualified());
-    }
+    // A cursor read in pages: one result per page, not one per row.
+    RMQC_ASSIGN_OR_RETURN(ResPtr cursor,
+                          exec(conn_.get(), "DECLARE rmqc_snapshot NO SCROLL CURSOR FOR " + sql,
+                               "snapshot of " + ref.qualified()));
     Result<void> failure = ok_result();
-    while (true) {
-      ResPtr res(PQgetResult(conn_.get()));
-      if (!res) break;
-      const auto st = PQresultStatus(res.get());
-      if (st == PGRES_TUPLES_OK) continue;
-      if (st != PGRES_SINGLE_TUPLE) {
-        if (failure.ok())
-          failure = query_error(conn_.get(), res.get(), "snapshot of " + ref.qualified());
-        continue;
-      }
-      if (o_.stopping_.load()) return ok_result();
-      if (!failure.ok()) continue;
-      Struct row = t.schema->new_row();
-      auto& slots = row.values();
-      int col = 0;
-      for (std::size_t i = 0; i < cols.size(); ++i) {
-        const int slot = t.slot_of[i];
-        if (slot < 0) continue;
-        if (!PQgetisnull(res.get(), 0, col)) {
-          auto v = t.converters[static_cast<std::size_t>(slot)].convert(
-              std::string_view(PQgetvalue(res.get(), 0, col),
-                               static_cast<std::size_t>(PQgetlength(res.get(), 0, col))));
-          if (!v.ok()) {
-            failure = Error::fatal(ErrorCode::kParseError,
-                                   "undecodable value of " + ref.qualified() + "." + cols[i].name +
-                                       ": " + v.error().message());
-            break;
+    while (failure.ok()) {
+      RMQC_ASSIGN_OR_RETURN(ResPtr res, exec(conn_.get(), "FETCH FORWARD 4096 FROM rmqc_snapshot",
+                                             "snapshot of " + ref.qualified()));
+      const int rows = PQntuples(res.get());
+      if (rows == 0) break;
+      for (int r = 0; r < rows && failure.ok(); ++r) {
+        if (o_.stopping_.load()) return ok_result();
+        Struct row = t.schema->new_row();
+        auto& slots = row.values();
+        int col = 0;
+        for (std::size_t i = 0; i < cols.size(); ++i) {
+          const int slot = t.slot_of[i];
+          if (slot < 0) continue;
+          if (!PQgetisnull(res.get(), r, col)) {
+            auto v = t.converters[static_cast<std::size_t>(slot)].convert(
+                std::string_view(PQgetvalue(res.get(), r, col),
+                                 static_cast<std::size_t>(PQgetlength(res.get(), r, col))));
+            if (!v.ok()) {
+              failure = Error::fatal(ErrorCode::kParseError,
+                                     "undecodable value of " + ref.qualified() + "." +
+                                         cols[i].name + ": " + v.error().message());
+              break;
+            }
+            slots[static_cast<std::size_t>(slot)] = std::move(v).value();
           }
-          slots[static_cast<std::size_t>(slot)] = std::move(v).value();
+          ++col;
         }
-        ++col;
+        if (!failure.ok()) continue;
+        if (held) {
+          if (!push(PgQueueItem{std::move(*held), 0})) return ok_result();
+          held.reset();
+        }
+        SourceInfo src;
+        src.connector = "postgresql";
+        src.name = cfg_.common.prefix;
+        src.ts_ms = ts_us / 1000;
+        src.snapshot = count == 0 ? "first" : "true";
+        src.db = cfg_.dbname;
+        src.schema = ref.ns;
+        src.table = ref.table;
+        src.tx_id = tx_id;
+        src.lsn = static_cast<std::int64_t>(consistent_point);
+        ChangeEvent ev;
+        ev.op = Op::kRead;
+        ev.after = std::move(row);
+        ev.source = std::move(src);
+        ev.ts_ms = now_ms();
+        held = change_record(*t.schema, std::move(ev), o_.partition_, make_offset(false));
+        ++count;
       }
-      if (!failure.ok()) continue;
-      if (held) {
-        if (!push(PgQueueItem{std::move(*held), 0})) return ok_result();
-        held.reset();
-      }
-      SourceInfo src;
-      src.connector = "postgresql";
-      src.name = cfg_.common.prefix;
-      src.ts_ms = ts_us / 1000;
-      src.snapshot = count == 0 ? "first" : "true";
-      src.db = cfg_.dbname;
-      src.schema = ref.ns;
-      src.table = ref.table;
-      src.tx_id = tx_id;
-      src.lsn = static_cast<std::int64_t>(consistent_point);
-      ChangeEvent ev;
-      ev.op = Op::kRead;
-      ev.after = std::move(row);
-      ev.source = std::move(src);
-      ev.ts_ms = now_ms();
-      held = change_record(*t.schema, std::move(ev), o_.partition_, make_offset(false));
-      ++count;
+    }
+    if (failure.ok()) {
+      RMQC_ASSIGN_OR_RETURN(ResPtr closed, exec(conn_.get(), "CLOSE rmqc_snapshot",
+                                                "snapshot of " + ref.qualified()));
     }
     if (!failure.ok()) return failure;
     if (o_.stopping_.load()) return ok_result();
