@@ -846,7 +846,9 @@ Result<void> PgChangeReader::Session::stream() {
       continue;
     }
     if (n == 0) {
-      flush_batch();  // nothing more buffered: hand over what this read produced
+      // Nothing more buffered: hand over what ended a transaction (a transaction's changes come
+      // together at its commit, so the rest of a half-read one follows at once).
+      if (!batch_.empty() && !batch_.back().record) flush_batch();
       pollfd p{fd, POLLIN, 0};
       ::poll(&p, 1, 100);
       if (PQconsumeInput(repl_.get()) == 0) {
