@@ -839,6 +839,14 @@ struct BinlogReader::Impl {
           throw Fatal(r.error().message() + " at " + file + ":" + std::to_string(event_start));
         }
       }
+      if (rows.kind == RowsKind::kUpdate) {
+        // A minimal after image omits an unchanged primary key: take it from the before image,
+        // so the record's key (read from after) is right.
+        for (int k : table.map.primary_key) {
+          const auto i = static_cast<std::size_t>(k);
+          if (i < second.size() && !rows.present_after[i] && rows.present[i]) second[i] = first[i];
+        }
+      }
       ++txn_events;
       const std::int32_t this_row = row_index++;
       if (txn_start == skip_pos && txn_events <= skip_events) continue;  // emitted before

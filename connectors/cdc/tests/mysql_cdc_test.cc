@@ -489,6 +489,77 @@ TEST_F(MysqlCdcTest, HeartbeatsFiltersAndSkippedOperations) {
   EXPECT_TRUE(heartbeats[0].position.offset.offset().count("file"));
 }
 
+TEST_F(MysqlCdcTest, PartialRowImagesLeaveAbsentColumnsNull) {
+  sql("CREATE TABLE " + db_ + ".t (id INT PRIMARY KEY, a VARCHAR(10), b INT)");
+  sql("INSERT INTO " + db_ + ".t VALUES (1, 'x', 1)");
+  auto* task = start_task(config());
+  ASSERT_EQ(poll_n(task, 1).size(), 1u);
+  sql("SET SESSION binlog_row_image = MINIMAL; UPDATE " + db_ + ".t SET b = 2 WHERE id = 1");
+  auto records = poll_n(task, 1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(op_of(records[0]), "u");
+  EXPECT_EQ(before(records[0]).get_int32("id"), 1);
+  EXPECT_TRUE(before(records[0]).get("a").is_null());
+  EXPECT_TRUE(before(records[0]).get("b").is_null());
+  EXPECT_EQ(after(records[0]).get_int32("b"), 2);
+  EXPECT_EQ(after(records[0]).get_int32("id"), 1);  // the unchanged key, from the before image
+  EXPECT_TRUE(after(records[0]).get("a").is_null());
+  EXPECT_EQ(as_struct(records[0].key).get_int32("id"), 1);
+}
+
+TEST_F(MysqlCdcTest, HandlingModesApplyToSnapshotAndStreamAlike) {
+  sql("CREATE TABLE " + db_ +
+      ".t (id INT PRIMARY KEY, d DECIMAL(8,3), dt DATETIME(6), tm TIME(3), bl BLOB, dy DATE)");
+  const std::string row =
+      " VALUES (%ID%, 12.34, '2024-01-02 03:04:05.123456', '01:02:03.5', x'fbff', '2024-01-02')";
+  auto insert = [&](int id) {
+    std::string r = row;
+    r.replace(r.find("%ID%"), 4, std::to_string(id));
+    sql("INSERT INTO " + db_ + ".t" + r);
+  };
+  insert(1);
+  auto* task = start_task(config({{"decimal.handling.mode", "string"},
+                                  {"time.precision.mode", "connect"},
+                                  {"binary.handling.mode", "base64"}}));
+  auto snap = poll_n(task, 1);
+  insert(2);
+  auto stream = poll_n(task, 1);
+  ASSERT_EQ(snap.size(), 1u);
+  ASSERT_EQ(stream.size(), 1u);
+  for (const auto* r : {&snap[0], &stream[0]}) {
+    const Struct& a = after(*r);
+    EXPECT_EQ(a.get_string("d"), "12.340");
+    const std::int64_t day = days_from_civil(2024, 1, 2);
+    EXPECT_EQ(a.get_int64("dt"), day * 86400000 + (3 * 3600 + 4 * 60 + 5) * 1000 + 123);
+    EXPECT_EQ(a.schema()->field("dt")->schema->name(), "org.apache.kafka.connect.data.Timestamp");
+    EXPECT_EQ(a.get_int32("tm"), (3600 + 2 * 60 + 3) * 1000 + 500);
+    EXPECT_EQ(a.schema()->field("tm")->schema->name(), "org.apache.kafka.connect.data.Time");
+    EXPECT_EQ(a.get_int32("dy"), day);
+    EXPECT_EQ(a.schema()->field("dy")->schema->name(), "org.apache.kafka.connect.data.Date");
+    EXPECT_EQ(a.get_string("bl"), "+/8=");
+  }
+  EXPECT_TRUE(stream[0].value_schema->equals(*snap[0].value_schema));
+}
+
+TEST_F(MysqlCdcTest, InitialOnlyStopsAfterTheSnapshotAndNeverReadsTheWholeBinlog) {
+  sql("CREATE TABLE " + db_ + ".t (id INT PRIMARY KEY)");
+  sql("INSERT INTO " + db_ + ".t VALUES (1), (2)");
+  auto* task = start_task(config({{"snapshot.mode", "initial_only"}}));
+  ASSERT_EQ(poll_n(task, 2).size(), 2u);
+  sql("INSERT INTO " + db_ + ".t VALUES (3)");
+  // Nothing streams: a few polls return no data.
+  for (int i = 0; i < 5; ++i) {
+    for (const auto& r : task->poll()) EXPECT_TRUE(r.topic().starts_with("__debezium"));
+  }
+  // never: the binlog from its oldest file, so the rows inserted before the start come too.
+  auto* never =
+      start_task(config({{"snapshot.mode", "never"}, {"include.schema.changes", "false"}}));
+  auto all = poll_n(never, 3);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(op_of(all[0]), "c");
+  EXPECT_EQ(after(all[2]).get_int32("id"), 3);
+}
+
 TEST_F(MysqlCdcTest, WakeupInterruptsAWaitingPoll) {
   sql("CREATE TABLE " + db_ + ".t (id INT PRIMARY KEY)");
   auto* task = start_task(config({{"snapshot.mode", "no_data"},
