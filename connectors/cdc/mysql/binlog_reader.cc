@@ -847,9 +847,16 @@ struct BinlogReader::Impl {
           if (i < second.size() && !rows.present_after[i] && rows.present[i]) second[i] = first[i];
         }
       }
-      ++txn_events;
+      // A delete and its tombstone are two events of the transaction, each with its own offset,
+      // so a restart between them still sends the tombstone.
+      const bool tombstone = op == Op::kDelete && config.tombstones_on_delete;
+      const std::int64_t change_index = ++txn_events;
+      const std::int64_t tombstone_index = tombstone ? ++txn_events : 0;
       const std::int32_t this_row = row_index++;
-      if (txn_start == skip_pos && txn_events <= skip_events) continue;  // emitted before
+      const bool replay = txn_start == skip_pos;
+      const bool change_sent = replay && change_index <= skip_events;
+      const bool tombstone_sent = !tombstone || (replay && tombstone_index <= skip_events);
+      if (change_sent && tombstone_sent) continue;  // emitted before
       ChangeEvent event;
       event.op = op;
       switch (rows.kind) {
@@ -877,9 +884,21 @@ struct BinlogReader::Impl {
       s.row = this_row;
       s.thread = txn_thread;
       event.ts_ms = now_ms();
-      resume.event = txn_events;
       BinlogPosition at = resume;
-      emit_change(table, std::move(event), at);
+      at.event = change_index;
+      ConnectRecord record =
+          change_record(*table.schema, std::move(event), partition, position_to_offset(at));
+      if (tombstone) {
+        at.event = tombstone_index;
+        ConnectRecord t = tombstone_for(record);
+        t.position.offset = position_to_offset(at);
+        if (!change_sent) push(std::move(record));
+        push(std::move(t));
+      } else {
+        push(std::move(record));
+      }
+      resume.event = txn_events;
+      events_read->fetch_add(1, std::memory_order_relaxed);
     }
   }
 

@@ -416,6 +416,28 @@ TEST_F(MysqlCdcTest, RestartFromACommittedOffsetLosesNothingAndRepeatsNothing) {
   EXPECT_EQ(rest[0].position.offset, streamed[6].position.offset);
 }
 
+TEST_F(MysqlCdcTest, RestartBetweenADeleteAndItsTombstoneSendsTheTombstone) {
+  sql("CREATE TABLE " + db_ + ".t (id INT PRIMARY KEY)");
+  sql("INSERT INTO " + db_ + ".t VALUES (1), (2)");
+  auto* task = start_task(config());
+  ASSERT_EQ(poll_n(task, 2).size(), 2u);
+  sql("DELETE FROM " + db_ + ".t");
+  auto deleted = poll_n(task, 4);  // d, tombstone, d, tombstone
+  ASSERT_EQ(deleted.size(), 4u);
+  EXPECT_EQ(offset_number(deleted[0], "event"), 1);
+  EXPECT_EQ(offset_number(deleted[1], "event"), 2);
+  EXPECT_EQ(offset_number(deleted[3], "event"), 4);
+  task->stop();
+  auto* again = start_task(config(), deleted[0].position.offset);
+  auto rest = poll_n(again, 3);
+  ASSERT_EQ(rest.size(), 3u);
+  EXPECT_TRUE(rest[0].value.is_null());
+  EXPECT_EQ(as_struct(rest[0].key).get_int32("id"), 1);
+  EXPECT_EQ(op_of(rest[1]), "d");
+  EXPECT_EQ(before(rest[1]).get_int32("id"), 2);
+  EXPECT_TRUE(rest[2].value.is_null());
+}
+
 TEST_F(MysqlCdcTest, UnfinishedSnapshotIsTakenAgain) {
   sql("CREATE TABLE " + db_ + ".t (id INT PRIMARY KEY)");
   sql("INSERT INTO " + db_ + ".t VALUES (1), (2), (3)");
