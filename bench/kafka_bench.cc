@@ -6,10 +6,10 @@
 //                      (waits for every delivery report);
 // next to each side's raw producer in the same run (the ceilings): librdkafka producing the same
 // messages into the mock cluster (these are the source's input), and the native RocketMQ
-// producer, async, 512 in flight (the sink's input). The mock cluster keeps about 5 MB per
-// partition, so the topics get as many partitions as the run needs. The tasks run with 1 task each
-// and no worker (no converters, transforms or position store): the connector's own cost plus the
-// clients'.
+// producer, async, 512 in flight, binary headers as the worker's clients (the sink's input). The
+// mock cluster keeps about 5 MB per partition, so the topics get as many partitions as the run
+// needs. The tasks run with 1 task each and no worker (no converters, transforms or position
+// store): the connector's own cost plus the clients'.
 //
 //   rmqc_bench_kafka [messages per run, default 200000]
 #include "base/logging.h"
@@ -162,6 +162,7 @@ Rate rocketmq_to_kafka(const std::string& namesrv, const std::string& topic,
   rocketmq::ConsumerConfig cc;
   cc.client.namesrv_addr = namesrv;
   cc.group = "bench_sink_" + topic;
+  cc.client.serialize_type = rocketmq::SerializeType::ROCKETMQ;
   cc.auto_commit = false;
   auto consumer = rocketmq::LitePullConsumer::start(cc);
   if (!consumer.ok()) return {};
@@ -224,6 +225,7 @@ int main(int argc, char** argv) {
   rocketmq::ProducerConfig pc;
   pc.client.namesrv_addr = b.namesrv_addr();
   pc.group = "bench_kafka_producer";
+  pc.client.serialize_type = rocketmq::SerializeType::ROCKETMQ;  // binary headers, as the worker
   auto producer = rocketmq::Producer::start(pc);
   if (!producer.ok()) return 1;
 

@@ -209,7 +209,8 @@ TEST(KafkaPipelineTest, KcatThroughRocketMqAndBackSurvivesKill9) {
   ASSERT_TRUE(kcat_produce(a.bootstraps(), "kafkaconnect", batch("two", 0, kSecond / 2), {}));
   ASSERT_TRUE(eventually(
       [&] { return !arrived(kcat_consume(b.bootstraps(), "kafkaconnect"), "two").empty(); }, 60s,
-      100ms));
+      100ms))
+      << w->log_tail(12000);
   const int status = w->kill9();
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
   const std::size_t at_kill = arrived(kcat_consume(b.bootstraps(), "kafkaconnect"), "two").size();
