@@ -554,6 +554,9 @@ Result<void> PgChangeReader::Session::snapshot(const std::string& snapshot_name,
                                                Lsn consistent_point,
                                                const std::vector<TableRef>& tables) {
   log().info("snapshot of ", tables.size(), " tables at ", format_lsn(consistent_point));
+  // The new slot starts at the snapshot: the committed stream position no longer applies.
+  o_.emitted_commit_ = -1;
+  o_.emitted_seq_ = -1;
   RMQC_ASSIGN_OR_RETURN(
       ResPtr b, exec(conn_.get(), "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
                      "starting the snapshot transaction"));

@@ -460,6 +460,30 @@ TEST(PostgresCdc, FiltersTruncateAndSkippedOperations) {
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(run.task.poll().empty());  // nothing of flt.b
 }
 
+TEST(PostgresCdc, LostSlotFailsUnderInitialAndSnapshotsAgainUnderWhenNeeded) {
+  sql("DROP SCHEMA IF EXISTS lost CASCADE; CREATE SCHEMA lost;"
+      "CREATE TABLE lost.t (id int PRIMARY KEY); INSERT INTO lost.t VALUES (1)");
+  // A committed streaming position whose slot is gone.
+  const RecordOffset gone{{"lsn", Value(std::int64_t{100})},
+                          {"lsn_proc", Value(std::int64_t{100})},
+                          {"lsn_commit", Value(std::int64_t{100})},
+                          {"event_seq", Value(std::int64_t{4})}};
+  {
+    TaskRun run(base_config("lost"), gone);
+    expect_failure(run, "no longer exists");
+  }
+  KeyValue c = base_config("lost");
+  c.put("snapshot.mode", "when_needed");
+  TaskRun run(c, gone);
+  auto recs = run.poll_n(1);
+  ASSERT_EQ(recs.size(), 1U);
+  EXPECT_EQ(op_of(recs[0]), "r");
+  sql("INSERT INTO lost.t VALUES (2)");
+  auto more = run.poll_n(1);
+  ASSERT_EQ(more.size(), 1U);
+  EXPECT_EQ(id_after(more[0]), 2);
+}
+
 TEST(PostgresCdc, MissingPublicationWithAutocreateDisabledFailsClearly) {
   sql("DROP SCHEMA IF EXISTS nopub CASCADE; CREATE SCHEMA nopub");
   KeyValue c = base_config("nopub");
