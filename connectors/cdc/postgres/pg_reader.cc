@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <libpq-fe.h>
 #include <map>
 #include <poll.h>
@@ -1049,9 +1050,15 @@ void PgChangeReader::run() {
   }
   std::int64_t backoff_ms = 500;
   while (!stopping_.load()) {
-    Session session(*this);
-    Result<void> r = session.run();
-    session.finish();
+    Result<void> r = ok_result();
+    try {
+      Session session(*this);
+      r = session.run();
+      session.finish();
+    } catch (const std::exception& e) {
+      // Nothing the database sends may take the worker down: the task fails instead.
+      r = Error::fatal(ErrorCode::kInternal, std::string("unexpected error: ") + e.what());
+    }
     if (stopping_.load()) break;
     if (r.ok()) continue;
     if (r.error().is_fatal()) {
