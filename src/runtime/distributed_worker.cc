@@ -236,17 +236,25 @@ void DistributedWorker::run() {
 void DistributedWorker::restart_failed_tasks() {
   const auto now = Clock::now();
   std::set<std::string> names;
+  bool idle;
   {
     std::lock_guard lock(mutex_);
     for (const auto& [id, t] : running_tasks_) names.insert(id.connector);
+    idle = auto_restarts_.idle();
   }
-  if (names.empty()) return;
+  std::map<std::string, std::vector<TaskState>> states;
+  bool failed = false;
+  for (const auto& name : names) {
+    auto& tasks = states[name];
+    tasks = local_->task_states(name);
+    for (const auto& t : tasks) failed |= t.state == RunState::kFailed;
+  }
+  if (!failed && idle) return;  // the usual round: nothing to look up
   const auto connectors = configs_->connectors();
   bool any = false;
-  for (const auto& name : names) {
+  for (const auto& [name, tasks] : states) {
     auto it = connectors.find(name);
     const bool wanted = it != connectors.end() && it->second.target_state == TargetState::kStarted;
-    const auto tasks = local_->task_states(name);
     std::lock_guard lock(mutex_);
     for (const auto& t : tasks) {
       if (!auto_restarts_.observe(name, t, wanted, now)) continue;

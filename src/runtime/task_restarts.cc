@@ -92,6 +92,11 @@ std::optional<TaskRestartInfo> TaskRestartPolicy::info(const std::string& connec
   return out;
 }
 
+bool TaskRestartPolicy::watching() const {
+  return std::any_of(tracks_.begin(), tracks_.end(),
+                     [](const auto& entry) { return !entry.second.exhausted; });
+}
+
 std::optional<TaskRestartPolicy::Clock::time_point> TaskRestartPolicy::next_due() const {
   std::optional<Clock::time_point> out;
   for (const auto& [key, t] : tracks_) {

@@ -45,6 +45,10 @@ class TaskRestartPolicy {
   // When the next restart falls due, if one is scheduled.
   std::optional<Clock::time_point> next_due() const;
   std::uint64_t total_restarts() const { return total_; }
+  // No task is being tracked (none failed since its last user action or healthy minute).
+  bool idle() const { return tracks_.empty(); }
+  // Some task was restarted and may fail again (tracked, not given up on).
+  bool watching() const;
 
  private:
   struct Track {

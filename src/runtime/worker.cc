@@ -24,6 +24,7 @@ namespace {
 // The watcher goes round every two seconds; one that has not for this long is stuck (a plugin
 // call it waits on, a lock held by a hung lifecycle call): /health answers unhealthy.
 constexpr auto kWatcherStuckAfter = std::chrono::seconds(60);
+constexpr auto kRestartWatch = std::chrono::milliseconds(200);
 
 std::int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -134,11 +135,14 @@ void StandaloneWorker::watch_statuses() {
     watcher_tick_ms_ = steady_ms();
     bool reconfigure;
     {
-      // Sooner when an automatic restart falls due before the next round.
-      auto wait = std::chrono::steady_clock::now() + kEvery;
+      // Sooner when an automatic restart falls due before the next round, and every 200 ms
+      // while a restarted task may fail again (its next backoff counts from when that is seen).
+      const auto now = std::chrono::steady_clock::now();
+      auto wait = now + kEvery;
       {
         std::lock_guard state(state_mutex_);
         if (auto due = restarts_.next_due()) wait = std::min(wait, *due);
+        if (restarts_.watching()) wait = std::min(wait, now + kRestartWatch);
       }
       std::unique_lock lock(watch_mutex_);
       watch_cv_.wait_until(lock, wait, [&] { return watch_stop_ || reconfigure_pending_; });

@@ -1089,22 +1089,22 @@ TEST_F(WorkerTest, PausedConnectorsFailedTaskIsNotRestarted) {
   g_flaky.fail_left = 1;
   g_flaky.starts = 0;
   registry_.add_source_connector<OneTaskSource<FlakyStartTask>>({"FlakyConnector", {}, "1", ""});
-  start_worker(
-      {{"taskAutoRestartInitialBackoffMs", "600"}, {"taskAutoRestartMaxBackoffMs", "600"}});
-  ASSERT_TRUE(
-      worker_
-          ->put_connector("flaky",
-                          {{"connector.class", "FlakyConnector"}, {"connect.topicname", "t"}}, {})
-          .ok());
+  start_worker({{"taskAutoRestartInitialBackoffMs", "50"}, {"taskAutoRestartMaxBackoffMs", "50"}});
+  // Created paused: its task starts (and fails) but the user does not want it running.
+  ASSERT_TRUE(worker_
+                  ->put_connector(
+                      "flaky", {{"connector.class", "FlakyConnector"}, {"connect.topicname", "t"}},
+                      {.initial_state = TargetState::kPaused})
+                  .ok());
   ASSERT_TRUE(eventually([&] { return task_run_state("flaky") == RunState::kFailed; }));
-  ASSERT_TRUE(worker_->set_target_state("flaky", TargetState::kPaused).ok());
-  ASSERT_EQ(g_flaky.starts.load(), 1) << "restarted before the pause";
-  std::this_thread::sleep_for(1500ms);  // two and a half backoff periods
+  std::this_thread::sleep_for(2500ms);  // a watcher round and fifty backoff periods
   EXPECT_EQ(g_flaky.starts.load(), 1);
   EXPECT_EQ(task_run_state("flaky"), RunState::kFailed);
+  EXPECT_FALSE(worker_->task_restart_info("flaky", 0).has_value());
   ASSERT_TRUE(worker_->set_target_state("flaky", TargetState::kStarted).ok());
   EXPECT_TRUE(eventually([&] { return task_run_state("flaky") == RunState::kRunning; }));
   EXPECT_EQ(g_flaky.starts.load(), 2);
+  EXPECT_EQ(worker_->task_restart_info("flaky", 0)->attempts, 1);
 }
 
 }  // namespace
