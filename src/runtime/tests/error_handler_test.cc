@@ -138,5 +138,51 @@ TEST(ErrorHandlerTest, ReportHonoursTolerance) {
   EXPECT_NE(r.error().message().find("dead letter queue"), std::string::npos);
 }
 
+// Kafka Connect's task-error-metrics (GET /metrics): every failed attempt, retries, records that
+// failed for good, skipped, logged, and dead letter sends.
+TEST(ErrorHandlerTest, MetricsCountFailuresRetriesSkipsAndDeadLetters) {
+  ErrorHandler handler(config({{"errors.tolerance", "all"},
+                               {"errors.retry.timeout", "10000"},
+                               {"errors.retry.delay.max.ms", "10"},
+                               {"errors.log.enable", "true"}}),
+                       "c", 0, nullptr);
+  const ErrorMetrics& m = handler.metrics();
+  int calls = 0;
+  auto ok = handler.run(
+      Stage::kTaskPut,
+      [&] {
+        if (++calls < 3) throw RetriableException("busy");
+        return 1;
+      },
+      describe);
+  ASSERT_TRUE(ok.ok() && ok->has_value());
+  EXPECT_EQ(read(m.record_failures), 2u);
+  EXPECT_EQ(read(m.retries), 2u);
+  EXPECT_EQ(read(m.record_errors), 0u);
+
+  auto skipped = handler.run(
+      Stage::kValueConverter, []() -> int { throw DataException("not a number"); }, describe);
+  ASSERT_TRUE(skipped.ok());
+  EXPECT_EQ(read(m.record_failures), 3u);
+  EXPECT_EQ(read(m.record_errors), 1u);
+  EXPECT_EQ(read(m.records_skipped), 1u);
+  EXPECT_EQ(read(m.errors_logged), 1u);
+  EXPECT_EQ(read(m.dlq_produce_requests), 0u);
+
+  // A dead letter queue that cannot be written (no producer): the send is counted, and failed.
+  ErrorHandler dlq(
+      config({{"errors.tolerance", "all"}, {"errors.deadletterqueue.topic.name", "dlq"}}), "c", 0,
+      nullptr);
+  EXPECT_FALSE(dlq.report(describe()).ok());
+  EXPECT_EQ(read(dlq.metrics().dlq_produce_requests), 1u);
+  EXPECT_EQ(read(dlq.metrics().dlq_produce_failures), 1u);
+
+  // Not tolerated: an error, not a skip.
+  ErrorHandler strict(config({}), "c", 0, nullptr);
+  EXPECT_FALSE(strict.report(describe()).ok());
+  EXPECT_EQ(read(strict.metrics().record_errors), 1u);
+  EXPECT_EQ(read(strict.metrics().records_skipped), 0u);
+}
+
 }  // namespace
 }  // namespace rmqc::runtime
