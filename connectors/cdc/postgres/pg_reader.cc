@@ -7,6 +7,7 @@
 #include "cdc/postgres/pg_types.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -521,11 +522,18 @@ Result<void> PgChangeReader::Session::emit(const CapturedTable& t, Op op,
   src.table = t.ref.table;
   src.tx_id = static_cast<std::int64_t>(txn_.xid);
   src.lsn = static_cast<std::int64_t>(lsn);
-  char sequence[64];
-  const int sequence_len = std::snprintf(sequence, sizeof(sequence), "[\"%llu\",\"%llu\"]",
-                                         static_cast<unsigned long long>(last_commit_lsn_),
-                                         static_cast<unsigned long long>(lsn));
-  src.sequence = std::string(sequence, static_cast<std::size_t>(sequence_len));
+  // Debezium's ["<last commit LSN>","<this LSN>"].
+  char last_text[24];
+  char this_text[24];
+  const char* last_end =
+      std::to_chars(last_text, last_text + sizeof(last_text), last_commit_lsn_).ptr;
+  const char* this_end = std::to_chars(this_text, this_text + sizeof(this_text), lsn).ptr;
+  std::string sequence;
+  sequence.reserve(48);
+  sequence.append("[\"").append(last_text, static_cast<std::size_t>(last_end - last_text));
+  sequence.append("\",\"").append(this_text, static_cast<std::size_t>(this_end - this_text));
+  sequence.append("\"]");
+  src.sequence = std::move(sequence);
   ChangeEvent ev;
   ev.op = op;
   ev.before = std::move(before);

@@ -297,6 +297,11 @@ TEST(PostgresCdc, SnapshotThenStreamOverEveryType) {
   EXPECT_EQ(cs.get_string("snapshot"), "false");
   EXPECT_GE(cs.get("lsn").as_int64(), source.get("lsn").as_int64());
   EXPECT_GT(cs.get("txId").as_int64(), 0);
+  const std::string sequence = cs.get_string("sequence");
+  EXPECT_EQ(sequence.substr(sequence.size() - 2 - std::to_string(cs.get("lsn").as_int64()).size()),
+            std::to_string(cs.get("lsn").as_int64()) + "\"]")
+      << sequence;
+  EXPECT_EQ(sequence.rfind("[\"", 0), 0U) << sequence;
   EXPECT_GT(cs.get("ts_ms").as_int64(), 0);
   EXPECT_EQ(stream[0].position.offset.find("lsn_commit")->kind(), Value::Kind::kInt64);
 
