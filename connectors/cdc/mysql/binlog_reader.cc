@@ -755,6 +755,8 @@ struct BinlogReader::Impl {
     resume.pos = next_pos;
     resume.event = 0;
     resume.gtids = gtids_text();
+    // Every transaction maps its tables again before its rows: old table ids can go.
+    if (by_id.size() > 1024) by_id.clear();
     flush();
   }
 

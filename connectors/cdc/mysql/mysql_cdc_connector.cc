@@ -20,6 +20,11 @@ const Logger& logger() {
 KeyValue parse_or_throw(const KeyValue& config) {
   auto parsed = MysqlCdcConnector::definition().parse(config);
   if (!parsed.ok()) throw ConnectException(parsed.error().message());
+  const std::string locking = parsed.value().get_string(kSnapshotLockingModeConfig);
+  if (locking != "minimal" && locking != "extended" && locking != "none") {
+    throw ConnectException("snapshot.locking.mode: '" + locking +
+                           "' is not one of minimal, extended, none");
+  }
   return std::move(parsed).value();
 }
 
