@@ -203,6 +203,7 @@ class PgChangeReader::Session {
   Lsn last_commit_lsn_ = 0;
   Clock::time_point next_status_ = Clock::now();
   bool in_txn_ = false;
+  bool streaming_ = false;
   int burst_ = 0;
   Clock::time_point last_reply_request_{};
   BeginMessage txn_;
@@ -691,7 +692,7 @@ Result<void> PgChangeReader::Session::snapshot(const std::string& snapshot_name,
 }
 
 Result<void> PgChangeReader::Session::send_status(bool reply_requested) {
-  if (!repl_) return ok_result();
+  if (!repl_ || !streaming_) return ok_result();  // status updates exist in COPY mode only
   const Lsn flush = o_.confirmed_.load();
   o_.confirm_pending_.store(false);
   const std::string msg =
@@ -813,6 +814,7 @@ Result<void> PgChangeReader::Session::stream() {
     return query_error(repl_.get(), res.get(), "starting replication from slot " + cfg_.slot_name);
   }
   res.reset();
+  streaming_ = true;
   log().info("streaming from slot ", cfg_.slot_name, " (publication ", cfg_.publication_name, ")");
   const int fd = PQsocket(repl_.get());
   while (!o_.stopping_.load()) {
