@@ -14,6 +14,7 @@
 #include "jdbc/postgres/postgres_dialect.h"
 #include "jdbc/tests/testing/mariadb_server.h"
 #include "jdbc/tests/testing/postgres_server.h"
+#include "sql_rows.h"
 #include "worker_harness.h"
 
 #include <gtest/gtest.h>
@@ -35,32 +36,13 @@ using connectors::jdbc::testing::PostgresServer;
 
 constexpr const char* kJsonConverter =
     "org.apache.rocketmq.connect.runtime.converter.record.json.JsonConverter";
-constexpr const char* kNull = "\\N";
 
-using Rows = std::vector<std::vector<std::string>>;
+using Rows = SqlRows;
 
-// Every row of `sql` as text, sorted, read through a dialect (a fresh session per call).
+// Every row of sql as text, sorted (the two databases return them in their own order).
 Result<Rows> query(const Dialect& dialect, const connectors::jdbc::ConnectionConfig& config,
                    const std::string& sql) {
-  RMQC_ASSIGN_OR_RETURN(auto conn, dialect.connect(config));
-  RMQC_ASSIGN_OR_RETURN(auto cursor, conn->query(sql, {}));
-  Rows out;
-  std::vector<Value> row;
-  while (true) {
-    RMQC_ASSIGN_OR_RETURN(bool more, cursor->next(row));
-    if (!more) break;
-    std::vector<std::string> texts;
-    for (const auto& v : row) {
-      if (v.is_null()) {
-        texts.emplace_back(kNull);
-      } else if (const auto* s = v.get_if<std::string>()) {
-        texts.push_back(*s);
-      } else {
-        texts.push_back(v.to_string());
-      }
-    }
-    out.push_back(std::move(texts));
-  }
+  RMQC_ASSIGN_OR_RETURN(Rows out, query_rows(dialect, config, sql));
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -23,6 +23,7 @@
 #include "jdbc/tests/testing/postgres_server.h"
 #include "rocketmq/client/admin.h"
 #include "rocketmq/client/lite_pull_consumer.h"
+#include "sql_rows.h"
 #include "worker_harness.h"
 
 #include <gtest/gtest.h>
@@ -47,7 +48,7 @@ constexpr const char* kLog = "employee-log";
 constexpr const char* kChecked = "employee-checked";
 constexpr const char* kJsonConverter =
     "org.apache.rocketmq.connect.runtime.converter.record.json.JsonConverter";
-constexpr const char* kNull = "\\N";
+constexpr const char* kNull = kSqlNull;
 
 // --- the rows ---------------------------------------------------------------------------------
 
@@ -112,30 +113,11 @@ std::string insert_sql(const std::string& table, int from, int to, int poison_id
 
 // --- PostgreSQL, read through the dialect (a fresh session per call: the server restarts) -------
 
-using Rows = std::vector<std::vector<std::string>>;
+using Rows = SqlRows;
 
 Result<Rows> pg_query(const PostgresServer& pg, const std::string& sql) {
   PostgresDialect dialect;
-  RMQC_ASSIGN_OR_RETURN(auto conn, dialect.connect(pg.connection_config()));
-  RMQC_ASSIGN_OR_RETURN(auto cursor, conn->query(sql, {}));
-  Rows out;
-  std::vector<Value> row;
-  while (true) {
-    RMQC_ASSIGN_OR_RETURN(bool more, cursor->next(row));
-    if (!more) break;
-    std::vector<std::string> texts;
-    for (const auto& v : row) {
-      if (v.is_null()) {
-        texts.emplace_back(kNull);
-      } else if (const auto* s = v.get_if<std::string>()) {
-        texts.push_back(*s);
-      } else {
-        texts.push_back(v.to_string());
-      }
-    }
-    out.push_back(std::move(texts));
-  }
-  return out;
+  return query_rows(dialect, pg.connection_config(), sql);
 }
 
 // count(*), count(DISTINCT id), min(id), max(id) of a table; all -1 when it cannot be read (yet).
