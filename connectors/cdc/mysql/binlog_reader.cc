@@ -374,14 +374,14 @@ struct BinlogReader::Impl {
   // Runs f, reconnecting with back-off while the database is unreachable.
   template <typename F>
   auto with_retry(const char* what, F f) {
-    std::int64_t backoff = 100;
+    std::int64_t backoff = 500;
     while (true) {
       try {
         return f();
       } catch (const Transient& e) {
         logger().warn(what, ": ", e.what(), "; retrying in ", backoff, " ms");
         sleep_backoff(backoff);
-        backoff = std::min(backoff * 2, std::max<std::int64_t>(100, config.connect_backoff_max_ms));
+        backoff = std::min(backoff * 2, std::max<std::int64_t>(500, config.connect_backoff_max_ms));
       }
     }
   }
@@ -1145,7 +1145,7 @@ struct BinlogReader::Impl {
     resume = start;
     resume.snapshot = false;
     load_gtids(start.gtids);
-    std::int64_t backoff = 100;
+    std::int64_t backoff = 500;
     while (true) {
       check_stop();
       const auto before = events_read->load();
@@ -1154,11 +1154,11 @@ struct BinlogReader::Impl {
       } catch (const Transient& e) {
         // Records decoded before the break are valid and counted in resume.event: send them.
         flush();
-        if (events_read->load() != before) backoff = 100;
+        if (events_read->load() != before) backoff = 500;
         logger().warn("binlog stream interrupted (", e.what(), "); reconnecting from ", resume.file,
                       ":", resume.pos, " in ", backoff, " ms");
         sleep_backoff(backoff);
-        backoff = std::min(backoff * 2, std::max<std::int64_t>(100, config.connect_backoff_max_ms));
+        backoff = std::min(backoff * 2, std::max<std::int64_t>(500, config.connect_backoff_max_ms));
       }
     }
   }
