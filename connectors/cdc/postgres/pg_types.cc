@@ -467,6 +467,10 @@ Result<Value> ColumnConverter::convert(std::string_view text) const {
       return Value(v);
     }
     case Kind::kDecimal:
+      if (modes_.decimal == DecimalMode::kPrecise &&
+          (text == "NaN" || text == "Infinity" || text == "-Infinity")) {
+        return Value();  // no Decimal for them: null, as Debezium (double/string keep them)
+      }
       return decimal_value(text, scale_, modes_.decimal, schema_);
     case Kind::kMoney: {
       std::string clean;

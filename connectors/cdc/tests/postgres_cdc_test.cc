@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <functional>
 #include <libpq-fe.h>
 #include <map>
@@ -174,6 +175,15 @@ TEST(PgTypes, TextForms) {
   EXPECT_EQ(*parse_pg_bytea("\\x00ff"), (Bytes{0x00, 0xff}));
   EXPECT_FALSE(parse_pg_date("2024-13").ok());
   EXPECT_FALSE(parse_pg_bytea("\\x0").ok());
+  PgTypeInfo numeric{oid::kNumeric};
+  auto conv = ColumnConverter::make(numeric, -1, true, TypeModes{});
+  ASSERT_TRUE(conv.ok());
+  EXPECT_TRUE(conv->convert("NaN")->is_null());
+  EXPECT_EQ(conv->convert("-1.25")->as_struct().get("scale").as_int32(), 2);
+  TypeModes as_double;
+  as_double.decimal = DecimalMode::kDouble;
+  auto dbl = ColumnConverter::make(numeric, -1, true, as_double);
+  EXPECT_TRUE(std::isnan(dbl->convert("NaN")->as_float64()));
 }
 
 TEST(PostgresCdcConfigTest, PluginOtherThanPgoutputIsRefusedClearly) {
