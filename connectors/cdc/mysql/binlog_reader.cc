@@ -234,17 +234,20 @@ std::optional<BinlogPosition> position_from_offset(const RecordOffset& offset) {
 }
 
 struct BinlogReader::Impl {
-  Impl(ReaderOptions o, ChangeQueue<RecordBatch>* q, std::atomic<std::int64_t>* counter)
+  Impl(ReaderOptions o, std::shared_ptr<ChangeQueue<RecordBatch>> q)
       : options(std::move(o)),
         config(options.config),
-        queue(q),
-        events_read(counter),
+        queue(std::move(q)),
         partition(server_partition(config.prefix)) {}
 
   ReaderOptions options;
   const CdcConfig& config;
-  ChangeQueue<RecordBatch>* queue;
-  std::atomic<std::int64_t>* events_read;
+  std::shared_ptr<ChangeQueue<RecordBatch>> queue;
+  std::atomic<std::int64_t> events_read_count{0};
+  std::atomic<std::int64_t>* events_read = &events_read_count;
+  std::mutex finished_mutex;
+  std::condition_variable finished_cv;
+  bool finished = false;
   RecordPartition partition;
   std::atomic<bool> stopping{false};
 
@@ -1241,21 +1244,43 @@ struct BinlogReader::Impl {
   }
 };
 
-BinlogReader::BinlogReader(ReaderOptions options, ChangeQueue<RecordBatch>* queue)
-    : impl_(std::make_unique<Impl>(std::move(options), queue, &events_read_)) {}
+BinlogReader::BinlogReader(ReaderOptions options, std::shared_ptr<ChangeQueue<RecordBatch>> queue)
+    : impl_(std::make_shared<Impl>(std::move(options), std::move(queue))) {}
 
 BinlogReader::~BinlogReader() {
   stop();
 }
 
+std::int64_t BinlogReader::events_read() const {
+  return impl_->events_read_count.load();
+}
+
 void BinlogReader::start() {
   if (thread_.joinable()) return;
-  thread_ = std::thread([this] { impl_->run(); });
+  // The thread shares the reader's state, so a thread left behind by stop() stays valid.
+  thread_ = std::thread([impl = impl_] {
+    impl->run();
+    std::lock_guard lock(impl->finished_mutex);
+    impl->finished = true;
+    impl->finished_cv.notify_all();
+  });
 }
 
 void BinlogReader::stop() {
   impl_->request_stop();
-  if (thread_.joinable()) thread_.join();
+  if (!thread_.joinable()) return;
+  // A connection attempt cannot be interrupted (it ends within connect.timeout.ms): do not make
+  // the worker wait for it.
+  std::unique_lock lock(impl_->finished_mutex);
+  const bool done =
+      impl_->finished_cv.wait_for(lock, std::chrono::seconds(5), [&] { return impl_->finished; });
+  lock.unlock();
+  if (done) {
+    thread_.join();
+  } else {
+    logger().warn("the binlog reader is still connecting; it ends on its own");
+    thread_.detach();
+  }
 }
 
 }  // namespace rmqc::connectors::cdc::mysql

@@ -55,23 +55,23 @@ struct ReaderOptions {
 
 class BinlogReader {
  public:
-  BinlogReader(ReaderOptions options, ChangeQueue<RecordBatch>* queue);
+  BinlogReader(ReaderOptions options, std::shared_ptr<ChangeQueue<RecordBatch>> queue);
   ~BinlogReader();
   BinlogReader(const BinlogReader&) = delete;
   BinlogReader& operator=(const BinlogReader&) = delete;
 
   void start();
-  // Stops the thread: unblocks a pending binlog read and a full queue (the caller closes it).
+  // Stops the thread: unblocks a pending binlog read, a query and a full queue (the caller
+  // closes it); waits for it at most 5 s (a connection attempt in progress is left to end).
   void stop();
 
   // For tests and metrics: events decoded so far.
-  std::int64_t events_read() const { return events_read_.load(); }
+  std::int64_t events_read() const;
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;
   std::thread thread_;
-  std::atomic<std::int64_t> events_read_{0};
 };
 
 }  // namespace rmqc::connectors::cdc::mysql

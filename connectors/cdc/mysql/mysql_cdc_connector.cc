@@ -119,10 +119,10 @@ void MysqlCdcTask::start(const KeyValue& config) {
   // max.queue.size records.
   batch_limit_ = static_cast<std::size_t>(std::clamp(config_.max_batch_size, 1, 256));
   options.batch_limit = batch_limit_;
-  queue_ = std::make_unique<ChangeQueue<std::vector<ConnectRecord>>>(std::max<std::size_t>(
+  queue_ = std::make_shared<ChangeQueue<std::vector<ConnectRecord>>>(std::max<std::size_t>(
       1, static_cast<std::size_t>(std::max(1, config_.max_queue_size)) / batch_limit_));
   wake_queue_.store(queue_.get());
-  reader_ = std::make_unique<mysql::BinlogReader>(std::move(options), queue_.get());
+  reader_ = std::make_unique<mysql::BinlogReader>(std::move(options), queue_);
   reader_->start();
 }
 

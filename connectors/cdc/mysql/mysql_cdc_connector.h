@@ -60,7 +60,7 @@ class MysqlCdcTask final : public SourceTask {
 
  private:
   CdcConfig config_;
-  std::unique_ptr<ChangeQueue<std::vector<ConnectRecord>>> queue_;
+  std::shared_ptr<ChangeQueue<std::vector<ConnectRecord>>> queue_;  // shared with the reader
   std::atomic<ChangeQueue<std::vector<ConnectRecord>>*> wake_queue_{nullptr};
   std::size_t batch_limit_ = 256;
   std::unique_ptr<mysql::BinlogReader> reader_;

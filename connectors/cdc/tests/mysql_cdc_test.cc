@@ -655,6 +655,16 @@ TEST_F(MysqlCdcTest, WakeupInterruptsAWaitingPoll) {
   EXPECT_TRUE(records.empty());
 }
 
+TEST_F(MysqlCdcTest, StopDuringConnectionAttemptsReturns) {
+  // An address nobody answers on: the reader retries (or waits in connect()) until stopped.
+  auto* task =
+      start_task(config({{"database.hostname", "10.255.255.1"}, {"connect.timeout.ms", "30000"}}));
+  EXPECT_TRUE(task->poll().empty());
+  task->wakeup();
+  task->stop();
+  EXPECT_TRUE(task->poll().empty());
+}
+
 TEST_F(MysqlCdcTest, MissingServerSettingsFailWithWhatToChange) {
   sql("CREATE TABLE " + db_ + ".t (id INT PRIMARY KEY)");
   sql("SET GLOBAL binlog_row_metadata = MINIMAL");
