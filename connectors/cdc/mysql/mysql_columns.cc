@@ -410,16 +410,17 @@ bool json_container(std::string_view d, std::size_t start, bool large, bool obje
   const std::size_t key_entry = w + 2;
   const std::size_t value_entry = 1 + w;
   const std::size_t values_at = start + header + (object ? count * key_entry : 0);
+  // MySQL's own text form: ", " between items, ": " after keys.
   out += object ? '{' : '[';
   for (std::uint64_t i = 0; i < count; ++i) {
-    if (i > 0) out += ',';
+    if (i > 0) out += ", ";
     if (object) {
       std::uint64_t key_off = 0, key_len = 0;
       const std::size_t ke = start + header + i * key_entry;
       if (!rd(ke, w, &key_off) || !rd(ke + w, 2, &key_len)) return false;
       if (start + key_off + key_len > d.size()) return false;
       json_escape(out, d.substr(start + key_off, key_len));
-      out += ':';
+      out += ": ";
     }
     const std::size_t ve = values_at + i * value_entry;
     if (ve + value_entry > d.size()) return false;
@@ -481,8 +482,8 @@ bool json_value(std::string_view d, std::uint8_t type, std::size_t at, int depth
       double v = 0;
       std::memcpy(&v, &bitsv, sizeof v);
       char buf[40];
-      std::snprintf(buf, sizeof buf, "%.17g", v);
-      out += buf;
+      const auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
+      out.append(buf, r.ptr);
       return true;
     }
     case 0x0c: {

@@ -853,7 +853,7 @@ TEST(MysqlBinlogDecoding, MysqlBinaryJson) {
   obj += array;
   auto text = mysql_binary_json_to_text(std::string("\x00", 1) + obj);
   ASSERT_TRUE(text.ok()) << text.error().to_string();
-  EXPECT_EQ(text.value(), R"({"a":1,"b":[true,"x"]})");
+  EXPECT_EQ(text.value(), R"({"a": 1, "b": [true, "x"]})");  // as MySQL prints JSON
 }
 
 TEST(MysqlBinlogDecoding, OffsetsRoundTrip) {
