@@ -4,8 +4,8 @@
 
 namespace rmqc::runtime {
 
-Histogram::Histogram(std::initializer_list<std::uint64_t> bounds, double scale)
-    : size_(std::min(bounds.size(), kMaxBuckets)), scale_(scale) {
+Histogram::Histogram(std::initializer_list<std::uint64_t> bounds, double divisor)
+    : size_(std::min(bounds.size(), kMaxBuckets)), divisor_(divisor) {
   std::copy_n(bounds.begin(), size_, bounds_.begin());
 }
 
@@ -17,13 +17,13 @@ HistogramSnapshot Histogram::snapshot() const {
   for (std::size_t i = 0; i <= size_; ++i) {
     cumulative += read(buckets_[i]);
     s.buckets.push_back(cumulative);
-    if (i < size_) s.bounds.push_back(static_cast<double>(bounds_[i]) * scale_);
+    if (i < size_) s.bounds.push_back(static_cast<double>(bounds_[i]) / divisor_);
   }
   // The buckets are read one after the other while the task may observe: the count is their
   // sum, so the +Inf bucket always equals it (as the text format requires).
   s.count = cumulative;
-  s.sum = static_cast<double>(read(sum_)) * scale_;
-  s.max = static_cast<double>(read(max_)) * scale_;
+  s.sum = static_cast<double>(read(sum_)) / divisor_;
+  s.max = static_cast<double>(read(max_)) / divisor_;
   return s;
 }
 

@@ -42,9 +42,9 @@ class Histogram {
  public:
   static constexpr std::size_t kMaxBuckets = 16;
 
-  // `bounds` ascending, in observation units; `scale` converts a unit to the rendered one
-  // (1e-6 for microseconds rendered as seconds).
-  Histogram(std::initializer_list<std::uint64_t> bounds, double scale);
+  // `bounds` ascending, in observation units; rendered values are divided by `divisor` (1e6 for
+  // microseconds rendered as seconds: 100 / 1e6 prints as 0.0001, where 100 * 1e-6 would not).
+  Histogram(std::initializer_list<std::uint64_t> bounds, double divisor);
 
   void observe(std::uint64_t value) noexcept {
     std::size_t i = 0;
@@ -64,7 +64,7 @@ class Histogram {
  private:
   std::array<std::uint64_t, kMaxBuckets> bounds_{};
   std::size_t size_ = 0;
-  double scale_ = 1;
+  double divisor_ = 1;
   std::array<MetricCounter, kMaxBuckets + 1> buckets_{};  // per bucket (not cumulative), +Inf last
   MetricCounter sum_{0};
   MetricCounter max_{0};
@@ -96,8 +96,7 @@ struct TaskMetrics {
   MetricCounter offset_commit_failure{0};  // offset-commit-failure (both)
   MetricCounter offset_commit_skip{0};     // offset-commit-skip-total: nothing new to commit
   // poll-batch-{avg,max}-time-ms (source) / put-batch-{avg,max}-time-ms (sink), microseconds.
-  Histogram batch_time{{100, 500, 1000, 5000, 10000, 50000, 100000, 500000, 1000000, 5000000},
-                       1e-6};
+  Histogram batch_time{{100, 500, 1000, 5000, 10000, 50000, 100000, 500000, 1000000, 5000000}, 1e6};
   // batch-size-{avg,max}: records per poll() (source) or put() (sink).
   Histogram batch_size{{1, 4, 16, 64, 128, 256, 512, 1024, 4096}, 1};
 };

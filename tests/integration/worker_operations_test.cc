@@ -87,6 +87,11 @@ TEST(WorkerOperationsTest, MetricsCountWhatFlowsThroughThePipeline) {
   EXPECT_NE(text.find("# TYPE rmqc_source_record_poll_total counter"), std::string::npos);
   EXPECT_NE(text.find("# HELP rmqc_sink_record_send_total "), std::string::npos);
   EXPECT_NE(text.find("# TYPE rmqc_sink_put_batch_time_seconds histogram"), std::string::npos);
+  EXPECT_GE(sample(text,
+                   "rmqc_sink_put_batch_time_seconds_bucket{connector=\"sink\",task=\"0\","
+                   "le=\"0.0001\"}"),
+            0)
+      << "bounds are printed as written";
   // A source task has no sink series and the other way round.
   EXPECT_EQ(sample(text, task_series("rmqc_sink_record_read_total", "src")), -1);
   EXPECT_EQ(sample(text, task_series("rmqc_source_record_poll_total", "sink")), -1);
