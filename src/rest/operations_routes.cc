@@ -4,9 +4,10 @@
 #include "rest/routes.h"
 #include "runtime/task_metrics.h"
 
-#include <cstdio>
+#include <charconv>
 #include <fstream>
 #include <map>
+#include <system_error>
 #include <unistd.h>
 
 namespace rmqc::rest {
@@ -47,10 +48,16 @@ std::string escape_label(std::string_view value) {
   return out;
 }
 
+// Whole numbers as integers ("1000000"), others as the shortest text that reads back as the
+// same double, %g-style ("4.626674058", "0.0001").
 std::string number(double v) {
+  if (v >= 0 && v < 9007199254740992.0 && v == static_cast<double>(static_cast<std::uint64_t>(v))) {
+    return std::to_string(static_cast<std::uint64_t>(v));
+  }
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.17g", v);
-  return buf;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::general);
+  if (ec != std::errc()) return "NaN";
+  return std::string(buf, end);
 }
 
 // Writes the text exposition format: each family's HELP and TYPE once, then its samples.
