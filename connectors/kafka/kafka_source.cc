@@ -107,7 +107,8 @@ void KafkaSourceTask::start(const KeyValue& config) {
                                        {"client.id", "rmq-connect-" + connector},
                                        {"enable.auto.commit", "true"},
                                        {"enable.auto.offset.store", "false"},
-                                       {"auto.offset.reset", "earliest"}});
+                                       {"auto.offset.reset", "earliest"},
+                                       {"auto.commit.interval.ms", "1000"}});
   // Not overridable: what makes the commit follow RocketMQ's acknowledgements.
   set_conf(conf.get(), "enable.auto.offset.store", "false");
   rd_kafka_conf_set_opaque(conf.get(), this);
