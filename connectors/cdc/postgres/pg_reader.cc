@@ -506,12 +506,17 @@ Result<void> PgChangeReader::Session::emit(const CapturedTable& t, Op op,
   const auto lsn_commit = static_cast<std::int64_t>(txn_.final_lsn);
   // What the reader already emitted (in an earlier session, or before the committed offset): a
   // replayed change at or before it is skipped.
-  if (lsn_commit < o_.emitted_commit_ ||
-      (lsn_commit == o_.emitted_commit_ && seq <= o_.emitted_seq_)) {
-    return ok_result();
-  }
+  auto emitted = [&](std::int64_t s) {
+    return lsn_commit < o_.emitted_commit_ ||
+           (lsn_commit == o_.emitted_commit_ && s <= o_.emitted_seq_);
+  };
+  // A delete's tombstone has its own position (seq + 1): a restart between the two still sends
+  // the tombstone.
+  const bool tombstone = op == Op::kDelete && cfg_.common.tombstones_on_delete;
+  const bool delete_emitted = emitted(seq);
+  if (delete_emitted && !(tombstone && !emitted(seq + 1))) return ok_result();
   o_.emitted_commit_ = lsn_commit;
-  o_.emitted_seq_ = seq;
+  o_.emitted_seq_ = tombstone ? seq + 1 : seq;
   if (cfg_.common.op_skipped(op)) return ok_result();
   SourceInfo src;
   src.connector = "postgresql";
@@ -550,9 +555,17 @@ Result<void> PgChangeReader::Session::emit(const CapturedTable& t, Op op,
       {std::string(kTsUsecField), Value(commit_us)},
   });
   ConnectRecord record = change_record(*t.schema, std::move(ev), o_.partition_, std::move(offset));
-  if (op == Op::kDelete && cfg_.common.tombstones_on_delete) {
+  if (tombstone) {
     ConnectRecord tomb = tombstone_for(record);
-    if (!push(PgQueueItem{std::move(record), 0})) return ok_result();
+    tomb.position.offset = RecordOffset(RecordOffset::Map{
+        {std::string(kLsnField), Value(static_cast<std::int64_t>(lsn))},
+        {std::string(kLsnProcField), Value(static_cast<std::int64_t>(lsn))},
+        {std::string(kLsnCommitField), Value(lsn_commit)},
+        {std::string(kEventSeqField), Value(seq + 1)},
+        {std::string(kTxIdField), Value(static_cast<std::int64_t>(txn_.xid))},
+        {std::string(kTsUsecField), Value(commit_us)},
+    });
+    if (!delete_emitted && !push(PgQueueItem{std::move(record), 0})) return ok_result();
     push(PgQueueItem{std::move(tomb), 0});
     return ok_result();
   }

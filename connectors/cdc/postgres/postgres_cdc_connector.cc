@@ -206,10 +206,25 @@ std::vector<ConnectRecord> PostgresCdcTask::poll() {
   const auto max = static_cast<std::size_t>(std::max(1, config_.common.max_batch_size));
   if (ready_.size() < max) {
     // Wait only when nothing is ready.
-    const auto wait = ready_.empty() ? std::chrono::milliseconds(config_.common.poll_interval_ms)
-                                     : std::chrono::milliseconds(0);
-    for (auto& batch : queue_->drain((max - ready_.size()) / kQueueBatch + 1, wait)) {
-      for (auto& item : batch) ready_.push_back(std::move(item));
+    // Wait only when nothing is ready, in steps, so a reader failure or a wakeup() ends the
+    // wait at once (the queue's wait does not end on a failure).
+    const auto deadline =
+        std::chrono::steady_clock::now() +
+        (ready_.empty() ? std::chrono::milliseconds(config_.common.poll_interval_ms)
+                        : std::chrono::milliseconds(0));
+    while (true) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      auto batches = queue_->drain(
+          (max - ready_.size()) / kQueueBatch + 1,
+          std::clamp(left, std::chrono::milliseconds(0), std::chrono::milliseconds(100)));
+      for (auto& batch : batches) {
+        for (auto& item : batch) ready_.push_back(std::move(item));
+      }
+      if (!ready_.empty() || woken_.exchange(false) || queue_->error() ||
+          std::chrono::steady_clock::now() >= deadline) {
+        break;
+      }
     }
   }
   const bool drained_nothing = ready_.empty();
@@ -294,6 +309,7 @@ void PostgresCdcTask::stop() {
 }
 
 void PostgresCdcTask::wakeup() {
+  woken_.store(true);
   if (auto* q = wake_target_.load()) q->wake();
 }
 

@@ -125,7 +125,8 @@ class PostgresCdcTask final : public SourceTask {
   RecordPartition partition_;
   std::unique_ptr<ChangeQueue<PgQueueBatch>> queue_;
   std::deque<PgQueueItem> ready_;  // drained, not yet returned (max.batch.size)
-  std::atomic<ChangeQueue<PgQueueBatch>*> wake_target_{nullptr};  // for wakeup() from any thread
+  std::atomic<ChangeQueue<PgQueueBatch>*> wake_target_{nullptr};
+  std::atomic<bool> woken_{false};  // for wakeup() from any thread
   std::unique_ptr<PgChangeReader> reader_;
   std::deque<Pending> pending_;
   Lsn acked_flush_lsn_ = 0;

@@ -90,6 +90,7 @@ KeyValue base_config(const std::string& name) {
   c.put("slot.retry.delay.ms", "200");
   c.put("slot.max.retries", "50");
   c.put("connect.backoff.max.ms", "1000");
+  c.put("slot.drop.on.stop", "true");  // the test server has 10 slots for every test
   return c;
 }
 
@@ -413,6 +414,7 @@ TEST(PostgresCdc, SlotMovesOnlyAfterCommitAndRestartResumesWithoutLossOrOverlap)
   sql("DROP SCHEMA IF EXISTS pos CASCADE; CREATE SCHEMA pos;"
       "CREATE TABLE pos.t (id int PRIMARY KEY, v text)");
   KeyValue c = base_config("pos");
+  c.put("slot.drop.on.stop", "false");  // the restart needs the slot
   std::optional<RecordOffset> stored;
   Lsn flushed_before = 0;
   {
@@ -447,12 +449,43 @@ TEST(PostgresCdc, SlotMovesOnlyAfterCommitAndRestartResumesWithoutLossOrOverlap)
   }
   sql("INSERT INTO pos.t VALUES (10, 'd')");
   // A new task from the stored position: rows 5..10 once each, nothing before.
-  TaskRun again(c, stored);
+  KeyValue last = c;
+  last.put("slot.drop.on.stop", "true");
+  TaskRun again(last, stored);
   auto recs = again.poll_n(6);
   std::vector<std::int64_t> ids;
   for (const auto& r : recs) ids.push_back(id_after(r));
   EXPECT_EQ(ids, (std::vector<std::int64_t>{5, 6, 7, 8, 9, 10}));
   for (int i = 0; i < 5; ++i) EXPECT_TRUE(again.task.poll().empty());
+}
+
+TEST(PostgresCdc, RestartBetweenADeleteAndItsTombstoneStillSendsTheTombstone) {
+  sql("DROP SCHEMA IF EXISTS tomb CASCADE; CREATE SCHEMA tomb;"
+      "CREATE TABLE tomb.t (id int PRIMARY KEY)");
+  KeyValue c = base_config("tomb");
+  c.put("snapshot.mode", "no_data");
+  c.put("slot.drop.on.stop", "false");  // the restart needs the slot
+  std::optional<RecordOffset> stored;
+  {
+    TaskRun run(c);
+    ASSERT_TRUE(wait_for([] { return slot_flush("tomb") != 0; }));
+    sql("INSERT INTO tomb.t VALUES (1)");
+    sql("DELETE FROM tomb.t WHERE id = 1");
+    auto recs = run.poll_n(3);
+    ASSERT_EQ(recs.size(), 3U);
+    ASSERT_EQ(op_of(recs[1]), "d");
+    ASSERT_TRUE(recs[2].value.is_null());
+    EXPECT_FALSE(recs[1].position == recs[2].position);
+    stored = recs[1].position.offset;  // the delete is stored, its tombstone is not
+  }
+  KeyValue last = c;
+  last.put("slot.drop.on.stop", "true");
+  TaskRun again(last, stored);
+  auto recs = again.poll_n(1);
+  ASSERT_EQ(recs.size(), 1U);
+  EXPECT_TRUE(recs[0].value.is_null());
+  EXPECT_EQ(recs[0].key.as_struct().get("id").as_int32(), 1);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(again.task.poll().empty());
 }
 
 TEST(PostgresCdc, DatabaseRestartMidStreamResumesFromTheSlot) {
@@ -581,6 +614,7 @@ TEST(PostgresCdc, SlotInUseFailsClearly) {
   }));
   KeyValue c = base_config("busy");
   c.put("slot.max.retries", "0");
+  c.put("slot.drop.on.stop", "false");  // the slot is the other task's
   TaskRun second(c);
   expect_failure(second, "in use");
 }
