@@ -1,9 +1,11 @@
 // Kafka connectors (issue 14, "Benchmark"): msgs/s and MB/s at 100 B and 1 KB bodies, against
 // librdkafka's mock Kafka cluster and the embedded RocketMQ broker, both in-process on loopback:
 //   Kafka -> RocketMQ: KafkaSourceTask poll() + the native producer's async sends (1024 in flight,
-//                      as the worker's window) + commit(record) per acknowledged record;
+//                      as the worker's window) + commit(record) per acknowledged record, 1 task
+//                      and 4 tasks (one group, own threads, the producer shared);
 //   RocketMQ -> Kafka: the lite pull consumer + KafkaSinkTask put() + the final pre_commit()
-//                      (waits for every delivery report);
+//                      (waits for every delivery report), 1 task and 4 tasks (own threads, the
+//                      queues split among them);
 // next to each side's raw producer in the same run (the ceilings): librdkafka producing the same
 // messages into the mock cluster (these are the source's input), and the native RocketMQ
 // producer, async, 512 in flight, binary headers as the worker's clients (the sink's input). The
@@ -31,6 +33,7 @@
 #include <filesystem>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unistd.h>
 
 namespace {
@@ -155,50 +158,142 @@ Rate kafka_to_rocketmq(const std::string& bootstraps, const std::string& topic,
   return r;
 }
 
-// Lite pull consumer -> KafkaSinkTask, until n records are put and acknowledged by Kafka.
+// `tasks` KafkaSourceTasks of one group on threads of their own, each sending and committing as
+// kafka_to_rocketmq(); the input is produced once every partition is assigned, and the time runs
+// from the first record to the n-th acknowledgement.
+Rate kafka_to_rocketmq_tasks(const std::string& bootstraps, const std::string& topic,
+                             int partitions, rocketmq::Producer& producer,
+                             const std::string& rocketmq_topic, std::int64_t n, std::size_t size,
+                             int tasks) {
+  std::atomic<std::int64_t> done{0};
+  std::atomic<std::int64_t> committed{0};
+  std::atomic<bool> started{false};
+  std::mutex start_mutex;
+  Clock::time_point start = Clock::now();
+  std::vector<std::atomic<int>> shares(static_cast<std::size_t>(tasks));
+  auto run = [&](int index) {
+    kafka::KafkaSourceTask task;
+    task.start(KeyValue{{"connector.name", "bench-source-" + topic},
+                        {"kafka.bootstrap.server", bootstraps},
+                        {"kafka.topics", topic},
+                        {"rocketmq.topic", rocketmq_topic}});
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::deque<ConnectRecord> acked;
+    std::int64_t in_flight = 0;
+    constexpr std::int64_t kWindow = 1024;
+    while (done.load() < n) {
+      std::vector<ConnectRecord> records = task.poll();
+      shares[static_cast<std::size_t>(index)] = static_cast<int>(task.assignment().size());
+      if (!records.empty() && !started.exchange(true)) {
+        std::lock_guard lock(start_mutex);
+        start = Clock::now();
+      }
+      for (auto& record : records) {
+        {
+          std::unique_lock lock(mutex);
+          cv.wait(lock, [&] { return in_flight < kWindow; });
+          ++in_flight;
+        }
+        const auto* key = record.key.get_if<std::string>();
+        rocketmq::Message m(std::string(record.topic()), record.value.as_string(), {},
+                            key ? *key : std::string());
+        auto shared = std::make_shared<ConnectRecord>(std::move(record));
+        producer.send_async(std::move(m), [&, shared](Result<rocketmq::SendResult> r) {
+          std::lock_guard lock(mutex);
+          --in_flight;
+          if (r.ok()) acked.push_back(std::move(*shared));
+          ++done;
+          cv.notify_all();
+        });
+      }
+      std::deque<ConnectRecord> ready;
+      {
+        std::lock_guard lock(mutex);
+        ready.swap(acked);
+      }
+      for (const auto& record : ready) task.commit(record, {});
+      committed += static_cast<std::int64_t>(ready.size());
+      if (records.empty() && ready.empty()) {
+        std::unique_lock lock(mutex);
+        cv.wait_for(lock, std::chrono::milliseconds(5), [&] { return !acked.empty(); });
+      }
+    }
+    std::unique_lock lock(mutex);
+    cv.wait(lock, [&] { return in_flight == 0; });  // the callbacks use this frame
+    lock.unlock();
+    task.stop();
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < tasks; ++t) threads.emplace_back(run, t);
+  for (auto deadline = Clock::now() + std::chrono::seconds(60); Clock::now() < deadline;) {
+    int sum = 0;
+    for (const auto& share : shares) sum += share.load();
+    if (sum == partitions) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  raw_kafka_produce(bootstraps, topic, n, size);  // the input, not measured here
+  for (auto& t : threads) t.join();
+  std::lock_guard lock(start_mutex);
+  return Rate{committed.load(), committed.load() * static_cast<std::int64_t>(size), since(start)};
+}
+
+// Lite pull consumer -> KafkaSinkTask, `tasks` of them on threads of their own, the topic's
+// queues split among them, until n records are put and acknowledged by Kafka.
 Rate rocketmq_to_kafka(const std::string& namesrv, const std::string& topic,
                        const std::string& bootstraps, const std::string& kafka_topic,
-                       std::int64_t n, std::size_t size) {
-  rocketmq::ConsumerConfig cc;
-  cc.client.namesrv_addr = namesrv;
-  cc.group = "bench_sink_" + topic;
-  cc.client.serialize_type = rocketmq::SerializeType::ROCKETMQ;
-  cc.auto_commit = false;
-  auto consumer = rocketmq::LitePullConsumer::start(cc);
-  if (!consumer.ok()) return {};
-  auto queues = (*consumer)->fetch_queues(topic);
-  if (!queues.ok() || !(*consumer)->assign(*queues).ok()) return {};
-  for (const auto& q : *queues) (void)(*consumer)->seek_to_begin(q);
-  kafka::KafkaSinkTask task;
-  task.start(KeyValue{{"connector.name", "bench-sink-" + topic},
-                      {"kafka.bootstrap.server", bootstraps},
-                      {"kafka.topic", kafka_topic}});
-  std::int64_t put = 0;
-  auto start = Clock::now();
-  while (put < n) {
-    auto polled = (*consumer)->poll(std::chrono::milliseconds(1000));
-    if (!polled.ok() || polled->empty()) continue;
-    std::vector<ConnectRecord> batch;
-    batch.reserve(polled->size());
-    for (const auto& m : *polled) {
-      ConnectRecord record(RecordPartition{{"topic", Value(std::string(m.topic()))},
-                                           {"brokerName", Value(m.queue().broker_name)},
-                                           {"queueId", Value(std::int64_t{m.queue_id()})}},
-                           RecordOffset{{"queueOffset", Value(m.queue_offset())}},
-                           m.store_timestamp(), schemas::string(true),
-                           m.keys().empty() ? Value() : Value(std::string(m.keys())),
-                           schemas::string(true), Value(std::string(m.body())));
-      for (auto& [k, v] : m.properties()) record.extensions.put(k, std::move(v));
-      batch.push_back(std::move(record));
+                       std::int64_t n, std::size_t size, int tasks) {
+  std::atomic<std::int64_t> put{0};
+  auto run = [&](int index) {
+    rocketmq::ConsumerConfig cc;
+    cc.client.namesrv_addr = namesrv;
+    cc.group = "bench_sink_" + topic + "_" + std::to_string(tasks) + "_" + std::to_string(index);
+    cc.client.serialize_type = rocketmq::SerializeType::ROCKETMQ;
+    cc.auto_commit = false;
+    auto consumer = rocketmq::LitePullConsumer::start(cc);
+    if (!consumer.ok()) return;
+    auto queues = (*consumer)->fetch_queues(topic);
+    if (!queues.ok()) return;
+    std::vector<rocketmq::MessageQueue> mine;
+    for (std::size_t q = 0; q < queues->size(); ++q) {
+      if (static_cast<int>(q % static_cast<std::size_t>(tasks)) == index) {
+        mine.push_back((*queues)[q]);
+      }
     }
-    task.put(batch);
-    put += static_cast<std::int64_t>(batch.size());
-  }
-  task.pre_commit({});
-  Rate r{n, n * static_cast<std::int64_t>(size), since(start)};
-  task.stop();
-  (*consumer)->shutdown();
-  return r;
+    if (!(*consumer)->assign(mine).ok()) return;
+    for (const auto& q : mine) (void)(*consumer)->seek_to_begin(q);
+    kafka::KafkaSinkTask task;
+    task.start(KeyValue{{"connector.name", "bench-sink-" + topic},
+                        {"kafka.bootstrap.server", bootstraps},
+                        {"kafka.topic", kafka_topic}});
+    while (put.load() < n) {
+      auto polled = (*consumer)->poll(std::chrono::milliseconds(200));
+      if (!polled.ok() || polled->empty()) continue;
+      std::vector<ConnectRecord> batch;
+      batch.reserve(polled->size());
+      for (const auto& m : *polled) {
+        ConnectRecord record(RecordPartition{{"topic", Value(std::string(m.topic()))},
+                                             {"brokerName", Value(m.queue().broker_name)},
+                                             {"queueId", Value(std::int64_t{m.queue_id()})}},
+                             RecordOffset{{"queueOffset", Value(m.queue_offset())}},
+                             m.store_timestamp(), schemas::string(true),
+                             m.keys().empty() ? Value() : Value(std::string(m.keys())),
+                             schemas::string(true), Value(std::string(m.body())));
+        for (auto& [k, v] : m.properties()) record.extensions.put(k, std::move(v));
+        batch.push_back(std::move(record));
+      }
+      task.put(batch);
+      put += static_cast<std::int64_t>(batch.size());
+    }
+    task.pre_commit({});
+    task.stop();
+    (*consumer)->shutdown();
+  };
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < tasks; ++t) threads.emplace_back(run, t);
+  for (auto& t : threads) t.join();
+  return Rate{put.load(), put.load() * static_cast<std::int64_t>(size), since(start)};
 }
 
 }  // namespace
@@ -245,6 +340,7 @@ int main(int argc, char** argv) {
     const int partitions = std::max(4, static_cast<int>(bytes / (2.0 * 1024 * 1024)) + 1);
     cluster.create_topic("k2r-" + s, partitions);
     cluster.create_topic("r2k-" + s, partitions);
+    cluster.create_topic("r2k4-" + s, partitions);
     if (!b.broker().create_topic("k2r-" + s, 8, 8).ok()) return 1;
     if (!b.broker().create_topic("r2k-" + s, 8, 8).ok()) return 1;
 
@@ -261,8 +357,16 @@ int main(int argc, char** argv) {
         Rate{raw.messages, raw.bytes, raw.seconds});
     row("Kafka -> RocketMQ (KafkaSourceTask + producer)", size,
         kafka_to_rocketmq(cluster.bootstraps(), "k2r-" + s, **producer, "k2r-" + s, n, size));
+    cluster.create_topic("k2r4-" + s, partitions);
+    row("Kafka -> RocketMQ, 4 tasks", size,
+        kafka_to_rocketmq_tasks(cluster.bootstraps(), "k2r4-" + s, partitions, **producer,
+                                "k2r-" + s, n, size, 4));
     row("RocketMQ -> Kafka (consumer + KafkaSinkTask)", size,
-        rocketmq_to_kafka(b.namesrv_addr(), "r2k-" + s, cluster.bootstraps(), "r2k-" + s, n, size));
+        rocketmq_to_kafka(b.namesrv_addr(), "r2k-" + s, cluster.bootstraps(), "r2k-" + s, n, size,
+                          1));
+    row("RocketMQ -> Kafka, 4 tasks", size,
+        rocketmq_to_kafka(b.namesrv_addr(), "r2k-" + s, cluster.bootstraps(), "r2k4-" + s, n, size,
+                          4));
   }
   (*producer)->shutdown();
   b.stop();
