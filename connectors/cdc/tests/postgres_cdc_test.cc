@@ -90,7 +90,7 @@ KeyValue base_config(const std::string& name) {
   c.put("slot.retry.delay.ms", "200");
   c.put("slot.max.retries", "50");
   c.put("connect.backoff.max.ms", "1000");
-  c.put("slot.drop.on.stop", "true");  // the test server has 10 slots for every test
+  c.put("slot.drop.on.stop", "true");  // the test server has 32 slots for every test
   return c;
 }
 
