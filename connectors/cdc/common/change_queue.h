@@ -30,10 +30,12 @@ class ChangeQueue {
     return true;
   }
 
-  // Up to max items; waits up to timeout for the first one. Returns early on wake().
+  // Up to max items; waits up to timeout for the first one. Returns early on wake() and once the
+  // reader failed (error() then says why).
   std::vector<T> drain(std::size_t max, std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
-    not_empty_.wait_for(lock, timeout, [&] { return closed_ || woken_ || !items_.empty(); });
+    not_empty_.wait_for(lock, timeout,
+                        [&] { return closed_ || woken_ || !items_.empty() || error_.has_value(); });
     woken_ = false;
     std::vector<T> out;
     while (!items_.empty() && out.size() < max) {

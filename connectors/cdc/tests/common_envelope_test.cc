@@ -273,6 +273,17 @@ TEST(CdcChangeQueue, BoundedPushWaitsForDrainAndCloseReleasesBoth) {
   EXPECT_TRUE(q.drain(10, std::chrono::milliseconds(10)).empty());
 }
 
+TEST(CdcChangeQueue, AFailureEndsAWaitingDrain) {
+  ChangeQueue<int> q(4);
+  std::thread reader([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    q.fail("connection lost");
+  });
+  EXPECT_TRUE(q.drain(10, std::chrono::hours(1)).empty());  // would hang without the failure
+  reader.join();
+  EXPECT_EQ(q.error().value_or(""), "connection lost");
+}
+
 TEST(CdcChangeQueue, WakeEndsAWaitingDrainEarly) {
   ChangeQueue<int> q(4);
   std::thread waker([&] {
