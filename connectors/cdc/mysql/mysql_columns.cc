@@ -270,7 +270,19 @@ Value time_value(const ColumnDef& c, const TypeModes& modes, std::int64_t micros
   return Value(micros);
 }
 
-Value datetime_value(const ColumnDef& c, const TypeModes& modes, const CivilTime& t) {
+// MySQL's DATETIME range; anything else in a row image is corrupt data (and would overflow the
+// epoch arithmetic).
+bool plausible(const CivilTime& t) {
+  return t.year >= 0 && t.year <= 9999 && t.month >= 0 && t.month <= 12 && t.day >= 0 &&
+         t.day <= 31 && t.hour >= 0 && t.hour <= 23 && t.minute >= 0 && t.minute <= 59 &&
+         t.second >= 0 && t.second <= 59 && t.micros >= 0 && t.micros < 1000000;
+}
+
+Result<Value> datetime_value(const ColumnDef& c, const TypeModes& modes, const CivilTime& t) {
+  if (!plausible(t)) {
+    return parse_error("column '" + c.name + "': not a valid DATETIME (year " +
+                       std::to_string(t.year) + ", month " + std::to_string(t.month) + ")");
+  }
   if (t.year == 0 && t.month == 0 && t.day == 0) {
     // A zero datetime: Debezium writes null (or the epoch when the column cannot be null).
     if (c.nullable) return Value();
@@ -946,6 +958,7 @@ Result<Value> decode_text(const ColumnDef& c, const SchemaPtr& schema, const Typ
       CivilTime t;
       if (!parse_datetime_text(text, &t)) return bad();
       if (t.month == 0 || t.day == 0) return timestamp_value(0);
+      if (!plausible(t)) return bad();
       return timestamp_value(epoch_micros(t));
     }
     case ftype::kBit:
