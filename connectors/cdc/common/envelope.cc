@@ -4,6 +4,7 @@
 
 #include "cdc/common/debezium_types.h"
 
+#include <array>
 #include <utility>
 
 namespace rmqc::connectors::cdc {
@@ -109,33 +110,88 @@ const SchemaPtr& postgres_source_schema() {
   return schema;
 }
 
+namespace {
+// The source fields in one order; a layout maps each to its slot in a source schema (-1: the
+// schema has no such field). Built once per schema: no lookups by name per event.
+enum SourceField : int {
+  kVersion,
+  kConnector,
+  kName,
+  kTsMs,
+  kSnapshot,
+  kDb,
+  kSequence,
+  kSchema,
+  kTable,
+  kServerId,
+  kGtid,
+  kFile,
+  kPos,
+  kRow,
+  kThread,
+  kQuery,
+  kTxId,
+  kLsn,
+  kXmin,
+  kSourceFieldCount
+};
+constexpr std::array<std::string_view, kSourceFieldCount> kSourceFieldNames = {
+    "version", "connector", "name",      "ts_ms", "snapshot", "db",  "sequence",
+    "schema",  "table",     "server_id", "gtid",  "file",     "pos", "row",
+    "thread",  "query",     "txId",      "lsn",   "xmin"};
+
+using SourceLayout = std::array<int, kSourceFieldCount>;
+
+SourceLayout layout_of(const Schema& schema) {
+  SourceLayout layout;
+  for (int i = 0; i < kSourceFieldCount; ++i) {
+    const Field* f = schema.field(kSourceFieldNames[static_cast<std::size_t>(i)]);
+    layout[static_cast<std::size_t>(i)] = f == nullptr ? -1 : f->index;
+  }
+  return layout;
+}
+
+const SourceLayout& cached_layout(const SchemaPtr& schema, SourceLayout& scratch) {
+  static const SourceLayout mysql = layout_of(*mysql_source_schema());
+  static const SourceLayout postgres = layout_of(*postgres_source_schema());
+  if (schema == mysql_source_schema()) return mysql;
+  if (schema == postgres_source_schema()) return postgres;
+  scratch = layout_of(*schema);
+  return scratch;
+}
+}  // namespace
+
 Struct source_struct(const SchemaPtr& source_schema, const SourceInfo& info) {
+  SourceLayout scratch;
+  const SourceLayout& layout = cached_layout(source_schema, scratch);
   Struct s(source_schema);
-  auto set = [&](std::string_view field, Value v) {
-    if (const auto* f = source_schema->field(field)) s.values()[f->index] = std::move(v);
+  auto& slots = s.values();
+  auto set = [&](SourceField field, auto&& make) {
+    const int slot = layout[static_cast<std::size_t>(field)];
+    if (slot >= 0) slots[static_cast<std::size_t>(slot)] = make();
   };
-  auto set_opt = [&](std::string_view field, const auto& opt) {
-    if (opt) set(field, Value(*opt));
+  auto set_opt = [&](SourceField field, const auto& opt) {
+    if (opt) set(field, [&] { return Value(*opt); });
   };
-  set("version", Value(std::string(kConnectorVersion)));
-  set("connector", Value(info.connector));
-  set("name", Value(info.name));
-  set("ts_ms", Value(info.ts_ms));
-  set("snapshot", Value(info.snapshot));
-  set("db", Value(info.db));
-  set_opt("sequence", info.sequence);
-  set("schema", Value(info.schema));
-  set("table", Value(info.table));
-  set("server_id", Value(info.server_id));
-  set_opt("gtid", info.gtid);
-  set("file", Value(info.file));
-  set("pos", Value(info.pos));
-  set("row", Value(info.row));
-  set_opt("thread", info.thread);
-  set_opt("query", info.query);
-  set_opt("txId", info.tx_id);
-  set_opt("lsn", info.lsn);
-  set_opt("xmin", info.xmin);
+  set(kVersion, [] { return Value(std::string(kConnectorVersion)); });
+  set(kConnector, [&] { return Value(info.connector); });
+  set(kName, [&] { return Value(info.name); });
+  set(kTsMs, [&] { return Value(info.ts_ms); });
+  set(kSnapshot, [&] { return Value(info.snapshot); });
+  set(kDb, [&] { return Value(info.db); });
+  set_opt(kSequence, info.sequence);
+  set(kSchema, [&] { return Value(info.schema); });
+  set(kTable, [&] { return Value(info.table); });
+  set(kServerId, [&] { return Value(info.server_id); });
+  set_opt(kGtid, info.gtid);
+  set(kFile, [&] { return Value(info.file); });
+  set(kPos, [&] { return Value(info.pos); });
+  set(kRow, [&] { return Value(info.row); });
+  set_opt(kThread, info.thread);
+  set_opt(kQuery, info.query);
+  set_opt(kTxId, info.tx_id);
+  set_opt(kLsn, info.lsn);
+  set_opt(kXmin, info.xmin);
   return s;
 }
 
