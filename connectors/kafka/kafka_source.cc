@@ -250,6 +250,9 @@ ConnectRecord KafkaSourceTask::to_record(const rd_kafka_message_t& message) cons
           name, value ? std::string(static_cast<const char*>(value), size) : std::string());
     }
   }
+  // One Kafka partition, one RocketMQ queue: its order holds for keyed and keyless records.
+  record.add_extension(std::string(ConnectRecord::kShardingKeyExtension),
+                       topic + "-" + std::to_string(message.partition));
   record.set_topic(rename_.empty() ? topic : rename_);
   return record;
 }

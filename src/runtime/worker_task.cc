@@ -577,6 +577,11 @@ bool WorkerSourceTask::to_message(const ConnectRecord& record, rocketmq::Message
     }
   }
   if (record.timestamp) message.properties["connect.timestamp"] = std::to_string(*record.timestamp);
+  // The queue follows the sharding key when there is one (the message keeps the record's key).
+  if (const std::string* shard = record.extension(ConnectRecord::kShardingKeyExtension);
+      shard != nullptr && !shard->empty()) {
+    key = *shard;
+  }
   return true;
 }
 

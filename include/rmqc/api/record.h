@@ -114,6 +114,10 @@ struct ConnectRecord {
   }
 
   static constexpr std::string_view kTopicExtension = "topic";
+  // The well-known extension that picks a source record's queue instead of its key: records with
+  // one sharding key go to one queue, in order (a Kafka partition's records, keyed or not). It
+  // travels as the message property of the same name, RocketMQ 5's FIFO sharding key.
+  static constexpr std::string_view kShardingKeyExtension = "__SHARDINGKEY";
 
   // A copy with a new key/value, keeping position, timestamp and extensions: what a transform
   // returns when it rewrites a record.

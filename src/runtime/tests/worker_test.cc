@@ -720,6 +720,61 @@ class KeyedSourceTask : public OnceSourceTask {
   }
 };
 
+// Records of one sharding key land on one queue whatever their keys; the messages keep the keys.
+std::mutex g_sharded_mutex;
+std::vector<std::pair<ConnectRecord, RecordMetadata>> g_sharded;
+constexpr int kShardedRecords = 40;
+
+class ShardedSourceTask : public OnceSourceTask {
+ public:
+  std::vector<ConnectRecord> records() override {
+    std::vector<ConnectRecord> out;
+    for (int i = 0; i < kShardedRecords; ++i) {
+      ConnectRecord r(RecordPartition{{"p", std::int64_t{i % 2}}},
+                      RecordOffset{{"o", std::int64_t{i}}}, std::nullopt, nullptr,
+                      Value("key-" + std::to_string(i)), nullptr, Value("v" + std::to_string(i)));
+      r.add_extension(std::string(ConnectRecord::kShardingKeyExtension),
+                      "part-" + std::to_string(i % 2));
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+  void commit(const ConnectRecord& record, const RecordMetadata& metadata) override {
+    std::lock_guard lock(g_sharded_mutex);
+    g_sharded.emplace_back(record, metadata);
+  }
+};
+
+TEST_F(WorkerTest, ShardingKeyPicksTheQueue) {
+  registry_.add_source_connector<OneTaskSource<ShardedSourceTask>>({"ShardedSource", {}, "1", ""});
+  start_worker({{"keyConverter", "StringConverter"}, {"valueConverter", "StringConverter"}});
+  auto admin = rocketmq::Admin::start(client_);
+  ASSERT_TRUE(admin.ok());
+  ASSERT_TRUE((*admin)->create_topic("sharded-topic", 8).ok());
+  ASSERT_TRUE(
+      worker_
+          ->put_connector(
+              "sharded",
+              {{"connector.class", "ShardedSource"}, {"connect.topicname", "sharded-topic"}}, {})
+          .ok());
+  ASSERT_TRUE(eventually([] {
+    std::lock_guard lock(g_sharded_mutex);
+    return g_sharded.size() == kShardedRecords;
+  })) << "not every record was acknowledged";
+  std::map<std::string, std::int32_t> queue_of_shard;
+  std::map<std::string, std::int64_t> last_offset;
+  std::lock_guard lock(g_sharded_mutex);
+  for (const auto& [record, meta] : g_sharded) {
+    const std::string shard = *record.extension(ConnectRecord::kShardingKeyExtension);
+    auto [it, fresh] = queue_of_shard.emplace(shard, meta.queue_id);
+    EXPECT_EQ(it->second, meta.queue_id) << record.key.to_string() << " left its shard's queue";
+    // In order within the shard: queue offsets grow with the record order.
+    EXPECT_GT(meta.queue_offset, last_offset.count(shard) ? last_offset[shard] : -1);
+    last_offset[shard] = meta.queue_offset;
+  }
+  EXPECT_EQ(queue_of_shard.size(), 2u);
+}
+
 TEST_F(WorkerTest, SourceRecordsBecomeMessages) {
   registry_.add_source_connector<OneTaskSource<KeyedSourceTask>>({"KeyedSource", {}, "1", ""});
   start_worker({{"offsetCommitIntervalMsConfig", "100"},
