@@ -17,6 +17,7 @@
 
 #include "cdc/mysql/binlog_reader.h"
 #include "cdc/mysql/mysql_cdc_connector.h"
+#include "cdc_bench_support.h"
 #include "jdbc/tests/testing/mariadb_server.h"
 #include "testing/task_fakes.h"
 
@@ -37,10 +38,6 @@ namespace cdc = rmqc::connectors::cdc;
 using Clock = std::chrono::steady_clock;
 using rmqc::connectors::jdbc::testing::MariaDbServer;
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
 KeyValue config(const MariaDbServer& s) {
   KeyValue c;
   c.put("database.hostname", s.host());
@@ -52,23 +49,6 @@ KeyValue config(const MariaDbServer& s) {
   c.put("poll.interval.ms", "100");
   c.put("include.schema.changes", "false");
   return c;
-}
-
-// Polls until n data records arrived, acknowledging each and committing every 50k.
-std::optional<RecordOffset> drain(cdc::MysqlCdcTask& task, long long n) {
-  long long got = 0;
-  std::optional<RecordOffset> last;
-  while (got < n) {
-    auto records = task.poll();
-    for (const auto& r : records) {
-      task.commit(r, RecordMetadata{});
-      if (!r.value.is_null()) ++got;
-      last = r.position.offset;
-      if (got % 50'000 == 0) task.commit();
-    }
-  }
-  task.commit();
-  return last;
 }
 
 // About 600 bytes per row: 8 columns, a 512-character note.

@@ -14,6 +14,7 @@
 #include "rmqc/api/record.h"
 
 #include "cdc/postgres/postgres_cdc_connector.h"
+#include "cdc_bench_support.h"
 #include "jdbc/tests/testing/postgres_server.h"
 #include "testing/task_fakes.h"
 
@@ -66,10 +67,6 @@ double process_cpu(long pid) {
   return sum;
 }
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
 KeyValue config(const PostgresServer& s) {
   KeyValue c;
   c.put("database.hostname", s.host());
@@ -83,23 +80,6 @@ KeyValue config(const PostgresServer& s) {
   c.put("poll.interval.ms", "100");
   c.put("status.update.interval.ms", "1000");
   return c;
-}
-
-// Polls until n data records arrived, acknowledging each and committing every 50k.
-std::optional<RecordOffset> drain(pg::PostgresCdcTask& task, long long n) {
-  long long got = 0;
-  std::optional<RecordOffset> last;
-  while (got < n) {
-    auto records = task.poll();
-    for (const auto& r : records) {
-      task.commit(r, RecordMetadata{});
-      if (!r.value.is_null()) ++got;
-      if (got % 50'000 == 0) task.commit();
-    }
-    if (!records.empty()) last = records.back().position.offset;
-  }
-  task.commit();
-  return last;
 }
 
 // About 600 bytes per row: 8 columns, a 420-character note.
