@@ -747,7 +747,7 @@ Result<TaskState> DistributedWorker::task_state(std::string_view name, int task)
 Result<bool> DistributedWorker::put_connector(std::string_view name, KeyValue config,
                                               PutOptions options) {
   if (name.empty()) return Error(ErrorCode::kInvalidArgument, "a connector needs a name");
-  RMQC_RETURN_IF_ERROR(local_->check(config));
+  RMQC_RETURN_IF_ERROR(local_->check(config, name));
   auto current = configs_->connector(name);
   if (current && !options.allow_update) {
     return Error(ErrorCode::kAlreadyExists, "Connector " + std::string(name) + " already exists");
@@ -772,7 +772,7 @@ Result<KeyValue> DistributedWorker::patch_connector(std::string_view name, const
     RMQC_ASSIGN_OR_RETURN(StoredConnector stored, existing(name));
     KeyValue merged = stored.config;
     for (const auto& [key, value] : patch) merged.put(key, value);
-    RMQC_RETURN_IF_ERROR(local_->check(merged));
+    RMQC_RETURN_IF_ERROR(local_->check(merged, name));
     stored.config = merged;
     auto r = configs_->put_connector(name, stored);
     if (r.ok()) return merged;

@@ -100,7 +100,9 @@ const ConfigDef& runtime_connector_def() {
         .define("connect.topicnames", T::kList, "", I::kHigh,
                 "Sink connectors: topics to consume, separated by ',' or ';' (required).")
         .define("task.group.id", T::kString, "", I::kMedium,
-                "Sink connectors: consumer group (default connect-<connector name>).")
+                "Sink connectors: consumer group (default connect-<connector name>; "
+                "connector-consumer-group-<connector name> for a sink created with seed 001's "
+                "RocketMQSinkConnector class or rocketmq.topics key).")
         .define(
             "consume.from.where", T::kString, "CONSUME_FROM_LAST_OFFSET", I::kLow,
             "Sink connectors: where a new group starts: CONSUME_FROM_LAST_OFFSET or "
@@ -191,7 +193,15 @@ Result<ValidationResult> LocalWorker::validate(const KeyValue& config) const {
   return v;
 }
 
-KeyValue normalize_legacy_keys(KeyValue config, const plugins::PluginRegistry& registry) {
+std::string seed_consumer_group(std::string_view connector_name) {
+  return "connector-consumer-group-" + std::string(connector_name);
+}
+
+KeyValue normalize_legacy_keys(KeyValue config, const plugins::PluginRegistry& registry,
+                               std::string_view connector_name) {
+  static constexpr std::string_view kSeedSinkClass =
+      "org.apache.rocketmq.connect.rocketmq.connector.RocketMQSinkConnector";
+  const bool seed_sink_keys = config.contains("rocketmq.topics");
   struct Rename {
     std::string_view legacy;
     std::string_view current;
@@ -217,11 +227,21 @@ KeyValue normalize_legacy_keys(KeyValue config, const plugins::PluginRegistry& r
     }
     config.erase(r.legacy);
   }
+  // Seed 001 names a sink's RocketMQ consumer group connector-consumer-group-<name>.
+  if (!connector_name.empty() && !config.contains("task.group.id") &&
+      (seed_sink_keys || config.get_string("connector.class") == kSeedSinkClass)) {
+    const auto* entry = registry.find(config.get_string("connector.class"));
+    if (entry != nullptr && entry->kind == PluginKind::kSinkConnector) {
+      config.put("task.group.id", seed_consumer_group(connector_name));
+      logger("worker")->info("connector {}: seed 001 config, consumer group {}", connector_name,
+                             config.get_string("task.group.id"));
+    }
+  }
   return config;
 }
 
-Result<void> LocalWorker::check(KeyValue& config) const {
-  config = normalize_legacy_keys(std::move(config), *options_.registry);
+Result<void> LocalWorker::check(KeyValue& config, std::string_view name) const {
+  config = normalize_legacy_keys(std::move(config), *options_.registry, name);
   RMQC_ASSIGN_OR_RETURN(ValidationResult v, validate(config));
   if (v.error_count == 0) return {};
   std::string message;

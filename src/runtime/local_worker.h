@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -27,8 +28,14 @@ const ConfigDef& runtime_connector_def();
 // Seed 001's connector keys under their current names: connector-class -> connector.class,
 // tasks.num -> max.tasks and, for sink connectors, rocketmq.topics -> connect.topicnames. Each
 // rename is logged as a warning naming the new key; when both are set the new key wins and the
-// legacy one is dropped (also with a warning).
-KeyValue normalize_legacy_keys(KeyValue config, const plugins::PluginRegistry& registry);
+// legacy one is dropped (also with a warning). A sink created the seed's way (its
+// RocketMQSinkConnector class or its rocketmq.topics key) without task.group.id gets seed 001's
+// consumer group, task.group.id=connector-consumer-group-<connector_name>, when the name is given.
+KeyValue normalize_legacy_keys(KeyValue config, const plugins::PluginRegistry& registry,
+                               std::string_view connector_name = {});
+
+// Seed 001's consumer group of a connector: connector-consumer-group-<name>.
+std::string seed_consumer_group(std::string_view connector_name);
 
 // A task of a connector, as the coordinators and the allocation name it.
 struct TaskId {
@@ -87,7 +94,7 @@ class LocalWorker {
   Result<ValidationResult> validate(const KeyValue& config) const;
   // Where a config enters (create, update, patch): renames seed 001's legacy keys in place
   // (normalize_legacy_keys), then validate() as an error: kInvalidConfig naming every bad key.
-  Result<void> check(KeyValue& config) const;
+  Result<void> check(KeyValue& config, std::string_view name = {}) const;
   // PUT /connector-plugins/{plugin}/config/validate: the config, connector.class defaulting to
   // the plugin.
   Result<ValidationResult> validate_for_plugin(std::string_view plugin, KeyValue config) const;

@@ -542,7 +542,7 @@ Result<bool> StandaloneWorker::put_connector_locked(const std::string& name,
                                                     std::unique_lock<std::mutex> lock,
                                                     KeyValue config, PutOptions options) {
   (void)lock;  // held until this returns: the connector's lifecycle
-  RMQC_RETURN_IF_ERROR(local_->check(config));
+  RMQC_RETURN_IF_ERROR(local_->check(config, name));
   forget_restarts(name);
   Entry* existing = nullptr;
   {

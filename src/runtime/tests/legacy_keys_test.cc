@@ -77,5 +77,35 @@ TEST(LegacyKeysTest, ASourceKeepsRocketmqTopicsAndCurrentKeysWin) {
   EXPECT_EQ(normalize_legacy_keys(current, registry()), current);
 }
 
+// Seed 001: a sink's RocketMQ consumer group is connector-consumer-group-<connector name>.
+TEST(LegacyKeysTest, ASinkCreatedTheSeedsWayGetsTheSeedsConsumerGroup) {
+  KeyValue seed{
+      {"rocketmq.topics", "kafkaconnect"},
+      {"connector-class", "org.apache.rocketmq.connect.rocketmq.connector.RocketMQSinkConnector"}};
+  EXPECT_EQ(normalize_legacy_keys(seed, registry(), "kafkaSink").get_string("task.group.id"),
+            "connector-consumer-group-kafkaSink");
+  // The seed's class under current keys, or the seed's topics key on another sink: the same.
+  KeyValue seed_class{
+      {"connector.class", "org.apache.rocketmq.connect.rocketmq.connector.RocketMQSinkConnector"},
+      {"connect.topicnames", "t"}};
+  EXPECT_EQ(normalize_legacy_keys(seed_class, registry(), "s").get_string("task.group.id"),
+            "connector-consumer-group-s");
+  KeyValue seed_topics{{"connector.class", "NullSink"}, {"rocketmq.topics", "t"}};
+  EXPECT_EQ(normalize_legacy_keys(seed_topics, registry(), "s").get_string("task.group.id"),
+            "connector-consumer-group-s");
+  // An explicit group wins; without a name (validation) nothing is added.
+  KeyValue explicit_group = seed;
+  explicit_group.put("task.group.id", "mine");
+  EXPECT_EQ(
+      normalize_legacy_keys(explicit_group, registry(), "kafkaSink").get_string("task.group.id"),
+      "mine");
+  EXPECT_FALSE(normalize_legacy_keys(seed, registry()).contains("task.group.id"));
+  // Current keys on another sink, and sources, keep the runtime's default (connect-<name>).
+  KeyValue current{{"connector.class", "NullSink"}, {"connect.topicnames", "a"}};
+  EXPECT_FALSE(normalize_legacy_keys(current, registry(), "s").contains("task.group.id"));
+  KeyValue source{{"connector-class", "NullSource"}, {"rocketmq.topics", "x"}};
+  EXPECT_FALSE(normalize_legacy_keys(source, registry(), "s").contains("task.group.id"));
+}
+
 }  // namespace
 }  // namespace rmqc::runtime
