@@ -1,0 +1,101 @@
+#pragma once
+
+// ReplicatorSourceConnector: copies topics of a source RocketMQ cluster into the worker's cluster
+// (docs/connectors/replicator.md). The source queues (topic, broker, queue id) are split over the
+// tasks (every task_count-th of the sorted queues); each task reads its queues with the native
+// lite-pull consumer in assign mode, from the worker's stored position (the last copied offset of
+// each queue) or, for a queue without one, from src.consume.from. A copy keeps body, keys, tags
+// and user properties, gets REPLICATOR_SRC_* properties naming its origin, and goes through the
+// worker's producer with the sharding key "<cluster>/<topic>/<broker>/<queue>", so one source
+// queue lands on one destination queue, in order. The worker commits a queue's position only for
+// what the destination acknowledged; the task then knows where each copy landed
+// (commit(record, metadata)) and every offset.sync.interval.ms emits an offset-sync record to
+// offset.sync.topic, which the checkpoint connector translates consumer offsets with.
+
+#include "rmqc/api/connector.h"
+#include "rmqc/api/source_task.h"
+
+#include "replicator/replicator_config.h"
+#include "rocketmq/client/lite_pull_consumer.h"
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rmqc::connectors::replicator {
+
+class ReplicatorSourceConnector final : public SourceConnector {
+ public:
+  static ConfigDef definition();
+
+  void validate(const KeyValue& config) override;
+  void start(const KeyValue& config) override;
+  void stop() override {}
+  ConfigDef config_def() const override { return definition(); }
+  // min(max_tasks, ...) configs with replicator.task.index / replicator.task.count: the tasks
+  // split the queues among themselves, so a queue added on the source is picked up without a
+  // reconfiguration.
+  std::vector<KeyValue> task_configs(int max_tasks) override;
+  std::string task_class() const override;
+  std::unique_ptr<Task> create_task() const override;
+
+ private:
+  KeyValue config_;
+};
+
+class ReplicatorSourceTask final : public SourceTask {
+ public:
+  ReplicatorSourceTask() = default;
+  ~ReplicatorSourceTask() override;
+
+  void start(const KeyValue& config) override;
+  void stop() override;
+  std::vector<ConnectRecord> poll() override;
+  // Remembers where the copy landed, for the next offset-sync record.
+  void commit(const ConnectRecord& record, const RecordMetadata& metadata) override;
+  void wakeup() override;
+
+  // The source queues this task reads now (task thread only).
+  std::vector<rocketmq::MessageQueue> queues() const;
+
+ private:
+  struct Landed {
+    std::int64_t src_offset = -1;
+    std::string dest_topic;
+    std::string dest_broker;
+    std::int32_t dest_queue_id = -1;
+    std::int64_t dest_offset = -1;
+    bool synced = false;  // an offset-sync record for it was emitted
+  };
+
+  // Re-reads the source routes and assigns this task's share; false (and logs why) when the
+  // source cannot be reached.
+  bool refresh_assignment();
+  void note_error(const std::string& what);
+  ConnectRecord to_record(const rocketmq::MessageExt& message);
+  void emit_offset_syncs(std::vector<ConnectRecord>& out, bool force);
+
+  KeyValue config_;
+  std::vector<TopicTags> topics_;
+  std::map<std::string, std::string> dest_topic_;  // source topic -> destination topic
+  std::string cluster_;
+  std::string sync_topic_;
+  bool value_bytes_ = false;
+  int index_ = 0;
+  int count_ = 1;
+  std::size_t batch_ = 512;
+  bool from_last_ = false;
+  std::chrono::milliseconds sync_interval_{1000};
+  std::chrono::milliseconds refresh_interval_{30'000};
+
+  std::unique_ptr<rocketmq::LitePullConsumer> consumer_;
+  std::vector<rocketmq::MessageQueue> assigned_;
+  std::chrono::steady_clock::time_point next_refresh_{};
+  std::chrono::steady_clock::time_point next_sync_{};
+  std::map<rocketmq::MessageQueue, Landed> landed_;
+  std::string last_error_;
+};
+
+}  // namespace rmqc::connectors::replicator
