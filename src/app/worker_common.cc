@@ -2,8 +2,8 @@
 
 #include "base/file_util.h"
 #include "base/logging.h"
-#include "converters/builtin_converters.h"
 #include "builtin_connectors.h"
+#include "converters/builtin_converters.h"
 #include "transforms/builtin_transforms.h"
 
 #include <nlohmann/json.hpp>
@@ -48,6 +48,15 @@ Result<std::unique_ptr<rest::RestServer>> start_rest_api(const config::WorkerCon
   ro.host = config.http_host;
   ro.port = config.http_port;
   ro.redact_patterns = config.redact_keys;
+  ro.security.tls_cert_file = config.rest_tls_cert_file;
+  ro.security.tls_key_file = config.rest_tls_key_file;
+  ro.security.basic_users = config.rest_auth_basic_users;
+  ro.security.bearer_tokens = config.rest_auth_bearer_tokens;
+  ro.security.public_paths = config.rest_auth_public_paths;
+  ro.security.cors_allowed_origins = config.rest_cors_allowed_origins;
+  ro.admin_listener = config.rest_admin_listener;
+  ro.admin_host = config.rest_admin_host;
+  ro.admin_port = config.rest_admin_port;
   return rest::RestServer::start(ro, controller);
 }
 
@@ -59,10 +68,10 @@ void print_ready_line(const config::WorkerConfig& config, std::uint16_t rest_por
                       .count();
   std::string cluster_part;
   if (!cluster.empty()) cluster_part = " cluster=" + std::string(cluster);
-  std::printf("worker ready: rest=http://%s:%u namesrv=%.*s worker=%s%s (%lld ms)\n",
-              config.http_host.c_str(), static_cast<unsigned>(rest_port),
-              static_cast<int>(namesrv.size()), namesrv.data(), config.worker_id.c_str(),
-              cluster_part.c_str(), static_cast<long long>(ready_ms));
+  std::printf("worker ready: rest=%s://%s:%u namesrv=%.*s worker=%s%s (%lld ms)\n",
+              config.rest_tls_cert_file.empty() ? "http" : "https", config.http_host.c_str(),
+              static_cast<unsigned>(rest_port), static_cast<int>(namesrv.size()), namesrv.data(),
+              config.worker_id.c_str(), cluster_part.c_str(), static_cast<long long>(ready_ms));
   std::fflush(stdout);
 }
 

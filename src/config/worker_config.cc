@@ -89,6 +89,41 @@ ConfigDef build_def() {
       .define("restRedactKeys", Type::kList, "password,secret,token", Imp::kLow,
               "Config keys containing any of these (case-insensitive) are shown as ****** in REST "
               "responses and logs.")
+      // REST security.
+      .define("rest.tls.cert.file", Type::kString, "", Imp::kMedium,
+              "PEM certificate (chain) of the REST API; with rest.tls.key.file the API (and the "
+              "admin listener) speak HTTPS only.")
+      .define("rest.tls.key.file", Type::kString, "", Imp::kMedium,
+              "PEM private key of rest.tls.cert.file.")
+      .define("rest.auth.basic.users", Type::kPassword, "", Imp::kMedium,
+              "HTTP basic auth users, comma separated, each user:role:password or "
+              "user:role:sha256:<hex SHA-256 of the password>; role read (GETs that change "
+              "nothing) or admin (everything). Set (or rest.auth.bearer.tokens): every route but "
+              "rest.auth.public.paths needs credentials.")
+      .define("rest.auth.bearer.tokens", Type::kPassword, "", Imp::kMedium,
+              "Bearer tokens (Authorization: Bearer <token>), comma separated, each "
+              "name:role:token or name:role:sha256:<hex SHA-256 of the token>.")
+      .define("rest.auth.public.paths", Type::kList, "/health,/ready", Imp::kLow,
+              "Paths answered without credentials when authentication is on (GET only; e.g. add "
+              "/metrics for a Prometheus without credentials).")
+      .define("rest.admin.listener", Type::kString, "", Imp::kLow,
+              "host:port of a second REST listener for the requests that change state; when set "
+              "the main listener answers them 403 (reads stay on both). Port 0 = any free port.")
+      .define("rest.cors.allowed.origins", Type::kList, "", Imp::kLow,
+              "Origins allowed to call the API from a browser (e.g. https://ops.example.com; * = "
+              "any). Empty: no CORS headers and no preflight answers.")
+      // Config providers.
+      .define("config.providers", Type::kList, "", Imp::kMedium,
+              "Config providers connector configs may reference: env (${env:VAR}), file "
+              "(${file:/path/file.properties:key}), dir (${dir:/path:file}). Resolved only when "
+              "a connector or task starts; stored configs and REST answers keep the ${...}.")
+      .define("config.providers.env.param.allowlist", Type::kList, "", Imp::kMedium,
+              "Environment variables ${env:...} may read: names, or prefixes ending in * "
+              "(RMQC_SECRET_*). Empty: none.")
+      .define("config.providers.file.param.allowed.paths", Type::kList, "", Imp::kMedium,
+              "Directories (or files) whose properties files ${file:...} may read. Empty: none.")
+      .define("config.providers.dir.param.allowed.paths", Type::kList, "", Imp::kMedium,
+              "Directories whose files ${dir:...} may read. Empty: none.")
       .define("embeddedNamesrvPort", Type::kInt, "9876", Imp::kLow,
               "Embedded name server port (namesrvAddr empty; 0 = any free port).",
               validators::between(0, 65535))
@@ -205,6 +240,45 @@ Result<WorkerConfig> parse_worker_config(const KeyValue& properties) {
   c.rmq_consumer_group = kv.get_string("rmqConsumerGroup");
   c.consume_timeout = std::chrono::milliseconds(kv.get_long("rmqMessageConsumeTimeout"));
   c.redact_keys = split_list(kv.get_string("restRedactKeys"));
+  c.rest_tls_cert_file = kv.get_string("rest.tls.cert.file");
+  c.rest_tls_key_file = kv.get_string("rest.tls.key.file");
+  if (c.rest_tls_cert_file.empty() != c.rest_tls_key_file.empty()) {
+    return Error(ErrorCode::kInvalidConfig,
+                 "rest.tls.cert.file and rest.tls.key.file are set together");
+  }
+  c.rest_auth_basic_users = split_list(kv.get_string("rest.auth.basic.users"));
+  c.rest_auth_bearer_tokens = split_list(kv.get_string("rest.auth.bearer.tokens"));
+  c.rest_auth_public_paths = split_list(kv.get_string("rest.auth.public.paths"));
+  c.rest_cors_allowed_origins = split_list(kv.get_string("rest.cors.allowed.origins"));
+  if (std::string admin = kv.get_string("rest.admin.listener"); !admin.empty()) {
+    std::size_t colon = admin.rfind(':');
+    int port = -1;
+    if (colon != std::string::npos && colon + 1 < admin.size() && colon + 6 >= admin.size() &&
+        std::all_of(admin.begin() + static_cast<std::ptrdiff_t>(colon) + 1, admin.end(),
+                    [](unsigned char ch) { return std::isdigit(ch); })) {
+      port = std::stoi(admin.substr(colon + 1));
+    }
+    if (port < 0 || port > 65535 || colon == 0) {
+      return Error(ErrorCode::kInvalidConfig,
+                   "rest.admin.listener must be host:port, got '" + admin + "'");
+    }
+    c.rest_admin_listener = true;
+    c.rest_admin_host = admin.substr(0, colon);
+    c.rest_admin_port = static_cast<std::uint16_t>(port);
+  }
+  c.config_providers = split_list(kv.get_string("config.providers"));
+  for (const auto& p : c.config_providers) {
+    if (p != "env" && p != "file" && p != "dir") {
+      return Error(ErrorCode::kInvalidConfig,
+                   "config.providers: unknown provider '" + p + "' (env, file, dir)");
+    }
+  }
+  c.config_provider_env_allowlist =
+      split_list(kv.get_string("config.providers.env.param.allowlist"));
+  c.config_provider_file_allowed_paths =
+      split_list(kv.get_string("config.providers.file.param.allowed.paths"));
+  c.config_provider_dir_allowed_paths =
+      split_list(kv.get_string("config.providers.dir.param.allowed.paths"));
   c.embedded_namesrv_port = static_cast<std::uint16_t>(kv.get_int("embeddedNamesrvPort"));
   c.embedded_broker_port = static_cast<std::uint16_t>(kv.get_int("embeddedBrokerPort"));
   c.embedded_flush = kv.get_string("embeddedBrokerFlush");

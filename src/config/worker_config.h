@@ -48,6 +48,22 @@ struct WorkerConfig {
   std::string rmq_consumer_group = "connector-consumer-group";
   std::chrono::milliseconds consume_timeout{3000};
   std::vector<std::string> redact_keys;  // substrings of config keys whose values are hidden
+  // REST security (docs/operations.md#security).
+  std::string rest_tls_cert_file;
+  std::string rest_tls_key_file;
+  std::vector<std::string> rest_auth_basic_users;    // user:role:password|sha256:<hex>
+  std::vector<std::string> rest_auth_bearer_tokens;  // name:role:token|sha256:<hex>
+  std::vector<std::string> rest_auth_public_paths;
+  std::vector<std::string> rest_cors_allowed_origins;
+  bool rest_admin_listener = false;  // rest.admin.listener set
+  std::string rest_admin_host;
+  std::uint16_t rest_admin_port = 0;
+  // Config providers (docs/operations.md#config-providers): names among env, file, dir, and
+  // their allow-lists.
+  std::vector<std::string> config_providers;
+  std::vector<std::string> config_provider_env_allowlist;
+  std::vector<std::string> config_provider_file_allowed_paths;
+  std::vector<std::string> config_provider_dir_allowed_paths;
   // Embedded broker (namesrvAddr empty).
   std::uint16_t embedded_namesrv_port = 9876;
   std::uint16_t embedded_broker_port = 10911;

@@ -2,6 +2,7 @@
 
 #include "rmqc/base/result.h"
 
+#include "rest/security.h"
 #include "runtime/connect_controller.h"
 
 #include <cstddef>
@@ -29,6 +30,13 @@ struct RestOptions {
   bool allow_mutating_get = true;
   ResponseStyle shared_get_style = ResponseStyle::kSeed;
   std::string commit;  // reported by GET /; empty = the commit the library was configured at
+  // TLS, credentials and roles, public paths, CORS (docs/operations.md#security).
+  SecurityOptions security;
+  // A second listener that serves every route; with it the main listener answers mutating
+  // requests with 403 (their route exists, but not there).
+  bool admin_listener = false;
+  std::string admin_host = "127.0.0.1";
+  std::uint16_t admin_port = 0;  // 0 = any free port; see RestServer::admin_port()
 };
 
 // The worker's HTTP API over a ConnectController: seed 002 routes with the {"status","body"}
@@ -44,11 +52,14 @@ class RestServer {
   RestServer& operator=(const RestServer&) = delete;
 
   std::uint16_t port() const;
+  // The admin listener's port; 0 when there is none.
+  std::uint16_t admin_port() const;
   // Stops accepting, finishes in-flight requests and joins the threads. Idempotent.
   void stop();
 
+  struct Impl;  // (rest_server.cc)
+
  private:
-  struct Impl;
   explicit RestServer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -104,11 +104,9 @@ std::vector<std::string> Router::describe() const {
   return out;
 }
 
-RestResponse Router::dispatch(RestRequest& request) const {
-  std::vector<std::string> segments;
-  if (!split_path(request.target, segments)) {
-    return error_response(ResponseStyle::kKafka, 400, "malformed percent-encoding in the path");
-  }
+const Router::Route* Router::match(const std::vector<std::string>& segments,
+                                   std::string_view method, const Route** any,
+                                   std::vector<std::string>* allowed) const {
   auto fits = [&](const Route& r) {
     if (r.segments.size() != segments.size()) return false;
     for (std::size_t i = 0; i < segments.size(); ++i) {
@@ -125,21 +123,41 @@ RestResponse Router::dispatch(RestRequest& request) const {
     }
     return false;
   };
-  bool head = request.method == "HEAD";
+  bool head = method == "HEAD";
   auto serves = [&](const Route& r) {
-    return head ? r.method == "GET" && !r.mutating : r.method == request.method;
+    return head ? r.method == "GET" && !r.mutating : r.method == method;
   };
   const Route* best = nullptr;
-  const Route* any = nullptr;
-  std::vector<std::string> allowed;
   for (const auto& r : routes_) {
     if (!fits(r)) continue;
-    if (!any || more_specific(r, *any)) any = &r;
-    if (std::find(allowed.begin(), allowed.end(), r.method) == allowed.end()) {
-      allowed.push_back(r.method);
+    if (any && (!*any || more_specific(r, **any))) *any = &r;
+    if (allowed && std::find(allowed->begin(), allowed->end(), r.method) == allowed->end()) {
+      allowed->push_back(r.method);
     }
     if (serves(r) && (!best || more_specific(r, *best))) best = &r;
   }
+  return best;
+}
+
+bool Router::mutates(const RestRequest& request) const {
+  if (request.method == "HEAD" || request.method == "OPTIONS") return false;
+  if (request.method != "GET") return true;
+  // The seed's GET /connectors/{name}?config= creates or updates.
+  if (request.query_value("config")) return true;
+  std::vector<std::string> segments;
+  if (!split_path(request.target, segments)) return false;
+  const Route* route = match(segments, request.method, nullptr, nullptr);
+  return route && route->mutating;
+}
+
+RestResponse Router::dispatch(RestRequest& request) const {
+  std::vector<std::string> segments;
+  if (!split_path(request.target, segments)) {
+    return error_response(ResponseStyle::kKafka, 400, "malformed percent-encoding in the path");
+  }
+  const Route* any = nullptr;
+  std::vector<std::string> allowed;
+  const Route* best = match(segments, request.method, &any, &allowed);
   if (!best) {
     if (!any) {
       return error_response(

@@ -43,6 +43,9 @@ class Router {
 
   // Fills request.params and runs the route, or answers 404 / 405. HEAD runs the GET route.
   RestResponse dispatch(RestRequest& request) const;
+  // Whether the request would change state: every method but GET, HEAD and OPTIONS, and the
+  // GET routes registered as mutating (what the read role may not do).
+  bool mutates(const RestRequest& request) const;
 
   std::size_t size() const { return routes_.size(); }
   // "GET /connectors/:name/config" for every route, in registration order (docs test).
@@ -57,6 +60,10 @@ class Router {
     RouteHandler handler;
     bool mutating = false;
   };
+  // The route that serves `method` for these segments (HEAD: the non-mutating GET), or null;
+  // `any`/`allowed` (optional) get the most specific route of any method and their methods.
+  const Route* match(const std::vector<std::string>& segments, std::string_view method,
+                     const Route** any, std::vector<std::string>* allowed) const;
   std::vector<Route> routes_;
 };
 
