@@ -151,6 +151,15 @@ Broker::Broker(BrokerConfig config, MessageStore& store, std::string broker_addr
         if (created) publish(/*oneway=*/true);
         return store_.put_message(std::span<char>(record.data(), record.size()));
       });
+  transactions_ = std::make_unique<TransactionService>(
+      store_, config_.transaction,
+      [this](std::string_view topic, std::string& record) -> Result<PutResult> {
+        bool created = false;
+        auto config = ensure_topic(topic, config_.default_topic_queue_nums, &created);
+        if (!config.ok()) return config.error();
+        if (created) publish(/*oneway=*/true);
+        return store_.put_message(std::span<char>(record.data(), record.size()));
+      });
   // SCHEDULE_TOPIC_XXXX has one queue per level, as on a real broker.
   auto schedule_config = store_.topic_configs().get(kScheduleTopic);
   if (!schedule_config || schedule_config->read_queue_nums < schedule_->max_level()) {
@@ -435,9 +444,12 @@ RemotingCommand Broker::dispatch(const remoting::ConnectionPtr& connection,
     case rc::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP:
     case rc::CHECK_CLIENT_CONFIG:
       return reply_to(request, rsp::SUCCESS);
-    case rc::END_TRANSACTION:
-      return reply_to(request, rsp::SYSTEM_ERROR,
-                      "transactional messages are not supported by this broker");
+    case rc::END_TRANSACTION: {
+      auto r = transactions_->end_transaction(connection, request);
+      if (!r.ok()) return refused(request, r.error().message());
+      if (!*r) *deferred = true;  // unknown state: no reply, as RocketMQ
+      return *r ? std::move(**r) : RemotingCommand{};
+    }
     default:
       return reply_to(request, rsp::REQUEST_CODE_NOT_SUPPORTED,
                       " request type " + std::to_string(request.code) + " not supported");
@@ -460,9 +472,10 @@ RemotingCommand Broker::send_message(const remoting::ConnectionPtr& connection,
     if (reconsume_times >= max) topic = std::string(kDlqPrefix) + topic.substr(kRetryPrefix.size());
   }
   auto props = rocketmq::parse_properties(header->properties);
-  if (auto t = props.find(rocketmq::property::TRAN_MSG); t != props.end() && t->second == "true") {
-    return send_reply(request, rsp::SYSTEM_ERROR,
-                      "transactional messages are not supported by this broker");
+  // TRAN_MSG=true: a half message, kept in RMQ_SYS_TRANS_HALF_TOPIC until END_TRANSACTION.
+  const bool half = TransactionService::is_half(props);
+  if (half && header->batch) {
+    return send_reply(request, rsp::MESSAGE_ILLEGAL, "transactional messages cannot be batched");
   }
   bool created = false;
   bool internal = topic.starts_with(kRetryPrefix) || topic.starts_with(kDlqPrefix);
@@ -502,7 +515,7 @@ RemotingCommand Broker::send_message(const remoting::ConnectionPtr& connection,
   // dead-lettered messages are delivered at once).
   std::string delay_level;
   if (auto d = props.find(std::string(rocketmq::property::DELAY));
-      d != props.end() && !topic.starts_with(kDlqPrefix)) {
+      !half && d != props.end() && !topic.starts_with(kDlqPrefix)) {
     int level = 0;
     std::from_chars(d->second.data(), d->second.data() + d->second.size(), level);
     if (level > 0) {
@@ -522,12 +535,18 @@ RemotingCommand Broker::send_message(const remoting::ConnectionPtr& connection,
     topic = std::string(kScheduleTopic);
     queue_id = std::stoi(delay_level) - 1;
   }
+  if (half) {
+    props[std::string(rocketmq::property::REAL_TOPIC)] = topic;
+    props[std::string(rocketmq::property::REAL_QID)] = std::to_string(queue_id);
+    topic = std::string(kTransHalfTopic);
+    queue_id = 0;
+  }
 
   auto born = rocketmq::SocketAddress::parse(connection->remote_address());
   rocketmq::StoredMessageView m;
   m.queue_id = queue_id;
   m.flag = header->flag;
-  m.sys_flag = header->sys_flag;
+  m.sys_flag = half ? header->sys_flag & ~rocketmq::sysflag::TRANSACTION_MASK : header->sys_flag;
   m.born_timestamp = header->born_timestamp;
   m.born_host = born.ok() ? *born : store_host_;
   m.store_timestamp = now_ms();
@@ -768,6 +787,8 @@ void Broker::tick() {
   }
   for (auto& c : to_close) c->close();
   schedule_->deliver_due(now_ms());
+  transactions_->producers().expire(now, config_.client_expiry);
+  transactions_->tick(now_ms());
 }
 
 RemotingCommand Broker::heart_beat(const remoting::ConnectionPtr& connection,
@@ -802,7 +823,9 @@ RemotingCommand Broker::heart_beat(const remoting::ConnectionPtr& connection,
       if (joined || before != after) changed_groups.push_back(consumer.group_name);
       if (new_group) new_retry_topics.push_back(std::string(kRetryPrefix) + consumer.group_name);
     }
-    for (const auto& producer : data->producer_data_set) (void)producer;  // producers need no state
+    for (const auto& producer : data->producer_data_set) {  // check-back targets
+      transactions_->producers().heartbeat(connection, data->client_id, producer.group_name, now);
+    }
   }
   bool created_any = false;
   for (const auto& topic : new_retry_topics) {
@@ -839,6 +862,7 @@ void Broker::notify_group_changed(const std::string& group) {
 RemotingCommand Broker::unregister_client(const RemotingCommand& request) {
   auto h = rocketmq::UnregisterClientRequestHeader::from_ext_fields(request.ext_fields);
   if (!h.ok()) return refused(request, h.error().message());
+  if (h->producer_group) transactions_->producers().unregister(h->client_id, *h->producer_group);
   bool removed = false;
   if (h->consumer_group) {
     std::lock_guard lock(groups_mutex_);
@@ -855,6 +879,7 @@ RemotingCommand Broker::unregister_client(const RemotingCommand& request) {
 }
 
 void Broker::on_close(const remoting::ConnectionPtr& connection) {
+  transactions_->producers().on_close(connection);
   std::vector<std::string> affected;
   std::size_t unlocked = 0;
   {

@@ -3,6 +3,7 @@
 #include "broker/server/name_server.h"
 #include "broker/server/refusal_log.h"
 #include "broker/server/schedule_service.h"
+#include "broker/server/transaction_service.h"
 #include "broker/store/message_store.h"
 #include "rocketmq/protocol/bodies.h"
 #include "rocketmq/protocol/headers.h"
@@ -32,6 +33,8 @@ struct BrokerConfig {
   std::int32_t max_reconsume_times = 16;      // then a retried message goes to %DLQ%<group>
   // messageDelayLevel: the delay of each level of DELAY=n and of consumer retries.
   std::string message_delay_level = std::string(kDefaultDelayLevels);
+  // Transaction check-back: transactionCheckInterval, transactionTimeOut, transactionCheckMax.
+  TransactionConfig transaction;
   std::chrono::milliseconds client_expiry{120'000};
   std::chrono::milliseconds queue_lock_expiry{60'000};
   std::int32_t max_pull_messages = 32;       // per PULL_MESSAGE reply
@@ -75,6 +78,7 @@ class Broker final : public remoting::RequestHandler {
   // deliveries.
   void tick();
   const ScheduleService& schedule() const { return *schedule_; }
+  TransactionService& transactions() { return *transactions_; }
 
  private:
   struct Member {
@@ -153,6 +157,7 @@ class Broker final : public remoting::RequestHandler {
   std::map<std::string, Group, std::less<>> groups_;
   std::map<std::string, std::map<rocketmq::MessageQueue, QueueLock>, std::less<>> locks_;
   std::unique_ptr<ScheduleService> schedule_;
+  std::unique_ptr<TransactionService> transactions_;
 
   RefusalLog refusals_{"broker"};
 
