@@ -39,12 +39,9 @@ bool is_system_topic(std::string_view t) {
 }
 
 // ^[%|a-zA-Z0-9_-]+$, at most 127 characters (the V1 stored layout's 1-byte topic length).
+// Checked and worded as the 4.9.7 broker's TopicValidator: blank, characters, then length.
 std::optional<std::string> topic_error(std::string_view t) {
   if (t.empty()) return std::string("The specified topic is blank.");
-  if (t.size() > kMaxTopicLength) {
-    return "The specified topic is longer than topic max length " +
-           std::to_string(kMaxTopicLength) + ".";
-  }
   for (char c : t) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '%' || c == '|' || c == '_' || c == '-';
@@ -52,6 +49,9 @@ std::optional<std::string> topic_error(std::string_view t) {
       return std::string(
           "The specified topic contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$");
     }
+  }
+  if (t.size() > kMaxTopicLength) {
+    return std::string("The specified topic is longer than topic max length.");
   }
   return std::nullopt;
 }
@@ -185,16 +185,11 @@ BrokerRegistration Broker::registration() const {
   reg.broker_id = 0;
   auto version = store_.topic_configs().data_version();
   reg.data_version = {version.timestamp, version.counter};
+  // The topics a real broker creates at start (TBW102, the auto-create template clients route
+  // unknown topics through, with perm 7; the cluster and broker names; ...), then the stored ones.
+  for (auto& t : system_topic_configs()) reg.topic_config_table[t.topic_name] = std::move(t);
   for (const auto& t : store_.topic_configs().list())
     reg.topic_config_table[t.topic_name] = to_wire(t);
-  if (config_.auto_create_topic) {
-    // The auto-create template: clients route unknown topics to brokers publishing it (perm 7).
-    rocketmq::TopicConfig tbw;
-    tbw.topic_name = std::string(kAutoCreateTemplate);
-    tbw.read_queue_nums = tbw.write_queue_nums = config_.default_topic_queue_nums;
-    tbw.perm = kPermRead | kPermWrite | kPermInherit;
-    reg.topic_config_table[tbw.topic_name] = tbw;
-  }
   return reg;
 }
 
@@ -313,6 +308,12 @@ RemotingCommand Broker::dispatch(const remoting::ConnectionPtr& connection,
           r.ext_fields_present = true;
           return r;
         }
+        if (s->second.sub_version < header->sub_version) {
+          auto r = reply_to(request, rsp::SUBSCRIPTION_NOT_LATEST,
+                            "the consumer's subscription not latest");
+          r.ext_fields_present = true;
+          return r;
+        }
         codes = tag_codes_of(s->second);
       }
       RemotingCommand reply;
@@ -414,16 +415,22 @@ RemotingCommand Broker::dispatch(const remoting::ConnectionPtr& connection,
       publish(false);
       return reply_to(request, rsp::SUCCESS);
     }
-    case rc::GET_ALL_TOPIC_CONFIG: {
-      auto reg = registration();
-      rocketmq::RegisterBrokerBody body;
-      body.data_version = reg.data_version;
-      body.topic_config_table = reg.topic_config_table;
-      auto r = reply_to(request, rsp::SUCCESS);
-      // Same wrapper shape as RocketMQ's TopicConfigSerializeWrapper.
-      r.body = body.to_json();
-      return r;
-    }
+    case rc::GET_ALL_TOPIC_CONFIG:
+      return all_topic_config(request);
+    case rc::QUERY_MESSAGE:
+      return query_message(request);
+    case rc::GET_BROKER_CONFIG:
+      return broker_config(request);
+    case rc::GET_BROKER_RUNTIME_INFO:
+      return broker_runtime_info(request);
+    case rc::GET_TOPIC_STATS_INFO:
+      return topic_stats(request);
+    case rc::GET_CONSUMER_CONNECTION_LIST:
+      return consumer_connection_list(request);
+    case rc::GET_CONSUME_STATS:
+      return consume_stats(request);
+    case rc::QUERY_TOPIC_CONSUME_BY_WHO:
+      return topic_consume_by_who(request);
     case rc::GET_ALL_CONSUMER_OFFSET: {
       auto r = reply_to(request, rsp::SUCCESS);
       r.body = store_.consumer_offsets().to_json();
@@ -508,7 +515,10 @@ RemotingCommand Broker::send_message(const remoting::ConnectionPtr& connection,
         "request queueId[" + std::to_string(queue_id) + "] is illegal, TopicConfig [topicName=" +
             topic + ", readQueueNums=" + std::to_string(config->read_queue_nums) +
             ", writeQueueNums=" + std::to_string(config->write_queue_nums) +
-            ", perm=" + perm_text(config->perm) + "] Producer: " + connection->remote_address());
+            ", perm=" + perm_text(config->perm) +
+            ", topicFilterType=SINGLE_TAG, topicSysFlag=" + std::to_string(config->topic_sys_flag) +
+            ", order=" + (config->order ? "true" : "false") +
+            "] Producer: " + connection->remote_address());
   }
 
   // DELAY=n: parked in SCHEDULE_TOPIC_XXXX queue n-1 until level n's delay passed (retried and
@@ -554,8 +564,9 @@ RemotingCommand Broker::send_message(const remoting::ConnectionPtr& connection,
   m.reconsume_times = reconsume_times;
   m.topic = topic;
 
-  // The stored properties: the sender's map re-encoded, CLUSTER added, WAIT dropped.
-  props.erase(std::string(rocketmq::property::WAIT));
+  // The stored properties: the sender's map re-encoded, CLUSTER added, WAIT dropped (kept in
+  // batches, whose inner messages keep their bytes, as a real broker stores them).
+  if (!header->batch) props.erase(std::string(rocketmq::property::WAIT));
   props[std::string(rocketmq::property::CLUSTER)] = config_.cluster_name;
   std::string batch_props = rocketmq::encode_properties(props);
 
@@ -596,6 +607,7 @@ RemotingCommand Broker::send_message(const remoting::ConnectionPtr& connection,
     if (!put.ok()) return send_reply(request, send_error_code(put.error()), put.error().message());
     out.msg_id = rocketmq::make_offset_msg_id(store_host_, put->physical_offset);
     out.queue_offset = put->queue_offset;
+    note_put(1);
   } else {
     std::vector<std::span<char>> spans;
     spans.reserve(records.size());
@@ -607,6 +619,7 @@ RemotingCommand Broker::send_message(const remoting::ConnectionPtr& connection,
       out.msg_id += rocketmq::make_offset_msg_id(store_host_, (*put)[i].physical_offset);
     }
     out.queue_offset = put->front().queue_offset;
+    note_put(static_cast<std::int64_t>(put->size()));
   }
   auto reply = send_reply(request, rsp::SUCCESS, {});
   for (auto& [k, v] : out.to_ext_fields()) reply.ext_fields[k] = v;
@@ -702,7 +715,10 @@ bool Broker::pull_message(const remoting::ConnectionPtr& connection, const Remot
   }
   *reply = reply_to(request, code, std::string(get_status_name(got->status)));
   reply->ext_fields = out.to_ext_fields();
-  if (code == rsp::SUCCESS) reply->body = got->body();
+  if (code == rsp::SUCCESS) {
+    reply->body = got->body();
+    note_get(header.consumer_group, header.topic, static_cast<std::int64_t>(got->messages.size()));
+  }
   return true;
 }
 
@@ -787,6 +803,7 @@ void Broker::tick() {
   }
   for (auto& c : to_close) c->close();
   schedule_->deliver_due(now_ms());
+  sample_stats();
   transactions_->producers().expire(now, config_.client_expiry);
   transactions_->tick(now_ms());
 }
@@ -811,6 +828,11 @@ RemotingCommand Broker::heart_beat(const remoting::ConnectionPtr& connection,
       m.connection = connection;
       m.last_heartbeat = now;
       m.consume_from_where = consumer.consume_from_where;
+      m.language = std::string(rocketmq::language_name(request.language));
+      m.version = request.version;
+      group.consume_type = consumer.consume_type;
+      group.message_model = consumer.message_model;
+      group.consume_from_where = consumer.consume_from_where;
       // One subscription table per group, replaced by each member's heartbeat.
       std::set<std::string> before;
       for (const auto& [topic, sub] : group.subscriptions) before.insert(topic);
@@ -1008,7 +1030,8 @@ RemotingCommand Broker::admin_create_topic(const RemotingCommand& request) {
   if (auto r = create_topic(h->topic, h->read_queue_nums, h->write_queue_nums, h->perm); !r.ok()) {
     return reply_to(request, rsp::SYSTEM_ERROR, r.error().message());
   }
-  return reply_to(request, rsp::SUCCESS);
+  // What a 4.9.7 broker answers (its reply is built before the code is set).
+  return reply_to(request, rsp::SUCCESS, "not set any response code");
 }
 
 }  // namespace rmqc::broker

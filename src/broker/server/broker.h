@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -86,10 +87,36 @@ class Broker final : public remoting::RequestHandler {
     std::weak_ptr<remoting::Connection> connection;
     std::chrono::steady_clock::time_point last_heartbeat;
     std::string consume_from_where;
+    std::string language;  // of its heartbeat (GET_CONSUMER_CONNECTION_LIST)
+    std::int32_t version = 0;
   };
   struct Group {
     std::map<std::uint64_t, Member> members;  // by connection id: one member per connection
     std::map<std::string, rocketmq::SubscriptionData, std::less<>> subscriptions;  // by topic
+    std::string consume_type;  // of the latest heartbeat
+    std::string message_model;
+    std::string consume_from_where;
+  };
+  // Counters behind GET_BROKER_RUNTIME_INFO and GET_CONSUME_STATS (admin_processor.cc).
+  struct RuntimeStats {
+    struct Sample {
+      std::int64_t at_ms, put, get;
+    };
+    struct GroupGets {
+      std::int64_t total = 0, sampled = 0, previous = 0, previous_ms = 0;
+    };
+    std::atomic<std::int64_t> put_total{0};
+    std::atomic<std::int64_t> get_total{0};
+    std::int64_t boot_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    std::mutex mutex;           // the members below
+    std::deque<Sample> samples;  // one a second, the last 601
+    std::int64_t day = 0;
+    std::int64_t put_today_morning = 0, put_yesterday_morning = 0;
+    std::int64_t get_today_morning = 0, get_yesterday_morning = 0;
+    std::int64_t group_sampled_ms = 0;
+    std::map<std::pair<std::string, std::string>, GroupGets> group_gets;  // (group, topic)
   };
   struct ParkedPull {
     remoting::ConnectionPtr connection;
@@ -134,6 +161,22 @@ class Broker final : public remoting::RequestHandler {
                                        const rocketmq::RemotingCommand& request, bool lock);
   rocketmq::RemotingCommand query_consumer_offset(const rocketmq::RemotingCommand& request);
   rocketmq::RemotingCommand admin_create_topic(const rocketmq::RemotingCommand& request);
+  // Query, admin and monitoring requests (admin_processor.cc).
+  rocketmq::RemotingCommand query_message(const rocketmq::RemotingCommand& request);
+  rocketmq::RemotingCommand all_topic_config(const rocketmq::RemotingCommand& request);
+  rocketmq::RemotingCommand broker_config(const rocketmq::RemotingCommand& request);
+  rocketmq::RemotingCommand broker_runtime_info(const rocketmq::RemotingCommand& request);
+  rocketmq::RemotingCommand topic_stats(const rocketmq::RemotingCommand& request);
+  rocketmq::RemotingCommand consumer_connection_list(const rocketmq::RemotingCommand& request);
+  rocketmq::RemotingCommand consume_stats(const rocketmq::RemotingCommand& request);
+  rocketmq::RemotingCommand topic_consume_by_who(const rocketmq::RemotingCommand& request);
+  // The topics a 4.9.7 broker creates at start (registered, not stored).
+  std::vector<rocketmq::TopicConfig> system_topic_configs() const;
+  void note_put(std::int64_t messages);
+  void note_get(const std::string& group, const std::string& topic, std::int64_t messages);
+  void sample_stats();
+  std::string tps_text(bool puts);
+  double consume_tps(const std::string& group, const std::string& topic);
 
   // Ensures a topic exists (auto-create); returns its config or the reply to send.
   Result<TopicConfig> ensure_topic(std::string_view topic, std::int32_t queues, bool* created);
@@ -160,6 +203,7 @@ class Broker final : public remoting::RequestHandler {
   std::unique_ptr<TransactionService> transactions_;
 
   RefusalLog refusals_{"broker"};
+  RuntimeStats stats_;
 
   std::mutex parked_mutex_;
   std::map<std::pair<std::string, std::int32_t>, std::vector<ParkedPull>> parked_;

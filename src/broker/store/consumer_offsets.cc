@@ -97,6 +97,16 @@ void ConsumerOffsets::remove_topic(std::string_view topic) {
   }
 }
 
+std::vector<std::pair<std::string, std::string>> ConsumerOffsets::topic_groups() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::lock_guard lock(mu_);
+  for (const auto& [key, queues] : table_) {
+    const auto at = key.find('@');
+    if (at != std::string::npos) out.emplace_back(key.substr(0, at), key.substr(at + 1));
+  }
+  return out;
+}
+
 std::string ConsumerOffsets::to_json() const {
   nlohmann::json table = nlohmann::json::object();
   {

@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace rmqc::broker {
 
@@ -28,6 +30,8 @@ class ConsumerOffsets {
   // queueId -> offset for one group and topic.
   std::map<int32_t, int64_t> query_all(std::string_view group, std::string_view topic) const;
   void remove_group(std::string_view group);
+  // (topic, group) of every committed offset table (GET_CONSUME_STATS, QUERY_TOPIC_CONSUME_BY_WHO).
+  std::vector<std::pair<std::string, std::string>> topic_groups() const;
   void remove_topic(std::string_view topic);
 
   Result<void> persist();  // no-op when nothing changed

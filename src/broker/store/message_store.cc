@@ -156,6 +156,7 @@ Result<void> MessageStore::recover() {
   RMQC_ASSIGN_OR_RETURN(log_, CommitLog::open(dir + "/commitlog", segment_bytes_));
   RMQC_ASSIGN_OR_RETURN(offsets_, ConsumerOffsets::open(dir + "/consumerOffset.json"));
   RMQC_ASSIGN_OR_RETURN(topics_, TopicConfigs::open(dir + "/topics.json"));
+  RMQC_ASSIGN_OR_RETURN(index_, IndexService::open(dir + "/index", config_.index));
 
   // Consume queues: consumequeue/<topic>/<queueId>/<files>.
   bool any_entries = false;
@@ -181,6 +182,9 @@ Result<void> MessageStore::recover() {
   // Redispatch point: everything below `checkpoint` has durable consume-queue entries. Without
   // any (consumequeue/ deleted, new store) rebuild from the start of the log.
   int64_t from = any_entries ? checkpoint : 0;
+  // The message index may lag the consume queues (or be new): re-add from its restart point.
+  const int64_t index_from = index_->covered();
+  if (index_from < from) from = index_from;
   if (from < log_->min_offset()) from = log_->min_offset();
   if (!log_->is_entry_boundary(from)) {
     log->warn(
@@ -200,6 +204,7 @@ Result<void> MessageStore::recover() {
           [&](const rocketmq::StoredMessageView& m, int64_t phys, int32_t size) -> Result<void> {
             if (!valid_topic(m.topic)) return {};  // never written by us; keep the bytes, no index
             RMQC_ASSIGN_OR_RETURN(auto cq, queue_for_write(m.topic, m.queue_id));
+            if (phys >= index_from) index_->add(m, phys, size);
             ++redispatched;
             return cq->put(m.queue_offset, CqEntry{phys, size, record_tags_code(m.properties)});
           }));
@@ -346,6 +351,10 @@ Result<std::vector<PutResult>> MessageStore::put_messages(
       results.resize(keep);
       placed.resize(keep);
     }
+    for (size_t i = 0; i < results.size(); ++i) {  // message index (buffered, no I/O)
+      index_->add(std::string_view(records[i].data(), records[i].size()),
+                  results[i].physical_offset);
+    }
     dispatched_end_.store(end, std::memory_order_release);
     cq_bytes_ += static_cast<int64_t>(results.size()) * kCqEntryBytes;
     if (config_.flush_mode == FlushMode::kAsync) {
@@ -486,6 +495,46 @@ int64_t MessageStore::earliest_message_store_time(std::string_view topic, int32_
   return -1;
 }
 
+Result<QueryMessageResult> MessageStore::query_messages(std::string_view topic,
+                                                       std::string_view key, int32_t max_num,
+                                                       int64_t begin_ms, int64_t end_ms) const {
+  QueryMessageResult out;
+  if (max_num <= 0 || key.empty()) return out;
+  RMQC_ASSIGN_OR_RETURN(auto hits, index_->lookup(topic, key, begin_ms, end_ms,
+                                                  static_cast<size_t>(max_num) * 2 + 16));
+  out.index_last_update_timestamp = hits.last_update_timestamp;
+  out.index_last_update_phys_offset = hits.last_update_phys_offset;
+  // Index hits are candidates: keep the records that really carry the key (hash collisions,
+  // records aged out or cut by recovery are dropped here).
+  for (int64_t phys : hits.phys_offsets) {
+    if (static_cast<int32_t>(out.found.messages.size()) >= max_num) break;
+    auto view = log_->read_entry(phys);
+    if (!view.ok()) continue;
+    auto m = rocketmq::decode_stored_message(view->bytes);
+    if (!m.ok() || m->topic != topic || m->store_timestamp < begin_ms ||
+        m->store_timestamp > end_ms) {
+      continue;
+    }
+    bool match = false;
+    std::string_view v;
+    if (rocketmq::find_property(m->properties, rocketmq::property::UNIQ_KEY, &v) && v == key) {
+      match = true;
+    } else if (rocketmq::find_property(m->properties, rocketmq::property::KEYS, &v)) {
+      while (!match && !v.empty()) {
+        auto sp = v.find(' ');
+        match = v.substr(0, sp) == key;
+        v = sp == std::string_view::npos ? std::string_view() : v.substr(sp + 1);
+      }
+    }
+    if (!match) continue;
+    out.found.messages.push_back({m->queue_offset, phys, view->bytes});
+    out.found.total_bytes += static_cast<int64_t>(view->bytes.size());
+    out.found.pins.push_back(std::move(view->segment));
+  }
+  out.found.status = out.found.messages.empty() ? GetStatus::kNoMessageInQueue : GetStatus::kFound;
+  return out;
+}
+
 Result<LogView> MessageStore::read_message(int64_t physical_offset) const {
   return log_->read_entry(physical_offset);
 }
@@ -526,6 +575,7 @@ Result<void> MessageStore::flush_once() {
     for (const auto& [key, cq] : queues_) cqs.push_back(cq);
   }
   for (const auto& cq : cqs) RMQC_RETURN_IF_ERROR(cq->sync());
+  RMQC_RETURN_IF_ERROR(index_->flush(/*sync=*/true, log_->min_offset()));
   const int64_t covered = std::min(dispatched, log_->flushed_offset());
   if (covered != checkpoint_written_) {
     RMQC_RETURN_IF_ERROR(write_checkpoint(covered));

@@ -5,6 +5,7 @@
 #include "broker/store/commit_log.h"
 #include "broker/store/consume_queue.h"
 #include "broker/store/consumer_offsets.h"
+#include "broker/store/index_service.h"
 #include "broker/store/store_config.h"
 #include "broker/store/topic_configs.h"
 
@@ -79,6 +80,13 @@ struct GetResult {
   std::vector<std::string_view> ranges() const;
 };
 
+// QUERY_MESSAGE: the records found by key, and how far the index reaches.
+struct QueryMessageResult {
+  GetResult found;  // messages (queue_offset unused), pins, body()
+  int64_t index_last_update_timestamp = 0;
+  int64_t index_last_update_phys_offset = 0;
+};
+
 // Called after messages become visible (and durable in SYNC mode) in a queue, for long polling.
 // Runs on the putting thread: keep it short and thread-safe.
 using ArrivalListener = std::function<void(std::string_view topic, int32_t queue_id,
@@ -125,6 +133,12 @@ class MessageStore {
   // The record starting at a commit-log offset (VIEW_MESSAGE_BY_ID); kNotFound otherwise.
   Result<LogView> read_message(int64_t physical_offset) const;
 
+  // Messages of `topic` whose KEYS contain `key` or whose UNIQ_KEY is `key`, stored within
+  // [begin_ms, end_ms], newest first, at most max_num (index: docs/formats/broker-store.md).
+  Result<QueryMessageResult> query_messages(std::string_view topic, std::string_view key,
+                                            int32_t max_num, int64_t begin_ms,
+                                            int64_t end_ms) const;
+
   int64_t commit_log_min_offset() const { return log_->min_offset(); }
   int64_t commit_log_max_offset() const { return log_->max_offset(); }
   int64_t disk_bytes() const;
@@ -134,6 +148,7 @@ class MessageStore {
   // Set before the first put.
   void set_arrival_listener(ArrivalListener listener) { listener_ = std::move(listener); }
 
+  const StoreConfig& config() const { return config_; }
   ConsumerOffsets& consumer_offsets() { return *offsets_; }
   TopicConfigs& topic_configs() { return *topics_; }
 
@@ -196,6 +211,7 @@ class MessageStore {
   std::unique_ptr<CommitLog> log_;
   std::unique_ptr<ConsumerOffsets> offsets_;
   std::unique_ptr<TopicConfigs> topics_;
+  std::unique_ptr<IndexService> index_;
   ArrivalListener listener_;
 
   std::mutex write_mu_;  // one appender at a time: offsets are assigned in log order

@@ -11,6 +11,12 @@ enum class FlushMode {
   kSync,  // put returns only after the bytes it wrote are fsynced (concurrent puts share one fsync)
 };
 
+// Size of the message index files (docs/formats/broker-store.md, "Message index").
+struct IndexConfig {
+  int32_t slots = 131'072;             // hash slots per file (512 KiB)
+  int32_t entries_per_file = 1 << 20;  // entries per file (24 MiB, sparse until used)
+};
+
 struct StoreConfig {
   std::string dir;  // root: commitlog/, consumequeue/, checkpoint, *.json
 
@@ -26,6 +32,8 @@ struct StoreConfig {
   int64_t retention_bytes = 0;  // delete oldest segments while the store is larger; 0 = no limit
   int64_t max_store_bytes = 0;  // reject puts (kResourceExhausted) beyond this; 0 = no limit
   std::chrono::milliseconds retention_check_interval{10'000};  // 0 = only on explicit calls
+
+  IndexConfig index;  // QUERY_MESSAGE's index of KEYS and UNIQ_KEY
 
   bool verify_crc_on_put = true;  // an entry that would fail recovery must never be written
 };

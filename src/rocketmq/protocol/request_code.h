@@ -13,6 +13,7 @@ inline constexpr std::int32_t QUERY_CONSUMER_OFFSET = 14;
 inline constexpr std::int32_t UPDATE_CONSUMER_OFFSET = 15;
 inline constexpr std::int32_t UPDATE_AND_CREATE_TOPIC = 17;
 inline constexpr std::int32_t GET_ALL_TOPIC_CONFIG = 21;
+inline constexpr std::int32_t GET_BROKER_CONFIG = 26;
 inline constexpr std::int32_t GET_BROKER_RUNTIME_INFO = 28;
 inline constexpr std::int32_t SEARCH_OFFSET_BY_TIMESTAMP = 29;
 inline constexpr std::int32_t GET_MAX_OFFSET = 30;
