@@ -42,6 +42,16 @@ void log_cb(const rd_kafka_t* rk, int level, const char* facility, const char* t
   }
 }
 
+void log_outage(const std::string& reason) {
+  static const Logger logger("kafka-client");
+  logger.warn(reason, "; retrying");
+}
+
+void log_back(const std::string& bootstrap) {
+  static const Logger logger("kafka-client");
+  logger.info("Kafka reachable again (", bootstrap, ")");
+}
+
 }  // namespace
 
 KafkaConf make_conf(const KeyValue& config,
@@ -129,6 +139,43 @@ bool is_system_property(std::string_view name) {
 
 std::string error_text(rd_kafka_resp_err_t err) {
   return std::string(rd_kafka_err2name(err)) + ": " + rd_kafka_err2str(err);
+}
+
+void Reachability::on_error(rd_kafka_resp_err_t err, const char* reason) {
+  std::lock_guard lock(mutex_);
+  if (err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+    last_error_ = std::string(rd_kafka_err2name(err)) + ": " + (reason ? reason : "");
+    return;
+  }
+  reason_ = "Kafka unreachable (" + bootstrap_ + "): " + (reason ? reason : "all brokers down");
+  if (!last_error_.empty()) reason_ += "; last error " + last_error_;
+  if (!down_.exchange(true)) log_outage(reason_);
+}
+
+std::string Reachability::reason() const {
+  std::lock_guard lock(mutex_);
+  return down_.load() ? reason_ : std::string();
+}
+
+void Reachability::clear() {
+  std::lock_guard lock(mutex_);
+  if (!down_.exchange(false)) return;
+  reason_.clear();
+  last_error_.clear();
+  log_back(bootstrap_);
+}
+
+bool Reachability::probe(rd_kafka_t* rk, std::chrono::milliseconds timeout) {
+  if (!down()) return true;
+  const rd_kafka_metadata_t* metadata = nullptr;
+  // all_topics=0 and no topic: the brokers only (and the topics the client knows).
+  if (rd_kafka_metadata(rk, 0, nullptr, &metadata, static_cast<int>(timeout.count())) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return false;
+  }
+  rd_kafka_metadata_destroy(metadata);
+  clear();
+  return true;
 }
 
 }  // namespace rmqc::connectors::kafka

@@ -9,7 +9,10 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,7 +82,41 @@ std::optional<std::string> bytes_of(const Value& value);
 // RocketMQ system properties, which do not become Kafka headers.
 bool is_system_property(std::string_view name);
 
+// How long a task waits for the answer of a Reachability probe.
+inline constexpr std::chrono::milliseconds kProbeTimeout{500};
+
 // librdkafka's error text.
 std::string error_text(rd_kafka_resp_err_t err);
+
+// Whether the Kafka cluster answers a task's client. The client reports "all brokers down"
+// (RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) through its error callback, but nothing when a broker is
+// back: a message received or delivered, or a probe (a metadata request) answered, ends the
+// outage. The reason names the bootstrap servers and the last connection error before it.
+class Reachability {
+ public:
+  explicit Reachability(std::string bootstrap = {}) : bootstrap_(std::move(bootstrap)) {}
+  void set_bootstrap(std::string bootstrap) { bootstrap_ = std::move(bootstrap); }
+  // From the client's error callback.
+  void on_error(rd_kafka_resp_err_t err, const char* reason);
+  // A message came or was delivered.
+  void reached() {
+    if (down_.load(std::memory_order_relaxed)) clear();
+  }
+  bool down() const { return down_.load(std::memory_order_relaxed); }
+  // "Kafka unreachable (<bootstrap>): <error>"; empty when reachable.
+  std::string reason() const;
+  // While down: asks the cluster for its brokers, waiting at most `timeout`; an answer ends the
+  // outage. True when reachable afterwards.
+  bool probe(rd_kafka_t* rk, std::chrono::milliseconds timeout);
+
+ private:
+  void clear();
+
+  std::string bootstrap_;
+  std::atomic<bool> down_{false};
+  mutable std::mutex mutex_;
+  std::string last_error_;  // under mutex_: the last connection error reported
+  std::string reason_;      // under mutex_
+};
 
 }  // namespace rmqc::connectors::kafka

@@ -86,6 +86,7 @@ void KafkaSinkTask::start(const KeyValue& config) {
   config_ = parse_or_throw(config);
   rename_ = config_.get_string(kKafkaTopicConfig);
   flush_timeout_ = std::chrono::milliseconds(config_.get_long(kFlushTimeoutConfig, 30000));
+  reach_.set_bootstrap(config_.get_string(kBootstrapServerConfig));
   std::string connector = config_.get_string("connector.name");
   if (connector.empty() && context() != nullptr) connector = context()->connector_name();
   KafkaConf conf = make_conf(config_, {{"client.id", "rmq-connect-" + connector},
@@ -178,8 +179,12 @@ void KafkaSinkTask::delivery_cb(rd_kafka_t* rk, const rd_kafka_message_t* messag
   (void)rk;
   (void)opaque;
   std::unique_ptr<Delivery> delivery(static_cast<Delivery*>(message->_private));
-  if (!delivery || !message->err) return;
+  if (!delivery) return;
   KafkaSinkTask* self = delivery->task;
+  if (!message->err) {
+    self->reach_.reached();
+    return;
+  }
   std::lock_guard lock(self->failures_mutex_);
   auto [it, inserted] = self->failed_.emplace(delivery->queue, delivery->offset);
   if (!inserted) it->second = std::min(it->second, delivery->offset);
@@ -189,6 +194,7 @@ void KafkaSinkTask::delivery_cb(rd_kafka_t* rk, const rd_kafka_message_t* messag
 void KafkaSinkTask::error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
   (void)rk;
   auto* self = static_cast<KafkaSinkTask*>(opaque);
+  self->reach_.on_error(static_cast<rd_kafka_resp_err_t>(err), reason);
   std::string text =
       std::string(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))) + ": " + reason;
   if (text == self->last_error_) return;
@@ -206,6 +212,12 @@ OffsetMap KafkaSinkTask::await_deliveries() {
     if (woken_.exchange(false)) {
       throw RetriableException("interrupted while waiting for Kafka to acknowledge " +
                                std::to_string(rd_kafka_outq_len(producer_.get())) + " message(s)");
+    }
+    if (reach_.down() && rd_kafka_outq_len(producer_.get()) > 0 &&
+        !reach_.probe(producer_.get(), kProbeTimeout)) {
+      throw RetriableException(reach_.reason() + "; " +
+                               std::to_string(rd_kafka_outq_len(producer_.get())) +
+                               " message(s) wait for its acknowledgement");
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       throw RetriableException(std::to_string(rd_kafka_outq_len(producer_.get())) +

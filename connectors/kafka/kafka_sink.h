@@ -49,7 +49,8 @@ class KafkaSinkTask final : public SinkTask {
   // dead letter queue when there is one, else the task fails.
   void put(std::vector<ConnectRecord>& records) override;
   // Waits for every delivery report; throws RetriableException when some delivery failed (the
-  // queues are rewound to the first failed record) or Kafka did not answer in time.
+  // queues are rewound to the first failed record) or Kafka did not answer in time, and at once
+  // while the Kafka cluster is unreachable (the reason in the message).
   void flush(const OffsetMap& current_offsets) override;
   // As flush(), but a failed delivery holds back only its own queue's offset.
   OffsetMap pre_commit(const OffsetMap& current_offsets) override;
@@ -77,6 +78,7 @@ class KafkaSinkTask final : public SinkTask {
   std::map<RecordPartition, std::int64_t> failed_;  // queue -> first failed queue offset
   std::string last_failure_;
   std::string last_error_;
+  Reachability reach_;  // down: pre_commit() throws at once with the reason
 };
 
 }  // namespace rmqc::connectors::kafka

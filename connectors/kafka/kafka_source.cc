@@ -95,6 +95,7 @@ void KafkaSourceTask::start(const KeyValue& config) {
   key_bytes_ = wants_bytes(config_, "key.converter");
   value_bytes_ = wants_bytes(config_, "value.converter");
   batch_size_ = config_.get_int(kPollBatchConfig, 500);
+  reach_.set_bootstrap(config_.get_string(kBootstrapServerConfig));
 
   std::string connector = config_.get_string("connector.name");
   if (connector.empty() && context() != nullptr) connector = context()->connector_name();
@@ -214,11 +215,15 @@ std::vector<ConnectRecord> KafkaSourceTask::poll() {
       }
       continue;
     }
-    if (!last_error_.empty()) {
-      log().info("Kafka reachable again (", config_.get_string(kBootstrapServerConfig), ")");
-      last_error_.clear();
-    }
+    last_error_.clear();
+    reach_.reached();
     out.push_back(to_record(*message));
+  }
+  // Nothing came while the cluster is down: say so (the worker retries and shows why), unless
+  // it answers again.
+  if (out.empty() && reach_.down() && !woken_.load() &&
+      !reach_.probe(consumer_.get(), kProbeTimeout)) {
+    throw RetriableException(reach_.reason());
   }
   return out;
 }
@@ -287,6 +292,7 @@ void KafkaSourceTask::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 void KafkaSourceTask::error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
   (void)rk;
   auto* self = static_cast<KafkaSourceTask*>(opaque);
+  self->reach_.on_error(static_cast<rd_kafka_resp_err_t>(err), reason);
   std::string text =
       std::string(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))) + ": " + reason;
   if (text == self->last_error_) return;

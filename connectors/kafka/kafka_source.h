@@ -48,6 +48,8 @@ class KafkaSourceTask final : public SourceTask {
   std::vector<ConnectRecord> poll() override;
   // Stores the Kafka offset after the record for the group's next commit.
   void commit(const ConnectRecord& record, const RecordMetadata& metadata) override;
+  // While the Kafka cluster is unreachable, a poll() that got nothing throws RetriableException
+  // saying so (the worker retries it and shows the reason in the task's status).
   void wakeup() override;
 
   // The consumer group this task joined, and its partitions now ("topic[3]"); task thread only.
@@ -77,6 +79,7 @@ class KafkaSourceTask final : public SourceTask {
   KafkaQueue queue_;
   std::atomic<bool> woken_{false};
   std::string last_error_;  // the last client error logged (logged again once it changes)
+  Reachability reach_;      // down: an empty poll() throws RetriableException with the reason
 };
 
 }  // namespace rmqc::connectors::kafka

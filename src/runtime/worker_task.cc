@@ -5,6 +5,7 @@
 #include "base/logging.h"
 #include "base/thread_name.h"
 
+#include <ctime>
 #include <typeinfo>
 
 namespace rmqc::runtime {
@@ -177,6 +178,36 @@ void WorkerTask::set_state(RunState state, std::optional<std::string> trace) {
   if (state_.state == RunState::kFailed && state != RunState::kUnassigned) return;  // sticky
   state_.state = state;
   state_.trace = std::move(trace);
+  retrying_.store(0);  // a new state starts without a retry in progress
+  retry_reason_.clear();
+}
+
+void WorkerTask::note_retrying(RetryCall call, const std::string& reason) {
+  std::lock_guard lock(state_mutex_);
+  if (state_.state != RunState::kRunning) return;
+  if (retrying_.load() == 0) {
+    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm utc{};
+    ::gmtime_r(&now, &utc);
+    char text[32];
+    std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
+    retry_since_ = text;
+  }
+  retrying_.store(static_cast<int>(call) + 1);
+  if (reason != retry_reason_) {
+    logger("worker")->warn("task {}-{}: {}; retrying", setup_.connector, setup_.task_id, reason);
+    retry_reason_ = reason;
+  }
+  state_.trace = reason + " (retrying since " + retry_since_ + ")";
+}
+
+void WorkerTask::end_retrying() {
+  std::lock_guard lock(state_mutex_);
+  if (retrying_.exchange(0) == 0) return;
+  logger("worker")->info("task {}-{}: no longer retrying ({})", setup_.connector, setup_.task_id,
+                         retry_reason_);
+  retry_reason_.clear();
+  if (state_.state == RunState::kRunning) state_.trace.reset();
 }
 
 void WorkerTask::fail(const std::string& trace) {
@@ -260,8 +291,22 @@ void WorkerSourceTask::run() {
   bool healthy = true;
   while (healthy && wait_while_paused()) {
     const auto poll_started = std::chrono::steady_clock::now();
+    // A RetriableException from poll() is retried without end, as in Kafka Connect and the
+    // Java runtime: the poll counts as empty and the task's status says why meanwhile.
     auto result = errors_.run(
-        Stage::kTaskPoll, [&] { return task_->poll(); }, [] { return FailedRecord{}; });
+        Stage::kTaskPoll,
+        [&]() -> std::vector<ConnectRecord> {
+          try {
+            auto records = task_->poll();
+            clear_retrying(RetryCall::kPoll);
+            return records;
+          } catch (const RetriableException& e) {
+            note_retrying(RetryCall::kPoll, e.what());
+            wait_for(kRetryBackoff);
+            return {};
+          }
+        },
+        [] { return FailedRecord{}; });
     metrics_.batch_time.observe(std::chrono::steady_clock::now() - poll_started);
     if (!result.ok()) {
       if (result.error().code() == ErrorCode::kCancelled) break;  // stopped while retrying
@@ -958,13 +1003,14 @@ void WorkerSinkTask::run() {
       try {
         const auto put_started = std::chrono::steady_clock::now();
         task_->put(batch);
+        clear_retrying(RetryCall::kPut);
         metrics_.batch_time.observe(std::chrono::steady_clock::now() - put_started);
         metrics_.batch_size.observe(batch.size());
         add(metrics_.sink_record_send, batch.size());
         put_done = true;
         break;
       } catch (const RetriableException& e) {
-        logger("worker")->warn("task {}: put will be retried: {}", task_name_, e.what());
+        note_retrying(RetryCall::kPut, e.what());
         wait_for(kRetryBackoff);
         if (stopping()) break;
       } catch (...) {
@@ -1079,10 +1125,10 @@ bool WorkerSinkTask::commit_offsets() {
   OffsetMap to_commit;
   try {
     to_commit = task_->pre_commit(current_);
+    clear_retrying(RetryCall::kCommit);
   } catch (const RetriableException& e) {
     add(metrics_.offset_commit_failure);
-    logger("worker")->warn("task {}: flush failed, offsets not committed yet: {}", task_name_,
-                           e.what());
+    note_retrying(RetryCall::kCommit, std::string("offsets not committed yet: ") + e.what());
     return true;
   } catch (...) {
     add(metrics_.offset_commit_failure);

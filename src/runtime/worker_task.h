@@ -86,6 +86,14 @@ class WorkerTask : public std::enable_shared_from_this<WorkerTask> {
   virtual void run() = 0;
   void set_state(RunState state, std::optional<std::string> trace = std::nullopt);
   void fail(const std::string& trace);
+  // What a RUNNING task retries without end (a RetriableException from poll(), put() or
+  // pre_commit()): its status trace says why, "<reason> (retrying since <UTC time>)", until the
+  // same kind of call succeeds (clear_retrying). The reason is logged once per change.
+  enum class RetryCall { kPoll, kPut, kCommit };
+  void note_retrying(RetryCall call, const std::string& reason);
+  void clear_retrying(RetryCall call) {
+    if (retrying_.load(std::memory_order_relaxed) == static_cast<int>(call) + 1) end_retrying();
+  }
   // Sequentially consistent, like the stores in stop() and set_paused(): a task thread that
   // publishes something interrupt() uses and then checks these sees a stop or pause that
   // interrupt() missed.
@@ -120,8 +128,13 @@ class WorkerTask : public std::enable_shared_from_this<WorkerTask> {
   TaskMetrics metrics_;  // written by the task thread only (relaxed adds)
 
  private:
+  void end_retrying();
+
   mutable std::mutex state_mutex_;
   TaskState state_;
+  std::atomic<int> retrying_{0};  // 1 + the RetryCall retried now, 0: none
+  std::string retry_reason_;      // under state_mutex_
+  std::string retry_since_;       // under state_mutex_: UTC time of the first failure
   OffsetMap committed_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> paused_{false};

@@ -3,7 +3,9 @@
 //   rmqc-kafka-mock [--brokers N] [--topic NAME:PARTITIONS]...
 //
 // Prints "bootstrap: host:port,..." on stdout once the brokers listen, then serves until
-// SIGTERM/SIGINT or, when stdin is a pipe, until it closes (the parent is gone).
+// SIGTERM/SIGINT or, when stdin is a pipe, until it closes (the parent is gone). Lines on that
+// pipe control the brokers: "down <id>" disconnects broker <id> (1..N) and refuses connections,
+// "up <id>" lets them in again; each is answered with "ok" on stdout.
 
 #include "mock_cluster.h"
 
@@ -55,12 +57,31 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   struct stat in {};
   const bool watch_stdin = ::fstat(STDIN_FILENO, &in) == 0 && S_ISFIFO(in.st_mode);
+  std::string pending;
   while (!stop_requested) {
     pollfd p{watch_stdin ? STDIN_FILENO : -1, POLLIN, 0};
     int n = ::poll(&p, 1, 200);
     if (n > 0) {
       char buf[256];
-      if (::read(STDIN_FILENO, buf, sizeof(buf)) <= 0) break;  // stdin closed: the parent is gone
+      const ssize_t got = ::read(STDIN_FILENO, buf, sizeof(buf));
+      if (got <= 0) break;  // stdin closed: the parent is gone
+      pending.append(buf, static_cast<std::size_t>(got));
+      for (auto eol = pending.find('\n'); eol != std::string::npos; eol = pending.find('\n')) {
+        const std::string line = pending.substr(0, eol);
+        pending.erase(0, eol + 1);
+        const int id = line.size() > 3 ? std::atoi(line.c_str() + line.find(' ') + 1) : 0;
+        if (line.rfind("down ", 0) == 0 && id >= 1 && id <= brokers) {
+          cluster.set_down(id);
+        } else if (line.rfind("up ", 0) == 0 && id >= 1 && id <= brokers) {
+          cluster.set_up(id);
+        } else {
+          std::printf("unknown command: %s\n", line.c_str());
+          std::fflush(stdout);
+          continue;
+        }
+        std::printf("ok\n");
+        std::fflush(stdout);
+      }
     }
   }
   return 0;

@@ -5,6 +5,8 @@
 // the bootstrap address is the mock cluster's); a kill -9 of the worker mid-stream loses nothing.
 #include "integration/worker_harness.h"
 #include "rocketmq/client/admin.h"
+#include "rocketmq/client/lite_pull_consumer.h"
+#include "rocketmq/client/producer.h"
 
 #include <gtest/gtest.h>
 
@@ -12,14 +14,18 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <string>
+#include <vector>
 
 namespace rmqc::itest {
 namespace {
 
-// rmqc-kafka-mock as a child: a mock cluster with the topic, until its stdin pipe closes.
+constexpr const char* kSinkGroup = "connector-consumer-group-kafkaSink";
+
+// rmqc-kafka-mock as a child: a mock cluster with the topics, until its stdin pipe closes.
 class MockCluster {
  public:
-  explicit MockCluster(const std::string& topic_spec) {
+  explicit MockCluster(const std::vector<std::string>& topic_specs) {
     const char* bin = std::getenv("RMQC_KAFKA_MOCK_BIN");
     if (bin == nullptr) return;
     int in[2];
@@ -31,30 +37,51 @@ class MockCluster {
       ::dup2(out[1], STDOUT_FILENO);
       ::close(in[1]);
       ::close(out[0]);
-      ::execl(bin, bin, "--topic", topic_spec.c_str(), static_cast<char*>(nullptr));
+      std::vector<char*> args{const_cast<char*>(bin)};
+      for (const auto& spec : topic_specs) {
+        args.push_back(const_cast<char*>("--topic"));
+        args.push_back(const_cast<char*>(spec.c_str()));
+      }
+      args.push_back(nullptr);
+      ::execv(bin, args.data());
       ::_exit(127);
     }
     ::close(in[0]);
     ::close(out[1]);
     stdin_ = in[1];
-    std::string line;
-    char c;
-    while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
-    ::close(out[0]);
+    stdout_ = out[0];
+    const std::string line = read_line();
     if (line.rfind("bootstrap: ", 0) == 0) bootstraps_ = line.substr(11);
   }
   ~MockCluster() {
     if (stdin_ >= 0) ::close(stdin_);
+    if (stdout_ >= 0) ::close(stdout_);
     if (pid_ > 0) {
       ::kill(pid_, SIGTERM);
       ::waitpid(pid_, nullptr, 0);
     }
   }
   const std::string& bootstraps() const { return bootstraps_; }
+  // "down 1" / "up 1": broker 1 refuses connections / takes them again; true once done.
+  bool command(const std::string& line) {
+    const std::string text = line + "\n";
+    if (::write(stdin_, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+      return false;
+    }
+    return read_line() == "ok";
+  }
 
  private:
+  std::string read_line() {
+    std::string line;
+    char c;
+    while (::read(stdout_, &c, 1) == 1 && c != '\n') line += c;
+    return line;
+  }
+
   pid_t pid_ = -1;
   int stdin_ = -1;
+  int stdout_ = -1;
   std::string bootstraps_;
 };
 
@@ -123,8 +150,8 @@ std::map<std::string, int> arrived(const std::vector<Seen>& seen, const std::str
 
 TEST(KafkaPipelineTest, KcatThroughRocketMqAndBackSurvivesKill9) {
   ASSERT_EQ(std::system("kcat -V >/dev/null 2>&1"), 0) << "kcat is not installed";
-  MockCluster a("kafkaconnect:2");
-  MockCluster b("kafkaconnect:2");
+  MockCluster a({"kafkaconnect:2"});
+  MockCluster b({"kafkaconnect:2"});
   ASSERT_FALSE(a.bootstraps().empty()) << "rmqc-kafka-mock did not start (RMQC_KAFKA_MOCK_BIN)";
   ASSERT_FALSE(b.bootstraps().empty());
 
@@ -162,8 +189,9 @@ TEST(KafkaPipelineTest, KcatThroughRocketMqAndBackSurvivesKill9) {
       if (status.ok()) queues = *status;
       return queues.size() == 4;
     }));
+    // Seed 001's group of the sink: connector-consumer-group-<connector name>.
     for (const auto& q : queues) {
-      ASSERT_TRUE((*admin)->commit_offset("connect-kafkaSink", q.queue, 0).ok());
+      ASSERT_TRUE((*admin)->commit_offset(kSinkGroup, q.queue, 0).ok());
     }
   }
   auto created = w->get(sink_call);
@@ -180,6 +208,8 @@ TEST(KafkaPipelineTest, KcatThroughRocketMqAndBackSurvivesKill9) {
   EXPECT_NE(stored.find("connect.topicnames"), std::string::npos) << stored;
   EXPECT_NE(stored.find("max.tasks"), std::string::npos) << stored;
   EXPECT_EQ(stored.find("connector-class"), std::string::npos) << stored;
+  EXPECT_NE(stored.find("\"task.group.id\":\"" + std::string(kSinkGroup) + "\""), std::string::npos)
+      << stored;
   EXPECT_NE(read_text(dir / "worker.log").find("use connector.class"), std::string::npos);
 
   // Keys, bodies and headers intact.
@@ -204,6 +234,31 @@ TEST(KafkaPipelineTest, KcatThroughRocketMqAndBackSurvivesKill9) {
     ++checked;
   }
   EXPECT_GE(checked, kFirst);
+  // On the broker: the sink's consumers are members of the seed's group, and the group's
+  // committed offsets cover what arrived in Kafka B.
+  {
+    rocketmq::ClientConfig client;
+    client.namesrv_addr = w->namesrv();
+    auto admin = rocketmq::Admin::start(client);
+    ASSERT_TRUE(admin.ok()) << admin.error().to_string();
+    auto members = (*admin)->consumer_ids(kSinkGroup);
+    ASSERT_TRUE(members.ok()) << members.error().to_string();
+    EXPECT_EQ(members->size(), 2u);  // tasks.num 2
+    std::int64_t committed = 0;
+    ASSERT_TRUE(eventually(
+        [&] {
+          auto queues = (*admin)->topic_status("kafkaconnect");
+          if (!queues.ok()) return false;
+          committed = 0;
+          for (const auto& q : *queues) {
+            auto c = (*admin)->committed_offset(kSinkGroup, q.queue);
+            if (c.ok() && *c > 0) committed += *c;
+          }
+          return committed >= kFirst;
+        },
+        60s, 200ms))
+        << committed << " committed under " << kSinkGroup;
+  }
 
   // kill -9 mid-stream: kcat keeps producing in chunks while the worker is killed as soon as the
   // first messages of the phase reach Kafka B, and while it restarts.
@@ -268,6 +323,189 @@ TEST(KafkaPipelineTest, KcatThroughRocketMqAndBackSurvivesKill9) {
       "by the sink)\n",
       at_kill, kSecond, duplicates, static_cast<long long>(source_dups));
   EXPECT_EQ(w->stop(), 0);
+}
+
+// Kafka down: the tasks stay RUNNING and retry; their status says why until Kafka is back, and
+// nothing is lost.
+TEST(KafkaPipelineTest, StatusSaysWhyWhileKafkaIsDown) {
+  MockCluster k({"status-in:1", "status-out:1"});
+  ASSERT_FALSE(k.bootstraps().empty()) << "rmqc-kafka-mock did not start (RMQC_KAFKA_MOCK_BIN)";
+  TempDir dir("rmqc_kafka_status");
+  const std::string conf = dir / "worker.conf";
+  write_file(conf, worker_conf(dir / "store", "offsetCommitIntervalMsConfig=1000\n"));
+  WorkerProcess w;
+  ASSERT_TRUE(w.start(conf, {}, dir / "worker.log")) << w.error();
+  rocketmq::ClientConfig client;
+  client.namesrv_addr = w.namesrv();
+  auto admin = rocketmq::Admin::start(client);
+  ASSERT_TRUE(admin.ok()) << admin.error().to_string();
+  ASSERT_TRUE((*admin)->create_topic("status-rmq", 1).ok());
+  ASSERT_TRUE(eventually([&] {
+    auto status = (*admin)->topic_status("status-rmq");
+    return status.ok() && status->size() == 1;
+  }));
+  auto created =
+      w.post("/connectors/kafkaStatusSource", Json{{"connector.class", "KafkaSourceConnector"},
+                                                   {"kafka.topics", "status-in"},
+                                                   {"kafka.bootstrap.server", k.bootstraps()}}
+                                                  .dump());
+  ASSERT_EQ(created.status, 200) << created.body;
+  created = w.post("/connectors/kafkaStatusSink",
+                   Json{{"connector.class", "KafkaSinkConnector"},
+                        {"connect.topicnames", "status-rmq"},
+                        {"consume.from.where", "CONSUME_FROM_FIRST_OFFSET"},
+                        {"kafka.topic", "status-out"},
+                        {"kafka.bootstrap.server", k.bootstraps()}}
+                       .dump());
+  ASSERT_EQ(created.status, 200) << created.body;
+
+  rocketmq::ProducerConfig pc;
+  pc.client = client;
+  pc.group = "status-producer";
+  auto producer = rocketmq::Producer::start(pc);
+  ASSERT_TRUE(producer.ok()) << producer.error().to_string();
+  auto send = [&](const std::string& body) {
+    return (*producer)->send(rocketmq::Message("status-rmq", body)).ok();
+  };
+  // Flowing first: one message through the sink.
+  ASSERT_TRUE(send("before"));
+  ASSERT_TRUE(eventually([&] { return kcat_consume(k.bootstraps(), "status-out").size() == 1; },
+                         60s, 200ms))
+      << w.log_tail();
+  for (const char* name : {"kafkaStatusSource", "kafkaStatusSink"}) {
+    Json s = w.status(name);
+    ASSERT_TRUE(w.all_in(name, "RUNNING")) << s;
+    EXPECT_TRUE(s["tasks"][0]["trace"].is_null()) << s;
+  }
+
+  ASSERT_TRUE(k.command("down 1"));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(send("while-down-" + std::to_string(i)));
+  auto says_why = [&](const std::string& name) {
+    Json s = w.status(name);
+    if (!s.is_object() || s["tasks"].empty()) return false;
+    const Json& t = s["tasks"][0];
+    const std::string trace = t["trace"].is_string() ? t["trace"].get<std::string>() : "";
+    return t["state"] == "RUNNING" &&
+           trace.find("Kafka unreachable (" + k.bootstraps() + ")") != std::string::npos &&
+           trace.find("retrying since ") != std::string::npos;
+  };
+  EXPECT_TRUE(eventually([&] { return says_why("kafkaStatusSource"); }, 60s, 200ms))
+      << w.status("kafkaStatusSource") << w.log_tail();
+  EXPECT_TRUE(eventually([&] { return says_why("kafkaStatusSink"); }, 60s, 200ms))
+      << w.status("kafkaStatusSink") << w.log_tail();
+  for (const char* name : {"kafkaStatusSource", "kafkaStatusSink"}) {
+    std::printf("%s while Kafka is down: %s\n", name, w.status(name)["tasks"][0].dump().c_str());
+  }
+
+  ASSERT_TRUE(k.command("up 1"));
+  auto clear = [&](const std::string& name) {
+    Json s = w.status(name);
+    return w.all_in(name, "RUNNING") && s["tasks"][0]["trace"].is_null();
+  };
+  EXPECT_TRUE(eventually([&] { return clear("kafkaStatusSource"); }, 60s, 200ms))
+      << w.status("kafkaStatusSource");
+  EXPECT_TRUE(eventually([&] { return clear("kafkaStatusSink"); }, 60s, 200ms))
+      << w.status("kafkaStatusSink");
+  std::set<std::string> out;
+  EXPECT_TRUE(eventually(
+      [&] {
+        out.clear();
+        for (const auto& m : kcat_consume(k.bootstraps(), "status-out")) out.insert(m.value);
+        return out.size() == 6;
+      },
+      60s, 500ms))
+      << out.size() << " of 6 distinct messages in Kafka after the outage";
+  (*producer)->shutdown();
+  EXPECT_EQ(w.stop(), 0);
+}
+
+// A record the sink cannot convert (not the JSON envelope its JsonConverter expects) goes to the
+// dead letter queue under errors.tolerance=all, with its context; the others reach Kafka.
+TEST(KafkaPipelineTest, ABadRecordGoesToTheDeadLetterQueue) {
+  ASSERT_EQ(std::system("kcat -V >/dev/null 2>&1"), 0) << "kcat is not installed";
+  MockCluster k({"dlq-out:1"});
+  ASSERT_FALSE(k.bootstraps().empty()) << "rmqc-kafka-mock did not start (RMQC_KAFKA_MOCK_BIN)";
+  TempDir dir("rmqc_kafka_dlq");
+  write_file(dir / "worker.conf", worker_conf(dir / "store"));
+  WorkerProcess w;
+  ASSERT_TRUE(w.start(dir / "worker.conf", {}, dir / "worker.log")) << w.error();
+  rocketmq::ClientConfig client;
+  client.namesrv_addr = w.namesrv();
+  rocketmq::ProducerConfig pc;
+  pc.client = client;
+  pc.group = "dlq-producer";
+  auto producer = rocketmq::Producer::start(pc);
+  ASSERT_TRUE(producer.ok()) << producer.error().to_string();
+  auto envelope = [](const std::string& text) {
+    return Json{{"schema", {{"type", "string"}, {"optional", false}}}, {"payload", text}}.dump();
+  };
+  // One queue: the three records in this order.
+  {
+    auto admin = rocketmq::Admin::start(client);
+    ASSERT_TRUE(admin.ok()) << admin.error().to_string();
+    ASSERT_TRUE((*admin)->create_topic("dlq-in", 1).ok());
+  }
+  for (const std::string& body :
+       {envelope("good-1"), std::string("not JSON"), envelope("good-2")}) {
+    auto sent = (*producer)->send(rocketmq::Message("dlq-in", body));
+    ASSERT_TRUE(sent.ok()) << sent.error().to_string();
+  }
+  auto created =
+      w.post("/connectors/kafkaDlqSink", Json{{"connector.class", "KafkaSinkConnector"},
+                                              {"connect.topicnames", "dlq-in"},
+                                              {"consume.from.where", "CONSUME_FROM_FIRST_OFFSET"},
+                                              {"kafka.topic", "dlq-out"},
+                                              {"kafka.bootstrap.server", k.bootstraps()},
+                                              {"value.converter", "JsonConverter"},
+                                              {"value.converter.schemas.enable", "true"},
+                                              {"errors.tolerance", "all"},
+                                              {"errors.deadletterqueue.topic.name", "kafka-dlq"}}
+                                             .dump());
+  ASSERT_EQ(created.status, 200) << created.body;
+  std::vector<Seen> out;
+  ASSERT_TRUE(eventually(
+      [&] {
+        out = kcat_consume(k.bootstraps(), "dlq-out");
+        return out.size() >= 2;
+      },
+      60s, 300ms))
+      << w.log_tail();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].value, "good-1");
+  EXPECT_EQ(out[1].value, "good-2");
+  EXPECT_TRUE(w.all_in("kafkaDlqSink", "RUNNING")) << w.status("kafkaDlqSink");
+
+  rocketmq::ConsumerConfig cc;
+  cc.client = client;
+  cc.group = "dlq-reader";
+  cc.auto_commit = false;
+  auto consumer = rocketmq::LitePullConsumer::start(cc);
+  ASSERT_TRUE(consumer.ok()) << consumer.error().to_string();
+  std::vector<rocketmq::MessageQueue> queues;
+  ASSERT_TRUE(eventually([&] {
+    auto q = (*consumer)->fetch_queues("kafka-dlq");
+    if (q.ok()) queues = *q;
+    return !queues.empty();
+  }));
+  ASSERT_TRUE((*consumer)->assign(queues).ok());
+  for (const auto& q : queues) (void)(*consumer)->seek_to_begin(q);
+  std::vector<rocketmq::MessageExt> dead;
+  ASSERT_TRUE(eventually([&] {
+    auto got = (*consumer)->poll(200ms);
+    if (got.ok()) {
+      for (auto& m : *got) dead.push_back(std::move(m));
+    }
+    return !dead.empty();
+  }));
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].body(), "not JSON");
+  auto props = dead[0].properties();
+  EXPECT_EQ(props["__connect.errors.stage"], "VALUE_CONVERTER");
+  EXPECT_EQ(props["__connect.errors.topic"], "dlq-in");
+  EXPECT_EQ(props["__connect.errors.connector.name"], "kafkaDlqSink");
+  (*consumer)->shutdown();
+  (*producer)->shutdown();
+  EXPECT_EQ(w.stop(), 0);
 }
 
 }  // namespace
