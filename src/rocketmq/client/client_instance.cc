@@ -381,6 +381,15 @@ void ClientInstance::unregister_client(const std::optional<std::string>& produce
   }
 }
 
+void ClientInstance::set_request_handler(std::int32_t code, RequestHandler handler) {
+  std::lock_guard lock(listeners_mutex_);
+  if (handler) {
+    request_handlers_[code] = std::move(handler);
+  } else {
+    request_handlers_.erase(code);
+  }
+}
+
 std::optional<RemotingCommand> ClientInstance::on_server_request(const std::string& addr,
                                                                  RemotingCommand request) {
   if (request.code == rc::NOTIFY_CONSUMER_IDS_CHANGED) {
@@ -397,6 +406,14 @@ std::optional<RemotingCommand> ClientInstance::on_server_request(const std::stri
     }
     return RemotingCommand::response_to(request, rsp::SUCCESS);
   }
+  RequestHandler handler;
+  {
+    std::lock_guard lock(listeners_mutex_);
+    if (auto it = request_handlers_.find(request.code); it != request_handlers_.end()) {
+      handler = it->second;
+    }
+  }
+  if (handler) return handler(addr, request);
   return RemotingCommand::response_to(
       request, rsp::REQUEST_CODE_NOT_SUPPORTED,
       " request type " + std::to_string(request.code) + " not supported");

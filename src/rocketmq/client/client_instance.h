@@ -45,6 +45,10 @@ class ClientInstance {
   using HeartbeatContributor = std::function<void(HeartbeatData&)>;
   // NOTIFY_CONSUMER_IDS_CHANGED for a group; runs on an I/O thread, must not block.
   using GroupChangedListener = std::function<void(const std::string& group)>;
+  // Another broker-initiated request (CHECK_TRANSACTION_STATE ...): runs on an I/O thread, must
+  // not block; returns the reply (ignored for oneway requests).
+  using RequestHandler = std::function<std::optional<RemotingCommand>(
+      const std::string& broker_addr, RemotingCommand& request)>;
 
   static Result<std::shared_ptr<ClientInstance>> create(ClientConfig config);
   ~ClientInstance();
@@ -79,6 +83,8 @@ class ClientInstance {
   void remove_heartbeat_contributor(int id);
   int add_group_changed_listener(GroupChangedListener listener);
   void remove_group_changed_listener(int id);
+  // One handler per request code; an empty handler removes it.
+  void set_request_handler(std::int32_t code, RequestHandler handler);
 
   // Sends HEART_BEAT to every known master now; returns the first failure.
   Result<void> send_heartbeat();
@@ -111,6 +117,7 @@ class ClientInstance {
   int next_listener_id_ = 1;
   std::map<int, HeartbeatContributor> contributors_;
   std::map<int, GroupChangedListener> group_listeners_;
+  std::map<std::int32_t, RequestHandler> request_handlers_;
 
   std::mutex run_mutex_;
   std::condition_variable run_cv_;

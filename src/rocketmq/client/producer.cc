@@ -136,6 +136,11 @@ Result<std::shared_ptr<Producer::Prepared>> Producer::prepare(const Message& m) 
   h.flag = m.flag;
   h.properties = encode_message_properties(m, p->msg_id);
   h.batch = false;
+  // A transactional half message (TransactionProducer): sysFlag PREPARED, as Java's producer.
+  if (auto t = m.properties.find(property::TRAN_MSG);
+      t != m.properties.end() && t->second == "true") {
+    h.sys_flag |= sysflag::TRANSACTION_PREPARED_TYPE;
+  }
   if (m.body.size() >= config_.compress_over) {
     auto compressed = compress_body(m.body, config_.compress_level);
     if (compressed.ok() && compressed->size() < m.body.size()) {
