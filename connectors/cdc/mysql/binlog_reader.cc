@@ -3,6 +3,7 @@
 #include "rmqc/api/logging.h"
 #include "rmqc/api/struct.h"
 
+#include "cdc/common/incremental_snapshot.h"
 #include "cdc/mysql/binlog_events.h"
 #include "cdc/mysql/mysql_columns.h"
 
@@ -238,7 +239,9 @@ struct BinlogReader::Impl {
       : options(std::move(o)),
         config(options.config),
         queue(std::move(q)),
-        partition(server_partition(config.prefix)) {}
+        partition(server_partition(config.prefix)) {
+    if (options.committed_offset) incremental.restore(*options.committed_offset);
+  }
 
   ReaderOptions options;
   const CdcConfig& config;
@@ -532,7 +535,9 @@ struct BinlogReader::Impl {
     std::vector<TableRef> out;
     for (auto& r : rows) {
       TableRef t{r[0].value_or(""), r[1].value_or("")};
-      if (config.filter.table_captured(t)) out.push_back(std::move(t));
+      if (config.filter.table_captured(t) && !incremental.is_signal_table(t)) {
+        out.push_back(std::move(t));
+      }
     }
     return out;
   }
@@ -573,6 +578,10 @@ struct BinlogReader::Impl {
   RecordBatch batch;
 
   void push(ConnectRecord record) {
+    incremental.observe(record);
+    push_raw(std::move(record));
+  }
+  void push_raw(ConnectRecord record) {
     batch.push_back(std::move(record));
     if (batch.size() >= options.batch_limit) flush();
   }
@@ -792,7 +801,8 @@ struct BinlogReader::Impl {
     auto parsed = parse_table_map(body);
     if (!parsed.ok()) throw Fatal(parsed.error().message());
     TableMap& map = parsed.value();
-    if (!config.filter.table_captured(TableRef{map.db, map.table})) {
+    if (!config.filter.table_captured(TableRef{map.db, map.table}) &&
+        !incremental.is_signal_table(TableRef{map.db, map.table})) {
       by_id[map.table_id] = nullptr;
       return;
     }
@@ -824,6 +834,9 @@ struct BinlogReader::Impl {
     }
     if (!it->second) return;  // not captured
     const TableState& table = *it->second;
+    if (incremental.is_signal_table(TableRef{table.map.db, table.map.table})) {
+      return handle_signal_rows(header, rows, table, event_start);
+    }
     const Op op = rows.kind == RowsKind::kWrite    ? Op::kCreate
                   : rows.kind == RowsKind::kUpdate ? Op::kUpdate
                                                    : Op::kDelete;
@@ -1107,6 +1120,8 @@ struct BinlogReader::Impl {
       raise(code,
             "binlog dump from " + resume.file + ":" + std::to_string(resume.pos) + ": " + message);
     }
+    chunk_source.reset();  // a new connection for chunks too
+    check(incremental.on_stream_start(chunk_source));
     logger().info("streaming the binlog from ", resume.file, ":", resume.pos,
                   resume.event > 0 ? " (skipping events already sent)" : "");
     MARIADB_RPL_EVENT* ev = nullptr;
@@ -1230,6 +1245,204 @@ struct BinlogReader::Impl {
     } catch (const std::exception& e) {
       logger().error("MySQL CDC reader failed: ", e.what());
       queue->fail(std::string("unexpected error: ") + e.what());
+    }
+  }
+
+  // ---- incremental snapshots (cdc/common/incremental_snapshot.h) ----
+
+  // Chunks and watermarks go through a connection of their own, opened when first needed.
+  struct ChunkSource final : SnapshotSource {
+    explicit ChunkSource(Impl& impl) : impl_(impl) {}
+
+    MYSQL* conn() {
+      if (!conn_) {
+        conn_ = impl_.connect();
+        impl_.exec(conn_->get(), "SET SESSION time_zone = '+00:00'");
+      }
+      return conn_->get();
+    }
+    void reset() { conn_.reset(); }
+
+    std::shared_ptr<TableState> table(const TableRef& t) {
+      auto& state = tables_[t.qualified()];
+      if (!state) state = impl_.read_table(conn(), t);
+      return state;
+    }
+
+    Result<std::vector<std::string>> key_columns(const TableRef& t) override {
+      tables_.erase(t.qualified());  // the table may have changed since it was last read
+      try {
+        auto state = table(t);
+        if (state->map.columns.empty()) {
+          return Error::fatal(ErrorCode::kNotFound, "table " + t.qualified() + " does not exist");
+        }
+        const auto& positions = state->schema->key_positions();
+        if (positions.size() != state->map.primary_key.size()) {
+          return Error::fatal(ErrorCode::kInvalidConfig,
+                              "table " + t.qualified() +
+                                  " has no primary key, or column filters leave part of it out");
+        }
+        std::vector<std::string> out;
+        for (int p : positions) {
+          out.push_back(state->schema->columns()[static_cast<std::size_t>(p)].name);
+        }
+        return out;
+      } catch (const Fatal& e) {
+        return Error::fatal(ErrorCode::kInvalidConfig, e.what());
+      }
+    }
+
+    SqlQuoting quoting(const TableState& state) {
+      MYSQL* m = conn();
+      return SqlQuoting{
+          [](std::string_view id) { return quote_ident(id); },
+          [this, m, &state](std::size_t i, std::string_view v) {
+            // Integer keys as numbers: MySQL compares an integer column with a string as
+            // doubles, which loses precision past 2^53.
+            const auto& c = state.map.columns[static_cast<std::size_t>(state.map.primary_key[i])];
+            const bool integer = c.type == ftype::kTiny || c.type == ftype::kShort ||
+                                 c.type == ftype::kLong || c.type == ftype::kLongLong ||
+                                 c.type == ftype::kInt24 || c.type == ftype::kYear;
+            const bool digits =
+                !v.empty() && std::all_of(v.begin() + (v[0] == '-' ? 1 : 0), v.end(), [](char ch) {
+                  return std::isdigit(static_cast<unsigned char>(ch)) != 0;
+                }) && v != "-";
+            return integer && digits ? std::string(v) : impl_.escape(m, v);
+          }};
+    }
+
+    Result<std::optional<KeyText>> max_key(const TableRef& t, const std::vector<std::string>& keys,
+                                           const std::string& condition) override {
+      try {
+        auto state = table(t);
+        auto rows = impl_.query(conn(), max_key_sql(quoting(*state), t, keys, condition));
+        if (rows.empty()) return std::optional<KeyText>();
+        KeyText key;
+        for (auto& cell : rows[0]) key.push_back(cell.value_or(""));
+        return std::optional<KeyText>(std::move(key));
+      } catch (const Fatal& e) {
+        return Error::fatal(ErrorCode::kInvalidConfig, e.what());
+      }
+    }
+
+    Result<std::vector<ChunkRow>> read_chunk(const TableRef& t,
+                                             const std::vector<std::string>& keys,
+                                             const std::string& condition,
+                                             const std::optional<KeyText>& after,
+                                             const KeyText& max, std::size_t limit) override {
+      auto state = table(t);
+      const TableState& ts = *state;
+      std::string select;
+      std::vector<std::size_t> columns;  // select position -> table column
+      for (std::size_t i = 0; i < ts.map.columns.size(); ++i) {
+        if (ts.slot[i] < 0) continue;
+        select += (select.empty() ? "" : ", ") + quote_ident(ts.map.columns[i].name);
+        columns.push_back(i);
+      }
+      const std::string sql =
+          chunk_sql(quoting(ts), select, t, keys, condition, after, max, limit);
+      const std::int64_t read_at = now_ms();
+      std::vector<ChunkRow> out;
+      for (auto& row : impl_.query(conn(), sql)) {
+        std::vector<Value> values(ts.map.columns.size());
+        for (std::size_t k = 0; k < columns.size() && k < row.size(); ++k) {
+          if (!row[k]) continue;
+          const std::size_t i = columns[k];
+          auto v = decode_text(ts.map.columns[i], ts.column_schemas[i], impl_.config.types, *row[k]);
+          if (!v.ok()) {
+            throw Fatal("incremental snapshot of " + t.qualified() + ": " + v.error().message());
+          }
+          values[i] = std::move(v).value();
+        }
+        ChunkRow chunk_row;
+        // Slots follow the select list, so the key's slots index the row.
+        for (int p : ts.schema->key_positions()) {
+          chunk_row.key.push_back(row[static_cast<std::size_t>(p)].value_or(""));
+        }
+        ChangeEvent event;
+        event.op = Op::kRead;
+        event.after = impl_.to_struct(ts, values);
+        event.source.connector = "mysql";
+        event.source.name = impl_.config.prefix;
+        event.source.ts_ms = read_at;
+        event.source.snapshot = "incremental";
+        event.source.db = t.ns;
+        event.source.table = t.table;
+        event.source.file = impl_.file;
+        event.source.pos = impl_.resume.pos;
+        event.ts_ms = read_at;
+        chunk_row.record =
+            change_record(*ts.schema, std::move(event), impl_.partition, RecordOffset{});
+        out.push_back(std::move(chunk_row));
+      }
+      return out;
+    }
+
+    Result<void> write_signal(const std::string& id, std::string_view type,
+                              const std::string& data) override {
+      MYSQL* m = conn();
+      const TableRef& s = *impl_.options.incremental.signal_table;
+      impl_.exec(m, "INSERT INTO " + quote_ident(s.ns) + "." + quote_ident(s.table) + " VALUES (" +
+                        impl_.escape(m, id) + ", " + impl_.escape(m, type) + ", " +
+                        impl_.escape(m, data) + ")");
+      return ok_result();
+    }
+
+   private:
+    Impl& impl_;
+    std::unique_ptr<Connection> conn_;
+    std::map<std::string, std::shared_ptr<TableState>> tables_;
+  };
+
+  IncrementalSnapshot incremental{options.incremental, config.prefix};
+  ChunkSource chunk_source{*this};
+
+  static void check(Result<void> r) {
+    if (r.ok()) return;
+    if (r.error().is_retriable()) throw Transient(r.error().message());
+    throw Fatal(r.error().message());
+  }
+
+  // A row of the signal table, read from the binlog (inserts are signals; the rest is ignored).
+  void handle_signal_rows(const EventHeader& header, const RowsEvent& rows,
+                          const TableState& table, std::int64_t event_start) {
+    (void)header;
+    if (!in_txn) begin_txn(event_start, "");
+    std::size_t pos = 0;
+    std::vector<Value> first, second;
+    while (pos < rows.rows.size()) {
+      auto r = decode_row_image(table.map, table.column_schemas, config.types, rows.present,
+                                rows.rows, &pos, &first);
+      if (r.ok() && rows.kind == RowsKind::kUpdate) {
+        r = decode_row_image(table.map, table.column_schemas, config.types, rows.present_after,
+                             rows.rows, &pos, &second);
+      }
+      if (!r.ok()) {
+        throw Fatal("signal table: " + r.error().message() + " at " + file + ":" +
+                    std::to_string(event_start));
+      }
+      // Signals count as events of their transaction, so a restart inside it does not run them
+      // again.
+      const std::int64_t index = ++txn_events;
+      if (txn_start == skip_pos && index <= skip_events) continue;
+      resume.event = txn_events;
+      if (rows.kind != RowsKind::kWrite) continue;
+      auto text = [&](std::size_t i) -> std::string {
+        if (i >= first.size()) return "";
+        if (const auto* s = first[i].get_if<std::string>()) return *s;
+        return first[i].is_null() ? "" : first[i].to_string();
+      };
+      auto signal = parse_signal(text(0), text(1), text(2));
+      if (!signal.ok()) {
+        logger().error("ignoring a signal: ", signal.error().message());
+        continue;
+      }
+      BinlogPosition at = resume;
+      at.event = index;
+      auto reads = incremental.on_signal(chunk_source, signal.value(), position_to_offset(at));
+      if (!reads.ok()) check(std::move(reads).error());
+      for (auto& record : reads.value()) push_raw(std::move(record));
+      check(incremental.after_emit(chunk_source));
     }
   }
 

@@ -13,6 +13,7 @@
 #include "cdc/common/cdc_config.h"
 #include "cdc/common/change_queue.h"
 #include "cdc/common/envelope.h"
+#include "cdc/common/incremental_snapshot.h"
 
 #include <atomic>
 #include <cstdint>
@@ -51,6 +52,10 @@ struct ReaderOptions {
   std::size_t batch_limit = 256;
   std::uint32_t server_id = 0;
   std::optional<BinlogPosition> committed;  // the task's committed position, if any
+  // Incremental snapshots: the signal table and chunk size; the committed offset holds the
+  // progress of one that was running.
+  IncrementalSnapshotConfig incremental;
+  std::optional<RecordOffset> committed_offset;
 };
 
 class BinlogReader {

@@ -59,6 +59,7 @@ ConfigDef MysqlCdcConnector::definition() {
              "kept).");
   def.define(std::string(kSchemaHistorySkipUnparseableConfig), T::kBoolean, "false", I::kLow,
              "Debezium's schema history option; accepted and not used (DDL is not parsed).");
+  define_incremental_snapshot_keys(def);
   return def;
 }
 
@@ -66,6 +67,8 @@ void MysqlCdcConnector::validate(const KeyValue& config) {
   KeyValue parsed = parse_or_throw(config);
   auto common = parse_common_config(parsed, "database");
   if (!common.ok()) throw ConnectException(common.error().message());
+  auto incremental = parse_incremental_snapshot_config(parsed);
+  if (!incremental.ok()) throw ConnectException(incremental.error().message());
 }
 
 void MysqlCdcConnector::start(const KeyValue& config) {
@@ -103,10 +106,14 @@ void MysqlCdcTask::start(const KeyValue& config) {
   mysql::ReaderOptions options;
   options.config = config_;
   options.server_id = server_id_of(parsed, config_.prefix);
+  auto incremental = parse_incremental_snapshot_config(parsed);
+  if (!incremental.ok()) throw ConnectException(incremental.error().message());
+  options.incremental = std::move(incremental).value();
   if (context() != nullptr) {
     auto offset =
         context()->offset_storage_reader().read_offset(mysql::server_partition(config_.prefix));
     if (offset) {
+      options.committed_offset = *offset;
       options.committed = mysql::position_from_offset(*offset);
       if (options.committed) {
         logger().info("resuming from ", options.committed->file, ":", options.committed->pos,
