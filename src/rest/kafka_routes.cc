@@ -3,6 +3,9 @@
 #include "rmqc/base/error.h"
 
 #include "rest/routes.h"
+#include "runtime/storage/json_codec.h"
+
+#include <algorithm>
 
 namespace rmqc::rest {
 
@@ -153,6 +156,47 @@ void add_kafka_routes(Router& router, const RouteContext& ctx) {
     return put_config(ctx, req.params[0], std::move(*config), {.allow_update = true});
   });
 
+  // Kafka Connect 3.5+: the given keys are set, a key given as null is removed; 200 with the
+  // connector's info.
+  router.add("PATCH", "/connectors/:name/config", kKafka, [&](const RestRequest& req) {
+    auto body = parse_json_body(req.body);
+    if (!body.ok()) return kafka_error(body.error());
+    if (!body->is_object()) return error_response(kKafka, 400, "expected a JSON object");
+    std::vector<std::string> remove;
+    Json set = Json::object();
+    for (auto& [key, value] : body->items()) {
+      if (value.is_null()) {
+        remove.push_back(key);
+      } else {
+        set[key] = value;
+      }
+    }
+    auto patch = config_from_json(set);
+    if (!patch.ok()) return kafka_error(patch.error());
+    if (const std::string* n = patch->find("name"); n && *n != req.params[0]) {
+      return error_response(
+          kKafka, 400,
+          "connector name '" + req.params[0] + "' does not match config name '" + *n + "'");
+    }
+    if (std::find(remove.begin(), remove.end(), "connector.class") != remove.end()) {
+      return error_response(kKafka, 400, "connector.class cannot be removed");
+    }
+    auto merged = controller.patch_connector_config(req.params[0], *patch, remove);
+    if (!merged.ok()) {
+      KeyValue config = *patch;
+      if (auto info = controller.connector_info(req.params[0]); info.ok()) {
+        for (const auto& [key, value] : info->config) {
+          if (!config.contains(key)) config.put(key, value);
+        }
+      }
+      return error_response(kKafka, http_status(merged.error().code()),
+                            redactor.scrub(merged.error().message(), config));
+    }
+    auto info = controller.connector_info(req.params[0]);
+    if (!info.ok()) return kafka_error(info.error());
+    return json_response(200, kafka_info(*info, redactor));
+  });
+
   router.add("DELETE", "/connectors/:name", kKafka, [&](const RestRequest& req) {
     auto r = controller.delete_connector(req.params[0]);
     return r.ok() ? empty_response(204) : kafka_error(r.error());
@@ -200,6 +244,48 @@ void add_kafka_routes(Router& router, const RouteContext& ctx) {
       list.push_back({{"partition", std::move(partition)}, {"offset", std::move(offset)}});
     }
     return json_response(200, {{"offsets", std::move(list)}});
+  });
+
+  // Kafka Connect 3.6+: {"offsets":[{"partition":{...},"offset":{...}|null}]} on a STOPPED
+  // connector; a null offset removes the partition's offset.
+  router.add("PATCH", "/connectors/:name/offsets", kKafka, [&](const RestRequest& req) {
+    auto body = parse_json_body(req.body);
+    if (!body.ok()) return kafka_error(body.error());
+    auto list = body->is_object() ? body->find("offsets") : body->end();
+    if (list == body->end() || !list->is_array() || list->empty()) {
+      return error_response(kKafka, 400,
+                            "expected {\"offsets\": [{\"partition\": {...}, \"offset\": "
+                            "{...} or null}, ...]}");
+    }
+    std::vector<runtime::OffsetChange> changes;
+    for (const auto& entry : *list) {
+      auto p = entry.is_object() ? entry.find("partition") : entry.end();
+      if (p == entry.end() || !p->is_object() || p->empty()) {
+        return error_response(kKafka, 400, "every entry needs a non-empty \"partition\" object");
+      }
+      auto o = entry.find("offset");
+      if (o == entry.end() || !(o->is_object() || o->is_null())) {
+        return error_response(kKafka, 400,
+                              "every entry needs an \"offset\" object (or null to remove it)");
+      }
+      runtime::OffsetChange change;
+      change.partition =
+          runtime::json_codec::partition_from_json(nlohmann::json::parse(p->dump()));
+      if (!o->is_null()) {
+        change.offset = runtime::json_codec::offset_from_json(nlohmann::json::parse(o->dump()));
+      }
+      changes.push_back(std::move(change));
+    }
+    auto r = controller.alter_offsets(req.params[0], changes);
+    if (!r.ok()) return kafka_error(r.error());
+    return json_response(
+        200, {{"message", "The offsets for this connector have been altered successfully"}});
+  });
+  router.add("DELETE", "/connectors/:name/offsets", kKafka, [&](const RestRequest& req) {
+    auto r = controller.reset_offsets(req.params[0]);
+    if (!r.ok()) return kafka_error(r.error());
+    return json_response(
+        200, {{"message", "The offsets for this connector have been reset successfully"}});
   });
 
   router.add("GET", "/connector-plugins", kKafka, [&](const RestRequest& req) {

@@ -56,6 +56,8 @@ int http_status(ErrorCode code) {
       return 400;
     case ErrorCode::kAlreadyExists:
       return 409;
+    case ErrorCode::kUnsupported:
+      return 501;
     default:
       return 500;
   }

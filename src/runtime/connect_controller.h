@@ -63,6 +63,14 @@ struct SourceOffset {
   RecordOffset offset;
 };
 
+// One entry of PATCH /connectors/{name}/offsets: a partition's new offset, or none (the
+// partition's offset is removed: a source starts it afresh, a sink queue starts where a new
+// consumer group would, per consume.from.where).
+struct OffsetChange {
+  RecordPartition partition;
+  std::optional<RecordOffset> offset;
+};
+
 // The answer of PUT /connector-plugins/{plugin}/config/validate.
 struct ValidationResult {
   std::string plugin;
@@ -123,6 +131,11 @@ class ConnectController {
   // Sets the keys of `patch` in an existing connector's config, keeping the others, in one step
   // (two concurrent patches both land); returns the config now in force.
   virtual Result<KeyValue> patch_connector(std::string_view name, const KeyValue& patch) = 0;
+  // PATCH /connectors/{name}/config: sets `patch`'s keys and removes the keys of `remove`, in
+  // one step; returns the config now in force. The default handles `remove` empty only
+  // (kUnsupported otherwise).
+  virtual Result<KeyValue> patch_connector_config(std::string_view name, const KeyValue& patch,
+                                                  const std::vector<std::string>& remove);
   virtual Result<void> delete_connector(std::string_view name) = 0;
   // Pause (tasks stop working, stay assigned), resume, or stop (tasks shut down, config kept).
   virtual Result<void> set_target_state(std::string_view name, TargetState state) = 0;
@@ -135,6 +148,14 @@ class ConnectController {
   // Committed source positions of a source connector; sink connectors report queue offsets the
   // same way (partition {topic, brokerName, queueId}, offset {queueOffset}).
   virtual Result<std::vector<SourceOffset>> connector_offsets(std::string_view name) const = 0;
+  // PATCH and DELETE /connectors/{name}/offsets (Kafka Connect 3.6+): only on a STOPPED
+  // connector (kInvalidArgument otherwise). Source connectors: committed positions; sink
+  // connectors: the queue offsets of their consumer group (partition {topic, brokerName,
+  // queueId}, offset {queueOffset}). Reset removes every offset. Honoured when it resumes.
+  // The defaults answer kUnsupported.
+  virtual Result<void> alter_offsets(std::string_view name,
+                                     const std::vector<OffsetChange>& changes);
+  virtual Result<void> reset_offsets(std::string_view name);
 
   virtual Result<ValidationResult> validate_connector_config(std::string_view plugin,
                                                              const KeyValue& config) const = 0;

@@ -2,6 +2,7 @@
 
 #include "base/logging.h"
 #include "base/thread_name.h"
+#include "runtime/offset_admin.h"
 #include "runtime/storage/topic_stores.h"
 #include "runtime/task_metrics.h"
 #include "runtime/worker.h"
@@ -766,11 +767,18 @@ Result<bool> DistributedWorker::put_connector(std::string_view name, KeyValue co
 }
 
 Result<KeyValue> DistributedWorker::patch_connector(std::string_view name, const KeyValue& patch) {
+  return patch_connector_config(name, patch, {});
+}
+
+Result<KeyValue> DistributedWorker::patch_connector_config(std::string_view name,
+                                                           const KeyValue& patch,
+                                                           const std::vector<std::string>& remove) {
   // Read-merge-write with the epoch read: a concurrent change makes the write fail instead of
   // losing one of the two; it is tried again on the newer view.
   for (int attempt = 0;; ++attempt) {
     RMQC_ASSIGN_OR_RETURN(StoredConnector stored, existing(name));
     KeyValue merged = stored.config;
+    for (const auto& key : remove) merged.erase(key);
     for (const auto& [key, value] : patch) merged.put(key, value);
     RMQC_RETURN_IF_ERROR(local_->check(merged, name));
     stored.config = merged;
@@ -865,6 +873,30 @@ Result<std::vector<SourceOffset>> DistributedWorker::connector_offsets(
   std::vector<SourceOffset> out;
   for (auto& [p, o] : offsets) out.push_back(SourceOffset{p, o});
   return out;
+}
+
+// Offsets of a STOPPED connector: no task of it runs on any worker that follows the config
+// topic, so the positions (position topic) or group offsets (broker) are written directly.
+Result<void> DistributedWorker::alter_offsets(std::string_view name,
+                                              const std::vector<OffsetChange>& changes) {
+  RMQC_ASSIGN_OR_RETURN(StoredConnector stored, existing(name));
+  if (stored.target_state != TargetState::kStopped) return not_stopped_error(name);
+  const ConnectorType type = local_->type_of(stored.config);
+  RMQC_RETURN_IF_ERROR(check_offset_changes(type, changes));
+  if (type == ConnectorType::kSink) {
+    return alter_sink_offsets(options_.config, options_.namesrv_addr, name, stored.config,
+                              changes);
+  }
+  return alter_source_positions(*positions_, name, changes);
+}
+
+Result<void> DistributedWorker::reset_offsets(std::string_view name) {
+  RMQC_ASSIGN_OR_RETURN(StoredConnector stored, existing(name));
+  if (stored.target_state != TargetState::kStopped) return not_stopped_error(name);
+  if (local_->type_of(stored.config) == ConnectorType::kSink) {
+    return reset_sink_offsets(options_.config, options_.namesrv_addr, name, stored.config);
+  }
+  return positions_->remove_positions(name);
 }
 
 Result<ValidationResult> DistributedWorker::validate_connector_config(

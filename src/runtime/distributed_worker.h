@@ -69,6 +69,8 @@ class DistributedWorker final : public ConnectController {
   Result<TaskState> task_state(std::string_view name, int task) const override;
   Result<bool> put_connector(std::string_view name, KeyValue config, PutOptions options) override;
   Result<KeyValue> patch_connector(std::string_view name, const KeyValue& patch) override;
+  Result<KeyValue> patch_connector_config(std::string_view name, const KeyValue& patch,
+                                          const std::vector<std::string>& remove) override;
   Result<void> delete_connector(std::string_view name) override;
   Result<void> set_target_state(std::string_view name, TargetState state) override;
   Result<void> restart_connector(std::string_view name, bool include_tasks,
@@ -76,6 +78,9 @@ class DistributedWorker final : public ConnectController {
   Result<void> restart_task(std::string_view name, int task) override;
   Result<void> set_max_tasks(std::string_view name, int max_tasks) override;
   Result<std::vector<SourceOffset>> connector_offsets(std::string_view name) const override;
+  Result<void> alter_offsets(std::string_view name,
+                             const std::vector<OffsetChange>& changes) override;
+  Result<void> reset_offsets(std::string_view name) override;
   Result<ValidationResult> validate_connector_config(std::string_view plugin,
                                                      const KeyValue& config) const override;
   std::vector<plugins::PluginEntry> plugins() const override;

@@ -116,7 +116,8 @@ const ConfigDef& runtime_connector_def() {
   return def;
 }
 
-LocalWorker::LocalWorker(Options options) : options_(std::move(options)) {}
+LocalWorker::LocalWorker(Options options)
+    : options_(std::move(options)), providers_(options_.config) {}
 
 LocalWorker::~LocalWorker() {
   stop_all();
@@ -261,7 +262,17 @@ Result<ValidationResult> LocalWorker::validate_for_plugin(std::string_view plugi
 
 Result<void> LocalWorker::start_connector(const std::string& name, const KeyValue& config,
                                           ConnectorCallbacks callbacks) {
-  auto created = create_connector(config);
+  // The plugin gets the config with its ${...} references resolved; the instance keeps both.
+  auto resolved = providers_.resolve(config);
+  if (!resolved.ok()) {
+    std::lock_guard lock(mutex_);
+    auto& slot = connectors_[name];
+    slot = ConnectorInstance{};
+    slot.config = config;
+    slot.status = {RunState::kFailed, "config provider: " + resolved.error().message()};
+    return std::move(resolved).error().with_context("config provider");
+  }
+  auto created = create_connector(*resolved);
   if (!created.ok()) {
     std::lock_guard lock(mutex_);
     auto& slot = connectors_[name];
@@ -278,19 +289,22 @@ Result<void> LocalWorker::start_connector(const std::string& name, const KeyValu
     auto& slot = connectors_[name];
     slot = ConnectorInstance{};
     slot.config = config;
+    slot.resolved = *resolved;
     slot.connector = connector;
     slot.context = context;
     slot.status.state = RunState::kRunning;
   }
   auto started = call_plugin(
-      [connector, context, config] {
+      [connector, context, plugin_config = *resolved] {
         connector->init(*context);
-        connector->start(config);
+        connector->start(plugin_config);
       },
       options_.config.max_start_timeout, "connector start()");
   if (!started.ok()) {
-    fail_connector(name, started.error().message());
-    return std::move(started).error();
+    // A plugin's message may quote a resolved secret.
+    std::string trace = providers_.scrub(started.error().message(), config, *resolved);
+    fail_connector(name, trace);
+    return Error(started.error().code(), std::move(trace));
   }
   return {};
 }
@@ -329,6 +343,8 @@ void LocalWorker::fail_connector(const std::string& name, std::string trace) {
 
 Result<std::vector<KeyValue>> LocalWorker::task_configs(const std::string& name, int max_tasks) {
   std::shared_ptr<Connector> connector;
+  KeyValue raw;
+  KeyValue resolved;
   {
     std::lock_guard lock(mutex_);
     auto it = connectors_.find(name);
@@ -339,6 +355,10 @@ Result<std::vector<KeyValue>> LocalWorker::task_configs(const std::string& name,
       return Error(ErrorCode::kInvalidArgument, "connector " + name + " failed");
     }
     connector = it->second.connector;
+    if (providers_.enabled()) {
+      raw = it->second.config;
+      resolved = it->second.resolved;
+    }
   }
   auto configs = std::make_shared<std::vector<KeyValue>>();
   auto asked = call_plugin(
@@ -350,6 +370,11 @@ Result<std::vector<KeyValue>> LocalWorker::task_configs(const std::string& name,
   }
   if (static_cast<int>(configs->size()) > max_tasks) configs->resize(max_tasks);
   for (std::size_t i = 0; i < configs->size(); ++i) {
+    // Task configs are stored and shown: the secrets they got from the connector's resolved
+    // config become ${...} references again (resolved when the task starts).
+    if (providers_.enabled()) {
+      (*configs)[i] = providers_.unresolve(std::move((*configs)[i]), raw, resolved);
+    }
     (*configs)[i].put("task.id", static_cast<std::int64_t>(i));
     (*configs)[i].put("task.class", connector->task_class());
     (*configs)[i].put("connector.name", name);
@@ -358,8 +383,19 @@ Result<std::vector<KeyValue>> LocalWorker::task_configs(const std::string& name,
 }
 
 Result<std::shared_ptr<WorkerTask>> LocalWorker::make_task(const TaskId& id,
-                                                           const KeyValue& connector_config,
-                                                           const KeyValue& task_config) {
+                                                           const KeyValue& raw_connector_config,
+                                                           const KeyValue& raw_task_config) {
+  // The task (and its converters and transforms) get the configs with ${...} resolved.
+  auto resolved_connector = providers_.resolve(raw_connector_config);
+  if (!resolved_connector.ok()) {
+    return std::move(resolved_connector).error().with_context("config provider");
+  }
+  auto resolved_task = providers_.resolve(raw_task_config);
+  if (!resolved_task.ok()) {
+    return std::move(resolved_task).error().with_context("config provider");
+  }
+  const KeyValue& connector_config = *resolved_connector;
+  const KeyValue& task_config = *resolved_task;
   TaskSetup setup;
   setup.connector = id.connector;
   setup.task_id = id.task;

@@ -3,6 +3,7 @@
 #include "config/worker_config.h"
 #include "plugins/plugin_registry.h"
 #include "rocketmq/client/producer.h"
+#include "runtime/config_providers.h"
 #include "runtime/connect_controller.h"
 #include "runtime/storage/state_store.h"
 #include "runtime/worker_task.h"
@@ -87,6 +88,9 @@ class LocalWorker {
 
   const config::WorkerConfig& config() const { return options_.config; }
   const plugins::PluginRegistry& registry() const { return *options_.registry; }
+  // ${env:...}, ${file:...}, ${dir:...} of connector configs, resolved when a connector or
+  // task starts here (never in what is stored or shown).
+  const ConfigProviders& providers() const { return providers_; }
 
   // Source or sink, from the config's connector.class (kSource when unknown, as before).
   ConnectorType type_of(const KeyValue& config) const;
@@ -140,6 +144,7 @@ class LocalWorker {
  private:
   struct ConnectorInstance {
     KeyValue config;
+    KeyValue resolved;                          // config with its ${...} resolved (plugin's)
     std::shared_ptr<Connector> connector;       // shared: a hung stop() keeps it alive
     std::shared_ptr<ConnectorContext> context;  // handed to the connector; lives as long
     ConnectorStatus status;
@@ -150,6 +155,7 @@ class LocalWorker {
                                                 const KeyValue& task_config);
 
   Options options_;
+  ConfigProviders providers_;
   std::atomic<bool> message_logging_{false};
   mutable std::mutex mutex_;
   std::map<std::string, ConnectorInstance, std::less<>> connectors_;

@@ -2,6 +2,7 @@
 
 #include "base/logging.h"
 #include "base/thread_name.h"
+#include "runtime/offset_admin.h"
 #include "runtime/task_metrics.h"
 
 #include <thread>
@@ -525,6 +526,12 @@ Result<bool> StandaloneWorker::put_connector(std::string_view name_view, KeyValu
 
 Result<KeyValue> StandaloneWorker::patch_connector(std::string_view name_view,
                                                    const KeyValue& patch) {
+  return patch_connector_config(name_view, patch, {});
+}
+
+Result<KeyValue> StandaloneWorker::patch_connector_config(std::string_view name_view,
+                                                          const KeyValue& patch,
+                                                          const std::vector<std::string>& remove) {
   std::string name(name_view);
   RMQC_ASSIGN_OR_RETURN(Locked locked, lock_existing(name));
   KeyValue merged;
@@ -532,6 +539,7 @@ Result<KeyValue> StandaloneWorker::patch_connector(std::string_view name_view,
     std::lock_guard lock(state_mutex_);
     merged = locked.entry->config;
   }
+  for (const auto& key : remove) merged.erase(key);
   for (const auto& [key, value] : patch) merged.put(key, value);
   RMQC_RETURN_IF_ERROR(
       put_connector_locked(name, std::move(locked.lock), merged, {.allow_update = true}));
@@ -697,6 +705,39 @@ Result<std::vector<SourceOffset>> StandaloneWorker::connector_offsets(std::strin
   std::vector<SourceOffset> out;
   for (auto& [p, o] : offsets) out.push_back(SourceOffset{p, o});
   return out;
+}
+
+Result<void> StandaloneWorker::alter_offsets(std::string_view name_view,
+                                             const std::vector<OffsetChange>& changes) {
+  std::string name(name_view);
+  RMQC_ASSIGN_OR_RETURN(Locked locked, lock_existing(name));
+  KeyValue config;
+  {
+    std::lock_guard lock(state_mutex_);
+    if (locked.entry->target != TargetState::kStopped) return not_stopped_error(name);
+    config = locked.entry->config;
+  }
+  const ConnectorType type = local_->type_of(config);
+  RMQC_RETURN_IF_ERROR(check_offset_changes(type, changes));
+  if (type == ConnectorType::kSink) {
+    return alter_sink_offsets(options_.config, options_.namesrv_addr, name, config, changes);
+  }
+  return alter_source_positions(*store_, name, changes);
+}
+
+Result<void> StandaloneWorker::reset_offsets(std::string_view name_view) {
+  std::string name(name_view);
+  RMQC_ASSIGN_OR_RETURN(Locked locked, lock_existing(name));
+  KeyValue config;
+  {
+    std::lock_guard lock(state_mutex_);
+    if (locked.entry->target != TargetState::kStopped) return not_stopped_error(name);
+    config = locked.entry->config;
+  }
+  if (local_->type_of(config) == ConnectorType::kSink) {
+    return reset_sink_offsets(options_.config, options_.namesrv_addr, name, config);
+  }
+  return store_->remove_positions(name);
 }
 
 std::vector<plugins::PluginEntry> StandaloneWorker::plugins() const {

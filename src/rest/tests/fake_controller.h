@@ -84,6 +84,46 @@ class FakeController : public runtime::ConnectController {
     return merged;
   }
 
+  Result<KeyValue> patch_connector_config(std::string_view name, const KeyValue& patch,
+                                          const std::vector<std::string>& remove) override {
+    if (auto e = take_failure()) return *e;
+    std::lock_guard lock(mutex_);
+    auto it = connectors_.find(std::string(name));
+    if (it == connectors_.end()) return not_found(name);
+    KeyValue merged = it->second.info.config;
+    for (const auto& k : remove) merged.erase(k);
+    for (const auto& [k, v] : patch) merged.put(k, v);
+    RMQC_RETURN_IF_ERROR(put_locked(name, merged, {.allow_update = true}));
+    return merged;
+  }
+
+  // Offsets altered on a STOPPED connector: kept in `offsets` (a null offset removes).
+  Result<void> alter_offsets(std::string_view name,
+                             const std::vector<runtime::OffsetChange>& changes) override {
+    RMQC_RETURN_IF_ERROR(require_stopped(name));
+    for (const auto& c : changes) {
+      std::erase_if(offsets, [&](const auto& o) { return o.partition == c.partition; });
+      if (c.offset) offsets.push_back({c.partition, *c.offset});
+    }
+    calls.push_back("alter_offsets " + std::string(name));
+    return {};
+  }
+  Result<void> reset_offsets(std::string_view name) override {
+    RMQC_RETURN_IF_ERROR(require_stopped(name));
+    offsets.clear();
+    calls.push_back("reset_offsets " + std::string(name));
+    return {};
+  }
+  Result<void> require_stopped(std::string_view name) {
+    std::lock_guard lock(mutex_);
+    auto it = connectors_.find(std::string(name));
+    if (it == connectors_.end()) return not_found(name);
+    if (it->second.info.target_state != runtime::TargetState::kStopped) {
+      return Error(ErrorCode::kInvalidArgument, "Connectors must be in the STOPPED state");
+    }
+    return {};
+  }
+
   Result<bool> put_locked(std::string_view name, KeyValue config, PutOptions options) {
     const bool allow_update = options.allow_update;
     if (!config.contains("connector.class")) {

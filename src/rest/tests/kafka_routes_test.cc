@@ -221,3 +221,80 @@ TEST_F(KafkaRoutesTest, ThrowingControllerIs500NotACrash) {
 
 }  // namespace
 }  // namespace rmqc::rest::testing
+
+namespace rmqc::rest::testing {
+namespace {
+
+class KafkaVerbsTest : public RestTest {
+ protected:
+  Reply patch(const std::string& path, const std::string& body) {
+    return convert(client_->Patch(path, body, "application/json"));
+  }
+};
+
+TEST_F(KafkaVerbsTest, PatchConfigMergesAndNullRemoves) {
+  create("src", source_config());
+  Reply r = patch("/connectors/src/config",
+                  R"({"max.tasks": 3, "connect.topicname": null, "extra": "x"})");
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["name"], "src");
+  EXPECT_EQ(r.body["config"]["max.tasks"], "3");
+  EXPECT_EQ(r.body["config"]["extra"], "x");
+  EXPECT_FALSE(r.body["config"].contains("connect.topicname"));
+  EXPECT_EQ(r.body["config"]["connection.password"], "******");  // redacted as everywhere
+  auto info = fake_.connector_info("src");
+  EXPECT_FALSE(info->config.contains("connect.topicname"));
+  EXPECT_EQ(info->config.get_string("connection.password"), "hunter2");  // kept
+  EXPECT_EQ(patch("/connectors/nope/config", R"({"a":"b"})").status, 404);
+  EXPECT_EQ(patch("/connectors/src/config", "[1]").status, 400);
+  EXPECT_EQ(patch("/connectors/src/config", R"({"name":"other"})").status, 400);
+  EXPECT_EQ(patch("/connectors/src/config", R"({"connector.class":null})").status, 400);
+  EXPECT_EQ(patch("/connectors/src/config", "{").status, 400);
+}
+
+TEST_F(KafkaVerbsTest, OffsetsOnlyWhenStopped) {
+  create("src", source_config());
+  const std::string body =
+      R"({"offsets":[{"partition":{"file":"/tmp/in"},"offset":{"position":42}}]})";
+  Reply running = patch("/connectors/src/offsets", body);
+  EXPECT_EQ(running.status, 400);
+  EXPECT_NE(running.body["message"].get<std::string>().find("STOPPED"), std::string::npos);
+  EXPECT_EQ(del("/connectors/src/offsets").status, 400);
+  ASSERT_EQ(put("/connectors/src/stop").status, 202);
+  Reply r = patch("/connectors/src/offsets", body);
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["message"], "The offsets for this connector have been altered successfully");
+  Reply got = get("/connectors/src/offsets");
+  ASSERT_EQ(got.body["offsets"].size(), 1u);
+  EXPECT_EQ(got.body["offsets"][0]["partition"]["file"], "/tmp/in");
+  EXPECT_EQ(got.body["offsets"][0]["offset"]["position"], 42);
+  // null removes the partition's offset.
+  ASSERT_EQ(patch("/connectors/src/offsets",
+                  R"({"offsets":[{"partition":{"file":"/tmp/in"},"offset":null}]})")
+                .status,
+            200);
+  EXPECT_TRUE(get("/connectors/src/offsets").body["offsets"].empty());
+  ASSERT_EQ(patch("/connectors/src/offsets", body).status, 200);
+  Reply reset = del("/connectors/src/offsets");
+  ASSERT_EQ(reset.status, 200);
+  EXPECT_EQ(reset.body["message"], "The offsets for this connector have been reset successfully");
+  EXPECT_TRUE(get("/connectors/src/offsets").body["offsets"].empty());
+  // Malformed bodies.
+  for (const char* bad : {"{}", R"({"offsets":[]})", R"({"offsets":[{"offset":{}}]})",
+                          R"({"offsets":[{"partition":{"a":1}}]})",
+                          R"({"offsets":[{"partition":{},"offset":{}}]})", "[]"}) {
+    EXPECT_EQ(patch("/connectors/src/offsets", bad).status, 400) << bad;
+  }
+  EXPECT_EQ(patch("/connectors/nope/offsets", body).status, 404);
+}
+
+TEST_F(KafkaVerbsTest, UnsupportedIs501) {
+  create("src", source_config());
+  fake_.fail_next = Error(ErrorCode::kUnsupported, "cannot");
+  Reply r = patch("/connectors/src/config", R"({"a":"b"})");
+  EXPECT_EQ(r.status, 501) << r.raw;
+  EXPECT_EQ(r.body["error_code"], 501);
+}
+
+}  // namespace
+}  // namespace rmqc::rest::testing
