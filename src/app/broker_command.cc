@@ -43,6 +43,29 @@ void add_broker_options(CLI::App& command, BrokerCommandOptions& o) {
       .add_option("--message-delay-level", o.broker.broker.message_delay_level,
                   "Delay of each level of DELAY=n and of consumer retries (messageDelayLevel)")
       ->capture_default_str();
+  auto& tx = o.broker.broker.transaction;
+  command
+      .add_option_function<std::int64_t>(
+          "--transaction-check-interval",
+          [&tx](std::int64_t ms) { tx.check_interval = std::chrono::milliseconds(ms); },
+          "Milliseconds between check-back passes over unresolved transactions "
+          "(transactionCheckInterval)")
+      ->check(CLI::PositiveNumber)
+      ->default_str(std::to_string(tx.check_interval.count()));
+  command
+      .add_option_function<std::int64_t>(
+          "--transaction-timeout",
+          [&tx](std::int64_t ms) { tx.timeout = std::chrono::milliseconds(ms); },
+          "Milliseconds a half message is left alone before its first check-back "
+          "(transactionTimeOut)")
+      ->check(CLI::NonNegativeNumber)
+      ->default_str(std::to_string(tx.timeout.count()));
+  command
+      .add_option("--transaction-check-max", tx.check_max,
+                  "Check-backs of a transaction before it is moved to TRANS_CHECK_MAX_TIME_TOPIC "
+                  "(transactionCheckMax)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   command
       .add_option("--retention-hours", o.retention_hours,
                   "Delete commit-log segments older than this many hours")
