@@ -238,9 +238,9 @@ class WorkerProcess {
       ready_line_ = pending.substr(at, nl - at);
       break;
     }
-    // worker ready: rest=http://HOST:PORT namesrv=HOST:PORT worker=ID (N ms)
-    auto rest = ready_line_.find("rest=http://");
-    auto colon = ready_line_.find(':', rest + 12);
+    // worker ready: rest=http[s]://HOST:PORT namesrv=HOST:PORT worker=ID (N ms)
+    auto rest = ready_line_.find("://", ready_line_.find("rest="));
+    auto colon = ready_line_.find(':', rest + 3);
     port_ = static_cast<std::uint16_t>(std::atoi(ready_line_.c_str() + colon + 1));
     auto ns = ready_line_.find("namesrv=");
     namesrv_ = ready_line_.substr(ns + 8, ready_line_.find(' ', ns) - ns - 8);
