@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <iostream>
 #include <unistd.h>
 
@@ -28,6 +29,17 @@ void on_interrupt(int) {
 int fail(const char* what, const Error& error) {
   std::fprintf(stderr, "rmq-connect admin %s: %s\n", what, error.to_string().c_str());
   return 1;
+}
+
+// Local time of a millisecond timestamp, "-" for 0.
+std::string time_text(std::int64_t ms) {
+  if (ms <= 0) return "-";
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return std::string(buf) + "." + std::to_string(1000 + ms % 1000).substr(1);
 }
 
 ClientConfig client_config(const AdminCommandOptions& o) {
@@ -76,10 +88,12 @@ int topic_command(const AdminCommandOptions& o) {
   } else if (o.action == "topic status") {
     auto status = a.topic_status(o.topic);
     if (!status.ok()) return fail("topic status", status.error());
-    std::printf("%-20s %-6s %-14s %-14s\n", "broker", "queue", "min offset", "max offset");
+    std::printf("%-20s %-6s %-14s %-14s %s\n", "broker", "queue", "min offset", "max offset",
+                "last updated");
     for (const auto& s : *status) {
-      std::printf("%-20s %-6d %-14lld %-14lld\n", s.queue.broker_name.c_str(), s.queue.queue_id,
-                  static_cast<long long>(s.min_offset), static_cast<long long>(s.max_offset));
+      std::printf("%-20s %-6d %-14lld %-14lld %s\n", s.queue.broker_name.c_str(), s.queue.queue_id,
+                  static_cast<long long>(s.min_offset), static_cast<long long>(s.max_offset),
+                  time_text(s.last_update_timestamp).c_str());
     }
   }
   return 0;
@@ -96,38 +110,85 @@ int group_command(const AdminCommandOptions& o) {
     if (ids->empty()) std::fprintf(stderr, "no consumer online in group %s\n", o.group.c_str());
     return 0;
   }
-  std::vector<std::string> topics = o.topics;
-  if (topics.empty()) {
-    // No topic given: every ordinary topic, rows shown only where the group committed.
-    auto list = a.topic_list();
-    if (!list.ok()) return fail("group progress", list.error());
-    for (const auto& t : *list) {
-      if (t.starts_with("%RETRY%") || t.starts_with("%DLQ%") || t.starts_with("rmq_sys_") ||
-          t == "TBW102" || t == "SCHEDULE_TOPIC_XXXX" || t.starts_with("RMQ_SYS_")) {
-        continue;
-      }
-      topics.push_back(t);
+  if (o.action == "group connections") {
+    auto cc = a.consumer_connections(o.group);
+    if (!cc.ok()) return fail("group connections", cc.error());
+    std::printf("%-40s %-22s %-10s %s\n", "client id", "address", "language", "version");
+    for (const auto& c : cc->connections) {
+      std::printf("%-40s %-22s %-10s %d\n", c.client_id.c_str(), c.client_addr.c_str(),
+                  c.language.c_str(), c.version);
     }
+    std::printf("\nconsume type: %s\nmessage model: %s\nconsume from: %s\n\n",
+                cc->consume_type.c_str(), cc->message_model.c_str(),
+                cc->consume_from_where.c_str());
+    std::printf("%-40s %s\n", "topic", "subscription");
+    for (const auto& [topic, sub] : cc->subscriptions) {
+      std::printf("%-40s %s\n", topic.c_str(), sub.sub_string.c_str());
+    }
+    return 0;
   }
-  std::printf("%-24s %-20s %-6s %-14s %-14s %-10s\n", "topic", "broker", "queue", "broker offset",
-              "consumer offset", "lag");
+  // GET_CONSUME_STATS: with no topic, every topic the group committed offsets for.
+  auto progress = a.group_progress(o.group, o.topics);
+  if (!progress.ok()) return fail("group progress", progress.error());
+  std::printf("%-24s %-20s %-6s %-14s %-16s %-10s %s\n", "topic", "broker", "queue",
+              "broker offset", "consumer offset", "lag", "last consumed");
   long long total = 0;
-  for (const auto& topic : topics) {
-    auto progress = a.group_progress(o.group, {topic});
-    if (!progress.ok()) {
-      if (!o.topics.empty()) return fail("group progress", progress.error());
-      continue;  // a listed topic without a route (cluster or broker names)
-    }
-    for (const auto& p : *progress) {
-      if (o.topics.empty() && p.consumer_offset <= 0) continue;
-      total += p.lag();
-      std::printf("%-24s %-20s %-6d %-14lld %-14lld %-10lld\n", topic.c_str(),
-                  p.queue.broker_name.c_str(), p.queue.queue_id,
-                  static_cast<long long>(p.broker_offset),
-                  static_cast<long long>(p.consumer_offset), static_cast<long long>(p.lag()));
-    }
+  for (const auto& p : *progress) {
+    total += p.lag();
+    std::printf("%-24s %-20s %-6d %-14lld %-16lld %-10lld %s\n", p.queue.topic.c_str(),
+                p.queue.broker_name.c_str(), p.queue.queue_id,
+                static_cast<long long>(p.broker_offset), static_cast<long long>(p.consumer_offset),
+                static_cast<long long>(p.lag()), time_text(p.last_timestamp).c_str());
   }
   std::printf("total lag: %lld\n", total);
+  return 0;
+}
+
+void print_message(const MessageExt& m) {
+  std::printf("Topic:               %s\n", std::string(m.topic()).c_str());
+  std::printf("Tags:                [%s]\n", std::string(m.tags()).c_str());
+  std::printf("Keys:                [%s]\n", std::string(m.keys()).c_str());
+  std::printf("Queue ID:            %d\n", m.queue_id());
+  std::printf("Queue Offset:        %lld\n", static_cast<long long>(m.queue_offset()));
+  std::printf("CommitLog Offset:    %lld\n", static_cast<long long>(m.physical_offset()));
+  std::printf("Reconsume Times:     %d\n", m.reconsume_times());
+  std::printf("Born Timestamp:      %s\n", time_text(m.born_timestamp()).c_str());
+  std::printf("Store Timestamp:     %s\n", time_text(m.store_timestamp()).c_str());
+  std::printf("Born Host:           %s\n", m.born_host().to_string().c_str());
+  std::printf("Store Host:          %s\n", m.store_host().to_string().c_str());
+  std::printf("System Flag:         %d\n", m.sys_flag());
+  std::printf("Message ID:          %s\n", m.msg_id().c_str());
+  std::printf("Offset Message ID:   %s\n", m.offset_msg_id().c_str());
+  std::string props;
+  for (const auto& [k, v] : m.properties()) props += (props.empty() ? "" : ", ") + k + "=" + v;
+  std::printf("Properties:          {%s}\n", props.c_str());
+  std::printf("Body:                %s\n", std::string(m.body()).c_str());
+}
+
+int message_command(const AdminCommandOptions& o) {
+  auto admin = Admin::start(client_config(o));
+  if (!admin.ok()) return fail("message", admin.error());
+  if (o.action == "message view") {
+    auto m = (*admin)->view_message(o.msg_id, o.topic);
+    if (!m.ok()) return fail("message view", m.error());
+    print_message(*m);
+    return 0;
+  }
+  auto found = (*admin)->query_messages(o.topic, o.key, o.unique_key, o.max_num);
+  if (!found.ok()) return fail("message query", found.error());
+  if (found->empty()) {
+    std::fprintf(stderr, "rmq-connect admin message query: no message with %s '%s' in %s\n",
+                 o.unique_key ? "unique key" : "key", o.key.c_str(), o.topic.c_str());
+    return 1;
+  }
+  std::printf("%-34s %-34s %-20s %-6s %-10s %s\n", "msgId", "offsetMsgId", "broker", "queue",
+              "offset", "stored");
+  for (const auto& m : *found) {
+    std::printf("%-34s %-34s %-20s %-6d %-10lld %s\n", m.msg_id().c_str(),
+                m.offset_msg_id().c_str(), m.queue().broker_name.c_str(), m.queue_id(),
+                static_cast<long long>(m.queue_offset()), time_text(m.store_timestamp()).c_str());
+  }
+  std::printf("found %zu messages\n", found->size());
   return 0;
 }
 
@@ -293,16 +354,36 @@ void add_admin_options(CLI::App& admin, AdminCommandOptions& o) {
       leaf(topic->add_subcommand("status", "Min/max offset of every queue"), "topic status");
   status->add_option("-t,--topic", o.topic, "Topic")->required();
 
-  auto* group = admin.add_subcommand("group", "Consumer groups: consumers, progress");
+  auto* group = admin.add_subcommand("group", "Consumer groups: consumers, connections, progress");
   group->require_subcommand(1);
   auto* consumers = leaf(group->add_subcommand("consumers", "Client ids of a group's members"),
                          "group consumers");
   consumers->add_option("-g,--group", o.group, "Consumer group")->required();
+  auto* connections =
+      leaf(group->add_subcommand("connections",
+                                 "Members' client id, address, language, version, subscriptions"),
+           "group connections");
+  connections->add_option("-g,--group", o.group, "Consumer group")->required();
   auto* progress = leaf(group->add_subcommand("progress", "Committed offset and lag per queue"),
                         "group progress");
   progress->add_option("-g,--group", o.group, "Consumer group")->required();
   progress->add_option("-t,--topic", o.topics, "Topic (repeatable; default: every topic)")
       ->allow_extra_args(false);
+
+  auto* message = admin.add_subcommand("message", "Messages: query by key, view by id");
+  message->require_subcommand(1);
+  auto* query = leaf(message->add_subcommand("query", "Messages of a topic by key (KEYS word)"),
+                     "message query");
+  query->add_option("-t,--topic", o.topic, "Topic")->required();
+  query->add_option("-k,--key", o.key, "Key")->required();
+  query->add_flag("-u,--unique", o.unique_key, "The key is a unique key (client message id)");
+  query->add_option("--max", o.max_num, "At most this many per broker")->capture_default_str();
+  auto* view =
+      leaf(message->add_subcommand("view", "One message by offsetMsgId (or msgId with -t)"),
+           "message view");
+  view->add_option("msgId", o.msg_id, "offsetMsgId, or the client msgId (UNIQ_KEY) with -t")
+      ->required();
+  view->add_option("-t,--topic", o.topic, "Topic (to look a client msgId up by unique key)");
 
   auto* send =
       leaf(admin.add_subcommand("send", "Send a message (body argument or stdin)"), "send");
@@ -343,6 +424,7 @@ int run_admin_command(AdminCommandOptions options) {
   const auto& a = options.action;
   if (a.starts_with("topic ")) return topic_command(options);
   if (a.starts_with("group ")) return group_command(options);
+  if (a.starts_with("message ")) return message_command(options);
   if (a == "send") return send_command(options);
   if (a == "consume") return consume_command(options);
   if (a == "bench") return bench_command(options);

@@ -24,6 +24,9 @@ struct AdminCommandOptions {
   std::vector<std::string> topics;  // group progress
 
   std::string key;
+  bool unique_key = false;  // message query: -k is a unique key (UNIQ_KEY)
+  std::int32_t max_num = 32;
+  std::string msg_id;  // message view
   std::string tags;
   std::vector<std::string> properties;  // k=v
   bool lines = false;

@@ -7,12 +7,15 @@
 #include "rmqc/base/result.h"
 
 #include "rocketmq/client/client_config.h"
+#include "rocketmq/client/message.h"
 #include "rocketmq/protocol/bodies.h"
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,18 +29,41 @@ class ClientInstance;
 struct QueueOffsets {
   MessageQueue queue;
   std::int64_t min_offset = 0;
-  std::int64_t max_offset = 0;  // next offset to be written
+  std::int64_t max_offset = 0;             // next offset to be written
+  std::int64_t last_update_timestamp = 0;  // store time of the last message; 0 when empty
 };
 
 struct QueueProgress {
   MessageQueue queue;
   std::int64_t broker_offset = 0;    // max offset
-  std::int64_t consumer_offset = 0;  // committed; -1 when none
+  std::int64_t consumer_offset = 0;  // committed; 0 when none (as GET_CONSUME_STATS reports it)
+  std::int64_t last_timestamp = 0;   // store time of the last consumed message; 0 when unknown
   std::int64_t lag() const {
     return consumer_offset < 0 ? broker_offset
                                : std::max<std::int64_t>(0, broker_offset - consumer_offset);
   }
 };
+
+// A consumer group's connections (GET_CONSUMER_CONNECTION_LIST, 203), over every master.
+struct ConsumerConnection {
+  struct Connection {
+    std::string client_id;
+    std::string client_addr;
+    std::string language;
+    std::int32_t version = 0;
+  };
+  std::vector<Connection> connections;  // sorted by client id
+  std::string consume_type;
+  std::string message_model;
+  std::string consume_from_where;
+  std::map<std::string, SubscriptionData> subscriptions;  // by topic
+};
+
+// Parses a fastjson map whose keys are MessageQueue objects (the bodies of 202 and 208,
+// spec §2.3.9): `{"offsetTable":{{"brokerName":..,"queueId":..,"topic":..}:{...},...}}` into
+// (queue, value JSON text) pairs of `member`.
+Result<std::vector<std::pair<MessageQueue, std::string>>> parse_queue_keyed_map(
+    std::string_view body, std::string_view member);
 
 class Admin {
  public:
@@ -52,6 +78,7 @@ class Admin {
   Result<std::vector<std::string>> topic_list();
   Result<TopicRouteData> topic_route(const std::string& topic);
   Result<ClusterInfo> cluster_info();
+  // Per-queue min/max offset and last store time (GET_TOPIC_STATS_INFO on every master).
   Result<std::vector<QueueOffsets>> topic_status(const std::string& topic);
 
   Result<std::int64_t> min_offset(const MessageQueue& queue);
@@ -64,9 +91,22 @@ class Admin {
   Result<std::int64_t> committed_offset(const std::string& group, const MessageQueue& queue);
   Result<void> commit_offset(const std::string& group, const MessageQueue& queue,
                              std::int64_t offset);
-  // Committed offset and max offset of every queue of `topics`.
+  // Committed offset and max offset of every queue of `topics` (GET_CONSUME_STATS on every
+  // master; no topics: every topic the group committed offsets for). Sorted by queue.
   Result<std::vector<QueueProgress>> group_progress(const std::string& group,
                                                     const std::vector<std::string>& topics);
+  // The group's connections; kNotFound "the consumer group[<g>] not online" when none.
+  Result<ConsumerConnection> consumer_connections(const std::string& group);
+
+  // QUERY_MESSAGE on every master of the topic: messages whose KEYS contain `key` (or, with
+  // unique_key, whose UNIQ_KEY is `key`), stored within [begin_ms, end_ms]. Empty when none.
+  Result<std::vector<MessageExt>> query_messages(
+      const std::string& topic, const std::string& key, bool unique_key = false,
+      std::int32_t max_num = 32, std::int64_t begin_ms = 0,
+      std::int64_t end_ms = std::numeric_limits<std::int64_t>::max());
+  // One message by offsetMsgId (VIEW_MESSAGE_BY_ID at the broker the id names) or, when
+  // `topic` is given and the id is not an offsetMsgId, by its unique key.
+  Result<MessageExt> view_message(const std::string& msg_id, const std::string& topic = {});
 
   ClientInstance& instance() { return *instance_; }
 
