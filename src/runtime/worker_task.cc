@@ -314,6 +314,11 @@ void WorkerSourceTask::run() {
       healthy = false;
       break;
     }
+    if (report_error_) {  // the task reported bad input that was not tolerated
+      fail(report_error_->message());
+      healthy = false;
+      break;
+    }
     if (result->has_value() && !(**result).empty()) {
       add(metrics_.source_record_poll, (**result).size());
       metrics_.batch_size.observe((**result).size());
@@ -498,6 +503,32 @@ bool WorkerSourceTask::send(ConnectRecord record) {
   }
   add_to_batch(flight, std::move(message), std::move(key));
   return true;
+}
+
+ErrorRecordReporter* WorkerSourceTask::error_record_reporter() {
+  return setup_.errors.tolerate_all ? this : nullptr;
+}
+
+void WorkerSourceTask::report(const ConnectRecord& record, const std::string& error) {
+  FailedRecord f;
+  f.stage = Stage::kTaskPoll;
+  f.error = error;
+  f.error_class = "reported by the task";
+  f.topic = std::string(record.topic().empty() ? default_topic_ : record.topic());
+  if (const auto* b = record.value.get_if<Bytes>()) {
+    f.body.assign(reinterpret_cast<const char*>(b->data()), b->size());
+  } else if (const auto* s = record.value.get_if<std::string>()) {
+    f.body = *s;
+  } else {
+    f.body = record.value.to_string();
+  }
+  f.keys = record.key.is_null() ? std::string() : record.key.to_string();
+  f.description = error;
+  if (auto r = errors_.report(std::move(f)); !r.ok()) {
+    if (!report_error_) report_error_ = r.error();
+    return;
+  }
+  pass_without_message(record);  // its position passes once the records before it are acked
 }
 
 void WorkerSourceTask::pass_without_message(ConnectRecord record) {

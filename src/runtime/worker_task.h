@@ -148,7 +148,9 @@ class WorkerTask : public std::enable_shared_from_this<WorkerTask> {
 
 // poll -> transforms -> converters -> sender; positions committed for the acknowledged prefix
 // of each source partition, every commit interval and at stop.
-class WorkerSourceTask final : public WorkerTask, public SourceTaskContext {
+class WorkerSourceTask final : public WorkerTask,
+                               public SourceTaskContext,
+                               public ErrorRecordReporter {
  public:
   explicit WorkerSourceTask(TaskSetup setup);
 
@@ -157,6 +159,9 @@ class WorkerSourceTask final : public WorkerTask, public SourceTaskContext {
   std::string_view connector_name() const override { return setup_.connector; }
   std::string_view task_name() const override { return task_name_; }
   const KeyValue& configs() const override { return setup_.task_config; }
+  ErrorRecordReporter* error_record_reporter() override;
+  // ErrorRecordReporter: input poll() could not turn into a record (stage TASK_POLL).
+  void report(const ConnectRecord& record, const std::string& error) override;
   ConnectorType type() const override { return ConnectorType::kSource; }
 
  private:
@@ -224,6 +229,7 @@ class WorkerSourceTask final : public WorkerTask, public SourceTaskContext {
   std::size_t batch_bytes_ = 0;
   std::uint64_t empty_skipped_ = 0;
   bool stopped_mid_poll_ = false;  // a stop cut a record's retries short
+  std::optional<Error> report_error_;  // a report() the error handler did not tolerate
   std::chrono::steady_clock::time_point next_commit_;
 };
 

@@ -38,8 +38,10 @@ class FakeSourceContext final : public SourceTaskContext {
   std::string_view connector_name() const override { return connector; }
   std::string_view task_name() const override { return task; }
   const KeyValue& configs() const override { return config; }
+  ErrorRecordReporter* error_record_reporter() override { return reporter; }
   FakeOffsetReader reader;
   KeyValue config;
+  ErrorRecordReporter* reporter = nullptr;  // set by a test of errors.tolerance=all
   std::string connector = "test-source";
   std::string task = "test-source-0";
 };

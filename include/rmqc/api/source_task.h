@@ -11,6 +11,8 @@
 
 namespace rmqc {
 
+class ErrorRecordReporter;  // rmqc/api/sink_task.h
+
 // Reads the positions a source task committed before, so it resumes where it stopped.
 class OffsetStorageReader {
  public:
@@ -26,6 +28,14 @@ class SourceTaskContext {
   virtual std::string_view connector_name() const = 0;
   virtual std::string_view task_name() const = 0;
   virtual const KeyValue& configs() const = 0;
+  // The runtime's errors.* handling for input the task cannot turn into a record (an undecodable
+  // event): non-null when errors.tolerance=all. report(record, error) logs it (errors.log.*) and
+  // writes it to the dead letter queue (errors.deadletterqueue.*: topic = the record's topic,
+  // body = its value, a raw payload as BYTES or STRING), and the record's position counts as
+  // processed, in order with the records poll() returned before. Call it from poll() (the task's
+  // thread), before returning the records that follow the bad input. nullptr (errors.tolerance=
+  // none): the task fails instead, by throwing from poll() with a message that says where.
+  virtual ErrorRecordReporter* error_record_reporter() { return nullptr; }
 };
 
 // Where the broker stored a record: passed to SourceTask::commit once it is acknowledged.

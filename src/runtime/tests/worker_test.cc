@@ -552,6 +552,94 @@ TEST_F(WorkerTest, TombstonesAreErrorsUnderTolerance) {
   EXPECT_EQ(task_run_state("lenient"), RunState::kRunning);
 }
 
+// A source that reads input it cannot decode: the record before it is returned by the first
+// poll(); the next poll() hands the bad input to the runtime's error reporter (or fails without
+// one: errors.tolerance=none) and returns the record after it.
+class BadInputSource : public SourceTask {
+ public:
+  void start(const KeyValue&) override {}
+  void stop() override {}
+  std::vector<ConnectRecord> poll() override {
+    auto at = [](std::int64_t n) {
+      return std::pair(RecordPartition{{"t", std::string("t")}}, RecordOffset{{"n", n}});
+    };
+    std::vector<ConnectRecord> out;
+    if (step_ == 0) {
+      auto [p, o] = at(1);
+      out.emplace_back(p, o, std::nullopt, nullptr, Value(std::string("first")));
+    } else if (step_ == 1) {
+      ErrorRecordReporter* reporter = context()->error_record_reporter();
+      if (reporter == nullptr) throw ConnectException("undecodable input at n=2");
+      auto [p, o] = at(2);
+      ConnectRecord bad(p, o, std::nullopt, nullptr, Value(Bytes{0x00, 0xff, 0x10}));
+      bad.set_topic("bad-input");
+      reporter->report(bad, "undecodable input at n=2");
+      auto [p3, o3] = at(3);
+      out.emplace_back(p3, o3, std::nullopt, nullptr, Value(std::string("third")));
+    } else {
+      std::this_thread::sleep_for(10ms);
+    }
+    ++step_;
+    return out;
+  }
+
+ private:
+  int step_ = 0;
+};
+
+TEST_F(WorkerTest, SourceTasksReportUndecodableInputToTheDeadLetterQueue) {
+  registry_.add_source_connector<OneTaskSource<BadInputSource>>({"BadInputSource", {}, "1", ""});
+  start_worker({{"offsetCommitIntervalMsConfig", "100"},
+                {"keyConverter", "StringConverter"},
+                {"valueConverter", "StringConverter"}});
+  ASSERT_TRUE(worker_
+                  ->put_connector(
+                      "strict",
+                      {{"connector.class", "BadInputSource"}, {"connect.topicname", "decoded"}}, {})
+                  .ok());
+  ASSERT_TRUE(eventually([&] { return task_run_state("strict") == RunState::kFailed; }));
+  auto failed = worker_->task_state("strict", 0);
+  ASSERT_TRUE(failed.ok() && failed->trace.has_value());
+  EXPECT_NE(failed->trace->find("undecodable input at n=2"), std::string::npos) << *failed->trace;
+
+  ASSERT_TRUE(worker_
+                  ->put_connector("lenient",
+                                  {{"connector.class", "BadInputSource"},
+                                   {"connect.topicname", "decoded"},
+                                   {"errors.tolerance", "all"},
+                                   {"errors.deadletterqueue.topic.name", "bad-dlq"}},
+                                  {})
+                  .ok());
+  EXPECT_TRUE(eventually([&] {
+    auto offsets = worker_->connector_offsets("lenient");
+    std::int64_t n = 0;
+    return offsets.ok() && offsets->size() == 1 && (*offsets)[0].offset.find("n") &&
+           (*offsets)[0].offset.find("n")->to_int64(n) && n == 3;
+  })) << "the position did not move past the reported input";
+  EXPECT_EQ(task_run_state("lenient"), RunState::kRunning);
+  rocketmq::ConsumerConfig cc;
+  cc.client = client_;
+  cc.group = "check-bad-dlq";
+  cc.consume_from = rocketmq::ConsumeFromWhere::kFirstOffset;
+  auto consumer = rocketmq::LitePullConsumer::start(cc);
+  ASSERT_TRUE(consumer.ok());
+  ASSERT_TRUE((*consumer)->subscribe("bad-dlq").ok());
+  std::vector<rocketmq::MessageExt> messages;
+  eventually([&] {
+    auto polled = (*consumer)->poll(100ms);
+    if (polled.ok()) {
+      for (auto& m : *polled) messages.push_back(std::move(m));
+    }
+    return !messages.empty();
+  });
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(std::string(messages[0].body()), std::string("\x00\xff\x10", 3));
+  EXPECT_EQ(messages[0].property("__connect.errors.topic"), "bad-input");
+  EXPECT_EQ(messages[0].property("__connect.errors.stage"), "TASK_POLL");
+  EXPECT_EQ(messages[0].property("__connect.errors.exception.message"), "undecodable input at n=2");
+  (*consumer)->shutdown();
+}
+
 // A sink that records which threads call put() and pre_commit(): the plugin API promises a
 // task one thread, so a commit a consumer rebalance asks for must run on it too.
 struct SinkCalls {
