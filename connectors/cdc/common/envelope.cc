@@ -1,5 +1,6 @@
 #include "cdc/common/envelope.h"
 
+#include "rmqc/api/errors.h"
 #include "rmqc/api/logical.h"
 
 #include "cdc/common/debezium_types.h"
@@ -306,8 +307,10 @@ ConnectRecord change_record(const TableSchema& table, ChangeEvent event, RecordP
   slots[2] = Value(source_struct(table.source_schema(), event.source));
   slots[3] = Value(std::string(1, static_cast<char>(event.op)));
   slots[4] = Value(event.ts_ms);
-  ConnectRecord record(std::move(partition), std::move(offset), record_ts, table.key_schema(),
-                       std::move(key), schema, Value(std::move(envelope)));
+  // A truncate concerns no row: Debezium sends it without a key.
+  ConnectRecord record(std::move(partition), std::move(offset), record_ts,
+                       event.op == Op::kTruncate ? nullptr : table.key_schema(), std::move(key),
+                       schema, Value(std::move(envelope)));
   record.set_topic(table.topic());
   return record;
 }
@@ -338,6 +341,73 @@ ConnectRecord heartbeat_record(std::string_view prefix, std::int64_t ts_ms,
                        Value(std::move(key)), value_schema, Value(std::move(value)));
   record.set_topic(heartbeat_topic(prefix));
   return record;
+}
+
+namespace {
+const SchemaPtr& undecodable_schema() {
+  static const SchemaPtr schema =
+      SchemaBuilder::bytes().name("io.rmqc.cdc.UndecodableEvent").optional().build();
+  return schema;
+}
+constexpr std::string_view kUndecodableErrorExtension = "cdc.error";
+}  // namespace
+
+ConnectRecord undecodable_record(RecordPartition partition, RecordOffset offset, std::string topic,
+                                 std::string_view raw, std::string error) {
+  ConnectRecord record(std::move(partition), std::move(offset), std::nullopt, undecodable_schema(),
+                       Value(Bytes(raw.begin(), raw.end())));
+  record.set_topic(std::move(topic));
+  record.add_extension(std::string(kUndecodableErrorExtension), std::move(error));
+  return record;
+}
+
+const std::string* undecodable_error(const ConnectRecord& record) {
+  if (record.value_schema != undecodable_schema()) return nullptr;
+  return record.extension(kUndecodableErrorExtension);
+}
+
+bool UndecodableSplitter::any(const std::vector<ConnectRecord>& records) {
+  for (const auto& r : records) {
+    if (r.value_schema == undecodable_schema()) return true;
+  }
+  return false;
+}
+
+void UndecodableSplitter::add(std::vector<ConnectRecord> records) {
+  if (empty()) {
+    pending_ = std::move(records);
+    next_ = 0;
+    return;
+  }
+  for (auto& r : records) pending_.push_back(std::move(r));
+}
+
+std::vector<ConnectRecord> UndecodableSplitter::take(ErrorRecordReporter* reporter,
+                                                     std::string_view what) {
+  std::vector<ConnectRecord> out;
+  while (next_ < pending_.size()) {
+    ConnectRecord& r = pending_[next_];
+    if (const std::string* error = undecodable_error(r)) {
+      // Reported only once the records before it went out (a later poll()), so its position
+      // passes in order.
+      if (!out.empty()) break;
+      if (reporter == nullptr) {
+        throw ConnectException(std::string(what) + ": " + *error +
+                               " (errors.tolerance=all sends undecodable events to the "
+                               "errors.deadletterqueue.topic.name topic instead)");
+      }
+      reporter->report(r, *error);
+      ++next_;
+      continue;
+    }
+    out.push_back(std::move(r));
+    ++next_;
+  }
+  if (next_ >= pending_.size()) {
+    pending_.clear();
+    next_ = 0;
+  }
+  return out;
 }
 
 }  // namespace rmqc::connectors::cdc

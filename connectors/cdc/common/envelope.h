@@ -6,6 +6,7 @@
 
 #include "rmqc/api/record.h"
 #include "rmqc/api/schema.h"
+#include "rmqc/api/sink_task.h"
 #include "rmqc/api/struct.h"
 
 #include <cstdint>
@@ -133,5 +134,32 @@ ConnectRecord tombstone_for(const ConnectRecord& delete_record);
 // A heartbeat: key {serverName}, value {ts_ms} on heartbeat_topic(prefix).
 ConnectRecord heartbeat_record(std::string_view prefix, std::int64_t ts_ms,
                                RecordPartition partition, RecordOffset offset);
+
+// An event the reader could not decode (a corrupt row image, a value the decoder refuses): a
+// placeholder in the stream, at its position, carrying the raw event bytes (BYTES value), the
+// topic its table's events go to and the error (which names the binlog position or LSN). The
+// task's poll() hands it to the runtime's errors.* handling (SourceTaskContext::
+// error_record_reporter(): log, dead letter queue) or, under errors.tolerance=none, fails.
+ConnectRecord undecodable_record(RecordPartition partition, RecordOffset offset, std::string topic,
+                                 std::string_view raw, std::string error);
+// The error of an undecodable_record; nullptr for any other record (a pointer comparison).
+const std::string* undecodable_error(const ConnectRecord& record);
+
+// What poll() returns around undecodable events: the records before one, then (at the next
+// poll(), once the worker has sent those) the event reported to the runtime, then the rest. With
+// no reporter (errors.tolerance=none) it throws ConnectException("<what>: <error>").
+class UndecodableSplitter {
+ public:
+  // True when records hold an undecodable event (then take() must hand them out).
+  static bool any(const std::vector<ConnectRecord>& records);
+  void add(std::vector<ConnectRecord> records);
+  bool empty() const { return next_ >= pending_.size(); }
+  // The next records to return; reports leading undecodable events first.
+  std::vector<ConnectRecord> take(ErrorRecordReporter* reporter, std::string_view what);
+
+ private:
+  std::vector<ConnectRecord> pending_;
+  std::size_t next_ = 0;
+};
 
 }  // namespace rmqc::connectors::cdc

@@ -6,6 +6,7 @@
 #include "cdc/common/incremental_snapshot.h"
 #include "cdc/mysql/binlog_events.h"
 #include "cdc/mysql/mysql_columns.h"
+#include "cdc/mysql/table_changes.h"
 
 #include <mysql.h>
 // After mysql.h, which it needs.
@@ -19,6 +20,7 @@
 #include <map>
 #include <mariadb_rpl.h>
 #include <stdexcept>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -119,13 +121,19 @@ std::string quote_ident(std::string_view id) {
   return out + "`";
 }
 
-// The database a DDL statement changes: the qualifier of its table ("ALTER TABLE db.t"), the
-// database it creates or drops, else the session's default database.
-std::string ddl_database(std::string_view sql, const std::string& default_db) {
+// What a DDL statement changes: the database (the qualifier of its table, "ALTER TABLE db.t";
+// the database it creates or drops; else the session's default database) and the tables it
+// names ("DROP TABLE a, db.b", "TRUNCATE t"), each qualified.
+struct DdlTarget {
+  std::string db;
+  std::vector<TableRef> tables;
+};
+
+DdlTarget ddl_target(std::string_view sql, const std::string& default_db) {
   std::vector<std::string> tokens;  // identifiers unquoted; "." kept as a token
   std::vector<bool> quoted;
   std::size_t i = 0;
-  while (i < sql.size() && tokens.size() < 16) {
+  while (i < sql.size() && tokens.size() < 256) {
     const char c = sql[i];
     if (std::isspace(static_cast<unsigned char>(c))) {
       ++i;
@@ -166,18 +174,45 @@ std::string ddl_database(std::string_view sql, const std::string& default_db) {
   auto word = [&](std::size_t k) {
     return k < tokens.size() && !quoted[k] ? upper(tokens[k]) : "";
   };
+  DdlTarget out{default_db, {}};
   for (std::size_t k = 0; k < tokens.size(); ++k) {
     const std::string w = word(k);
     const bool truncate_short = k == 0 && w == "TRUNCATE" && word(1) != "TABLE";
-    if (w != "TABLE" && w != "DATABASE" && w != "SCHEMA" && !truncate_short) continue;
+    // CREATE [UNIQUE ...] INDEX i ON t, DROP INDEX i ON t: the table follows ON.
+    const bool index_on = w == "ON" && k >= 2 && k <= 5 && word(k - 2) == "INDEX";
+    if (w != "TABLE" && w != "DATABASE" && w != "SCHEMA" && !truncate_short && !index_on) {
+      continue;
+    }
     std::size_t n = k + 1;
     while (word(n) == "IF" || word(n) == "NOT" || word(n) == "EXISTS") ++n;
     if (n >= tokens.size()) break;
-    if (n + 1 < tokens.size() && tokens[n + 1] == "." && !quoted[n + 1]) return tokens[n];
-    if (w == "DATABASE" || w == "SCHEMA") return tokens[n];
+    if (w == "DATABASE" || w == "SCHEMA") {
+      out.db = tokens[n];
+      break;
+    }
+    // A list of [db.]table names, separated by commas.
+    bool first = true;
+    while (n < tokens.size()) {
+      TableRef t;
+      if (n + 2 < tokens.size() && tokens[n + 1] == "." && !quoted[n + 1]) {
+        t = TableRef{tokens[n], tokens[n + 2]};
+        n += 3;
+      } else {
+        t = TableRef{default_db, tokens[n]};
+        n += 1;
+      }
+      if (first) out.db = t.ns;
+      first = false;
+      out.tables.push_back(std::move(t));
+      if (n < tokens.size() && tokens[n] == "," && !quoted[n]) {
+        ++n;
+      } else {
+        break;
+      }
+    }
     break;
   }
-  return default_db;
+  return out;
 }
 
 using Row = std::vector<std::optional<std::string>>;
@@ -274,6 +309,11 @@ struct BinlogReader::Impl {
   bool checksum = true;
   std::unordered_map<std::uint64_t, std::shared_ptr<TableState>> by_id;
   std::unordered_map<std::string, std::shared_ptr<TableState>> by_signature;
+  // The latest version of each table by "<db>.<table>" (for truncates) and the last description
+  // of each table a DDL changed (the table of a DROP's tableChanges).
+  std::unordered_map<std::string, std::shared_ptr<TableState>> by_name;
+  std::map<std::string, Struct> described;
+  std::string_view current_event;  // the raw bytes of the event being handled
   std::int64_t last_heartbeat = 0;
 
   // ---- connections ----
@@ -664,7 +704,10 @@ struct BinlogReader::Impl {
     }
     if (position.file.empty()) position = current_position(m);
     std::vector<std::shared_ptr<TableState>> tables;
-    for (const auto& t : list_tables(m)) tables.push_back(read_table(m, t));
+    for (const auto& t : list_tables(m)) {
+      tables.push_back(read_table(m, t));
+      by_name[t.qualified()] = tables.back();
+    }
     if (lock && locking != "extended") exec(m, "UNLOCK TABLES");
     logger().info("snapshot of ", tables.size(), " table(s) at ", position.file, ":", position.pos,
                   with_data ? "" : " (schema only)");
@@ -813,6 +856,7 @@ struct BinlogReader::Impl {
     }
     if (auto it = by_signature.find(map.signature); it != by_signature.end()) {
       by_id[map.table_id] = it->second;
+      by_name[map.db + "." + map.table] = it->second;
       return;
     }
     if (by_signature.size() > 4096) by_signature.clear();
@@ -820,7 +864,27 @@ struct BinlogReader::Impl {
     std::string signature = map.signature;
     auto state = build_table(std::move(map));
     by_signature.emplace(std::move(signature), state);
+    by_name[state->map.db + "." + state->map.table] = state;
     by_id[id] = std::move(state);
+  }
+
+  // A row image that cannot be decoded (corrupt, or a value the decoder refuses): in its place an
+  // undecodable record carrying the raw event, for errors.tolerance / the dead letter queue (or
+  // the task's failure); the event's remaining rows are skipped. It counts as one event of the
+  // transaction, so a restart after it does not report it again.
+  void undecodable_rows(const TableState& table, const std::string& error,
+                        std::int64_t event_start) {
+    const std::int64_t index = ++txn_events;
+    resume.event = txn_events;
+    if (txn_start == skip_pos && index <= skip_events) return;  // reported before
+    const std::string message = "undecodable binlog event of " + table.map.db + "." +
+                                table.map.table + " at " + file + ":" +
+                                std::to_string(event_start) + ": " + error;
+    logger().warn(message);
+    BinlogPosition at = resume;
+    at.event = index;
+    push(undecodable_record(partition, position_to_offset(at), table.schema->topic(), current_event,
+                            message));
   }
 
   void handle_rows(const EventHeader& header, std::string_view body, std::int64_t event_start) {
@@ -848,14 +912,11 @@ struct BinlogReader::Impl {
     while (pos < rows.rows.size()) {
       auto r = decode_row_image(table.map, table.column_schemas, config.types, rows.present,
                                 rows.rows, &pos, &first);
-      if (!r.ok())
-        throw Fatal(r.error().message() + " at " + file + ":" + std::to_string(event_start));
+      if (!r.ok()) return undecodable_rows(table, r.error().message(), event_start);
       if (rows.kind == RowsKind::kUpdate) {
         r = decode_row_image(table.map, table.column_schemas, config.types, rows.present_after,
                              rows.rows, &pos, &second);
-        if (!r.ok()) {
-          throw Fatal(r.error().message() + " at " + file + ":" + std::to_string(event_start));
-        }
+        if (!r.ok()) return undecodable_rows(table, r.error().message(), event_start);
       }
       if (rows.kind == RowsKind::kUpdate) {
         // A minimal after image omits an unchanged primary key: take it from the before image,
@@ -938,22 +999,159 @@ struct BinlogReader::Impl {
     if (word == "XA" || word == "SAVEPOINT") return;
     const bool standalone = !in_txn || !txn_has_begin;
     if (standalone) end_txn(header.log_pos);
+    if (word == "TRUNCATE") {
+      // Debezium's truncate event (op "t", no before/after) per captured table; no schema change.
+      const DdlTarget target = ddl_target(q.statement, q.database);
+      if (config.op_skipped(Op::kTruncate)) return;
+      for (const TableRef& t : target.tables) {
+        if (!t.ns.empty() && config.filter.table_captured(t)) {
+          emit_truncate(header, q, t, event_start);
+        }
+      }
+      return;
+    }
     if (config.include_schema_changes && is_ddl(word)) {
-      const std::string db = ddl_database(q.statement, q.database);
-      if (!db.empty() && config.filter.namespaces.accepts(db)) {
-        emit_schema_change(header, q, db, event_start);
+      const DdlTarget target = ddl_target(q.statement, q.database);
+      if (!target.db.empty() && config.filter.namespaces.accepts(target.db)) {
+        emit_schema_change(header, q, target, leading_words(q.statement, 3), event_start);
       }
     }
     // Cached table versions stay valid: TABLE_MAP signatures change with the table.
   }
 
   static bool is_ddl(const std::string& word) {
-    return word == "CREATE" || word == "ALTER" || word == "DROP" || word == "RENAME" ||
-           word == "TRUNCATE";
+    return word == "CREATE" || word == "ALTER" || word == "DROP" || word == "RENAME";
   }
 
-  void emit_schema_change(const EventHeader& header, const QueryEvent& q, const std::string& db,
-                          std::int64_t event_start) {
+  // The table's schema for an event without a row image (a truncate): the version last seen in
+  // a TABLE_MAP or the snapshot, else the one information_schema describes now.
+  std::shared_ptr<TableState> table_by_name(const TableRef& t) {
+    if (auto it = by_name.find(t.qualified()); it != by_name.end()) return it->second;
+    auto state = with_meta([&](MYSQL* m) { return read_table(m, t); });
+    by_name[t.qualified()] = state;
+    return state;
+  }
+
+  void emit_truncate(const EventHeader& header, const QueryEvent& q, const TableRef& t,
+                     std::int64_t event_start) {
+    auto table = table_by_name(t);
+    ChangeEvent event;
+    event.op = Op::kTruncate;
+    SourceInfo& s = event.source;
+    s.connector = "mysql";
+    s.name = config.prefix;
+    s.ts_ms = static_cast<std::int64_t>(header.timestamp) * 1000;
+    s.db = t.ns;
+    s.table = t.table;
+    s.server_id = header.server_id;
+    if (!txn_gtid.empty()) s.gtid = txn_gtid;
+    s.file = file;
+    s.pos = event_start;
+    s.thread = q.thread_id;
+    event.ts_ms = now_ms();
+    push(change_record(*table->schema, std::move(event), partition, position_to_offset(resume)));
+    events_read->fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // A connection for information_schema reads while streaming (opened when first needed).
+  std::unique_ptr<Connection> meta;
+  template <typename F>
+  auto with_meta(F f) -> std::invoke_result_t<F, MYSQL*> {
+    return with_retry("reading information_schema", [&] {
+      try {
+        if (!meta) meta = connect();
+        return f(meta->get());
+      } catch (const Transient&) {
+        meta.reset();
+        throw;
+      }
+    });
+  }
+
+  // information_schema's description of a table (io.debezium.connector.schema.Table); nullopt
+  // when the table does not exist (any more).
+  std::optional<Struct> describe(MYSQL* m, const TableRef& t) {
+    const std::string where =
+        " WHERE TABLE_SCHEMA = " + escape(m, t.ns) + " AND TABLE_NAME = " + escape(m, t.table);
+    auto cols = query(m,
+                      "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, "
+                      "CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, "
+                      "DATETIME_PRECISION, CHARACTER_SET_NAME, EXTRA, ORDINAL_POSITION, "
+                      "COLUMN_DEFAULT, COLUMN_COMMENT FROM information_schema.COLUMNS" +
+                          where + " ORDER BY ORDINAL_POSITION");
+    if (cols.empty()) return std::nullopt;
+    TableInfo info;
+    auto num = [](const std::optional<std::string>& v) -> std::optional<std::int64_t> {
+      if (!v) return std::nullopt;
+      return std::atoll(v->c_str());
+    };
+    for (auto& r : cols) {
+      ColumnInfo c;
+      c.name = r[0].value_or("");
+      c.data_type = r[1].value_or("");
+      c.column_type = r[2].value_or("");
+      c.nullable = r[3].value_or("") == "YES";
+      c.char_max_length = num(r[4]);
+      c.numeric_precision = num(r[5]);
+      c.numeric_scale = num(r[6]);
+      c.datetime_precision = num(r[7]);
+      c.charset = r[8];
+      c.extra = r[9].value_or("");
+      c.position = static_cast<std::int32_t>(num(r[10]).value_or(0));
+      c.default_value = r[11];
+      c.comment = r[12].value_or("");
+      info.columns.push_back(std::move(c));
+    }
+    auto pk = query(m, "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE" + where +
+                           " AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION");
+    for (auto& r : pk) info.primary_key.push_back(r[0].value_or(""));
+    auto tables =
+        query(m, "SELECT TABLE_COLLATION, TABLE_COMMENT FROM information_schema.TABLES" + where);
+    if (!tables.empty()) {
+      if (tables[0][0]) info.charset = tables[0][0]->substr(0, tables[0][0]->find('_'));
+      info.comment = tables[0][1].value_or("");
+    }
+    return describe_table(info);
+  }
+
+  // Debezium's tableChanges of a CREATE/ALTER/DROP TABLE (other statements have none). The
+  // structure is what information_schema says when the event is read: the DDL's result when
+  // streaming live.
+  ValueList table_changes(const std::string& words, const DdlTarget& target) {
+    ValueList out;
+    std::string type;
+    if (words.starts_with("CREATE") && words.find("TABLE") != std::string::npos) type = "CREATE";
+    if (words.starts_with("ALTER TABLE") || words.starts_with("ALTER ONLINE TABLE") ||
+        words.starts_with("ALTER IGNORE TABLE")) {
+      type = "ALTER";
+    }
+    if (words.starts_with("DROP") && words.find("TABLE") != std::string::npos) type = "DROP";
+    if ((words.starts_with("CREATE") || words.starts_with("DROP")) &&
+        words.find("INDEX") != std::string::npos) {
+      type = "ALTER";  // an index changes the table (Debezium's ALTER)
+    }
+    if (type.empty()) return out;
+    for (const TableRef& t : target.tables) {
+      if (t.ns.empty() || !config.filter.table_captured(t)) continue;
+      std::optional<Struct> table;
+      const std::string id = t.qualified();
+      if (type == "DROP") {
+        if (auto it = described.find(id); it != described.end()) table = it->second;
+        described.erase(id);
+        by_name.erase(id);
+      } else {
+        table = with_meta([&](MYSQL* m) { return describe(m, t); });
+        if (table) described.insert_or_assign(id, *table);
+        by_name.erase(id);
+      }
+      out.emplace_back(table_change(type, t, std::move(table)));
+    }
+    return out;
+  }
+
+  void emit_schema_change(const EventHeader& header, const QueryEvent& q, const DdlTarget& target,
+                          const std::string& words, std::int64_t event_start) {
+    const std::string& db = target.db;
     static const SchemaPtr key_schema = SchemaBuilder::struct_()
                                             .name("io.debezium.connector.mysql.SchemaChangeKey")
                                             .field("databaseName", SchemaBuilder::string().build())
@@ -966,7 +1164,9 @@ struct BinlogReader::Impl {
             .field("databaseName", SchemaBuilder::string().optional().build())
             .field("schemaName", SchemaBuilder::string().optional().build())
             .field("ddl", SchemaBuilder::string().optional().build())
+            .field("tableChanges", SchemaBuilder::array(table_change_schema()).build())
             .build();
+    ValueList changes = table_changes(words, target);
     SourceInfo s;
     s.connector = "mysql";
     s.name = config.prefix;
@@ -984,6 +1184,7 @@ struct BinlogReader::Impl {
     value.put("ts_ms", Value(now_ms()));
     value.put("databaseName", Value(db));
     value.put("ddl", Value(q.statement));
+    value.put("tableChanges", Value(std::move(changes)));
     ConnectRecord record(partition, position_to_offset(resume),
                          static_cast<std::int64_t>(header.timestamp) * 1000, key_schema,
                          Value(std::move(key)), value_schema, Value(std::move(value)));
@@ -1004,6 +1205,7 @@ struct BinlogReader::Impl {
       len -= 4;
     }
     const std::string_view body = raw.substr(kEventHeaderSize, len - kEventHeaderSize);
+    current_event = raw.substr(0, len);
     const std::int64_t event_start =
         h.log_pos >= h.event_size ? static_cast<std::int64_t>(h.log_pos - h.event_size) : 0;
     switch (h.type) {
@@ -1246,6 +1448,7 @@ struct BinlogReader::Impl {
       logger().error("MySQL CDC reader failed: ", e.what());
       queue->fail(std::string("unexpected error: ") + e.what());
     }
+    meta.reset();
   }
 
   // ---- incremental snapshots (cdc/common/incremental_snapshot.h) ----
@@ -1304,9 +1507,11 @@ struct BinlogReader::Impl {
                                  c.type == ftype::kLong || c.type == ftype::kLongLong ||
                                  c.type == ftype::kInt24 || c.type == ftype::kYear;
             const bool digits =
-                !v.empty() && std::all_of(v.begin() + (v[0] == '-' ? 1 : 0), v.end(), [](char ch) {
-                  return std::isdigit(static_cast<unsigned char>(ch)) != 0;
-                }) && v != "-";
+                !v.empty() &&
+                std::all_of(
+                    v.begin() + (v[0] == '-' ? 1 : 0), v.end(),
+                    [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)) != 0; }) &&
+                v != "-";
             return integer && digits ? std::string(v) : impl_.escape(m, v);
           }};
     }
@@ -1339,8 +1544,7 @@ struct BinlogReader::Impl {
         select += (select.empty() ? "" : ", ") + quote_ident(ts.map.columns[i].name);
         columns.push_back(i);
       }
-      const std::string sql =
-          chunk_sql(quoting(ts), select, t, keys, condition, after, max, limit);
+      const std::string sql = chunk_sql(quoting(ts), select, t, keys, condition, after, max, limit);
       const std::int64_t read_at = now_ms();
       std::vector<ChunkRow> out;
       for (auto& row : impl_.query(conn(), sql)) {
@@ -1348,7 +1552,8 @@ struct BinlogReader::Impl {
         for (std::size_t k = 0; k < columns.size() && k < row.size(); ++k) {
           if (!row[k]) continue;
           const std::size_t i = columns[k];
-          auto v = decode_text(ts.map.columns[i], ts.column_schemas[i], impl_.config.types, *row[k]);
+          auto v =
+              decode_text(ts.map.columns[i], ts.column_schemas[i], impl_.config.types, *row[k]);
           if (!v.ok()) {
             throw Fatal("incremental snapshot of " + t.qualified() + ": " + v.error().message());
           }
@@ -1404,8 +1609,8 @@ struct BinlogReader::Impl {
   }
 
   // A row of the signal table, read from the binlog (inserts are signals; the rest is ignored).
-  void handle_signal_rows(const EventHeader& header, const RowsEvent& rows,
-                          const TableState& table, std::int64_t event_start) {
+  void handle_signal_rows(const EventHeader& header, const RowsEvent& rows, const TableState& table,
+                          std::int64_t event_start) {
     (void)header;
     if (!in_txn) begin_txn(event_start, "");
     std::size_t pos = 0;

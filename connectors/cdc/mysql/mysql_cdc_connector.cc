@@ -144,6 +144,12 @@ void MysqlCdcTask::stop() {
 
 std::vector<ConnectRecord> MysqlCdcTask::poll() {
   if (!queue_) return {};
+  auto reporter = [&] {
+    return context() != nullptr ? context()->error_record_reporter() : nullptr;
+  };
+  // Records after an undecodable event wait for the poll() after the one that returned the
+  // records before it (docs/connectors/cdc.md, "Undecodable events").
+  if (!undecodable_.empty()) return undecodable_.take(reporter(), "MySQL CDC");
   // Waits up to poll.interval.ms for the first batch; wakeup() ends the wait early. At most
   // max.batch.size records: batches are at most batch_limit_ records.
   const std::size_t batches =
@@ -154,13 +160,20 @@ std::vector<ConnectRecord> MysqlCdcTask::poll() {
     if (auto error = queue_->error()) throw ConnectException("MySQL CDC: " + *error);
     return {};
   }
-  if (drained.size() == 1) return std::move(drained.front());
   std::vector<ConnectRecord> records;
-  std::size_t total = 0;
-  for (const auto& b : drained) total += b.size();
-  records.reserve(total);
-  for (auto& b : drained) {
-    for (auto& r : b) records.push_back(std::move(r));
+  if (drained.size() == 1) {
+    records = std::move(drained.front());
+  } else {
+    std::size_t total = 0;
+    for (const auto& b : drained) total += b.size();
+    records.reserve(total);
+    for (auto& b : drained) {
+      for (auto& r : b) records.push_back(std::move(r));
+    }
+  }
+  if (UndecodableSplitter::any(records)) {
+    undecodable_.add(std::move(records));
+    return undecodable_.take(reporter(), "MySQL CDC");
   }
   return records;
 }

@@ -9,6 +9,7 @@
 
 #include "cdc/common/cdc_config.h"
 #include "cdc/common/change_queue.h"
+#include "cdc/common/envelope.h"
 
 #include <atomic>
 #include <cstdint>
@@ -64,6 +65,7 @@ class MysqlCdcTask final : public SourceTask {
   std::atomic<ChangeQueue<std::vector<ConnectRecord>>*> wake_queue_{nullptr};
   std::size_t batch_limit_ = 256;
   std::unique_ptr<mysql::BinlogReader> reader_;
+  UndecodableSplitter undecodable_;  // records held back around an undecodable event
 };
 
 }  // namespace rmqc::connectors::cdc

@@ -1,5 +1,7 @@
 // The CDC common layer: Debezium's envelope, types, topic names, shared keys and the queue.
 
+#include "rmqc/api/errors.h"
+
 #include "cdc/common/cdc_config.h"
 #include "cdc/common/change_queue.h"
 #include "cdc/common/debezium_types.h"
@@ -293,6 +295,73 @@ TEST(CdcChangeQueue, WakeEndsAWaitingDrainEarly) {
   auto got = q.drain(10, std::chrono::hours(1));  // would hang without the wake
   EXPECT_TRUE(got.empty());
   waker.join();
+}
+
+}  // namespace
+}  // namespace rmqc::connectors::cdc
+
+namespace rmqc::connectors::cdc {
+namespace {
+
+class RecordingReporter final : public ErrorRecordReporter {
+ public:
+  void report(const ConnectRecord& record, const std::string& error) override {
+    reported.emplace_back(record, error);
+  }
+  std::vector<std::pair<ConnectRecord, std::string>> reported;
+};
+
+ConnectRecord numbered(std::int64_t n) {
+  ConnectRecord r(RecordPartition{{"server", Value(std::string("s"))}},
+                  RecordOffset{{"n", Value(n)}}, std::nullopt, nullptr, Value(n));
+  r.set_topic("t");
+  return r;
+}
+
+TEST(CdcUndecodable, ReportedAfterTheRecordsBeforeItInOrder) {
+  std::vector<ConnectRecord> batch;
+  batch.push_back(numbered(1));
+  batch.push_back(undecodable_record(RecordPartition{{"server", Value(std::string("s"))}},
+                                     RecordOffset{{"n", Value(std::int64_t{2})}}, "db_t",
+                                     std::string_view("\x01\x02", 2), "bad row at f:2"));
+  batch.push_back(numbered(3));
+  ASSERT_TRUE(UndecodableSplitter::any(batch));
+  EXPECT_FALSE(UndecodableSplitter::any({numbered(1)}));
+  EXPECT_EQ(undecodable_error(batch[0]), nullptr);
+  ASSERT_NE(undecodable_error(batch[1]), nullptr);
+  EXPECT_EQ(*undecodable_error(batch[1]), "bad row at f:2");
+  EXPECT_EQ(batch[1].topic(), "db_t");
+
+  RecordingReporter reporter;
+  UndecodableSplitter splitter;
+  splitter.add(batch);
+  // The record before it first, nothing reported yet (the worker has not sent record 1).
+  auto first = splitter.take(&reporter, "MySQL CDC");
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].value.as_int64(), 1);
+  EXPECT_TRUE(reporter.reported.empty());
+  EXPECT_FALSE(splitter.empty());
+  // Then the bad event goes to the reporter, raw bytes and position intact, and the rest follows.
+  auto rest = splitter.take(&reporter, "MySQL CDC");
+  ASSERT_EQ(reporter.reported.size(), 1u);
+  EXPECT_EQ(reporter.reported[0].second, "bad row at f:2");
+  EXPECT_EQ(reporter.reported[0].first.value.as_bytes(), (Bytes{0x01, 0x02}));
+  EXPECT_EQ(reporter.reported[0].first.position.offset.find("n")->as_int64(), 2);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].value.as_int64(), 3);
+  EXPECT_TRUE(splitter.empty());
+
+  // Without a reporter (errors.tolerance=none) the task fails, naming the error.
+  UndecodableSplitter strict;
+  strict.add(batch);
+  EXPECT_EQ(strict.take(nullptr, "MySQL CDC").size(), 1u);
+  try {
+    (void)strict.take(nullptr, "MySQL CDC");
+    ADD_FAILURE() << "no exception";
+  } catch (const ConnectException& e) {
+    EXPECT_NE(std::string(e.what()).find("MySQL CDC: bad row at f:2"), std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

@@ -570,6 +570,161 @@ TEST_F(MysqlCdcTest, HeartbeatsFiltersAndSkippedOperations) {
   EXPECT_TRUE(heartbeats[0].position.offset.offset().count("file"));
 }
 
+TEST_F(MysqlCdcTest, TruncateIsAnOpTEventUnlessSkipped) {
+  sql("CREATE TABLE " + db_ + ".t (id INT PRIMARY KEY); CREATE TABLE " + db_ +
+      ".u (id INT PRIMARY KEY)");
+  sql("INSERT INTO " + db_ + ".t VALUES (1), (2)");
+  auto* task = start_task(config({{"snapshot.mode", "no_data"}, {"skipped.operations", "none"}}));
+  wait_streaming(task);
+  sql("TRUNCATE TABLE " + db_ + ".t");
+  sql("USE " + db_ + "; TRUNCATE u");
+  sql("INSERT INTO " + db_ + ".t VALUES (3)");
+  auto records = poll_n(task, 3);
+  ASSERT_EQ(records.size(), 3u);
+  for (int i = 0; i < 2; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(records[i].topic(), topic(i == 0 ? "t" : "u"));
+    EXPECT_EQ(op_of(records[i]), "t");
+    EXPECT_TRUE(envelope(records[i]).get("before").is_null());
+    EXPECT_TRUE(envelope(records[i]).get("after").is_null());
+    EXPECT_TRUE(records[i].key.is_null());
+    EXPECT_EQ(records[i].key_schema, nullptr);
+    EXPECT_EQ(source(records[i]).get_string("db"), db_);
+    EXPECT_EQ(source(records[i]).get_string("table"), i == 0 ? "t" : "u");
+    EXPECT_EQ(source(records[i]).get_string("snapshot"), "false");
+    EXPECT_GT(source(records[i]).get_int64("pos"), 0);
+    EXPECT_EQ(envelope(records[i]).schema()->name(),
+              prefix_ + "." + db_ + "." + (i == 0 ? "t" : "u") + ".Envelope");
+  }
+  EXPECT_EQ(op_of(records[2]), "c");
+  // The truncate's position is past it: a task resuming there does not send it again.
+  task->stop();
+  auto* again = start_task(config({{"snapshot.mode", "no_data"}, {"skipped.operations", "none"}}),
+                           records[1].position.offset);
+  auto replay = poll_n(again, 1);
+  ASSERT_EQ(replay.size(), 1u);
+  EXPECT_EQ(op_of(replay[0]), "c");
+  again->stop();
+  // By default (skipped.operations=t) a truncate sends nothing; nor a schema change event.
+  auto* quiet = start_task(config({{"snapshot.mode", "no_data"}}));
+  wait_streaming(quiet);
+  sql("TRUNCATE TABLE " + db_ + ".t");
+  sql("INSERT INTO " + db_ + ".t VALUES (4)");
+  auto after_default = poll_n(quiet, 1);
+  ASSERT_EQ(after_default.size(), 1u);
+  EXPECT_EQ(op_of(after_default[0]), "c");
+}
+
+TEST_F(MysqlCdcTest, SchemaChangeEventsCarryDebeziumTableChanges) {
+  auto* task = start_task(config({{"snapshot.mode", "no_data"}}));
+  wait_streaming(task);
+  sql("CREATE TABLE " + db_ +
+      ".items (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, "
+      "name VARCHAR(40) CHARACTER SET latin1 NOT NULL DEFAULT 'x' COMMENT 'the name', "
+      "price DECIMAL(10,2), kind ENUM('a','b'), at DATETIME(3)) DEFAULT CHARSET=utf8mb4 "
+      "COMMENT 'stock'");
+  // Each statement once the previous one was read: the table is described as information_schema
+  // has it when its event is read (docs/connectors/cdc-mysql.md).
+  auto ddl = poll_n(task, 1);
+  sql("ALTER TABLE " + db_ + ".items ADD COLUMN qty BIGINT UNSIGNED NOT NULL, DROP COLUMN kind");
+  for (auto& r : poll_n(task, 1)) ddl.push_back(std::move(r));
+  sql("DROP TABLE " + db_ + ".items");
+  for (auto& r : poll_n(task, 1)) ddl.push_back(std::move(r));
+  ASSERT_EQ(ddl.size(), 3u);
+  auto change_of = [&](const ConnectRecord& r) -> const Struct& {
+    const auto& changes = envelope(r).get("tableChanges").as_array();
+    EXPECT_EQ(changes.size(), 1u);
+    return changes.at(0).as_struct();
+  };
+  auto column = [](const Struct& table, std::size_t i) -> const Struct& {
+    return table.get("columns").as_array().at(i).as_struct();
+  };
+  // CREATE
+  const Struct& create = change_of(ddl[0]);
+  EXPECT_EQ(create.schema()->name(), "io.debezium.connector.schema.Change");
+  EXPECT_EQ(create.get_string("type"), "CREATE");
+  EXPECT_EQ(create.get_string("id"), "\"" + db_ + "\".\"items\"");
+  const Struct& table = create.get_struct("table");
+  EXPECT_EQ(table.get_string("defaultCharsetName"), "utf8mb4");
+  EXPECT_EQ(table.get_string("comment"), "stock");
+  ASSERT_EQ(table.get("primaryKeyColumnNames").as_array().size(), 1u);
+  EXPECT_EQ(table.get("primaryKeyColumnNames").as_array()[0].as_string(), "id");
+  ASSERT_EQ(table.get("columns").as_array().size(), 5u);
+  const Struct& id = column(table, 0);
+  EXPECT_EQ(id.get_string("name"), "id");
+  EXPECT_EQ(id.get_int32("jdbcType"), 4);
+  EXPECT_TRUE(id.get("nativeType").is_null());
+  EXPECT_EQ(id.get_string("typeName"), "INT");
+  EXPECT_EQ(id.get_string("typeExpression"), "INT");
+  EXPECT_TRUE(id.get("charsetName").is_null());
+  EXPECT_EQ(id.get_int32("length"), 11);
+  EXPECT_TRUE(id.get("scale").is_null());
+  EXPECT_EQ(id.get_int32("position"), 1);
+  EXPECT_FALSE(id.get_boolean("optional"));
+  EXPECT_TRUE(id.get_boolean("autoIncremented"));
+  EXPECT_TRUE(id.get_boolean("generated"));
+  const Struct& name = column(table, 1);
+  EXPECT_EQ(name.get_string("name"), "name");
+  EXPECT_EQ(name.get_int32("jdbcType"), 12);
+  EXPECT_EQ(name.get_string("typeName"), "VARCHAR");
+  EXPECT_EQ(name.get_string("charsetName"), "latin1");
+  EXPECT_EQ(name.get_int32("length"), 40);
+  EXPECT_EQ(name.get_int32("position"), 2);
+  EXPECT_FALSE(name.get_boolean("optional"));
+  EXPECT_FALSE(name.get_boolean("autoIncremented"));
+  EXPECT_FALSE(name.get_boolean("generated"));
+  EXPECT_EQ(name.get_string("comment"), "the name");
+  EXPECT_EQ(name.get_string("defaultValueExpression"), "x");
+  const Struct& price = column(table, 2);
+  EXPECT_EQ(price.get_int32("jdbcType"), 3);
+  EXPECT_EQ(price.get_string("typeName"), "DECIMAL");
+  EXPECT_EQ(price.get_int32("length"), 10);
+  EXPECT_EQ(price.get_int32("scale"), 2);
+  EXPECT_TRUE(price.get_boolean("optional"));
+  EXPECT_TRUE(price.get("defaultValueExpression").is_null());
+  const Struct& kind = column(table, 3);
+  EXPECT_EQ(kind.get_int32("jdbcType"), 1);
+  EXPECT_EQ(kind.get_string("typeName"), "ENUM");
+  ASSERT_EQ(kind.get("enumValues").as_array().size(), 2u);
+  EXPECT_EQ(kind.get("enumValues").as_array()[1].as_string(), "b");
+  const Struct& at = column(table, 4);
+  EXPECT_EQ(at.get_int32("jdbcType"), 93);
+  EXPECT_EQ(at.get_string("typeName"), "DATETIME");
+  EXPECT_EQ(at.get_int32("length"), 3);
+  EXPECT_EQ(at.get_int32("position"), 5);
+  // ALTER: the table after the change.
+  const Struct& alter = change_of(ddl[1]);
+  EXPECT_EQ(alter.get_string("type"), "ALTER");
+  EXPECT_EQ(alter.get_string("id"), "\"" + db_ + "\".\"items\"");
+  const Struct& altered = alter.get_struct("table");
+  ASSERT_EQ(altered.get("columns").as_array().size(), 5u);
+  EXPECT_EQ(column(altered, 3).get_string("name"), "at");
+  EXPECT_EQ(column(altered, 3).get_int32("position"), 4);
+  const Struct& qty = column(altered, 4);
+  EXPECT_EQ(qty.get_string("name"), "qty");
+  EXPECT_EQ(qty.get_int32("jdbcType"), -5);
+  EXPECT_EQ(qty.get_string("typeName"), "BIGINT UNSIGNED");
+  EXPECT_EQ(qty.get_int32("length"), 20);
+  EXPECT_EQ(qty.get_int32("position"), 5);
+  EXPECT_FALSE(qty.get_boolean("optional"));
+  // DROP: the table as last described.
+  const Struct& drop = change_of(ddl[2]);
+  EXPECT_EQ(drop.get_string("type"), "DROP");
+  EXPECT_EQ(drop.get_struct("table").get("columns").as_array().size(), 5u);
+  // An index changes its table (ALTER); other DDL (a view) has no table changes.
+  sql("CREATE TABLE " + db_ + ".keep (id INT PRIMARY KEY, v INT)");
+  auto more = poll_n(task, 1);
+  sql("CREATE INDEX k ON " + db_ + ".keep (v)");
+  for (auto& r : poll_n(task, 1)) more.push_back(std::move(r));
+  sql("USE " + db_ + "; CREATE VIEW vw AS SELECT 1 AS one");
+  for (auto& r : poll_n(task, 1)) more.push_back(std::move(r));
+  ASSERT_EQ(more.size(), 3u);
+  EXPECT_EQ(change_of(more[0]).get_string("type"), "CREATE");
+  EXPECT_EQ(change_of(more[1]).get_string("type"), "ALTER");
+  EXPECT_EQ(change_of(more[1]).get_string("id"), "\"" + db_ + "\".\"keep\"");
+  EXPECT_TRUE(envelope(more[2]).get("tableChanges").as_array().empty());
+}
+
 TEST_F(MysqlCdcTest, PartialRowImagesLeaveAbsentColumnsNull) {
   sql("CREATE TABLE " + db_ + ".t (id INT PRIMARY KEY, a VARCHAR(10), b INT)");
   sql("INSERT INTO " + db_ + ".t VALUES (1, 'x', 1)");
