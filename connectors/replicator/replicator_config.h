@@ -39,6 +39,7 @@ inline constexpr std::string_view kRenameFormat = "topic.rename.format";
 // Offset syncs and checkpoints.
 inline constexpr std::string_view kOffsetSyncTopic = "offset.sync.topic";
 inline constexpr std::string_view kOffsetSyncInterval = "offset.sync.interval.ms";
+inline constexpr std::string_view kOffsetSyncStep = "offset.sync.step";
 inline constexpr std::string_view kPollBatch = "poll.batch.size";
 inline constexpr std::string_view kSyncGids = "sync.gids";
 inline constexpr std::string_view kCheckpointTopic = "checkpoint.topic";

@@ -32,6 +32,10 @@ ConfigDef source_definition() {
   def.define(std::string(kOffsetSyncInterval), T::kLong, "1000", I::kLow,
              "How often a task emits offset-sync records for the queues it copied from (ms).",
              validators::between(0, 3'600'000));
+  def.define(std::string(kOffsetSyncStep), T::kLong, "100", I::kLow,
+             "An offset-sync record at least every this many source offsets of a queue (the "
+             "most a translated consumer offset goes back, besides the interval's).",
+             validators::between(1, 1'000'000'000));
   def.define(std::string(kPollBatch), T::kInt, "512", I::kLow, "Most messages one poll returns.",
              validators::between(1, 100'000));
   return def;
@@ -157,6 +161,7 @@ void ReplicatorSourceTask::start(const KeyValue& config) {
   batch_ = static_cast<std::size_t>(config_.get_int(kPollBatch, 512));
   from_last_ = config_.get_string(kSrcConsumeFrom) == "last";
   sync_interval_ = std::chrono::milliseconds(config_.get_long(kOffsetSyncInterval, 1000));
+  sync_step_ = config_.get_long(kOffsetSyncStep, 100);
 
   std::string connector = config_.get_string("connector.name");
   if (connector.empty() && context() != nullptr) connector = context()->connector_name();
@@ -259,12 +264,12 @@ std::vector<ConnectRecord> ReplicatorSourceTask::poll() {
     // Retried soon while the source is unreachable; else at the refresh interval.
     next_refresh_ = now + (ok ? refresh_interval_ : std::chrono::milliseconds(1000));
     if (!ok) {
-      emit_offset_syncs(out, false);
+      emit_offset_syncs(out);
       return out;
     }
   }
   if (assigned_.empty()) {
-    emit_offset_syncs(out, false);
+    emit_offset_syncs(out);
     return out;
   }
   auto messages = consumer_->poll(std::chrono::milliseconds(500));
@@ -285,7 +290,7 @@ std::vector<ConnectRecord> ReplicatorSourceTask::poll() {
     if (filter == nullptr || !filter->accepts(m.tags())) continue;
     out.push_back(to_record(m));
   }
-  emit_offset_syncs(out, false);
+  emit_offset_syncs(out);
   return out;
 }
 
@@ -343,38 +348,56 @@ void ReplicatorSourceTask::commit(const ConnectRecord& record, const RecordMetad
   const auto* t = topic->get_if<std::string>();
   const auto* b = broker->get_if<std::string>();
   if (t == nullptr || b == nullptr) return;
-  Landed& l = landed_[rocketmq::MessageQueue{*t, *b, static_cast<std::int32_t>(qid)}];
-  if (o < l.src_offset) return;  // acknowledgements come in order per queue; keep the newest
-  l.src_offset = o;
-  l.dest_topic = metadata.topic;
-  l.dest_broker = metadata.broker_name;
-  l.dest_queue_id = metadata.queue_id;
-  l.dest_offset = metadata.queue_offset;
-  l.synced = false;
+  const rocketmq::MessageQueue q{*t, *b, static_cast<std::int32_t>(qid)};
+  Landed& l = landed_[q];
+  if (l.last_synced >= 0 && o <= l.newest.src_offset) return;  // keep the newest
+  l.newest = OffsetSync{cluster_,
+                        q.topic,
+                        q.broker_name,
+                        q.queue_id,
+                        o,
+                        metadata.topic,
+                        metadata.broker_name,
+                        metadata.queue_id,
+                        metadata.queue_offset};
+  if (l.last_synced < 0 || o - l.last_synced >= sync_step_) {
+    due_syncs_.push_back(l.newest);
+    l.last_synced = o;
+    l.newest_synced = true;
+  } else {
+    l.newest_synced = false;
+  }
 }
 
-void ReplicatorSourceTask::emit_offset_syncs(std::vector<ConnectRecord>& out, bool force) {
+ConnectRecord ReplicatorSourceTask::sync_record(const OffsetSync& sync) const {
+  ConnectRecord record(RecordPartition{}, RecordOffset{}, std::nullopt);
+  record.value_schema = value_bytes_ ? schemas::bytes(true) : schemas::string(true);
+  std::string json = sync.to_json();
+  if (value_bytes_) {
+    const auto* p = reinterpret_cast<const std::uint8_t*>(json.data());
+    record.value = Value(Bytes(p, p + json.size()));
+  } else {
+    record.value = Value(std::move(json));
+  }
+  // One source queue's syncs in order on one queue of the sync topic.
+  record.add_extension(std::string(ConnectRecord::kShardingKeyExtension),
+                       "offset-sync/" + cluster_ + "/" + sync.src_topic + "/" + sync.src_broker +
+                           "/" + std::to_string(sync.src_queue_id));
+  record.set_topic(sync_topic_);
+  return record;
+}
+
+void ReplicatorSourceTask::emit_offset_syncs(std::vector<ConnectRecord>& out) {
+  for (const auto& s : due_syncs_) out.push_back(sync_record(s));
+  due_syncs_.clear();
   const auto now = std::chrono::steady_clock::now();
-  if (!force && now < next_sync_) return;
+  if (now < next_sync_) return;
   next_sync_ = now + sync_interval_;
   for (auto& [q, l] : landed_) {
-    if (l.synced) continue;
-    l.synced = true;
-    OffsetSync s{cluster_,     q.topic,       q.broker_name,   q.queue_id,   l.src_offset,
-                 l.dest_topic, l.dest_broker, l.dest_queue_id, l.dest_offset};
-    ConnectRecord record(RecordPartition{}, RecordOffset{}, std::nullopt);
-    record.value_schema = value_bytes_ ? schemas::bytes(true) : schemas::string(true);
-    std::string json = s.to_json();
-    if (value_bytes_) {
-      const auto* p = reinterpret_cast<const std::uint8_t*>(json.data());
-      record.value = Value(Bytes(p, p + json.size()));
-    } else {
-      record.value = Value(std::move(json));
-    }
-    record.add_extension(std::string(ConnectRecord::kShardingKeyExtension),
-                         "offset-sync/" + cluster_ + "/" + queue_text(q));
-    record.set_topic(sync_topic_);
-    out.push_back(std::move(record));
+    if (l.newest_synced) continue;
+    l.newest_synced = true;
+    l.last_synced = l.newest.src_offset;
+    out.push_back(sync_record(l.newest));
   }
 }
 

@@ -9,8 +9,10 @@
 // worker's producer with the sharding key "<cluster>/<topic>/<broker>/<queue>", so one source
 // queue lands on one destination queue, in order. The worker commits a queue's position only for
 // what the destination acknowledged; the task then knows where each copy landed
-// (commit(record, metadata)) and every offset.sync.interval.ms emits an offset-sync record to
-// offset.sync.topic, which the checkpoint connector translates consumer offsets with.
+// (commit(record, metadata)) and emits offset-sync records to offset.sync.topic, which the
+// checkpoint connector translates consumer offsets with: one for the first copy of a queue and
+// for every copy at least offset.sync.step source offsets past the last sync, and one for the
+// newest copy every offset.sync.interval.ms.
 
 #include "rmqc/api/connector.h"
 #include "rmqc/api/source_task.h"
@@ -62,12 +64,9 @@ class ReplicatorSourceTask final : public SourceTask {
 
  private:
   struct Landed {
-    std::int64_t src_offset = -1;
-    std::string dest_topic;
-    std::string dest_broker;
-    std::int32_t dest_queue_id = -1;
-    std::int64_t dest_offset = -1;
-    bool synced = false;  // an offset-sync record for it was emitted
+    OffsetSync newest;              // the newest acknowledged copy of the queue
+    bool newest_synced = true;      // an offset-sync record for it was emitted
+    std::int64_t last_synced = -1;  // source offset of the last sync emitted
   };
 
   // Re-reads the source routes and assigns this task's share; false (and logs why) when the
@@ -75,7 +74,8 @@ class ReplicatorSourceTask final : public SourceTask {
   bool refresh_assignment();
   void note_error(const std::string& what);
   ConnectRecord to_record(const rocketmq::MessageExt& message);
-  void emit_offset_syncs(std::vector<ConnectRecord>& out, bool force);
+  void emit_offset_syncs(std::vector<ConnectRecord>& out);
+  ConnectRecord sync_record(const OffsetSync& sync) const;
 
   KeyValue config_;
   std::vector<TopicTags> topics_;
@@ -88,6 +88,7 @@ class ReplicatorSourceTask final : public SourceTask {
   std::size_t batch_ = 512;
   bool from_last_ = false;
   std::chrono::milliseconds sync_interval_{1000};
+  std::int64_t sync_step_ = 100;
   std::chrono::milliseconds refresh_interval_{30'000};
 
   std::unique_ptr<rocketmq::LitePullConsumer> consumer_;
@@ -95,6 +96,7 @@ class ReplicatorSourceTask final : public SourceTask {
   std::chrono::steady_clock::time_point next_refresh_{};
   std::chrono::steady_clock::time_point next_sync_{};
   std::map<rocketmq::MessageQueue, Landed> landed_;
+  std::vector<OffsetSync> due_syncs_;  // emitted with the next poll
   std::string last_error_;
 };
 
