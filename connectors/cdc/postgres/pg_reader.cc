@@ -4,6 +4,7 @@
 #include "rmqc/api/struct.h"
 
 #include "cdc/common/envelope.h"
+#include "cdc/common/incremental_snapshot.h"
 #include "cdc/postgres/pg_types.h"
 
 #include <algorithm>
@@ -160,7 +161,7 @@ struct ColumnDesc {
 
 // --- one connected session ----------------------------------------------------------------------
 
-class PgChangeReader::Session {
+class PgChangeReader::Session final : public SnapshotSource {
  public:
   explicit Session(PgChangeReader& owner) : o_(owner), cfg_(owner.config_) {}
 
@@ -189,6 +190,23 @@ class PgChangeReader::Session {
   bool flush_batch();
   Result<void> emit(const CapturedTable& t, Op op, std::optional<Struct> before,
                     std::optional<Struct> after, Lsn lsn, int sub);
+
+  // Incremental snapshots: a signal row from the stream, and the SnapshotSource side (chunks
+  // and watermarks through conn_).
+  Result<void> handle_signal(const Tuple& tuple, Lsn lsn);
+  Result<const CapturedTable*> chunk_table(const TableRef& ref);
+  Result<std::vector<std::string>> key_columns(const TableRef& table) override;
+  Result<std::optional<KeyText>> max_key(const TableRef& table,
+                                         const std::vector<std::string>& keys,
+                                         const std::string& condition) override;
+  Result<std::vector<ChunkRow>> read_chunk(const TableRef& table,
+                                           const std::vector<std::string>& keys,
+                                           const std::string& condition,
+                                           const std::optional<KeyText>& after, const KeyText& max,
+                                           std::size_t limit) override;
+  Result<void> write_signal(const std::string& id, std::string_view type,
+                            const std::string& data) override;
+  std::map<std::string, CapturedTable> chunk_tables_;
 
   PgChangeReader& o_;
   const PostgresCdcConfig& cfg_;
@@ -267,12 +285,17 @@ Result<std::vector<TableRef>> PgChangeReader::Session::captured_tables() {
   std::vector<TableRef> out;
   for (int i = 0; i < PQntuples(res.get()); ++i) {
     TableRef ref{cell(res.get(), i, 0), cell(res.get(), i, 1)};
-    if (cfg_.common.filter.table_captured(ref)) out.push_back(std::move(ref));
+    if (cfg_.common.filter.table_captured(ref) && !o_.incremental_.is_signal_table(ref)) {
+      out.push_back(std::move(ref));
+    }
   }
   return out;
 }
 
-Result<void> PgChangeReader::Session::ensure_publication(const std::vector<TableRef>& tables) {
+Result<void> PgChangeReader::Session::ensure_publication(const std::vector<TableRef>& captured) {
+  // The signal table's inserts must reach the stream too.
+  std::vector<TableRef> tables = captured;
+  if (cfg_.incremental.signal_table) tables.push_back(*cfg_.incremental.signal_table);
   RMQC_ASSIGN_OR_RETURN(
       ResPtr res,
       exec_params(conn_.get(), "SELECT puballtables FROM pg_publication WHERE pubname = $1",
@@ -377,7 +400,7 @@ Result<CapturedTable> PgChangeReader::Session::build_table(const TableRef& ref,
                                                            const std::vector<ColumnDesc>& cols) {
   CapturedTable t;
   t.ref = ref;
-  t.captured = cfg_.common.filter.table_captured(ref);
+  t.captured = cfg_.common.filter.table_captured(ref) && !o_.incremental_.is_signal_table(ref);
   if (!t.captured) return t;
   // Nullability and the primary key from the catalog (relation messages carry neither).
   RMQC_ASSIGN_OR_RETURN(
@@ -565,11 +588,168 @@ Result<void> PgChangeReader::Session::emit(const CapturedTable& t, Op op,
         {std::string(kTxIdField), Value(static_cast<std::int64_t>(txn_.xid))},
         {std::string(kTsUsecField), Value(commit_us)},
     });
+    o_.incremental_.observe(record);
+    o_.incremental_.observe(tomb);
     if (!delete_emitted && !push(PgQueueItem{std::move(record), 0})) return ok_result();
     push(PgQueueItem{std::move(tomb), 0});
     return ok_result();
   }
+  o_.incremental_.observe(record);
   push(PgQueueItem{std::move(record), 0});
+  return ok_result();
+}
+
+// --- incremental snapshots (cdc/common/incremental_snapshot.h) --------------------------------
+
+Result<void> PgChangeReader::Session::handle_signal(const Tuple& tuple, Lsn lsn) {
+  // A signal has a place in the stream like a change: one already handled (before a reconnect
+  // or the committed offset) is not run again.
+  const std::int64_t seq = msg_index_ * 4;
+  const auto lsn_commit = static_cast<std::int64_t>(txn_.final_lsn);
+  if (lsn_commit < o_.emitted_commit_ ||
+      (lsn_commit == o_.emitted_commit_ && seq <= o_.emitted_seq_)) {
+    return ok_result();
+  }
+  o_.emitted_commit_ = lsn_commit;
+  o_.emitted_seq_ = seq;
+  auto text = [&](std::size_t i) {
+    return i < tuple.size() && tuple[i].kind == TupleValue::Kind::kText ? tuple[i].text
+                                                                        : std::string();
+  };
+  auto signal = parse_signal(text(0), text(1), text(2));
+  if (!signal.ok()) {
+    log().error("ignoring a signal: ", signal.error().message());
+    return ok_result();
+  }
+  const RecordOffset position(RecordOffset::Map{
+      {std::string(kLsnField), Value(static_cast<std::int64_t>(lsn))},
+      {std::string(kLsnProcField), Value(static_cast<std::int64_t>(lsn))},
+      {std::string(kLsnCommitField), Value(lsn_commit)},
+      {std::string(kEventSeqField), Value(seq)},
+      {std::string(kTxIdField), Value(static_cast<std::int64_t>(txn_.xid))},
+      {std::string(kTsUsecField), Value(pg_to_unix_micros(txn_.commit_time))},
+  });
+  RMQC_ASSIGN_OR_RETURN(auto reads, o_.incremental_.on_signal(*this, signal.value(), position));
+  for (auto& r : reads) {
+    if (!push(PgQueueItem{std::move(r), 0})) return ok_result();
+  }
+  return o_.incremental_.after_emit(*this);
+}
+
+Result<const CapturedTable*> PgChangeReader::Session::chunk_table(const TableRef& ref) {
+  if (auto it = chunk_tables_.find(ref.qualified()); it != chunk_tables_.end()) {
+    return &it->second;
+  }
+  RMQC_ASSIGN_OR_RETURN(auto cols, catalog_columns(ref));
+  if (cols.empty()) {
+    return Error::fatal(ErrorCode::kNotFound, "table " + ref.qualified() + " does not exist");
+  }
+  RMQC_ASSIGN_OR_RETURN(CapturedTable t, build_table(ref, cols));
+  if (!t.captured) {
+    return Error::fatal(ErrorCode::kInvalidConfig,
+                        "table " + ref.qualified() + " is not captured (see table.include.list)");
+  }
+  return &chunk_tables_.insert_or_assign(ref.qualified(), std::move(t)).first->second;
+}
+
+Result<std::vector<std::string>> PgChangeReader::Session::key_columns(const TableRef& table) {
+  chunk_tables_.erase(table.qualified());  // the table may have changed since it was last read
+  RMQC_ASSIGN_OR_RETURN(const CapturedTable* t, chunk_table(table));
+  std::vector<std::string> out;
+  for (int p : t->schema->key_positions()) {
+    out.push_back(t->schema->columns()[static_cast<std::size_t>(p)].name);
+  }
+  if (out.empty()) {
+    return Error::fatal(
+        ErrorCode::kInvalidConfig,
+        "table " + table.qualified() + " has no primary key, or column filters leave it out");
+  }
+  return out;
+}
+
+namespace {
+SqlQuoting pg_quoting() {
+  return SqlQuoting{[](std::string_view id) { return quote_ident(id); },
+                    [](std::size_t, std::string_view v) { return quote_literal(v); }};
+}
+}  // namespace
+
+Result<std::optional<KeyText>> PgChangeReader::Session::max_key(
+    const TableRef& table, const std::vector<std::string>& keys, const std::string& condition) {
+  RMQC_ASSIGN_OR_RETURN(ResPtr res,
+                        exec(conn_.get(), max_key_sql(pg_quoting(), table, keys, condition),
+                             "reading the largest key of " + table.qualified()));
+  if (PQntuples(res.get()) == 0) return std::optional<KeyText>();
+  KeyText key;
+  for (int c = 0; c < PQnfields(res.get()); ++c) key.push_back(cell(res.get(), 0, c));
+  return std::optional<KeyText>(std::move(key));
+}
+
+Result<std::vector<ChunkRow>> PgChangeReader::Session::read_chunk(
+    const TableRef& table, const std::vector<std::string>& keys, const std::string& condition,
+    const std::optional<KeyText>& after, const KeyText& max, std::size_t limit) {
+  RMQC_ASSIGN_OR_RETURN(const CapturedTable* t, chunk_table(table));
+  // Slots follow the select list (the captured columns in order).
+  std::string select;
+  for (std::size_t i = 0; i < t->names.size(); ++i) {
+    if (t->slot_of[i] < 0) continue;
+    select += (select.empty() ? "" : ", ") + quote_ident(t->names[i]);
+  }
+  RMQC_ASSIGN_OR_RETURN(
+      ResPtr res,
+      exec(conn_.get(), chunk_sql(pg_quoting(), select, table, keys, condition, after, max, limit),
+           "incremental snapshot of " + table.qualified()));
+  const std::int64_t read_at = now_ms();
+  std::vector<ChunkRow> out;
+  out.reserve(static_cast<std::size_t>(PQntuples(res.get())));
+  const int columns = PQnfields(res.get());
+  for (int r = 0; r < PQntuples(res.get()); ++r) {
+    Struct row = t->schema->new_row();
+    auto& slots = row.values();
+    for (int c = 0; c < columns && static_cast<std::size_t>(c) < t->converters.size(); ++c) {
+      if (PQgetisnull(res.get(), r, c)) continue;
+      auto v = t->converters[static_cast<std::size_t>(c)].convert(std::string_view(
+          PQgetvalue(res.get(), r, c), static_cast<std::size_t>(PQgetlength(res.get(), r, c))));
+      if (!v.ok()) {
+        return Error::fatal(ErrorCode::kParseError, "undecodable value in " + table.qualified() +
+                                                        ": " + v.error().message());
+      }
+      slots[static_cast<std::size_t>(c)] = std::move(v).value();
+    }
+    ChunkRow chunk_row;
+    for (int p : t->schema->key_positions()) chunk_row.key.push_back(cell(res.get(), r, p));
+    SourceInfo src;
+    src.connector = "postgresql";
+    src.name = cfg_.common.prefix;
+    src.ts_ms = read_at;
+    src.snapshot = "incremental";
+    src.db = cfg_.dbname;
+    src.schema = table.ns;
+    src.table = table.table;
+    src.lsn = static_cast<std::int64_t>(received_);
+    ChangeEvent ev;
+    ev.op = Op::kRead;
+    ev.after = std::move(row);
+    ev.source = std::move(src);
+    ev.ts_ms = read_at;
+    chunk_row.record = change_record(*t->schema, std::move(ev), o_.partition_, RecordOffset{});
+    out.push_back(std::move(chunk_row));
+  }
+  return out;
+}
+
+Result<void> PgChangeReader::Session::write_signal(const std::string& id, std::string_view type,
+                                                   const std::string& data) {
+  const TableRef& s = *cfg_.incremental.signal_table;
+  // Flushed at commit even on a server with synchronous_commit=off: logical decoding sends only
+  // flushed WAL, so an asynchronous watermark would reach the stream a wal_writer_delay late.
+  RMQC_ASSIGN_OR_RETURN(ResPtr sync, exec(conn_.get(), "SET synchronous_commit = on",
+                                          "writing a watermark into " + s.qualified()));
+  RMQC_ASSIGN_OR_RETURN(ResPtr res, exec_params(conn_.get(),
+                                                "INSERT INTO " + quote_ident(s.ns) + "." +
+                                                    quote_ident(s.table) + " VALUES ($1, $2, $3)",
+                                                {id, std::string(type), data},
+                                                "writing a watermark into " + s.qualified()));
   return ok_result();
 }
 
@@ -772,6 +952,7 @@ Result<void> PgChangeReader::Session::handle_xlog(const XLogData& x) {
   switch (msg_.kind) {
     case K::kInsert: {
       RMQC_ASSIGN_OR_RETURN(const CapturedTable* t, table_of(msg_.insert.relation));
+      if (o_.incremental_.is_signal_table(t->ref)) return handle_signal(msg_.insert.new_tuple, lsn);
       if (!t->captured) return ok_result();
       RMQC_ASSIGN_OR_RETURN(auto after, tuple_row(*t, msg_.insert.new_tuple, false));
       return emit(*t, Op::kCreate, std::nullopt, std::move(after), lsn, 0);
@@ -828,6 +1009,8 @@ Result<void> PgChangeReader::Session::stream() {
   }
   res.reset();
   streaming_ = true;
+  chunk_tables_.clear();
+  RMQC_RETURN_IF_ERROR(o_.incremental_.on_stream_start(*this));
   log().info("streaming from slot ", cfg_.slot_name, " (publication ", cfg_.publication_name, ")");
   const int fd = PQsocket(repl_.get());
   while (!o_.stopping_.load()) {
@@ -1041,7 +1224,10 @@ PgChangeReader::PgChangeReader(PostgresCdcConfig config, RecordPartition partiti
     : config_(std::move(config)),
       partition_(std::move(partition)),
       committed_(std::move(committed)),
-      queue_(queue) {}
+      queue_(queue),
+      incremental_(config_.incremental, config_.common.prefix) {
+  if (committed_) incremental_.restore(*committed_);
+}
 
 PgChangeReader::~PgChangeReader() {
   stop();

@@ -52,6 +52,7 @@ class PgChangeReader {
   bool snapshot_settled_ = false;
   std::int64_t emitted_commit_ = -1;
   std::int64_t emitted_seq_ = -1;
+  IncrementalSnapshot incremental_;  // reader thread only; kept across sessions
   friend class Session;
 };
 

@@ -109,6 +109,7 @@ ConfigDef PostgresCdcConnector::definition() {
               "is also sent as soon as it moves).",
               validators::at_least(10));
   d.merge(pg);
+  define_incremental_snapshot_keys(d);
   return d;
 }
 
@@ -132,6 +133,9 @@ Result<PostgresCdcConfig> parse_postgres_config(const KeyValue& raw) {
                              : mode == "filtered" ? PublicationAutocreate::kFiltered
                                                   : PublicationAutocreate::kAllTables;
   c.status_update_interval_ms = config.get_long(kStatusUpdateIntervalConfig, 10000);
+  auto incremental = parse_incremental_snapshot_config(config);
+  if (!incremental.ok()) return incremental.error();
+  c.incremental = std::move(incremental).value();
   for (char ch : c.slot_name) {
     if (!(std::islower(static_cast<unsigned char>(ch)) ||
           std::isdigit(static_cast<unsigned char>(ch)) || ch == '_')) {

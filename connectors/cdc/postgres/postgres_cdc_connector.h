@@ -12,6 +12,7 @@
 
 #include "cdc/common/cdc_config.h"
 #include "cdc/common/change_queue.h"
+#include "cdc/common/incremental_snapshot.h"
 #include "cdc/postgres/pgoutput.h"
 
 #include <atomic>
@@ -61,6 +62,7 @@ struct PostgresCdcConfig {
   std::int64_t status_update_interval_ms = 10000;
   std::int64_t slot_retry_delay_ms = 10000;
   int slot_max_retries = 6;
+  IncrementalSnapshotConfig incremental;  // signal.data.collection, chunk size
 
   // libpq keyword/value connection string (replication=database when replication).
   std::string conninfo(bool replication) const;
