@@ -329,6 +329,52 @@ TEST(WorkerSecurityTest, OffsetsOfAStoppedConnectorAreHonouredAfterResume) {
   EXPECT_TRUE(w.get("/connectors/src/offsets").json()["offsets"].empty());
   ASSERT_EQ(w.put("/connectors/src/resume").status, 202);
   ASSERT_TRUE(eventually([&] { return count("line-1") >= 3; }, 30s)) << read_text(out);
+
+  // The sink's queue offsets, as its running tasks committed them, set back to 0 on a stopped
+  // sink: every message of the topic (4 + 2 + 4 sent so far) is written again.
+  Json queues;
+  std::int64_t consumed = 0;
+  ASSERT_TRUE(eventually(
+      [&] {
+        queues = w.get("/connectors/sink/offsets").json()["offsets"];
+        consumed = 0;
+        for (const auto& q : queues) consumed += q["offset"]["queueOffset"].get<std::int64_t>();
+        return consumed >= 10;
+      },
+      30s))
+      << queues;
+  ASSERT_EQ(w.put("/connectors/sink/stop").status, 202);
+  Json to_zero = {{"offsets", Json::array()}};
+  for (const auto& q : queues) {
+    EXPECT_TRUE(q["partition"].contains("brokerName")) << q;
+    to_zero["offsets"].push_back({{"partition", q["partition"]}, {"offset", {{"queueOffset", 0}}}});
+  }
+  const std::size_t lines_before = count_lines(out);
+  auto patched = http(w.port(), "PATCH", "/connectors/sink/offsets", to_zero.dump());
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  ASSERT_EQ(w.put("/connectors/sink/resume").status, 202);
+  ASSERT_TRUE(eventually(
+      [&] { return count_lines(out) >= lines_before + static_cast<std::size_t>(consumed); }, 30s))
+      << lines_before << " + " << consumed << " then " << count_lines(out);
+  // A sink partition that is not a queue is refused.
+  ASSERT_EQ(w.put("/connectors/sink/stop").status, 202);
+  EXPECT_EQ(http(w.port(), "PATCH", "/connectors/sink/offsets",
+                 R"({"offsets":[{"partition":{"filename":"x"},"offset":{"queueOffset":0}}]})")
+                .status,
+            400);
+
+  // The plugin's ConfigDef as Kafka Connect's list of key descriptions.
+  Json defs = w.get("/connector-plugins/" + std::string(kFileSource) + "/config").json();
+  ASSERT_TRUE(defs.is_array()) << defs;
+  bool has_filename = false;
+  for (const auto& d : defs) {
+    EXPECT_TRUE(d.contains("name") && d.contains("type") && d.contains("required") &&
+                d.contains("default_value") && d.contains("importance") &&
+                d.contains("documentation"))
+        << d;
+    has_filename |= d["name"] == "filename";
+  }
+  EXPECT_TRUE(has_filename) << defs;
 }
 
 }  // namespace
