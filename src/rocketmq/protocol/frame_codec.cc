@@ -22,13 +22,19 @@ Error protocol_error(std::string message) {
 // ---------------------------------------------------------------------------------------------
 // JSON header writer. Hand-written because the output must be exactly what Java's fastjson
 // produces (alphabetical keys, strings only in extFields, \u00XX escapes) and this is the hot
-// path of every request; parsing goes through nlohmann below.
+// path of every request; parsing goes through a fast path for the usual shape, nlohmann below for
+// everything else.
 
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   out.push_back('"');
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
+  std::size_t run = 0;  // start of the characters copied as they are
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -52,15 +58,12 @@ void append_json_string(std::string& out, std::string_view s) {
         out += "\\t";
         break;
       default:
-        if (u < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[u >> 4]);
-          out.push_back(kHex[u & 0xF]);
-        } else {
-          out.push_back(c);
-        }
+        out += "\\u00";
+        out.push_back(kHex[u >> 4]);
+        out.push_back(kHex[u & 0xF]);
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out.push_back('"');
 }
 
@@ -228,8 +231,210 @@ class HeaderSax {
   std::optional<std::string> error_;
 };
 
+// The common header shape, parsed without the general parser: one flat object whose keys are
+// the known members, integers in int32 range, strings of printable ASCII without escapes, an
+// extFields object of string values. Returns false at the first thing outside that shape (the
+// command may then be half filled: the caller starts over with the general parser, which also
+// owns every error message).
+class FastHeaderParser {
+ public:
+  FastHeaderParser(std::string_view text, RemotingCommand& cmd)
+      : p_(text.data()), end_(p_ + text.size()), cmd_(cmd) {}
+
+  bool parse() {
+    skip_ws();
+    if (!eat('{')) return false;
+    skip_ws();
+    if (eat('}')) return at_end();
+    while (true) {
+      std::string_view key;
+      if (!string(&key, key_scratch_)) return false;
+      skip_ws();
+      if (!eat(':')) return false;
+      skip_ws();
+      if (!member(key)) return false;
+      skip_ws();
+      if (eat(',')) {
+        skip_ws();
+        continue;
+      }
+      if (eat('}')) return at_end();
+      return false;
+    }
+  }
+
+ private:
+  bool member(std::string_view key) {
+    if (key == "code") return integer(&cmd_.code);
+    if (key == "opaque") return integer(&cmd_.opaque);
+    if (key == "flag") return integer(&cmd_.flag);
+    if (key == "version") return integer(&cmd_.version);
+    if (key == "extFields") return ext_fields();
+    std::string_view text;
+    if (key == "language") {
+      if (!string(&text, value_scratch_)) return false;
+      parse_language(text, &cmd_.language);  // unknown names are ignored, as Java does
+      return true;
+    }
+    if (key == "remark") {
+      if (!string(&text, value_scratch_)) return false;
+      cmd_.remark.assign(text);
+      return true;
+    }
+    if (key == "serializeTypeCurrentRPC") return string(&text, value_scratch_);
+    return false;
+  }
+
+  bool ext_fields() {
+    if (!eat('{')) return false;
+    cmd_.ext_fields_present = true;
+    skip_ws();
+    if (eat('}')) return true;
+    while (true) {
+      std::string_view key;
+      std::string_view value;
+      if (!string(&key, key_scratch_)) return false;
+      skip_ws();
+      if (!eat(':')) return false;
+      skip_ws();
+      if (!string(&value, value_scratch_)) return false;
+      auto it = cmd_.ext_fields.lower_bound(key);
+      if (it != cmd_.ext_fields.end() && it->first == key) {
+        it->second.assign(value);  // duplicates: last wins
+      } else {
+        cmd_.ext_fields.emplace_hint(it, std::string(key), std::string(value));
+      }
+      skip_ws();
+      if (eat(',')) {
+        skip_ws();
+        continue;
+      }
+      return eat('}');
+    }
+  }
+
+  // A string; escapes are decoded into `scratch` (\uXXXX only below 0x80: other code points,
+  // surrogates and raw non-ASCII bytes are left to the general parser's UTF-8 handling).
+  bool string(std::string_view* out, std::string& scratch) {
+    if (!eat('"')) return false;
+    const char* start = p_;
+    bool escaped = false;
+    while (p_ != end_) {
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        if (escaped) {
+          scratch.append(start, p_);
+          *out = scratch;
+        } else {
+          *out = std::string_view(start, static_cast<std::size_t>(p_ - start));
+        }
+        ++p_;
+        return true;
+      }
+      if (c < 0x20 || c >= 0x80) return false;
+      if (c != '\\') {
+        ++p_;
+        continue;
+      }
+      if (!escaped) {
+        scratch.clear();
+        escaped = true;
+      }
+      scratch.append(start, p_);
+      if (end_ - p_ < 2) return false;
+      char decoded;
+      switch (p_[1]) {
+        case '"':
+        case '\\':
+        case '/':
+          decoded = p_[1];
+          break;
+        case 'b':
+          decoded = '\b';
+          break;
+        case 'f':
+          decoded = '\f';
+          break;
+        case 'n':
+          decoded = '\n';
+          break;
+        case 'r':
+          decoded = '\r';
+          break;
+        case 't':
+          decoded = '\t';
+          break;
+        case 'u': {
+          if (end_ - p_ < 6) return false;
+          unsigned value = 0;
+          for (int i = 2; i < 6; ++i) {
+            const char h = p_[i];
+            const int digit = h >= '0' && h <= '9'   ? h - '0'
+                              : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                              : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                                     : -1;
+            if (digit < 0) return false;
+            value = value * 16 + static_cast<unsigned>(digit);
+          }
+          if (value >= 0x80) return false;
+          decoded = static_cast<char>(value);
+          p_ += 4;
+          break;
+        }
+        default:
+          return false;
+      }
+      scratch.push_back(decoded);
+      p_ += 2;
+      start = p_;
+    }
+    return false;
+  }
+
+  bool integer(std::int32_t* out) {
+    const char* start = p_;
+    if (p_ != end_ && *p_ == '-') ++p_;
+    const char* digits = p_;
+    while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    const auto n = p_ - digits;
+    if (n == 0 || n > 10 || (n > 1 && *digits == '0')) return false;
+    if (p_ != end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E')) return false;
+    std::int64_t value = 0;
+    for (const char* d = digits; d != p_; ++d) value = value * 10 + (*d - '0');
+    if (*start == '-') value = -value;
+    if (value < std::numeric_limits<std::int32_t>::min() ||
+        value > std::numeric_limits<std::int32_t>::max()) {
+      return false;
+    }
+    *out = static_cast<std::int32_t>(value);
+    return true;
+  }
+
+  void skip_ws() {
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+  bool eat(char c) {
+    if (p_ == end_ || *p_ != c) return false;
+    ++p_;
+    return true;
+  }
+  bool at_end() {
+    skip_ws();
+    return p_ == end_;
+  }
+
+  const char* p_;
+  const char* end_;
+  RemotingCommand& cmd_;
+  std::string key_scratch_;
+  std::string value_scratch_;
+};
+
 Result<RemotingCommand> parse_json_header(std::string_view header) {
   RemotingCommand cmd;
+  cmd.serialize_type = SerializeType::JSON;
+  if (FastHeaderParser(header, cmd).parse()) return cmd;
+  cmd = RemotingCommand();
   cmd.serialize_type = SerializeType::JSON;
   HeaderSax sax(cmd);
   bool ok = false;
@@ -453,21 +658,36 @@ Result<RemotingCommand> decode_frame(std::string_view frame, std::size_t max_fra
   return decode_after_prefix(prefix, frame);
 }
 
+// buffer_ is a slab: [0, read_pos_) consumed, [read_pos_, size - prepared_) received and not yet
+// decoded, the last prepared_ bytes free space for the next read. The slab keeps its size between
+// reads, so a read does not zero-fill its space again.
 void FrameDecoder::feed(std::string_view bytes) {
   if (error_) return;
-  buffer_.append(bytes);
+  auto space = prepare(bytes.size());
+  if (!bytes.empty()) std::memcpy(space.data(), bytes.data(), bytes.size());
+  commit(bytes.size());
 }
 
 std::span<char> FrameDecoder::prepare(std::size_t n) {
-  buffer_.resize(buffer_.size() - prepared_ + n);
-  prepared_ = n;
-  return std::span<char>(buffer_.data() + buffer_.size() - n, n);
+  if (prepared_ < n) {
+    const std::size_t end = buffer_.size() - prepared_;
+    if (read_pos_ > 0) {  // make room at the front first
+      const std::size_t pending = end - read_pos_;
+      if (pending > 0) std::memmove(buffer_.data(), buffer_.data() + read_pos_, pending);
+      prepared_ = buffer_.size() - pending;
+      read_pos_ = 0;
+    }
+    if (prepared_ < n) {
+      buffer_.resize(buffer_.size() - prepared_ + n);
+      prepared_ = n;
+    }
+  }
+  return std::span<char>(buffer_.data() + buffer_.size() - prepared_, n);
 }
 
 void FrameDecoder::commit(std::size_t n) {
   if (n > prepared_) n = prepared_;
-  buffer_.resize(buffer_.size() - prepared_ + n);
-  prepared_ = 0;
+  prepared_ -= n;
 }
 
 Result<std::optional<RemotingCommand>> FrameDecoder::fail(Error error) {
@@ -497,9 +717,9 @@ Result<std::optional<RemotingCommand>> FrameDecoder::next() {
   auto cmd = decode_after_prefix(*prefix, std::string_view(p, frame_size));
   if (!cmd.ok()) return fail(std::move(cmd).error());
   read_pos_ += frame_size;
-  // Compact once the consumed prefix dominates, keeping appends amortised O(1).
-  if (read_pos_ >= buffer_.size() / 2) {
-    buffer_.erase(0, read_pos_);
+  // Everything decoded: the whole slab is free again (prepare() compacts a partial frame).
+  if (read_pos_ == buffer_.size() - prepared_) {
+    prepared_ = buffer_.size();
     read_pos_ = 0;
   }
   return std::optional<RemotingCommand>(std::move(cmd).value());

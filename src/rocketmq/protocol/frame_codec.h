@@ -65,9 +65,9 @@ class FrameDecoder {
   Result<std::optional<RemotingCommand>> fail(Error error);
 
   std::size_t max_frame_size_;
-  std::string buffer_;
-  std::size_t read_pos_ = 0;
-  std::size_t prepared_ = 0;
+  std::string buffer_;        // a slab reused across reads (see frame_codec.cc)
+  std::size_t read_pos_ = 0;  // start of the bytes not decoded yet
+  std::size_t prepared_ = 0;  // free bytes at the end of buffer_
   std::optional<Error> error_;
 };
 

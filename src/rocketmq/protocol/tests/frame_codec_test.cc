@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+
 namespace rmqc::rocketmq {
 namespace {
 
@@ -232,6 +235,53 @@ TEST(FrameCodec, JsonWriterEscapesLikeFastjson) {
   EXPECT_NE(encode_header(empty).value().find(R"("extFields":{})"), std::string::npos);
 }
 
+TEST(FrameCodec, JsonHeaderFastPathAgreesWithTheGeneralParser) {
+  // The usual shape (flat, string extFields, escapes) and shapes next to it that the fast path
+  // hands over to the general parser: each must decode to the same command either way.
+  struct Case {
+    std::string_view header;
+    std::int32_t code;
+    std::map<std::string, std::string, std::less<>> ext;
+    std::string remark;
+  };
+  const Case cases[] = {
+      {R"({"code":310,"extFields":{"a":"x","b":"TAGS\u0001T\u0002","c":"q\"\\\/\b\f\n\r\t"},"flag":0,"language":"JAVA","opaque":9,"serializeTypeCurrentRPC":"JSON","version":409})",
+       310,
+       {{"a", "x"}, {"b", "TAGS\x01T\x02"}, {"c", "q\"\\/\b\f\n\r\t"}},
+       ""},
+      // Duplicate keys: the last wins, at both levels.
+      {R"({ "code" : 1 , "code":2, "extFields" : { "k":"1", "k":"2" } , "remark":"r\u0041" })",
+       2,
+       {{"k", "2"}},
+       "rA"},
+      // Non-ASCII escapes and raw UTF-8 go through the general parser.
+      {R"({"code":-3,"extFields":{"k":"\u00e9","u":"é"}})", -3, {{"k", "é"}, {"u", "é"}}, ""},
+      // Typed extFields values and unknown keys too.
+      {R"({"code":4,"extFields":{"n":5},"other":true})", 4, {{"n", "5"}}, ""},
+  };
+  for (const auto& c : cases) {
+    auto cmd = decode_header(SerializeType::JSON, c.header);
+    ASSERT_TRUE(cmd.ok()) << c.header << ": " << cmd.error().to_string();
+    EXPECT_EQ(cmd->code, c.code) << c.header;
+    EXPECT_EQ(cmd->ext_fields, c.ext) << c.header;
+    EXPECT_EQ(cmd->remark, c.remark) << c.header;
+  }
+  // Errors still come from the general parser.
+  for (std::string_view bad : {R"({"code":2147483648})", R"({"code":01})", R"({"code":1,)",
+                               R"({"code":1}x)", R"({"extFields":{"k":"\u12"}})"}) {
+    EXPECT_FALSE(decode_header(SerializeType::JSON, bad).ok()) << bad;
+  }
+  // The writer's output of every control character reads back the same.
+  std::string all;
+  for (int c = 1; c < 0x80; ++c) all.push_back(static_cast<char>(c));
+  auto cmd = RemotingCommand::request(310, {{"i", all}});
+  cmd.remark = all;
+  auto back = decode_header(SerializeType::JSON, encode_header(cmd).value());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back->ext("i"), all);
+  EXPECT_EQ(back->remark, all);
+}
+
 TEST(FrameCodec, RoundTripsBothFlavoursWithBody) {
   for (auto type : {SerializeType::JSON, SerializeType::ROCKETMQ}) {
     RemotingCommand cmd = RemotingCommand::request(310, {{"a", "PG"}, {"b", "T"}, {"e", "-1"}});
@@ -389,6 +439,39 @@ TEST(FrameDecoder, ReassemblesByteByByteAndBatches) {
   }
   EXPECT_EQ(count, 5);
   EXPECT_EQ(bulk.buffered(), 0u);
+}
+
+TEST(FrameDecoder, ReusesItsBufferAcrossReadsAndPartialFrames) {
+  std::string stream;
+  for (int i = 0; i < 40; ++i) {
+    auto cmd = route_request(SerializeType::JSON);
+    cmd.opaque = i;
+    cmd.body = std::string(static_cast<size_t>(i) * 37, static_cast<char>('a' + i % 26));
+    ASSERT_TRUE(append_frame(cmd, stream).ok());
+  }
+  // Reads of varying sizes that split frames anywhere, as a socket does.
+  FrameDecoder decoder;
+  std::size_t pos = 0;
+  int expected = 0;
+  for (std::size_t chunk = 1; pos < stream.size(); chunk = chunk * 3 % 251 + 1) {
+    auto n = std::min(chunk, stream.size() - pos);
+    auto space = decoder.prepare(64);
+    n = std::min(n, space.size());
+    std::copy_n(stream.data() + pos, n, space.begin());
+    decoder.commit(n);
+    pos += n;
+    while (true) {
+      auto next = decoder.next();
+      ASSERT_TRUE(next.ok()) << next.error().to_string();
+      if (!*next) break;
+      EXPECT_EQ((*next)->opaque, expected);
+      EXPECT_EQ((*next)->body, std::string(static_cast<size_t>(expected) * 37,
+                                           static_cast<char>('a' + expected % 26)));
+      ++expected;
+    }
+  }
+  EXPECT_EQ(expected, 40);
+  EXPECT_EQ(decoder.buffered(), 0u);
 }
 
 TEST(FrameDecoder, HeaderErrorsAreReportedAfterTheFrameArrives) {
