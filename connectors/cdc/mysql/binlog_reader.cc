@@ -1474,6 +1474,10 @@ struct BinlogReader::Impl {
 
     Result<std::vector<std::string>> key_columns(const TableRef& t) override {
       tables_.erase(t.qualified());  // the table may have changed since it was last read
+      if (!impl_.config.filter.table_captured(t) || impl_.incremental.is_signal_table(t)) {
+        return Error::fatal(ErrorCode::kInvalidConfig,
+                            "table " + t.qualified() + " is not captured (see table.include.list)");
+      }
       try {
         auto state = table(t);
         if (state->map.columns.empty()) {

@@ -333,14 +333,18 @@ TEST_F(PostgresIncrementalSnapshotTest, StopSnapshotAndTablesItCannotRead) {
   sql("CREATE TABLE " + schema_ + ".nokey (v int); INSERT INTO " + schema_ + ".nokey VALUES (1)");
   auto run = start(config());
   std::vector<ConnectRecord> events;
-  signals({{"sig-1", "execute-snapshot", execute({"nokey", "a", "missing", "b"})},
-           {"sig-2", "stop-snapshot", execute({"b"})},
-           {"sig-3", "execute-snapshot", "{not json"}});
+  signals(
+      {{"sig-1", "execute-snapshot", execute({"nokey", "a", "missing", "b", "debezium_signal"})},
+       {"sig-2", "stop-snapshot", execute({"b"})},
+       {"sig-3", "execute-snapshot", "{not json"}});
   poll_until_snapshot_done(run->task, &events);
   EXPECT_EQ(fold(events, topic("a")).reads, 120);
   EXPECT_EQ(fold(events, topic("a")).table, content("a"));
   EXPECT_EQ(fold(events, topic("b")).reads, 0);
   EXPECT_EQ(fold(events, topic("nokey")).reads, 0);
+  for (const auto& r : events) {
+    EXPECT_NE(r.topic(), topic("debezium_signal")) << "the signal table was snapshotted";
+  }
 
   events.clear();
   signals({{"sig-4", "execute-snapshot", execute({"a", "b"})},
