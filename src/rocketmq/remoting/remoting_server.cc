@@ -4,7 +4,6 @@
 
 #include <asio.hpp>
 #include <atomic>
-#include <deque>
 #include <future>
 #include <mutex>
 #include <unordered_map>
@@ -13,8 +12,9 @@ namespace rmqc::remoting {
 namespace {
 
 constexpr std::size_t kReadChunk = 64 * 1024;
-// Frames gathered into one socket write.
-constexpr std::size_t kMaxGather = 64;
+// An output buffer keeps its capacity between writes up to this size (a large PULL reply's
+// buffer is given back).
+constexpr std::size_t kKeptOutputCapacity = 1 << 20;
 
 std::string endpoint_text(const asio::ip::tcp::endpoint& ep) {
   return ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -39,6 +39,7 @@ class ConnectionImpl final : public Connection,
   void read_more();
   void on_read(std::size_t n);
   void write_more();
+  void queue_frame(const rocketmq::RemotingCommand& command);
   void arm_idle_timer();
   void do_close();
 
@@ -50,8 +51,13 @@ class ConnectionImpl final : public Connection,
   std::string remote_;
   std::string local_;
   rocketmq::FrameDecoder decoder_;
-  std::deque<std::string> outbox_;  // strand only
-  std::vector<std::string> in_flight_;
+  // Strand only. Replies are encoded straight into outbox_; the frames answering the requests of
+  // one read go out in one write after the last of them (dispatching_ is set meanwhile). Whatever
+  // the socket does not take at once moves to writing_ for an async_write.
+  std::string outbox_;
+  std::string writing_;
+  bool writing_async_ = false;
+  bool dispatching_ = false;
   std::atomic<bool> open_{true};
   bool closed_notified_ = false;
   std::chrono::steady_clock::time_point last_activity_;
@@ -170,6 +176,9 @@ ConnectionImpl::ConnectionImpl(asio::ip::tcp::socket socket, ServerImpl& server,
 }
 
 void ConnectionImpl::start() {
+  // Replies are first written synchronously (write_more): never block the I/O thread for it.
+  asio::error_code ec;
+  socket_.non_blocking(true, ec);
   asio::post(strand_, [self = shared_from_this()] {
     self->arm_idle_timer();
     self->read_more();
@@ -194,20 +203,39 @@ void ConnectionImpl::on_read(std::size_t n) {
   decoder_.commit(n);
   last_activity_ = std::chrono::steady_clock::now();
   auto self = shared_from_this();
+  dispatching_ = true;
   while (is_open()) {
     auto next = decoder_.next();
     if (!next.ok()) {
       logger(server_.options().name)->warn("closing {}: {}", remote_, next.error().message());
+      dispatching_ = false;
       do_close();
       return;
     }
     if (!next->has_value()) break;
     server_.handler().on_request(self, std::move(**next));
   }
+  dispatching_ = false;
+  write_more();
   if (is_open()) read_more();
 }
 
+void ConnectionImpl::queue_frame(const rocketmq::RemotingCommand& command) {
+  if (auto r = rocketmq::append_frame(command, outbox_, server_.options().max_frame_size);
+      !r.ok()) {
+    logger(server_.options().name)
+        ->error("cannot encode reply to {}: {}", remote_, r.error().message());
+  }
+}
+
 void ConnectionImpl::send(const rocketmq::RemotingCommand& command) {
+  if (strand_.running_in_this_thread()) {
+    // A reply from the request handler (or another handler of this connection): no hop.
+    if (!is_open()) return;
+    queue_frame(command);
+    if (!dispatching_) write_more();
+    return;
+  }
   std::string frame;
   if (auto r = rocketmq::append_frame(command, frame, server_.options().max_frame_size); !r.ok()) {
     logger(server_.options().name)
@@ -216,24 +244,41 @@ void ConnectionImpl::send(const rocketmq::RemotingCommand& command) {
   }
   asio::post(strand_, [self = shared_from_this(), frame = std::move(frame)]() mutable {
     if (!self->is_open()) return;
-    self->outbox_.push_back(std::move(frame));
-    if (self->in_flight_.empty()) self->write_more();
+    if (self->outbox_.empty()) {
+      self->outbox_.swap(frame);
+    } else {
+      self->outbox_.append(frame);
+    }
+    if (!self->dispatching_) self->write_more();
   });
 }
 
 void ConnectionImpl::write_more() {
-  if (outbox_.empty() || !is_open()) return;
-  std::vector<asio::const_buffer> buffers;
-  while (!outbox_.empty() && in_flight_.size() < kMaxGather) {
-    in_flight_.push_back(std::move(outbox_.front()));
-    outbox_.pop_front();
+  if (outbox_.empty() || writing_async_ || !is_open()) return;
+  // Most replies fit the socket buffer: write them now, without a round through the reactor.
+  asio::error_code ec;
+  std::size_t n = socket_.write_some(asio::buffer(outbox_), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    n = 0;
+  } else if (ec) {
+    do_close();
+    return;
   }
-  buffers.reserve(in_flight_.size());
-  for (const auto& f : in_flight_) buffers.emplace_back(f.data(), f.size());
+  last_activity_ = std::chrono::steady_clock::now();
+  if (n == outbox_.size()) {
+    outbox_.clear();
+    if (outbox_.capacity() > kKeptOutputCapacity) outbox_.shrink_to_fit();
+    return;
+  }
+  writing_.swap(outbox_);  // the rest goes out asynchronously; new replies queue behind it
+  outbox_.clear();
+  writing_async_ = true;
   asio::async_write(
-      socket_, buffers,
+      socket_, asio::buffer(writing_.data() + n, writing_.size() - n),
       asio::bind_executor(strand_, [self = shared_from_this()](asio::error_code ec, std::size_t) {
-        self->in_flight_.clear();
+        self->writing_async_ = false;
+        self->writing_.clear();
+        if (self->writing_.capacity() > kKeptOutputCapacity) self->writing_.shrink_to_fit();
         if (ec) {
           self->do_close();
           return;
