@@ -528,6 +528,13 @@ struct BinlogReader::Impl {
     return false;
   }
 
+  // "the oldest binlog on the server is <file>" (for the purged position's message).
+  std::string oldest_binlog_text(MYSQL* m) {
+    auto logs = query(m, "SHOW BINARY LOGS");
+    if (logs.empty() || !logs[0][0]) return "SHOW BINARY LOGS is empty";
+    return "not in SHOW BINARY LOGS; the oldest binlog there is " + *logs[0][0];
+  }
+
   BinlogPosition oldest_position(MYSQL* m) {
     auto logs = query(m, "SHOW BINARY LOGS");
     if (logs.empty() || !logs[0][0]) throw Fatal("SHOW BINARY LOGS is empty");
@@ -1355,10 +1362,15 @@ struct BinlogReader::Impl {
   }
 
   std::string purged_message(const std::string& message) const {
-    return "the server cannot send the binlog from " + resume.file + ":" +
-           std::to_string(resume.pos) + " (" + message +
-           "): the position was purged or is invalid; set snapshot.mode=when_needed to take a "
-           "new snapshot, or delete the connector's committed offsets";
+    std::string gtids;
+    if (!resume.gtids.empty()) gtids = " (GTID set " + resume.gtids + ")";
+    return "the server no longer has the connector's binlog position " + resume.file + ":" +
+           std::to_string(resume.pos) + gtids + " (" + message +
+           "): it was purged (PURGE BINARY LOGS, expire_logs_days / binlog_expire_logs_seconds) "
+           "or belongs to another server; changes after it are lost to the connector. Set "
+           "snapshot.mode=when_needed to take a new snapshot and stream on from there, or delete "
+           "the connector's committed offsets to start afresh; keep binlogs longer than the "
+           "connector may be stopped";
   }
 
   void stream(const BinlogPosition& start) {
@@ -1402,7 +1414,7 @@ struct BinlogReader::Impl {
           } else if (!position_available(m, *committed)) {
             if (mode != SnapshotMode::kWhenNeeded) {
               resume = *committed;
-              throw Fatal(purged_message("not in SHOW BINARY LOGS"));
+              throw Fatal(purged_message(oldest_binlog_text(m)));
             }
             logger().warn("the committed position ", committed->file, ":", committed->pos,
                           " was purged: taking a new snapshot (snapshot.mode=when_needed)");

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
@@ -855,6 +856,60 @@ TEST_F(MysqlCdcTest, PurgedPositionFailsOrSnapshotsWhenNeeded) {
   auto snap = poll_n(again, 1);
   ASSERT_EQ(snap.size(), 1u);
   EXPECT_EQ(op_of(snap[0]), "r");
+}
+
+TEST_F(MysqlCdcTest, PurgedBinlogFailsOrResnapshots) {
+  sql("CREATE TABLE " + db_ + ".t (id INT PRIMARY KEY)");
+  sql("INSERT INTO " + db_ + ".t VALUES (1)");
+  auto* task = start_task(config());
+  auto first = poll_n(task, 1);
+  ASSERT_EQ(first.size(), 1u);
+  sql("INSERT INTO " + db_ + ".t VALUES (2)");
+  auto streamed = poll_n(task, 1);
+  ASSERT_EQ(streamed.size(), 1u);
+  const RecordOffset committed = streamed[0].position.offset;
+  const std::string file = committed.offset().at("file").as_string();
+  task->stop();
+  // While the connector is stopped: a change, then the binlog it would resume from is purged.
+  sql("INSERT INTO " + db_ + ".t VALUES (3)");
+  sql("FLUSH BINARY LOGS");
+  sql("FLUSH BINARY LOGS");
+  // Every binlog but the one in use goes (once the server has ended the stopped task's dump
+  // thread: a binlog being sent is not purged).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::filesystem::exists(std::filesystem::path(srv_->directory()) / file) &&
+         std::chrono::steady_clock::now() < deadline) {
+    sql("PURGE BINARY LOGS BEFORE NOW() + INTERVAL 1 DAY");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(std::filesystem::exists(std::filesystem::path(srv_->directory()) / file));
+  std::string now;  // the newest binlog file
+  for (const auto& e : std::filesystem::directory_iterator(srv_->directory())) {
+    const std::string name = e.path().filename().string();
+    if (name.starts_with("binlog.0") && name > now) now = name;
+  }
+  ASSERT_NE(now, file);
+  auto* strict = start_task(config(), committed);
+  const std::string message = poll_failure(strict);
+  EXPECT_NE(message.find(file), std::string::npos) << message;
+  EXPECT_NE(message.find("purged"), std::string::npos) << message;
+  EXPECT_NE(message.find("the oldest binlog there is " + now), std::string::npos) << message;
+  EXPECT_NE(message.find("snapshot.mode=when_needed"), std::string::npos) << message;
+  strict->stop();
+  // when_needed: a new snapshot (every row, the one written while stopped included), then
+  // streaming from it.
+  auto* again = start_task(config({{"snapshot.mode", "when_needed"}}), committed);
+  auto snap = poll_n(again, 3);
+  ASSERT_EQ(snap.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(op_of(snap[i]), "r");
+    EXPECT_EQ(after(snap[i]).get_int32("id"), i + 1);
+  }
+  sql("INSERT INTO " + db_ + ".t VALUES (4)");
+  auto after_snapshot = poll_n(again, 1);
+  ASSERT_EQ(after_snapshot.size(), 1u);
+  EXPECT_EQ(op_of(after_snapshot[0]), "c");
+  EXPECT_EQ(after(after_snapshot[0]).get_int32("id"), 4);
 }
 
 TEST_F(MysqlCdcTest, UnsupportedCompressedEventsFailClearly) {
