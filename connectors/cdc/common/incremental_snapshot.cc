@@ -258,6 +258,7 @@ void IncrementalSnapshot::restore(const RecordOffset& offset) {
     return;
   }
   tables_.clear();
+  collections_json_.clear();
   for (const auto& e : j) {
     if (!e.is_object() || !e.contains("id") || !e["id"].is_string()) continue;
     auto table = parse_table_id(e["id"].get<std::string>());
@@ -268,6 +269,7 @@ void IncrementalSnapshot::restore(const RecordOffset& offset) {
       t.request.condition = e["condition"].get<std::string>();
     }
     tables_.push_back(std::move(t));
+    collections_json_.clear();
   }
   if (!tables_.empty()) {
     tables_.front().last_key = key_from(offset, kIncrementalKeyField);
@@ -284,14 +286,17 @@ void IncrementalSnapshot::restore(const RecordOffset& offset) {
   }
 }
 
-std::string IncrementalSnapshot::progress_collections() const {
+const std::string& IncrementalSnapshot::progress_collections() const {
+  // Cached: it changes only with the queue, and every record of a running snapshot carries it.
+  if (!collections_json_.empty()) return collections_json_;
   json out = json::array();
   for (const auto& t : tables_) {
     json e{{"id", t.request.table.qualified()}};
     if (!t.request.condition.empty()) e["condition"] = t.request.condition;
     out.push_back(std::move(e));
   }
-  return out.dump();
+  collections_json_ = out.dump();
+  return collections_json_;
 }
 
 void IncrementalSnapshot::add_progress(RecordOffset& offset) const {
@@ -382,12 +387,14 @@ Result<void> IncrementalSnapshot::open_window(SnapshotSource& source) {
       RMQC_ASSIGN_OR_RETURN(bool ready, prepare_table(source, t));
       if (!ready) {
         tables_.pop_front();
+        collections_json_.clear();
         continue;
       }
     }
     if (t.last_key && t.last_key == t.max_key) {
       logger().info("incremental snapshot of ", t.request.table.qualified(), " done");
       tables_.pop_front();
+      collections_json_.clear();
       continue;
     }
     const std::string id = random_uuid();
@@ -443,6 +450,7 @@ Result<std::vector<ConnectRecord>> IncrementalSnapshot::on_signal(SnapshotSource
       if (table_done) {
         logger().info("incremental snapshot of ", t.request.table.qualified(), " done");
         tables_.pop_front();
+        collections_json_.clear();
         if (tables_.empty()) logger().info("incremental snapshot complete");
       }
       next_due_ = !tables_.empty() && !paused_;
@@ -458,6 +466,7 @@ Result<std::vector<ConnectRecord>> IncrementalSnapshot::on_signal(SnapshotSource
         TableProgress t;
         t.request = c;
         tables_.push_back(std::move(t));
+        collections_json_.clear();
         names += (names.empty() ? "" : ", ") + c.table.qualified();
       }
       logger().info("signal ", signal.id, ": incremental snapshot of ",
@@ -470,10 +479,12 @@ Result<std::vector<ConnectRecord>> IncrementalSnapshot::on_signal(SnapshotSource
       if (signal.collections.empty()) {
         logger().info("signal ", signal.id, ": incremental snapshot stopped");
         tables_.clear();
+        collections_json_.clear();
       } else {
         for (const auto& c : signal.collections) {
           const bool current = !tables_.empty() && tables_.front().request.table == c.table;
           if (current) drop_window();
+          collections_json_.clear();
           std::erase_if(tables_,
                         [&](const TableProgress& t) { return t.request.table == c.table; });
           logger().info("signal ", signal.id, ": incremental snapshot of ", c.table.qualified(),

@@ -189,11 +189,12 @@ class IncrementalSnapshot {
   // False: the table cannot be snapshotted (logged) or is empty.
   Result<bool> prepare_table(SnapshotSource& source, TableProgress& t);
   void drop_window();
-  std::string progress_collections() const;
+  const std::string& progress_collections() const;
 
   IncrementalSnapshotConfig config_;
   std::string prefix_;
-  std::deque<TableProgress> tables_;  // front: being read
+  std::deque<TableProgress> tables_;      // front: being read
+  mutable std::string collections_json_;  // progress_collections(); "" = to compute
   bool paused_ = false;
 
   // The window: the buffered chunk of tables_.front().
