@@ -412,3 +412,44 @@ TEST_F(DistributedWorkerTest, FailedTasksAreRestartedByTheirWorker) {
 
 }  // namespace
 }  // namespace rmqc::runtime
+
+namespace rmqc::runtime {
+namespace {
+
+// PATCH config with removals and the offsets of a STOPPED connector, from any member.
+TEST_F(DistributedWorkerTest, PatchConfigAndOffsetsOfAStoppedConnector) {
+  start_worker("w1", {"w1", "w2"});
+  start_worker("w2", {"w1", "w2"});
+  KeyValue config = counting(1);
+  config.put("extra.key", "x");
+  ASSERT_TRUE(workers_["w1"]->put_connector("offs", config, {}).ok());
+  auto patched =
+      workers_["w2"]->patch_connector_config("offs", KeyValue{{"other", "y"}}, {"extra.key"});
+  ASSERT_TRUE(patched.ok()) << patched.error().to_string();
+  auto info = workers_["w1"]->connector_info("offs");
+  ASSERT_TRUE(info.ok());
+  EXPECT_FALSE(info->config.contains("extra.key"));
+  EXPECT_EQ(info->config.get_string("other"), "y");
+
+  RecordPartition partition{{"file", Value(std::string("a"))}};
+  std::vector<OffsetChange> changes{
+      {partition, RecordOffset{{"position", Value(std::int64_t{7})}}}};
+  auto running = workers_["w1"]->alter_offsets("offs", changes);
+  ASSERT_FALSE(running.ok());
+  EXPECT_EQ(running.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(workers_["w2"]->reset_offsets("offs").ok());
+
+  ASSERT_TRUE(workers_["w1"]->set_target_state("offs", TargetState::kStopped).ok());
+  ASSERT_TRUE(workers_["w2"]->alter_offsets("offs", changes).ok());
+  auto stored = store_->position("offs", partition);
+  ASSERT_TRUE(stored.has_value());
+  std::int64_t at = 0;
+  ASSERT_TRUE(stored->find("position")->to_int64(at));
+  EXPECT_EQ(at, 7);
+  ASSERT_TRUE(workers_["w1"]->reset_offsets("offs").ok());
+  EXPECT_TRUE(store_->positions("offs").empty());
+  EXPECT_EQ(workers_["w1"]->alter_offsets("nope", changes).error().code(), ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace rmqc::runtime
