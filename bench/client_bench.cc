@@ -10,7 +10,7 @@
 // ali-ons is looked up on $NODE_PATH, else in the tests/e2e/ali_ons work directory
 // (/tmp/rmqc-e2e-ali-ons-<uid>/node_modules, filled by tests/e2e/ali_ons/run.sh).
 #include "base/logging.h"
-#include "broker/server/embedded_broker.h"
+#include "bench_support.h"
 #include "rocketmq/client/lite_pull_consumer.h"
 #include "rocketmq/client/producer.h"
 #include "rocketmq/client/throughput.h"
@@ -65,20 +65,9 @@ int main(int argc, char** argv) {
   const bool binary = argc > 2 && std::string(argv[2]) == "rocketmq";
   const auto header = binary ? SerializeType::ROCKETMQ : SerializeType::JSON;
   set_log_level("warn");
-  namespace fs = std::filesystem;
-  fs::path dir = fs::temp_directory_path() / ("rmqc_client_bench_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  broker::EmbeddedBrokerOptions o;
-  o.store.dir = dir.string();
-  o.namesrv_port = 0;
-  o.broker_port = 0;
-  o.vip_port = false;
-  auto started = broker::EmbeddedBroker::start(o);
-  if (!started.ok()) {
-    std::fprintf(stderr, "broker: %s\n", started.error().to_string().c_str());
-    return 1;
-  }
-  auto& b = **started;
+  auto broker = bench::TempBroker::start("rmqc_client_bench");
+  if (!broker) return 1;
+  auto& b = **broker;
   for (const char* t : {"bench", "bench_ali"}) {
     if (auto r = b.broker().create_topic(t, 8, 8); !r.ok()) return 1;
   }
@@ -160,7 +149,5 @@ int main(int argc, char** argv) {
         "tests/e2e/ali_ons/run.sh once, or set NODE_PATH)\n");
   }
   (*producer)->shutdown();
-  b.stop();
-  fs::remove_all(dir);
   return 0;
 }

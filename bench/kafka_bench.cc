@@ -1,8 +1,8 @@
 // Kafka connectors (issue 14, "Benchmark"): msgs/s and MB/s at 100 B and 1 KB bodies, against
 // librdkafka's mock Kafka cluster and the embedded RocketMQ broker, both in-process on loopback:
-//   Kafka -> RocketMQ: KafkaSourceTask poll() + the native producer's async sends (1024 in flight,
-//                      as the worker's window) + commit(record) per acknowledged record, 1 task
-//                      and 4 tasks (one group, own threads, the producer shared);
+//   Kafka -> RocketMQ: KafkaSourceTask poll() + the native producer's async sends (1024 in flight
+//                      per task, as the worker's window) + commit(record) per acknowledged
+//                      record, 1 task and 4 tasks (one group, own threads, the producer shared);
 //   RocketMQ -> Kafka: the lite pull consumer + KafkaSinkTask put() + the final pre_commit()
 //                      (waits for every delivery report), 1 task and 4 tasks (own threads, the
 //                      queues split among them);
@@ -10,14 +10,14 @@
 // messages into the mock cluster (these are the source's input), and the native RocketMQ
 // producer, async, 512 in flight, binary headers as the worker's clients (the sink's input). The
 // mock cluster keeps about 5 MB per partition, so the topics get as many partitions as the run
-// needs. The tasks run with 1 task each and no worker (no converters, transforms or position
-// store): the connector's own cost plus the clients'.
+// needs. The tasks run without a worker (no converters, transforms or position store): the
+// connector's own cost plus the clients'. kafka_worker_bench.cc measures the whole worker.
 //
 //   rmqc_bench_kafka [messages per run at 100 B, default 200000; half as many at 1 KB]
 #include "base/logging.h"
-#include "broker/server/embedded_broker.h"
 #include "kafka/kafka_sink.h"
 #include "kafka/kafka_source.h"
+#include "kafka_bench_support.h"
 #include "mock_cluster.h"
 #include "rocketmq/client/lite_pull_consumer.h"
 #include "rocketmq/client/producer.h"
@@ -30,7 +30,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
-#include <filesystem>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -39,124 +38,11 @@
 namespace {
 
 using namespace rmqc;
-using Clock = std::chrono::steady_clock;
 namespace kafka = rmqc::connectors::kafka;
 
-struct Rate {
-  std::int64_t messages = 0;
-  std::int64_t bytes = 0;
-  double seconds = 0;
-};
-
-void row(const char* what, std::size_t size, const Rate& r) {
-  const double msgs = r.seconds > 0 ? r.messages / r.seconds : 0;
-  const double mb = r.seconds > 0 ? r.bytes / r.seconds / (1024.0 * 1024.0) : 0;
-  std::printf("| %-46s | %5zu B | %10.0f | %8.1f |\n", what, size, msgs, mb);
-  std::fflush(stdout);
-}
-
-double since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// librdkafka's producer into the mock cluster, acks=all, idempotent: the Kafka ceiling.
-Rate raw_kafka_produce(const std::string& bootstraps, const std::string& topic, std::int64_t n,
-                       std::size_t size) {
-  char reason[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps.c_str(), reason, sizeof(reason));
-  rd_kafka_conf_set(conf, "enable.idempotence", "true", reason, sizeof(reason));
-  rd_kafka_conf_set(conf, "linger.ms", "5", reason, sizeof(reason));
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason, sizeof(reason));
-  const std::string body(size, 'x');
-  auto start = Clock::now();
-  for (std::int64_t i = 0; i < n; ++i) {
-    const std::string key = "key-" + std::to_string(i % 1000);
-    while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
-                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                             RD_KAFKA_V_KEY(key.data(), key.size()),
-                             RD_KAFKA_V_VALUE(const_cast<char*>(body.data()), body.size()),
-                             RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      rd_kafka_poll(rk, 10);
-    }
-    rd_kafka_poll(rk, 0);
-  }
-  rd_kafka_flush(rk, 120'000);
-  Rate r{n, n * static_cast<std::int64_t>(size), since(start)};
-  rd_kafka_destroy(rk);
-  return r;
-}
-
-// KafkaSourceTask -> native producer, until n records are acknowledged by the broker.
-Rate kafka_to_rocketmq(const std::string& bootstraps, const std::string& topic,
-                       rocketmq::Producer& producer, const std::string& rocketmq_topic,
-                       std::int64_t n, std::size_t size) {
-  kafka::KafkaSourceTask task;
-  task.start(KeyValue{{"connector.name", "bench-source-" + topic},
-                      {"kafka.bootstrap.server", bootstraps},
-                      {"kafka.topics", topic},
-                      {"rocketmq.topic", rocketmq_topic}});
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::deque<ConnectRecord> acked;
-  std::int64_t in_flight = 0;
-  std::int64_t committed = 0;
-  std::int64_t failed = 0;
-  constexpr std::int64_t kWindow = 1024;
-  auto start = Clock::now();
-  bool timing = false;
-  while (committed + failed < n) {
-    std::vector<ConnectRecord> records = task.poll();
-    if (!timing && !records.empty()) {
-      start = Clock::now();  // from the first record: the group join is not throughput
-      timing = true;
-    }
-    for (auto& record : records) {
-      {
-        std::unique_lock lock(mutex);
-        cv.wait(lock, [&] { return in_flight < kWindow; });
-        ++in_flight;
-      }
-      const auto* key = record.key.get_if<std::string>();
-      rocketmq::Message m(std::string(record.topic()), record.value.as_string(), {},
-                          key ? *key : std::string());
-      for (const auto& [k, v] : record.extensions) {
-        if (k != ConnectRecord::kTopicExtension) m.properties[k] = v;
-      }
-      auto shared = std::make_shared<ConnectRecord>(std::move(record));
-      producer.send_async(std::move(m), [&, shared](Result<rocketmq::SendResult> r) {
-        std::lock_guard lock(mutex);
-        --in_flight;
-        if (r.ok()) {
-          acked.push_back(std::move(*shared));
-        } else {
-          ++failed;  // not committed: the worker would send it again
-          if (failed == 1) std::fprintf(stderr, "send: %s\n", r.error().to_string().c_str());
-        }
-        cv.notify_all();
-      });
-    }
-    std::deque<ConnectRecord> done;
-    {
-      std::lock_guard lock(mutex);
-      done.swap(acked);
-    }
-    for (const auto& record : done) task.commit(record, {});
-    committed += static_cast<std::int64_t>(done.size());
-    if (std::getenv("RMQC_BENCH_DEBUG") && records.empty()) {
-      std::fprintf(stderr, "committed %lld in flight %lld failed %lld\n", (long long)committed,
-                   (long long)in_flight, (long long)failed);
-    }
-    if (records.empty() && done.empty()) {
-      std::unique_lock lock(mutex);
-      cv.wait_for(lock, std::chrono::milliseconds(5), [&] { return !acked.empty(); });
-    }
-  }
-  Rate r{committed, committed * static_cast<std::int64_t>(size), since(start)};
-  if (failed > 0) std::fprintf(stderr, "Kafka -> RocketMQ: %lld sends failed\n", (long long)failed);
-  task.stop();
-  return r;
-}
+using bench::Clock;
+using bench::Rate;
+using bench::since;
 
 // `tasks` KafkaSourceTasks of one group on threads of their own, each sending and committing as
 // kafka_to_rocketmq(); the input is produced once every partition is assigned, and the time runs
@@ -198,6 +84,9 @@ Rate kafka_to_rocketmq_tasks(const std::string& bootstraps, const std::string& t
         const auto* key = record.key.get_if<std::string>();
         rocketmq::Message m(std::string(record.topic()), record.value.as_string(), {},
                             key ? *key : std::string());
+        for (const auto& [k, v] : record.extensions) {
+          if (k != ConnectRecord::kTopicExtension) m.properties[k] = v;
+        }
         auto shared = std::make_shared<ConnectRecord>(std::move(record));
         producer.send_async(std::move(m), [&, shared](Result<rocketmq::SendResult> r) {
           std::lock_guard lock(mutex);
@@ -232,7 +121,7 @@ Rate kafka_to_rocketmq_tasks(const std::string& bootstraps, const std::string& t
     if (sum == partitions) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  raw_kafka_produce(bootstraps, topic, n, size);  // the input, not measured here
+  bench::raw_kafka_produce(bootstraps, topic, n, size);  // the input, not measured here
   for (auto& t : threads) t.join();
   std::lock_guard lock(start_mutex);
   return Rate{committed.load(), committed.load() * static_cast<std::int64_t>(size), since(start)};
@@ -301,20 +190,9 @@ Rate rocketmq_to_kafka(const std::string& namesrv, const std::string& topic,
 int main(int argc, char** argv) {
   const std::int64_t count = argc > 1 ? std::atoll(argv[1]) : 200'000;
   set_log_level("warn");
-  namespace fs = std::filesystem;
-  fs::path dir = fs::temp_directory_path() / ("rmqc_kafka_bench_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  broker::EmbeddedBrokerOptions o;
-  o.store.dir = dir.string();
-  o.namesrv_port = 0;
-  o.broker_port = 0;
-  o.vip_port = false;
-  auto started = broker::EmbeddedBroker::start(o);
-  if (!started.ok()) {
-    std::fprintf(stderr, "broker: %s\n", started.error().to_string().c_str());
-    return 1;
-  }
-  auto& b = **started;
+  auto broker = bench::TempBroker::start("rmqc_kafka_bench");
+  if (!broker) return 1;
+  auto& b = **broker;
   kafka::testing::MockKafkaCluster cluster(1);
 
   rocketmq::ProducerConfig pc;
@@ -325,27 +203,22 @@ int main(int argc, char** argv) {
   if (!producer.ok()) return 1;
 
   std::printf(
-      "Kafka connectors, 1 task, mock Kafka cluster (librdkafka %s) and embedded broker "
-      "in-process, loopback, %lld msgs per run at 100 B, half at 1 KB\n",
+      "Kafka connectors' tasks without a worker, mock Kafka cluster (librdkafka %s) and embedded "
+      "broker in-process, loopback, %lld msgs per run at 100 B, half at 1 KB\n",
       rd_kafka_version_str(), static_cast<long long>(count));
-  std::printf("| %-46s | %7s | %10s | %8s |\n", "run", "body", "msgs/s", "MB/s");
-  std::printf("|%s|%s|%s|%s|\n", std::string(48, '-').c_str(), std::string(9, '-').c_str(),
-              std::string(12, '-').c_str(), std::string(10, '-').c_str());
+  bench::print_rate_header("run");
   for (std::size_t size : {std::size_t{100}, std::size_t{1024}}) {
     const std::string s = std::to_string(size);
-    // The mock keeps about 5 MB per partition (older messages are dropped): enough partitions
-    // to hold the whole run.
     const std::int64_t n = size >= 1024 ? count / 2 : count;  // as rmqc_bench_worker
-    const auto bytes = static_cast<double>(n) * static_cast<double>(size + 100);
-    const int partitions = std::max(4, static_cast<int>(bytes / (2.0 * 1024 * 1024)) + 1);
-    cluster.create_topic("k2r-" + s, partitions);
-    cluster.create_topic("r2k-" + s, partitions);
-    cluster.create_topic("r2k4-" + s, partitions);
+    const int partitions = bench::partitions_for(n, size);
+    for (const char* t : {"raw-", "k2r-", "k2r4-", "r2k-", "r2k4-"}) {
+      cluster.create_topic(t + s, partitions);
+    }
     if (!b.broker().create_topic("k2r-" + s, 8, 8).ok()) return 1;
     if (!b.broker().create_topic("r2k-" + s, 8, 8).ok()) return 1;
 
-    row("raw librdkafka producer -> mock Kafka", size,
-        raw_kafka_produce(cluster.bootstraps(), "k2r-" + s, n, size));
+    bench::print_rate("raw librdkafka producer -> mock Kafka", size,
+                      bench::raw_kafka_produce(cluster.bootstraps(), "raw-" + s, n, size));
     rocketmq::ThroughputOptions t;
     t.topic = "r2k-" + s;
     t.size = size;
@@ -353,23 +226,21 @@ int main(int argc, char** argv) {
     t.mode = rocketmq::ProduceMode::kAsync;
     t.concurrency = 512;
     auto raw = rocketmq::run_produce(**producer, t);
-    row("raw RocketMQ producer (async) -> broker", size,
-        Rate{raw.messages, raw.bytes, raw.seconds});
-    row("Kafka -> RocketMQ (KafkaSourceTask + producer)", size,
-        kafka_to_rocketmq(cluster.bootstraps(), "k2r-" + s, **producer, "k2r-" + s, n, size));
-    cluster.create_topic("k2r4-" + s, partitions);
-    row("Kafka -> RocketMQ, 4 tasks", size,
-        kafka_to_rocketmq_tasks(cluster.bootstraps(), "k2r4-" + s, partitions, **producer,
-                                "k2r-" + s, n, size, 4));
-    row("RocketMQ -> Kafka (consumer + KafkaSinkTask)", size,
-        rocketmq_to_kafka(b.namesrv_addr(), "r2k-" + s, cluster.bootstraps(), "r2k-" + s, n, size,
-                          1));
-    row("RocketMQ -> Kafka, 4 tasks", size,
-        rocketmq_to_kafka(b.namesrv_addr(), "r2k-" + s, cluster.bootstraps(), "r2k4-" + s, n, size,
-                          4));
+    bench::print_rate("raw RocketMQ producer (async) -> broker", size,
+                      Rate{raw.messages, raw.bytes, raw.seconds});
+    bench::print_rate("Kafka -> RocketMQ (KafkaSourceTask + producer)", size,
+                      kafka_to_rocketmq_tasks(cluster.bootstraps(), "k2r-" + s, partitions,
+                                              **producer, "k2r-" + s, n, size, 1));
+    bench::print_rate("Kafka -> RocketMQ, 4 tasks", size,
+                      kafka_to_rocketmq_tasks(cluster.bootstraps(), "k2r4-" + s, partitions,
+                                              **producer, "k2r-" + s, n, size, 4));
+    bench::print_rate("RocketMQ -> Kafka (consumer + KafkaSinkTask)", size,
+                      rocketmq_to_kafka(b.namesrv_addr(), "r2k-" + s, cluster.bootstraps(),
+                                        "r2k-" + s, n, size, 1));
+    bench::print_rate("RocketMQ -> Kafka, 4 tasks", size,
+                      rocketmq_to_kafka(b.namesrv_addr(), "r2k-" + s, cluster.bootstraps(),
+                                        "r2k4-" + s, n, size, 4));
   }
   (*producer)->shutdown();
-  b.stop();
-  fs::remove_all(dir);
   return 0;
 }
