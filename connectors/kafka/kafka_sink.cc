@@ -209,6 +209,7 @@ OffsetMap KafkaSinkTask::await_deliveries() {
   const auto deadline = std::chrono::steady_clock::now() + flush_timeout_;
   while (rd_kafka_outq_len(producer_.get()) > 0) {
     rd_kafka_flush(producer_.get(), 200);
+    if (rd_kafka_outq_len(producer_.get()) == 0) break;
     if (woken_.exchange(false)) {
       throw RetriableException("interrupted while waiting for Kafka to acknowledge " +
                                std::to_string(rd_kafka_outq_len(producer_.get())) + " message(s)");
