@@ -603,7 +603,8 @@ RemotingCommand Broker::send_message(const remoting::ConnectionPtr& connection,
   rocketmq::SendMessageResponseHeader out;
   out.queue_id = reply_queue_id;
   if (records.size() == 1) {
-    auto put = store_.put_message(std::span<char>(records[0].data(), records[0].size()));
+    auto put = store_.put_message(std::span<char>(records[0].data(), records[0].size()),
+                                  /*body_crc_computed=*/true);
     if (!put.ok()) return send_reply(request, send_error_code(put.error()), put.error().message());
     out.msg_id = rocketmq::make_offset_msg_id(store_host_, put->physical_offset);
     out.queue_offset = put->queue_offset;
@@ -612,7 +613,7 @@ RemotingCommand Broker::send_message(const remoting::ConnectionPtr& connection,
     std::vector<std::span<char>> spans;
     spans.reserve(records.size());
     for (auto& r : records) spans.emplace_back(r.data(), r.size());
-    auto put = store_.put_messages(spans);
+    auto put = store_.put_messages(spans, /*body_crc_computed=*/true);
     if (!put.ok()) return send_reply(request, send_error_code(put.error()), put.error().message());
     for (std::size_t i = 0; i < put->size(); ++i) {
       if (i) out.msg_id += ',';

@@ -249,14 +249,14 @@ Result<void> MessageStore::check_writable() const {
   return {};
 }
 
-Result<PutResult> MessageStore::put_message(std::span<char> record) {
+Result<PutResult> MessageStore::put_message(std::span<char> record, bool body_crc_computed) {
   std::span<char> one[1] = {record};
-  RMQC_ASSIGN_OR_RETURN(auto results, put_messages(one));
+  RMQC_ASSIGN_OR_RETURN(auto results, put_messages(one, body_crc_computed));
   return results.front();
 }
 
-Result<std::vector<PutResult>> MessageStore::put_messages(
-    std::span<const std::span<char>> records) {
+Result<std::vector<PutResult>> MessageStore::put_messages(std::span<const std::span<char>> records,
+                                                          bool body_crc_computed) {
   if (records.empty()) return std::vector<PutResult>();
   struct Placed {
     std::shared_ptr<ConsumeQueue> cq;  // shared: used after unlocking, delete_topic may race
@@ -298,7 +298,8 @@ Result<std::vector<PutResult>> MessageStore::put_messages(
                      "invalid topic name '" + std::string(m->topic) + "'");
       }
       if (m->queue_id < 0) return Error(ErrorCode::kInvalidArgument, "negative queue id");
-      if (config_.verify_crc_on_put && rocketmq::body_crc32(m->body) != m->body_crc) {
+      if (config_.verify_crc_on_put && !body_crc_computed &&
+          rocketmq::body_crc32(m->body) != m->body_crc) {
         return Error(ErrorCode::kInvalidArgument, "record BODYCRC does not match its body");
       }
       RMQC_ASSIGN_OR_RETURN(auto cq, queue_for_write(m->topic, m->queue_id));
@@ -496,8 +497,8 @@ int64_t MessageStore::earliest_message_store_time(std::string_view topic, int32_
 }
 
 Result<QueryMessageResult> MessageStore::query_messages(std::string_view topic,
-                                                       std::string_view key, int32_t max_num,
-                                                       int64_t begin_ms, int64_t end_ms) const {
+                                                        std::string_view key, int32_t max_num,
+                                                        int64_t begin_ms, int64_t end_ms) const {
   QueryMessageResult out;
   if (max_num <= 0 || key.empty()) return out;
   RMQC_ASSIGN_OR_RETURN(auto hits, index_->lookup(topic, key, begin_ms, end_ms,

@@ -110,10 +110,15 @@ class MessageStore {
   // patches QUEUEOFFSET, PHYSICALOFFSET and STORETIMESTAMP in place and takes topic, queue id and
   // the TAGS property from the record. Errors: kInvalidArgument (malformed record, bad topic),
   // kResourceExhausted (too large, store or disk full; retriable), kIoError.
-  Result<PutResult> put_message(std::span<char> record);
+  //
+  // body_crc_computed: the caller set BODYCRC itself from the body it encoded
+  // (rocketmq::append_stored_message, as the broker does), so the store does not compute it a
+  // second time; records from anywhere else keep the check (verify_crc_on_put).
+  Result<PutResult> put_message(std::span<char> record, bool body_crc_computed = false);
   // Several records, one write per segment and one fsync in SYNC mode. On an error after some
   // records were written, those stay stored (their results are lost to the caller: at-least-once).
-  Result<std::vector<PutResult>> put_messages(std::span<const std::span<char>> records);
+  Result<std::vector<PutResult>> put_messages(std::span<const std::span<char>> records,
+                                              bool body_crc_computed = false);
 
   // Up to max_count records from `offset` (at least one even if larger than max_bytes), skipping
   // records whose tags code does not match `filter` (null = all). At most 800 queue entries are
