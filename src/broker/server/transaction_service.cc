@@ -315,6 +315,12 @@ Result<std::optional<RemotingCommand>> TransactionService::end_transaction(
 int TransactionService::tick(std::int64_t now_ms) {
   {
     std::lock_guard lock(mutex_);
+    if (next_pass_ms_ == 0) {
+      // The first pass one interval after start, as RocketMQ's check service: producers have
+      // time to reconnect and heartbeat before their transactions are checked back.
+      next_pass_ms_ = now_ms + config_.check_interval.count();
+      return 0;
+    }
     if (now_ms < next_pass_ms_) return 0;
     next_pass_ms_ = now_ms + config_.check_interval.count();
   }
