@@ -1,8 +1,17 @@
 // Producer -> broker -> consumer throughput over loopback against `rmq-connect broker` running as
-// a child process (so its RSS is its own): single sends from 8 concurrent senders with p50/p99
-// latency, batch sends, and pulls, at 100 B and 1 KB, plus the broker's idle and loaded RSS.
+// a child process (so its RSS is its own): single sync sends from 8 concurrent senders with
+// p50/p99 latency, async sends (8 in flight on one connection, as a producer's sendAsync keeps
+// them) with p50/p99, batch sends, and pulls, at 100 B and 1 KB, plus the broker's idle and
+// loaded RSS.
 //
 //   rmqc_bench_broker [path/to/rmq-connect] [--seconds N] [--flush sync|async]
+//                     [--sizes 100,1024] [--phases sync,async,batch,pull] [--count N]
+//                     [--broker HOST:PORT]
+//
+// --count N sends N messages per send phase (split over the senders) instead of running for a
+// time: a fixed workload for instruction counts (valgrind) and syscall counts (strace) of the
+// broker. --broker drives an already running broker (one started under a profiler) instead of
+// starting one. Every message carries the properties a Java producer sets (UNIQ_KEY, WAIT).
 //
 // The clients are plain blocking remoting connections (one per thread), so the numbers are the
 // broker's, not a client library's.
@@ -12,6 +21,9 @@
 #include "rocketmq/protocol/response_code.h"
 #include "rocketmq/remoting/blocking_client.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -22,10 +34,14 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <netdb.h>
+#include <optional>
+#include <poll.h>
 #include <signal.h>
 #include <string>
 #include <thread>
 #include <unistd.h>
+#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -83,6 +99,24 @@ long rss_kib(pid_t pid, const std::string& which = "VmRSS:") {
   return -1;
 }
 
+// What a Java producer puts on every message: a unique key (32 hex digits) and WAIT=true.
+std::string producer_properties(long n) {
+  char key[33];
+  std::snprintf(key, sizeof key, "7F000001%08X%016lX", static_cast<unsigned>(getpid()),
+                static_cast<unsigned long>(n));
+  std::string p = "UNIQ_KEY";
+  p += '\x01';
+  p += key;
+  p += '\x02';
+  p += "WAIT";
+  p += '\x01';
+  p += "true";
+  p += '\x02';
+  return p;
+}
+
+std::atomic<long> g_message_number{0};
+
 rocketmq::RemotingCommand send_command(const std::string& topic, int queue, const std::string& body,
                                        bool batch = false) {
   rocketmq::SendMessageRequestHeader h;
@@ -91,6 +125,7 @@ rocketmq::RemotingCommand send_command(const std::string& topic, int queue, cons
   h.queue_id = queue;
   h.born_timestamp = 1;
   h.batch = batch;
+  if (!batch) h.properties = producer_properties(g_message_number++);
   auto cmd = rocketmq::RemotingCommand::request(
       batch ? rc::SEND_BATCH_MESSAGE : rc::SEND_MESSAGE_V2, h.to_v2_ext_fields());
   cmd.body = body;
@@ -122,14 +157,20 @@ void ensure_topic(const std::string& addr, const std::string& topic) {
   if (!r.ok() || r->code != rsp::SUCCESS) std::exit(1);
 }
 
+// Phase length: `seconds`, or `count` messages in all when count > 0.
+struct Budget {
+  double seconds = 3;
+  long count = 0;
+};
+
 PhaseResult single_sends(const std::string& addr, const std::string& topic, std::size_t size,
-                         int senders, double seconds) {
+                         int senders, Budget budget) {
   ensure_topic(addr, topic);
   std::string body(size, 'x');
   std::atomic<long> sent{0};
   std::mutex mu;
   std::vector<double> latencies;
-  auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+  auto deadline = Clock::now() + std::chrono::duration<double>(budget.seconds);
   auto start = Clock::now();
   std::vector<std::thread> threads;
   for (int t = 0; t < senders; ++t) {
@@ -137,8 +178,9 @@ PhaseResult single_sends(const std::string& addr, const std::string& topic, std:
       remoting::BlockingClient c;
       if (!c.connect(addr, 2s).ok()) return;
       std::vector<double> mine;
+      const long quota = budget.count / senders + (t < budget.count % senders ? 1 : 0);
       int i = 0;
-      while (Clock::now() < deadline) {
+      while (budget.count > 0 ? static_cast<long>(mine.size()) < quota : Clock::now() < deadline) {
         auto t0 = Clock::now();
         auto r = c.invoke(send_command(topic, (t + i++) % 8, body), 5s);
         if (!r.ok() || r->code != rsp::SUCCESS) break;
@@ -160,27 +202,162 @@ PhaseResult single_sends(const std::string& addr, const std::string& topic, std:
   return r;
 }
 
-PhaseResult batch_sends(const std::string& addr, const std::string& topic, std::size_t size,
-                        int batch, int senders, double seconds) {
+// A raw connection for pipelined requests: frames written back to back, replies matched by
+// opaque as they come (BlockingClient waits for one reply at a time).
+class PipelinedConnection {
+ public:
+  ~PipelinedConnection() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool connect(const std::string& addr) {
+    auto colon = addr.rfind(':');
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (getaddrinfo(addr.substr(0, colon).c_str(), addr.substr(colon + 1).c_str(), &hints,
+                    &found) != 0) {
+      return false;
+    }
+    for (addrinfo* a = found; a && fd_ < 0; a = a->ai_next) {
+      int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+      if (fd < 0) continue;
+      if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        fd_ = fd;
+      } else {
+        ::close(fd);
+      }
+    }
+    freeaddrinfo(found);
+    return fd_ >= 0;
+  }
+  // Sends with a fresh opaque, returned.
+  std::int32_t send(rocketmq::RemotingCommand cmd) {
+    cmd.opaque = next_opaque_++;
+    auto frame = rocketmq::encode_frame(cmd);
+    if (!frame.ok()) return -1;
+    std::string_view left = *frame;
+    while (!left.empty()) {
+      auto n = ::write(fd_, left.data(), left.size());
+      if (n <= 0) return -1;
+      left.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return cmd.opaque;
+  }
+  // The next reply, or nullopt on a broken connection.
+  std::optional<rocketmq::RemotingCommand> receive() {
+    while (true) {
+      auto next = decoder_.next();
+      if (!next.ok()) return std::nullopt;
+      if (next->has_value()) return std::move(**next);
+      auto buf = decoder_.prepare(64 * 1024);
+      auto n = ::read(fd_, buf.data(), buf.size());
+      decoder_.commit(n > 0 ? static_cast<std::size_t>(n) : 0);
+      if (n <= 0) return std::nullopt;
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  std::int32_t next_opaque_ = 1;
+  rocketmq::FrameDecoder decoder_;
+};
+
+// Async sends as a producer's sendAsync makes them: `depth` requests in flight on each of
+// `connections` connections, a new one sent as each reply arrives; latency = send to reply.
+PhaseResult async_sends(const std::string& addr, const std::string& topic, std::size_t size,
+                        int connections, int depth, Budget budget) {
   ensure_topic(addr, topic);
-  std::vector<rocketmq::BatchMessageView> views(batch);
-  std::string body(size, 'y');
-  for (auto& v : views) v.body = body;
-  std::string blob = *rocketmq::encode_batch_body(views);
+  std::string body(size, 'z');
   std::atomic<long> sent{0};
-  auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+  std::mutex mu;
+  std::vector<double> latencies;
+  auto deadline = Clock::now() + std::chrono::duration<double>(budget.seconds);
   auto start = Clock::now();
   std::vector<std::thread> threads;
+  for (int t = 0; t < connections; ++t) {
+    threads.emplace_back([&, t] {
+      PipelinedConnection c;
+      if (!c.connect(addr)) return;
+      std::unordered_map<std::int32_t, Clock::time_point> pending;
+      std::vector<double> mine;
+      const long quota = budget.count / connections + (t < budget.count % connections ? 1 : 0);
+      long issued = 0;
+      int i = 0;
+      auto more = [&] { return budget.count > 0 ? issued < quota : Clock::now() < deadline; };
+      bool ok = true;
+      while (ok && (more() || !pending.empty())) {
+        while (ok && static_cast<int>(pending.size()) < depth && more()) {
+          auto t0 = Clock::now();
+          auto opaque = c.send(send_command(topic, (t + i++) % 8, body));
+          ok = opaque >= 0;
+          pending.emplace(opaque, t0);
+          ++issued;
+        }
+        if (!ok) break;
+        auto reply = c.receive();
+        if (!reply || reply->code != rsp::SUCCESS) break;
+        auto it = pending.find(reply->opaque);
+        if (it == pending.end()) break;
+        mine.push_back(
+            std::chrono::duration<double, std::micro>(Clock::now() - it->second).count());
+        pending.erase(it);
+      }
+      sent += static_cast<long>(mine.size());
+      std::lock_guard lock(mu);
+      latencies.insert(latencies.end(), mine.begin(), mine.end());
+    });
+  }
+  for (auto& t : threads) t.join();
+  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  PhaseResult r;
+  r.name = "async send " + std::to_string(size) + " B, " + std::to_string(depth) + " in flight x" +
+           std::to_string(connections);
+  r.msgs_per_s = static_cast<double>(sent) / elapsed;
+  r.mb_per_s = r.msgs_per_s * static_cast<double>(size) / 1e6;
+  r.p50_us = percentile(latencies, 0.50);
+  r.p99_us = percentile(latencies, 0.99);
+  return r;
+}
+
+PhaseResult batch_sends(const std::string& addr, const std::string& topic, std::size_t size,
+                        int batch, int senders, Budget budget) {
+  ensure_topic(addr, topic);
+  std::vector<rocketmq::BatchMessageView> views(batch);
+  std::vector<std::string> props(batch);
+  std::string body(size, 'y');
+  for (int i = 0; i < batch; ++i) {
+    props[i] = producer_properties(g_message_number++);
+    props[i].pop_back();  // a batch entry's properties end without a separator
+    views[i].body = body;
+    views[i].properties = props[i];
+  }
+  std::string blob = *rocketmq::encode_batch_body(views);
+  std::atomic<long> sent{0};
+  std::mutex mu;
+  std::vector<double> latencies;
+  auto deadline = Clock::now() + std::chrono::duration<double>(budget.seconds);
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  const long batches = (budget.count + batch - 1) / batch;
   for (int t = 0; t < senders; ++t) {
     threads.emplace_back([&, t] {
       remoting::BlockingClient c;
       if (!c.connect(addr, 2s).ok()) return;
+      std::vector<double> mine;
+      const long quota = batches / senders + (t < batches % senders ? 1 : 0);
       int i = 0;
-      while (Clock::now() < deadline) {
+      while (budget.count > 0 ? static_cast<long>(mine.size()) < quota : Clock::now() < deadline) {
+        auto t0 = Clock::now();
         auto r = c.invoke(send_command(topic, (t + i++) % 8, blob, true), 5s);
         if (!r.ok() || r->code != rsp::SUCCESS) break;
+        mine.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
         sent += batch;
       }
+      std::lock_guard lock(mu);
+      latencies.insert(latencies.end(), mine.begin(), mine.end());
     });
   }
   for (auto& t : threads) t.join();
@@ -190,6 +367,8 @@ PhaseResult batch_sends(const std::string& addr, const std::string& topic, std::
            std::to_string(senders) + " senders";
   r.msgs_per_s = static_cast<double>(sent) / elapsed;
   r.mb_per_s = r.msgs_per_s * static_cast<double>(size) / 1e6;
+  r.p50_us = percentile(latencies, 0.50);
+  r.p99_us = percentile(latencies, 0.99);
   return r;
 }
 
@@ -238,47 +417,88 @@ PhaseResult consume_all(const std::string& addr, const std::string& topic, std::
   return r;
 }
 
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t from = 0;
+  while (from <= text.size()) {
+    auto comma = text.find(',', from);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > from) out.push_back(text.substr(from, comma - from));
+    from = comma + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string bin = "build/release/src/app/rmq-connect";
-  double seconds = 3;
+  Budget budget;
   std::string flush = "async";
+  std::string attach;
+  std::vector<std::string> sizes = {"100", "1024"};
+  std::vector<std::string> phases = {"sync", "async", "batch", "pull"};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--seconds" && i + 1 < argc) {
-      seconds = std::atof(argv[++i]);
+      budget.seconds = std::atof(argv[++i]);
+    } else if (a == "--count" && i + 1 < argc) {
+      budget.count = std::atol(argv[++i]);
     } else if (a == "--flush" && i + 1 < argc) {
       flush = argv[++i];
+    } else if (a == "--sizes" && i + 1 < argc) {
+      sizes = split(argv[++i]);
+    } else if (a == "--phases" && i + 1 < argc) {
+      phases = split(argv[++i]);
+    } else if (a == "--broker" && i + 1 < argc) {
+      attach = argv[++i];
     } else {
       bin = a;
     }
   }
+  auto wanted = [&](const char* phase) {
+    return std::find(phases.begin(), phases.end(), phase) != phases.end();
+  };
   auto store = std::filesystem::temp_directory_path() / ("rmqc_bench_" + std::to_string(getpid()));
-  std::filesystem::remove_all(store);
-  Broker broker = start_broker(bin, store.string(), flush);
-  std::this_thread::sleep_for(1s);
-  long idle_rss = rss_kib(broker.pid);
+  Broker broker;
+  long idle_rss = -1;
+  if (attach.empty()) {
+    std::filesystem::remove_all(store);
+    broker = start_broker(bin, store.string(), flush);
+    std::this_thread::sleep_for(1s);
+    idle_rss = rss_kib(broker.pid);
+  } else {
+    broker.addr = attach;
+  }
 
   std::vector<PhaseResult> results;
-  for (std::size_t size : {std::size_t{100}, std::size_t{1024}}) {
-    std::string single = "bench-single-" + std::to_string(size);
-    std::string batched = "bench-batch-" + std::to_string(size);
-    results.push_back(single_sends(broker.addr, single, size, 8, seconds));
-    results.push_back(batch_sends(broker.addr, batched, size, 64, 2, seconds));
-    results.push_back(consume_all(broker.addr, batched, size));
+  for (const auto& size_text : sizes) {
+    const auto size = static_cast<std::size_t>(std::stoul(size_text));
+    std::string single = "bench-single-" + size_text;
+    std::string async = "bench-async-" + size_text;
+    std::string batched = "bench-batch-" + size_text;
+    if (wanted("sync")) results.push_back(single_sends(broker.addr, single, size, 8, budget));
+    if (wanted("async")) results.push_back(async_sends(broker.addr, async, size, 1, 8, budget));
+    if (wanted("batch")) results.push_back(batch_sends(broker.addr, batched, size, 64, 2, budget));
+    if (wanted("pull") && wanted("batch"))
+      results.push_back(consume_all(broker.addr, batched, size));
   }
-  long loaded_rss = rss_kib(broker.pid);
-  long loaded_anon = rss_kib(broker.pid, "RssAnon:");
-  long loaded_file = rss_kib(broker.pid, "RssFile:");
-  kill(broker.pid, SIGTERM);
-  int status = 0;
-  waitpid(broker.pid, &status, 0);
-  std::filesystem::remove_all(store);
+  long loaded_rss = -1, loaded_anon = -1, loaded_file = -1;
+  if (attach.empty()) {
+    loaded_rss = rss_kib(broker.pid);
+    loaded_anon = rss_kib(broker.pid, "RssAnon:");
+    loaded_file = rss_kib(broker.pid, "RssFile:");
+    kill(broker.pid, SIGTERM);
+    int status = 0;
+    waitpid(broker.pid, &status, 0);
+    std::filesystem::remove_all(store);
+  }
 
   std::printf(
-      "\nbroker benchmark (flush=%s, %g s per phase, loopback, client and broker on one host)\n\n",
-      flush.c_str(), seconds);
+      "\nbroker benchmark (flush=%s, %s per phase, loopback, client and broker on one host)\n\n",
+      flush.c_str(),
+      budget.count > 0 ? (std::to_string(budget.count) + " msgs").c_str()
+                       : (std::to_string(budget.seconds) + " s").c_str());
   std::printf("| %-40s | %12s | %8s | %8s | %8s |\n", "phase", "msgs/s", "MB/s", "p50 us",
               "p99 us");
   std::printf("|%s|%s|%s|%s|%s|\n", std::string(42, '-').c_str(), std::string(14, '-').c_str(),
@@ -289,9 +509,11 @@ int main(int argc, char** argv) {
                 r.mb_per_s, r.p50_us < 0 ? "" : std::to_string(static_cast<long>(r.p50_us)).c_str(),
                 r.p99_us < 0 ? "" : std::to_string(static_cast<long>(r.p99_us)).c_str());
   }
-  std::printf(
-      "\nbroker RSS: idle %.1f MiB; after the run %.1f MiB = %.1f MiB anonymous (heap) + %.1f MiB "
-      "of mapped store files (page cache)\n",
-      idle_rss / 1024.0, loaded_rss / 1024.0, loaded_anon / 1024.0, loaded_file / 1024.0);
+  if (attach.empty()) {
+    std::printf(
+        "\nbroker RSS: idle %.1f MiB; after the run %.1f MiB = %.1f MiB anonymous (heap) + %.1f "
+        "MiB of mapped store files (page cache)\n",
+        idle_rss / 1024.0, loaded_rss / 1024.0, loaded_anon / 1024.0, loaded_file / 1024.0);
+  }
   return 0;
 }
