@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <iterator>
 #include <unordered_set>
 
 namespace rmqc::broker {
@@ -46,7 +48,9 @@ struct IndexService::File {
   int64_t covered = 0;
   bool dirty = false;  // written since the last sync
 
-  int64_t slot_pos(uint32_t hash) const { return kHeaderBytes + kSlotBytes * (hash % slots); }
+  std::vector<uint32_t> slot_cache;  // newest file only, while it takes entries
+  int64_t slot_pos(uint32_t hash) const { return slot_pos_of(hash % slots); }
+  int64_t slot_pos_of(uint32_t slot) const { return kHeaderBytes + kSlotBytes * int64_t{slot}; }
   int64_t entry_pos(uint32_t number) const {  // numbers start at 1
     return kHeaderBytes + kSlotBytes * slots + kEntryBytes * (int64_t{number} - 1);
   }
@@ -71,17 +75,28 @@ struct IndexService::File {
 };
 
 uint32_t IndexService::key_hash(std::string_view topic, std::string_view key) {
-  uint32_t h = 2166136261u;
+  // Word-at-a-time multiply-xorshift over topic, '#', key (stable across builds and hosts).
+  constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
+  uint64_t h = 0x2545F4914F6CDD1Dull;
   auto mix = [&h](std::string_view s) {
-    for (unsigned char c : s) {
-      h ^= c;
-      h *= 16777619u;
+    size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      h = (h ^ w) * kMul;
+      h ^= h >> 29;
     }
+    uint64_t tail = 0;
+    for (size_t shift = 0; i < s.size(); ++i, shift += 8) {
+      tail |= uint64_t{static_cast<unsigned char>(s[i])} << shift;
+    }
+    h = (h ^ tail ^ (uint64_t{s.size()} << 56)) * kMul;
+    h ^= h >> 29;
   };
   mix(topic);
-  mix("#");
-  mix(key);
-  return h;
+  mix(key);  // the length in each tail mix separates "a#bc" from "ab#c"
+  h *= kMul;
+  return static_cast<uint32_t>(h >> 32);
 }
 
 int64_t IndexService::file_bytes() const {
@@ -179,41 +194,82 @@ Result<void> IndexService::load() {
 }
 
 int64_t IndexService::covered() const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(io_mu_);
   return files_.empty() ? 0 : files_.back()->covered;
 }
 
 void IndexService::add(std::string_view record, int64_t phys_offset) {
-  auto m = rocketmq::decode_stored_message(record);
-  if (m.ok()) add(*m, phys_offset, static_cast<int64_t>(record.size()));
+  // Only the fields the index needs, read in place (the store checked the record already).
+  namespace layout = rocketmq::stored_layout;
+  const auto* p = reinterpret_cast<const uint8_t*>(record.data());
+  const size_t size = record.size();
+  if (size < layout::kMinRecordSize) return;
+  const auto sys_flag = static_cast<int32_t>(load_be32(p + layout::kSysFlagOffset));
+  const size_t body_len_at = layout::body_length_offset(sys_flag);
+  if (body_len_at + 4 > size) return;
+  const auto body_len = static_cast<int32_t>(load_be32(p + body_len_at));
+  if (body_len < 0) return;
+  size_t at = body_len_at + 4 + static_cast<size_t>(body_len);
+  const bool v2 =
+      static_cast<int32_t>(load_be32(p + layout::kMagicOffset)) == rocketmq::kMessageMagicV2;
+  if (at + (v2 ? 2 : 1) > size) return;
+  const size_t topic_len = v2 ? load_be16(p + at) : p[at];
+  at += v2 ? 2 : 1;
+  if (at + topic_len + 2 > size) return;
+  std::string_view topic(record.data() + at, topic_len);
+  at += topic_len;
+  const size_t props_len = load_be16(p + at);
+  at += 2;
+  if (at + props_len > size) return;
+  add_keys(topic, std::string_view(record.data() + at, props_len), sys_flag,
+           static_cast<int64_t>(load_be64(p + layout::store_timestamp_offset(sys_flag))),
+           phys_offset, phys_offset + static_cast<int64_t>(size));
 }
 
-void IndexService::add(const rocketmq::StoredMessageView& msg, int64_t phys_offset, int64_t size) {
-  const auto* m = &msg;
-  const int64_t end = phys_offset + size;
+void IndexService::add(const rocketmq::StoredMessageView& m, int64_t phys_offset, int64_t size) {
+  add_keys(m.topic, m.properties, m.sys_flag, m.store_timestamp, phys_offset, phys_offset + size);
+}
+
+void IndexService::add_keys(std::string_view topic, std::string_view properties, int32_t sys_flag,
+                            int64_t store_ts, int64_t phys_offset, int64_t end) {
   // Rolled-back transaction records are not indexed (as RocketMQ's IndexService).
-  const bool rolled_back = (m->sys_flag & 0xC) == 0xC;
-  std::string_view uniq;
-  std::string_view keys;
-  const bool has_uniq =
-      !rolled_back && rocketmq::find_property(m->properties, rocketmq::property::UNIQ_KEY, &uniq);
-  const bool has_keys =
-      !rolled_back && rocketmq::find_property(m->properties, rocketmq::property::KEYS, &keys);
-  std::lock_guard lock(mu_);
-  pending_covered_ = std::max(pending_covered_, end);
-  pending_last_phys_ = phys_offset;
-  pending_last_ts_ = m->store_timestamp;
-  if (has_uniq && !uniq.empty()) {
-    pending_.push_back({key_hash(m->topic, uniq), phys_offset, m->store_timestamp});
-  }
-  if (has_keys) {
-    while (!keys.empty()) {
+  const bool rolled_back = (sys_flag & 0xC) == 0xC;
+  uint32_t hashes[16];
+  size_t n = 0;
+  if (!rolled_back) {
+    // One pass over the properties; the last value of each name wins, as Java's map.
+    std::string_view uniq;
+    std::string_view keys;
+    rocketmq::for_each_property(properties, [&](std::string_view name, std::string_view value) {
+      if (name == rocketmq::property::UNIQ_KEY) {
+        uniq = value;
+      } else if (name == rocketmq::property::KEYS) {
+        keys = value;
+      }
+    });
+    if (!uniq.empty()) hashes[n++] = key_hash(topic, uniq);
+    while (!keys.empty() && n < std::size(hashes)) {
       auto sp = keys.find(' ');
       std::string_view k = keys.substr(0, sp);
       keys = sp == std::string_view::npos ? std::string_view() : keys.substr(sp + 1);
-      if (!k.empty()) pending_.push_back({key_hash(m->topic, k), phys_offset, m->store_timestamp});
+      if (!k.empty()) hashes[n++] = key_hash(topic, k);
+    }
+    // More than 15 KEYS words (rare): the rest still go in, through the slow path below.
+    if (!keys.empty()) {
+      std::lock_guard lock(mu_);
+      while (!keys.empty()) {
+        auto sp = keys.find(' ');
+        std::string_view k = keys.substr(0, sp);
+        keys = sp == std::string_view::npos ? std::string_view() : keys.substr(sp + 1);
+        if (!k.empty()) pending_.push_back({key_hash(topic, k), phys_offset, store_ts});
+      }
     }
   }
+  std::lock_guard lock(mu_);
+  pending_covered_ = std::max(pending_covered_, end);
+  pending_last_phys_ = phys_offset;
+  pending_last_ts_ = store_ts;
+  for (size_t i = 0; i < n; ++i) pending_.push_back({hashes[i], phys_offset, store_ts});
 }
 
 Result<void> IndexService::roll(int64_t first_phys) {
@@ -235,53 +291,93 @@ Result<void> IndexService::roll(int64_t first_phys) {
 }
 
 Result<void> IndexService::write_pending() {
-  if (pending_.empty() && (files_.empty() ? 0 : files_.back()->covered) >= pending_covered_) {
-    return {};
+  std::vector<Pending> batch = std::move(spare_);  // keeps its capacity: no regrowth per flush
+  batch.clear();
+  int64_t covered = 0;
+  int64_t last_phys = 0;
+  int64_t last_ts = 0;
+  {
+    std::lock_guard lock(mu_);
+    batch.swap(pending_);
+    covered = pending_covered_;
+    last_phys = pending_last_phys_;
+    last_ts = pending_last_ts_;
   }
-  if (files_.empty()) {
-    RMQC_RETURN_IF_ERROR(roll(pending_.empty() ? 0 : pending_.front().phys));
+  if (batch.empty() && (files_.empty() ? 0 : files_.back()->covered) >= covered) return {};
+  auto written = write_batch(batch, covered, last_phys, last_ts);
+  if (!written.ok()) {
+    // Keep the entries for the next attempt (a full disk may free up); the header was not
+    // advanced past them, so a restart re-adds them anyway.
+    std::lock_guard lock(mu_);
+    batch.insert(batch.end(), pending_.begin(), pending_.end());
+    pending_.swap(batch);
+    return written;
   }
+  batch.clear();
+  spare_ = std::move(batch);
+  return written;
+}
+
+Result<void> IndexService::write_batch(const std::vector<Pending>& batch, int64_t covered,
+                                       int64_t last_phys, int64_t last_ts) {
+  if (files_.empty()) RMQC_RETURN_IF_ERROR(roll(batch.empty() ? 0 : batch.front().phys));
   size_t i = 0;
-  std::string run;  // entries contiguous in the current file, written at once
-  while (i < pending_.size()) {
+  std::string run;  // entries contiguous in the current file, written with one pwrite
+  std::vector<uint8_t> slot_bytes;
+  while (i < batch.size()) {
     if (files_.back()->count >= files_.back()->capacity) {
       File& full = *files_.back();
-      full.covered = pending_[i].phys;  // every earlier record is in it (or in older files)
+      full.covered = batch[i].phys;  // every earlier record is in it (or in older files)
       RMQC_RETURN_IF_ERROR(full.write_header());
-      RMQC_RETURN_IF_ERROR(roll(pending_[i].phys));
+      full.slot_cache.clear();
+      full.slot_cache.shrink_to_fit();
+      RMQC_RETURN_IF_ERROR(roll(batch[i].phys));
     }
     File& f = *files_.back();
+    if (f.slot_cache.empty()) {  // the newest file's slots, kept in memory while it fills
+      f.slot_cache.resize(f.slots);
+      for (uint32_t s = 0; s < f.slots; ++s) f.slot_cache[s] = f.load32(f.slot_pos_of(s));
+    }
+    const uint32_t first = f.count + 1;
+    uint32_t lo = f.slots;
+    uint32_t hi = 0;
     run.clear();
-    for (; i < pending_.size() && f.count < f.capacity; ++i) {
-      const Pending& p = pending_[i];
-      const int64_t slot = f.slot_pos(p.hash);
+    for (; i < batch.size() && f.count < f.capacity; ++i) {
+      const Pending& p = batch[i];
+      const uint32_t slot = p.hash % f.slots;
       const uint32_t number = f.count + 1;
       uint8_t e[kEntryBytes];
       store_be32(e, p.hash);
-      store_be32(e + 4, f.load32(slot));
+      store_be32(e + 4, f.slot_cache[slot]);
       store_be64(e + 8, static_cast<uint64_t>(p.phys));
       store_be64(e + 16, static_cast<uint64_t>(p.store_ts));
-      // The entry goes before its slot points at it; both before the header counts it.
-      RMQC_RETURN_IF_ERROR(f.seg->write_at(f.entry_pos(number), e, sizeof e));
-      uint8_t s[4];
-      store_be32(s, number);
-      RMQC_RETURN_IF_ERROR(f.seg->write_at(slot, s, sizeof s));
+      run.append(reinterpret_cast<const char*>(e), sizeof e);
+      f.slot_cache[slot] = number;
+      lo = std::min(lo, slot);
+      hi = std::max(hi, slot);
       if (f.count == 0) f.begin_ts = p.store_ts;
       f.count = number;
       f.end_ts = std::max(f.end_ts, p.store_ts);
     }
+    // The entries before the slots that point at them, both before the header counts them.
+    RMQC_RETURN_IF_ERROR(f.seg->write_at(f.entry_pos(first), run.data(), run.size()));
+    if (lo <= hi) {
+      slot_bytes.resize(size_t{hi - lo + 1} * kSlotBytes);
+      for (uint32_t s = lo; s <= hi; ++s)
+        store_be32(&slot_bytes[(s - lo) * kSlotBytes], f.slot_cache[s]);
+      RMQC_RETURN_IF_ERROR(
+          f.seg->write_at(f.slot_pos_of(lo), slot_bytes.data(), slot_bytes.size()));
+    }
   }
   File& last = *files_.back();
-  last.covered = std::max(last.covered, pending_covered_);
-  last.last_phys = pending_last_phys_;
-  last.end_ts = std::max(last.end_ts, pending_last_ts_);
-  RMQC_RETURN_IF_ERROR(last.write_header());
-  pending_.clear();
-  return {};
+  last.covered = std::max(last.covered, covered);
+  last.last_phys = last_phys;
+  last.end_ts = std::max(last.end_ts, last_ts);
+  return last.write_header();
 }
 
 Result<void> IndexService::flush(bool sync, int64_t log_min_offset) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(io_mu_);
   RMQC_RETURN_IF_ERROR(write_pending());
   if (sync) {
     for (auto& f : files_) {
@@ -300,7 +396,7 @@ Result<void> IndexService::flush(bool sync, int64_t log_min_offset) {
 Result<IndexService::Hits> IndexService::lookup(std::string_view topic, std::string_view key,
                                                 int64_t begin_ms, int64_t end_ms,
                                                 size_t max_candidates) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(io_mu_);
   RMQC_RETURN_IF_ERROR(write_pending());
   Hits hits;
   if (files_.empty()) return hits;

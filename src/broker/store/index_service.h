@@ -64,15 +64,23 @@ class IndexService {
 
   IndexService(std::string dir, IndexConfig config);
   Result<void> load();
-  Result<void> roll(int64_t first_phys);  // mu_
-  Result<void> write_pending();           // mu_
+  void add_keys(std::string_view topic, std::string_view properties, int32_t sys_flag,
+                int64_t store_ts, int64_t phys_offset, int64_t end);
+  Result<void> roll(int64_t first_phys);  // io_mu_
+  Result<void> write_pending();           // io_mu_
+  Result<void> write_batch(const std::vector<Pending>& batch, int64_t covered, int64_t last_phys,
+                           int64_t last_ts);  // io_mu_
   int64_t file_bytes() const;
 
   const std::string dir_;
   const IndexConfig config_;
 
-  mutable std::mutex mu_;
+  // io_mu_: the files and writing them (flusher, queries); mu_: the buffer add() fills, held
+  // only to append or swap it, so the store's appends never wait for index I/O.
+  mutable std::mutex io_mu_;
   std::vector<std::unique_ptr<File>> files_;  // ascending; the last one takes new entries
+  std::vector<Pending> spare_;                // the last written buffer, reused
+  mutable std::mutex mu_;
   std::vector<Pending> pending_;
   int64_t pending_covered_ = 0;  // end of the last record added
   int64_t pending_last_phys_ = 0;
