@@ -1551,6 +1551,7 @@ struct BinlogReader::Impl {
                                              const std::string& condition,
                                              const std::optional<KeyText>& after,
                                              const KeyText& max, std::size_t limit) override {
+      tables_.erase(t.qualified());  // each chunk with the table's current columns
       auto state = table(t);
       const TableState& ts = *state;
       std::string select;

@@ -688,6 +688,7 @@ Result<std::optional<KeyText>> PgChangeReader::Session::max_key(
 Result<std::vector<ChunkRow>> PgChangeReader::Session::read_chunk(
     const TableRef& table, const std::vector<std::string>& keys, const std::string& condition,
     const std::optional<KeyText>& after, const KeyText& max, std::size_t limit) {
+  chunk_tables_.erase(table.qualified());  // each chunk with the table's current columns
   RMQC_ASSIGN_OR_RETURN(const CapturedTable* t, chunk_table(table));
   // Slots follow the select list (the captured columns in order).
   std::string select;
