@@ -33,11 +33,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <netdb.h>
 #include <optional>
 #include <poll.h>
 #include <signal.h>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -81,6 +83,22 @@ Broker start_broker(const std::string& bin, const std::string& store, const std:
     std::exit(1);
   }
   return Broker{pid, line.substr(at + 7)};
+}
+
+// User + system CPU time the process used so far, in microseconds (-1 if unreadable).
+double cpu_us(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto paren = text.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::istringstream fields(text.substr(paren + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {  // fields 14 and 15: utime, stime
+    if (i == 14) utime = std::atof(field.c_str());
+    if (i == 15) stime = std::atof(field.c_str());
+  }
+  return (utime + stime) * 1e6 / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 // key: "VmRSS:" (all resident), "RssAnon:" (heap), "RssFile:" (mapped store segments: page cache
@@ -134,6 +152,7 @@ rocketmq::RemotingCommand send_command(const std::string& topic, int queue, cons
 
 struct PhaseResult {
   std::string name;
+  double cpu_us_per_msg = -1;  // the broker's user+system CPU time per message of the phase
   double msgs_per_s = 0;
   double mb_per_s = 0;
   double p50_us = -1;
@@ -477,9 +496,24 @@ int main(int argc, char** argv) {
     std::string single = "bench-single-" + size_text;
     std::string async = "bench-async-" + size_text;
     std::string batched = "bench-batch-" + size_text;
-    if (wanted("sync")) results.push_back(single_sends(broker.addr, single, size, 8, budget));
-    if (wanted("async")) results.push_back(async_sends(broker.addr, async, size, 1, 8, budget));
-    if (wanted("batch")) results.push_back(batch_sends(broker.addr, batched, size, 64, 2, budget));
+    // The broker's CPU time per message of a send phase (when this bench started it).
+    auto measured = [&](auto phase) {
+      const double before = attach.empty() ? cpu_us(broker.pid) : -1;
+      const auto start = Clock::now();
+      PhaseResult r = phase();
+      const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+      if (before >= 0 && r.msgs_per_s > 0) {
+        r.cpu_us_per_msg = (cpu_us(broker.pid) - before) / (r.msgs_per_s * elapsed);
+      }
+      results.push_back(r);
+    };
+    if (wanted("sync"))
+      measured([&] { return single_sends(broker.addr, single, size, 8, budget); });
+    if (wanted("async"))
+      measured([&] { return async_sends(broker.addr, async, size, 1, 8, budget); });
+    if (wanted("batch")) {
+      measured([&] { return batch_sends(broker.addr, batched, size, 64, 2, budget); });
+    }
     if (wanted("pull") && wanted("batch"))
       results.push_back(consume_all(broker.addr, batched, size));
   }
@@ -499,15 +533,17 @@ int main(int argc, char** argv) {
       flush.c_str(),
       budget.count > 0 ? (std::to_string(budget.count) + " msgs").c_str()
                        : (std::to_string(budget.seconds) + " s").c_str());
-  std::printf("| %-40s | %12s | %8s | %8s | %8s |\n", "phase", "msgs/s", "MB/s", "p50 us",
-              "p99 us");
-  std::printf("|%s|%s|%s|%s|%s|\n", std::string(42, '-').c_str(), std::string(14, '-').c_str(),
+  std::printf("| %-40s | %12s | %8s | %8s | %8s | %14s |\n", "phase", "msgs/s", "MB/s", "p50 us",
+              "p99 us", "broker CPU us/msg");
+  std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(42, '-').c_str(), std::string(14, '-').c_str(),
               std::string(10, '-').c_str(), std::string(10, '-').c_str(),
-              std::string(10, '-').c_str());
+              std::string(10, '-').c_str(), std::string(16, '-').c_str());
   for (const auto& r : results) {
-    std::printf("| %-40s | %12.0f | %8.1f | %8s | %8s |\n", r.name.c_str(), r.msgs_per_s,
+    char cpu[32] = "";
+    if (r.cpu_us_per_msg >= 0) std::snprintf(cpu, sizeof cpu, "%.2f", r.cpu_us_per_msg);
+    std::printf("| %-40s | %12.0f | %8.1f | %8s | %8s | %14s |\n", r.name.c_str(), r.msgs_per_s,
                 r.mb_per_s, r.p50_us < 0 ? "" : std::to_string(static_cast<long>(r.p50_us)).c_str(),
-                r.p99_us < 0 ? "" : std::to_string(static_cast<long>(r.p99_us)).c_str());
+                r.p99_us < 0 ? "" : std::to_string(static_cast<long>(r.p99_us)).c_str(), cpu);
   }
   if (attach.empty()) {
     std::printf(
