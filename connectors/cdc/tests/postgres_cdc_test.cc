@@ -545,7 +545,12 @@ TEST(PostgresCdc, FiltersTruncateAndSkippedOperations) {
   EXPECT_EQ(op_of(recs[1]), "d");  // no tombstone (tombstones.on.delete=false)
   EXPECT_EQ(op_of(recs[2]), "t");
   EXPECT_TRUE(value_of(recs[2]).get("before").is_null());
+  EXPECT_TRUE(value_of(recs[2]).get("after").is_null());
+  EXPECT_TRUE(recs[2].key.is_null());  // a truncate concerns no row: no key, as Debezium's
+  EXPECT_EQ(recs[2].key_schema, nullptr);
+  EXPECT_EQ(recs[2].topic(), "srv_flt_a");
   EXPECT_EQ(value_of(recs[2]).get_struct("source").get_string("table"), "a");
+  EXPECT_GT(value_of(recs[2]).get_struct("source").get_int64("lsn"), 0);
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(run.task.poll().empty());  // nothing of flt.b
 }
 
