@@ -348,6 +348,37 @@ TEST(BrokerTransactionTest, UnansweredHalvesAreDiscardedAfterCheckMax) {
   EXPECT_EQ(b->broker().transactions().stats().discarded, 1);
 }
 
+// The check count is kept in the put-back copies: a restart does not start it again.
+TEST(BrokerTransactionTest, CheckCountSurvivesARestartThenTheHalfIsDiscarded) {
+  TempDir dir;
+  auto options = tx_options(dir.str(), /*check_max=*/2);
+  int checks = 0;
+  {
+    auto b = start(options);
+    ASSERT_TRUE(b);
+    auto producer = producer_connection(b->broker_addr());
+    send_half(*producer, "orders", "left open", "UNIQ-D");
+    ASSERT_TRUE(producer->take_server_request(5s).ok()) << "no check-back";
+    ++checks;
+    b->stop();
+    while (producer->take_server_request(200ms).ok()) ++checks;  // one more may have come
+  }
+  auto b = start(options);
+  ASSERT_TRUE(b);
+  auto producer = producer_connection(b->broker_addr());
+  std::vector<Pulled> discarded;
+  ASSERT_TRUE(eventually([&] {
+    while (producer->take_server_request(10ms).ok()) ++checks;
+    return !(discarded = pull_all(*producer, "TRANS_CHECK_MAX_TIME_TOPIC", 0)).empty();
+  }));
+  while (producer->take_server_request(200ms).ok()) ++checks;
+  EXPECT_EQ(checks, 2) << "transactionCheckMax counted again from 0 after the restart";
+  ASSERT_EQ(discarded.size(), 1u);
+  EXPECT_EQ(discarded[0].body, "left open");
+  EXPECT_EQ(discarded[0].props["TRANSACTION_CHECK_TIMES"], "2");
+  EXPECT_TRUE(pull_all(*producer, "orders", 1).empty());
+}
+
 // Committed, rolled back and unresolved transactions behave the same after a clean restart
 // and after a crash (no flush, no checkpoint).
 void restart_keeps_transactions(bool crash) {
