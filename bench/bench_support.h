@@ -4,6 +4,8 @@
 // temporary directory of its own.
 
 #include "broker/server/embedded_broker.h"
+#include "rocketmq/client/producer.h"
+#include "rocketmq/client/throughput.h"
 
 #include <chrono>
 #include <cstdint>
@@ -42,6 +44,20 @@ inline void print_rate(const std::string& what, std::size_t size, const Rate& r)
   std::printf("| %-50s | %5zu B | %10.0f | %8.1f |\n", what.c_str(), size, r.msgs_per_sec(),
               r.mb_per_sec());
   std::fflush(stdout);
+}
+
+// The native RocketMQ producer's ceiling: n messages of `size` bytes to `topic`, async, 512 in
+// flight, until all are acknowledged.
+inline Rate raw_rocketmq_produce(rocketmq::Producer& producer, const std::string& topic,
+                                 std::int64_t n, std::size_t size) {
+  rocketmq::ThroughputOptions t;
+  t.topic = topic;
+  t.size = size;
+  t.count = n;
+  t.mode = rocketmq::ProduceMode::kAsync;
+  t.concurrency = 512;
+  const auto raw = rocketmq::run_produce(producer, t);
+  return Rate{raw.messages, raw.bytes, raw.seconds};
 }
 
 // The embedded broker (name server and broker on ephemeral loopback ports) over a store in a

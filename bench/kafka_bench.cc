@@ -219,15 +219,8 @@ int main(int argc, char** argv) {
 
     bench::print_rate("raw librdkafka producer -> mock Kafka", size,
                       bench::raw_kafka_produce(cluster.bootstraps(), "raw-" + s, n, size));
-    rocketmq::ThroughputOptions t;
-    t.topic = "r2k-" + s;
-    t.size = size;
-    t.count = n;
-    t.mode = rocketmq::ProduceMode::kAsync;
-    t.concurrency = 512;
-    auto raw = rocketmq::run_produce(**producer, t);
     bench::print_rate("raw RocketMQ producer (async) -> broker", size,
-                      Rate{raw.messages, raw.bytes, raw.seconds});
+                      bench::raw_rocketmq_produce(**producer, "r2k-" + s, n, size));
     bench::print_rate("Kafka -> RocketMQ (KafkaSourceTask + producer)", size,
                       kafka_to_rocketmq_tasks(cluster.bootstraps(), "k2r-" + s, partitions,
                                               **producer, "k2r-" + s, n, size, 1));

@@ -122,14 +122,7 @@ int main(int argc, char** argv) {
     const Rate raw_kafka = bench::raw_kafka_produce(cluster.bootstraps(), "k2r-" + s, n, size);
     bench::print_rate("raw librdkafka producer -> mock Kafka", size, raw_kafka);
     if (!(*admin)->create_topic("r2k-" + s, 8).ok()) return 1;
-    rocketmq::ThroughputOptions t;
-    t.topic = "r2k-" + s;
-    t.size = size;
-    t.count = n;
-    t.mode = rocketmq::ProduceMode::kAsync;
-    t.concurrency = 512;
-    const auto raw = rocketmq::run_produce(**producer, t);
-    const Rate raw_rocketmq{raw.messages, raw.bytes, raw.seconds};
+    const Rate raw_rocketmq = bench::raw_rocketmq_produce(**producer, "r2k-" + s, n, size);
     bench::print_rate("raw RocketMQ producer (async 512) -> broker", size, raw_rocketmq);
     const double ceiling = std::min(raw_kafka.msgs_per_sec(), raw_rocketmq.msgs_per_sec());
 
@@ -143,6 +136,10 @@ int main(int argc, char** argv) {
                        {"kafka.bootstrap.server", cluster.bootstraps()},
                        {"kafka.topics", "k2r-" + s},
                        {"kafka.group.id", "bench-k2r-" + run},
+                       // The mock cluster's group coordinator sometimes leaves members of a
+                       // 4-member join without their assignment until the session timeout
+                       // (45 s by default) evicts them: keep that stall short.
+                       {"kafka.session.timeout.ms", "6000"},
                        {"connect.topicname", to_topic},
                        {"max.tasks", std::to_string(tasks)}})) {
         return 1;
