@@ -866,6 +866,11 @@ Result<void> DistributedWorker::set_max_tasks(std::string_view name, int max_tas
 Result<std::vector<SourceOffset>> DistributedWorker::connector_offsets(
     std::string_view name) const {
   RMQC_ASSIGN_OR_RETURN(StoredConnector stored, existing(name));
+  // A stopped sink has no task to ask: its group's offsets are read from the broker.
+  if (stored.target_state == TargetState::kStopped &&
+      local_->type_of(stored.config) == ConnectorType::kSink) {
+    return sink_group_offsets(options_.config, options_.namesrv_addr, name, stored.config);
+  }
   OffsetMap offsets;
   if (local_->type_of(stored.config) == ConnectorType::kSource)
     offsets = positions_->positions(name);

@@ -133,6 +133,27 @@ Result<void> alter_sink_offsets(const config::WorkerConfig& worker, const std::s
   return {};
 }
 
+Result<std::vector<SourceOffset>> sink_group_offsets(const config::WorkerConfig& worker,
+                                                     const std::string& namesrv,
+                                                     std::string_view connector,
+                                                     const KeyValue& config) {
+  RMQC_ASSIGN_OR_RETURN(auto admin, start_admin(worker, namesrv));
+  std::vector<std::string> topics;
+  for (auto& topic : split_list(config.get_string("connect.topicnames"))) {
+    if (admin->topic_route(topic).ok()) topics.push_back(std::move(topic));  // skip unknown
+  }
+  std::vector<SourceOffset> out;
+  if (topics.empty()) return out;
+  RMQC_ASSIGN_OR_RETURN(auto progress,
+                        admin->group_progress(sink_consumer_group(connector, config), topics));
+  for (const auto& q : progress) {
+    if (q.consumer_offset < 0) continue;
+    out.push_back(SourceOffset{partition_of(q.queue),
+                               RecordOffset{{"queueOffset", Value(q.consumer_offset)}}});
+  }
+  return out;
+}
+
 Result<void> reset_sink_offsets(const config::WorkerConfig& worker, const std::string& namesrv,
                                 std::string_view connector, const KeyValue& config) {
   RMQC_ASSIGN_OR_RETURN(auto admin, start_admin(worker, namesrv));

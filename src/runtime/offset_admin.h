@@ -38,6 +38,13 @@ Result<void> alter_sink_offsets(const config::WorkerConfig& worker, const std::s
 Result<void> reset_sink_offsets(const config::WorkerConfig& worker, const std::string& namesrv,
                                 std::string_view connector, const KeyValue& config);
 
+// Sink: the queue offsets its consumer group committed on the broker (queues of
+// connect.topicnames with a committed offset), in the GET /connectors/{name}/offsets shape.
+Result<std::vector<SourceOffset>> sink_group_offsets(const config::WorkerConfig& worker,
+                                                     const std::string& namesrv,
+                                                     std::string_view connector,
+                                                     const KeyValue& config);
+
 // The error a coordinator answers when the connector is not STOPPED.
 Error not_stopped_error(std::string_view connector);
 

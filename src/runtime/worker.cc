@@ -696,10 +696,17 @@ Result<void> StandaloneWorker::set_max_tasks(std::string_view name, int max_task
 Result<std::vector<SourceOffset>> StandaloneWorker::connector_offsets(std::string_view name) const {
   OffsetMap offsets;
   {
-    std::lock_guard lock(state_mutex_);
+    std::unique_lock lock(state_mutex_);
     auto it = connectors_.find(name);
     if (it == connectors_.end()) return not_found(name);
     if (it->second.type == ConnectorType::kSource) offsets = store_->positions(name);
+    // A stopped sink has no task to ask: its group's offsets are read from the broker.
+    if (it->second.type == ConnectorType::kSink && it->second.target == TargetState::kStopped) {
+      KeyValue config = it->second.config;
+      lock.unlock();
+      return sink_group_offsets(options_.config, options_.namesrv_addr, std::string(name),
+                                config);
+    }
   }
   for (auto& [p, o] : local_->committed_offsets(std::string(name))) offsets[p] = o;
   std::vector<SourceOffset> out;

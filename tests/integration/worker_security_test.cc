@@ -352,6 +352,11 @@ TEST(WorkerSecurityTest, OffsetsOfAStoppedConnectorAreHonouredAfterResume) {
   const std::size_t lines_before = count_lines(out);
   auto patched = http(w.port(), "PATCH", "/connectors/sink/offsets", to_zero.dump());
   ASSERT_EQ(patched.status, 200) << patched.body;
+  // A stopped sink's offsets are its group's, read from the broker: all 0 now.
+  Json zeroed = w.get("/connectors/sink/offsets").json()["offsets"];
+  // (every queue of the topic: the DELETE above committed an offset for the empty ones too)
+  EXPECT_GE(zeroed.size(), queues.size()) << zeroed;
+  for (const auto& q : zeroed) EXPECT_EQ(q["offset"]["queueOffset"], 0) << zeroed;
   ASSERT_EQ(w.put("/connectors/sink/resume").status, 202);
   ASSERT_TRUE(eventually(
       [&] { return count_lines(out) >= lines_before + static_cast<std::size_t>(consumed); }, 30s))
