@@ -200,7 +200,11 @@ void Broker::publish(bool oneway) {
 Result<void> Broker::create_topic(std::string_view topic, std::int32_t read_queues,
                                   std::int32_t write_queues, std::int32_t perm) {
   if (auto err = topic_error(topic)) return Error(ErrorCode::kInvalidArgument, *err);
-  if (is_system_topic(topic)) {
+  // The start-up topics (cluster and broker names among them) are system topics too.
+  const auto start_up = system_topic_configs();
+  if (is_system_topic(topic) ||
+      std::any_of(start_up.begin(), start_up.end(),
+                  [&](const rocketmq::TopicConfig& t) { return t.topic_name == topic; })) {
     return Error(ErrorCode::kInvalidArgument,
                  "The topic[" + std::string(topic) + "] is conflict with system topic.");
   }

@@ -345,6 +345,14 @@ TEST(BrokerAdmin, AllTopicConfigAndTheNameServersTopicList) {
   ASSERT_EQ(created.code, rsp::SUCCESS);
   EXPECT_EQ(created.remark, "not set any response code");
 
+  for (const char* name : {"DefaultCluster", "broker-a", "BenchmarkTest"}) {
+    create.topic = name;
+    auto refused =
+        call(*c, RemotingCommand::request(rc::UPDATE_AND_CREATE_TOPIC, create.to_ext_fields()));
+    EXPECT_EQ(refused.code, rsp::SYSTEM_ERROR);
+    EXPECT_EQ(refused.remark,
+              "The topic[" + std::string(name) + "] is conflict with system topic.");
+  }
   auto all = call(*c, RemotingCommand::request(rc::GET_ALL_TOPIC_CONFIG));
   ASSERT_EQ(all.code, rsp::SUCCESS);
   EXPECT_TRUE(all.ext_fields_present);
