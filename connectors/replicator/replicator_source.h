@@ -73,6 +73,8 @@ class ReplicatorSourceTask final : public SourceTask {
   // source cannot be reached.
   bool refresh_assignment();
   void note_error(const std::string& what);
+  // After the source was unreachable: assigns the queues again at their current positions.
+  void restart_queues();
   ConnectRecord to_record(const rocketmq::MessageExt& message);
   void emit_offset_syncs(std::vector<ConnectRecord>& out);
   ConnectRecord sync_record(const OffsetSync& sync) const;
@@ -89,7 +91,8 @@ class ReplicatorSourceTask final : public SourceTask {
   bool from_last_ = false;
   std::chrono::milliseconds sync_interval_{1000};
   std::int64_t sync_step_ = 100;
-  std::chrono::milliseconds refresh_interval_{30'000};
+  std::chrono::milliseconds refresh_interval_{5000};
+  std::chrono::milliseconds retry_backoff_{1000};  // doubles up to 10 s while the source is down
 
   std::unique_ptr<rocketmq::LitePullConsumer> consumer_;
   std::vector<rocketmq::MessageQueue> assigned_;

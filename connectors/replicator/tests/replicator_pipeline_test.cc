@@ -343,5 +343,96 @@ TEST(ReplicatorPipelineTest, CopiesFiltersTranslatesAndSurvivesKill9) {
   EXPECT_EQ(w->stop(), 0);
 }
 
+// The source broker (and its name server) stops mid-stream: the task says why in the worker log
+// and keeps retrying; once the broker is back on the same ports, copying resumes where it was.
+TEST(ReplicatorPipelineTest, SourceDownIsRetriedAndNothingIsLost) {
+  TempDir dir("rmqc_replicator_down");
+  Child a;
+  BrokerChild b;
+  ASSERT_TRUE(a.start({"broker", "--store", dir / "store-a", "--namesrv-port", "0", "--broker-port",
+                       "0", "--flush", "sync"},
+                      dir / "broker-a.log", "broker ready:"))
+      << a.error();
+  const std::string namesrv_a = ready_field(a.ready_line(), "namesrv");
+  const std::string broker_a = ready_field(a.ready_line(), "broker");
+  ASSERT_FALSE(namesrv_a.empty());
+  ASSERT_FALSE(broker_a.empty());
+  ASSERT_TRUE(b.start_broker(dir / "store-b", dir / "broker-b.log")) << b.error();
+  ASSERT_TRUE(create_topic(namesrv_a, "Orders", 2));
+
+  auto produce = [&](int from, int to) {
+    rocketmq::ProducerConfig pc;
+    pc.client = client(namesrv_a);
+    pc.group = "replicator-test-producer";
+    auto producer = rocketmq::Producer::start(pc);
+    if (!producer.ok()) return false;
+    for (int i = from; i < to; ++i) {
+      if (!(*producer)->send(message("Orders", "m-" + std::to_string(i), "", i)).ok()) {
+        return false;
+      }
+    }
+    (*producer)->shutdown();
+    return true;
+  };
+  ASSERT_TRUE(produce(0, 100));
+
+  const std::string conf = dir / "worker.conf";
+  write_file(conf, "workerId=replicator-worker\nhttpPort=0\nnamesrvAddr=" + b.namesrv() +
+                       "\nstorePathRootDir=" + (dir / "worker-store") +
+                       "\noffsetCommitIntervalMsConfig=500\n");
+  WorkerProcess w;
+  ASSERT_TRUE(w.start(conf, {}, dir / "worker.log")) << w.error();
+  Json repl = {{"connector.class", "ReplicatorSourceConnector"},
+               {"src.endpoint", namesrv_a},
+               {"src.topictags", "Orders"}};
+  ASSERT_EQ(w.post("/connectors", Json{{"name", "repl"}, {"config", repl}}.dump()).status, 201);
+  std::map<std::string, int> got;
+  ASSERT_TRUE(eventually(
+      [&] {
+        got = arrived(read_topic(b.namesrv(), "Orders"), "m");
+        return got.size() == 100;
+      },
+      30s, 200ms))
+      << got.size() << "\n"
+      << w.log_tail();
+
+  ASSERT_EQ(a.stop(), 0);
+  ASSERT_TRUE(eventually(
+      [&] {
+        const std::string log = read_text(dir / "worker.log");
+        return log.find("source cluster " + namesrv_a) != std::string::npos &&
+               log.find("retrying") != std::string::npos;
+      },
+      30s, 200ms))
+      << w.log_tail();
+  EXPECT_TRUE(w.all_in("repl", "RUNNING")) << w.status("repl").dump();
+
+  // Back on the same ports, with its store: new messages are copied, none twice, none lost.
+  const auto colon_n = namesrv_a.rfind(':');
+  const auto colon_b = broker_a.rfind(':');
+  Child again;
+  ASSERT_TRUE(eventually(
+      [&] {
+        return again.start(
+            {"broker", "--store", dir / "store-a", "--namesrv-port", namesrv_a.substr(colon_n + 1),
+             "--broker-port", broker_a.substr(colon_b + 1), "--flush", "sync"},
+            dir / "broker-a.log", "broker ready:");
+      },
+      20s, 500ms))
+      << again.error();
+  ASSERT_TRUE(eventually([&] { return produce(100, 200); }, 20s, 500ms));
+  ASSERT_TRUE(eventually(
+      [&] {
+        got = arrived(read_topic(b.namesrv(), "Orders"), "m");
+        return got.size() == 200;
+      },
+      40s, 200ms))
+      << got.size() << "\n"
+      << w.log_tail(12000);
+  for (const auto& [body, count] : got) EXPECT_EQ(count, 1) << body;
+  EXPECT_NE(read_text(dir / "worker.log").find("answers again"), std::string::npos);
+  EXPECT_EQ(w.stop(), 0);
+}
+
 }  // namespace
 }  // namespace rmqc::itest
