@@ -1123,6 +1123,51 @@ TEST_F(WorkerTest, SinkTaskContextWorks) {
   })) << "the reported record did not reach the dead letter queue";
 }
 
+// A source task whose poll() throws RetriableException while g_unreachable is set.
+std::atomic<bool> g_unreachable{false};
+std::atomic<int> g_unreachable_polls{0};
+
+class UnreachableSourceTask : public SourceTask {
+ public:
+  void start(const KeyValue&) override {}
+  void stop() override {}
+  std::vector<ConnectRecord> poll() override {
+    if (g_unreachable.load()) {
+      ++g_unreachable_polls;
+      throw RetriableException("target unreachable (test)");
+    }
+    std::this_thread::sleep_for(10ms);
+    return {};
+  }
+};
+
+// A RetriableException from poll() is retried without end: the task stays RUNNING, its trace
+// says why and since when, and is cleared once poll() succeeds again.
+TEST_F(WorkerTest, RetriablePollFailureShowsInTheTraceUntilItSucceeds) {
+  registry_.add_source_connector<OneTaskSource<UnreachableSourceTask>>(
+      {"UnreachableSource", {}, "1", ""});
+  start_worker({});
+  g_unreachable = true;
+  g_unreachable_polls = 0;
+  ASSERT_TRUE(worker_
+                  ->put_connector(
+                      "retrying",
+                      {{"connector.class", "UnreachableSource"}, {"connect.topicname", "t"}}, {})
+                  .ok());
+  auto trace = [&]() -> std::string {
+    auto t = worker_->task_state("retrying", 0);
+    return t.ok() && t->trace ? *t->trace : std::string();
+  };
+  ASSERT_TRUE(eventually([&] { return g_unreachable_polls.load() >= 3; }))
+      << "poll() was not retried";
+  EXPECT_EQ(task_run_state("retrying"), RunState::kRunning);
+  EXPECT_EQ(trace().rfind("target unreachable (test) (retrying since 20", 0), 0u) << trace();
+  g_unreachable = false;
+  ASSERT_TRUE(eventually([&] { return trace().empty(); })) << trace();
+  EXPECT_EQ(task_run_state("retrying"), RunState::kRunning);
+  ASSERT_TRUE(worker_->delete_connector("retrying").ok());
+}
+
 // --- Operations: health, automatic restarts, metrics (docs/operations.md) ---
 
 // A source task whose start() throws while g_flaky.fail_left is positive.
