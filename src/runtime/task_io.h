@@ -35,6 +35,9 @@ class RecordSender {
   // non-empty selects the queue by hash. The messages are read before the call returns.
   virtual void send_batch_async(std::span<const rocketmq::Message> messages, std::string key,
                                 rocketmq::SendCallback callback) = 0;
+  // How many queues a keyed send of `topic` picks among right now (so records whose keys pick
+  // the same queue can share a batch); 0 when unknown. Never blocks on the network.
+  virtual std::size_t queue_count(const std::string& /*topic*/) const { return 0; }
 };
 
 // The worker's shared producer.
@@ -47,6 +50,9 @@ class RocketMqRecordSender final : public RecordSender {
                   rocketmq::SendCallback callback) override;
   void send_batch_async(std::span<const rocketmq::Message> messages, std::string key,
                         rocketmq::SendCallback callback) override;
+  std::size_t queue_count(const std::string& topic) const override {
+    return producer_->cached_queue_count(topic);
+  }
 
  private:
   std::shared_ptr<rocketmq::Producer> producer_;

@@ -329,7 +329,7 @@ void WorkerSourceTask::run() {
         }
         if (stopped_mid_poll_) break;  // the rest of the batch is read again after a restart
       }
-      flush_batch();
+      flush_batches();
     } else {
       wait_for(kEmptyPollBackoff);
     }
@@ -337,7 +337,7 @@ void WorkerSourceTask::run() {
     if (healthy) commit_positions_if_due();
   }
   // Final commit: wait (bounded) for outstanding sends, then record the acknowledged prefix.
-  flush_batch();
+  flush_batches();
   auto deadline = std::chrono::steady_clock::now() + setup_.commit_timeout;
   {
     std::unique_lock lock(inflight_mutex_);
@@ -476,9 +476,9 @@ bool WorkerSourceTask::send(ConnectRecord record) {
       return false;
     };
     while (inflight_count_ >= kMaxInFlight && !stopping()) {
-      if (!batch_flights_.empty()) {  // what is waited for must be on its way
+      if (!batches_.empty()) {  // what is waited for must be on its way
         lock.unlock();
-        flush_batch();
+        flush_batches();
         lock.lock();
         continue;
       }
@@ -550,37 +550,69 @@ void WorkerSourceTask::add_to_batch(const std::shared_ptr<InFlight>& flight,
   std::size_t bytes = message.body.size() + message.keys.size() + message.tags.size() + 64;
   for (const auto& [k, v] : message.properties) bytes += k.size() + v.size() + 2;
   const bool alone = message.body.size() >= kMaxBatchedRecordBytes || bytes >= kMaxBatchBytes;
-  if (!batch_flights_.empty() &&
-      (alone || message.topic != batch_messages_.front().topic || key != batch_key_ ||
-       batch_flights_.size() >= kMaxBatchRecords || batch_bytes_ + bytes > kMaxBatchBytes)) {
-    flush_batch();
+  // Keys share a batch when they pick the same queue; while the topic's queue count is unknown
+  // (no route cached yet), only records of the same key do. Keyless records share one batch
+  // (the producer picks its queue round robin).
+  const std::size_t queues = key.empty() ? 0 : setup_.sender->queue_count(message.topic);
+  const std::size_t slot = queues > 0 ? rocketmq::Producer::queue_for_key(key, queues) : 0;
+  // The open keyed batches of a topic were all grouped under one queue count; when it changes
+  // (the route arrived or changed) they go first, so a key never sits in two open batches.
+  for (std::size_t i = 0; i < batches_.size();) {
+    const OpenBatch& b = batches_[i];
+    if (!key.empty() && !b.key.empty() && b.topic == message.topic && b.queues != queues) {
+      flush_batch(i);
+    } else {
+      ++i;
+    }
+  }
+  std::size_t index = batches_.size();
+  for (std::size_t i = 0; i < batches_.size(); ++i) {
+    const OpenBatch& b = batches_[i];
+    if (b.topic != message.topic || b.key.empty() != key.empty()) continue;
+    if (b.key == key || (queues > 0 && b.slot == slot)) {
+      index = i;
+      break;
+    }
+  }
+  if (index < batches_.size()) {
+    const OpenBatch& b = batches_[index];
+    // A record sent alone goes after the batch of its queue (order per key).
+    if (alone || b.flights.size() >= kMaxBatchRecords || b.bytes + bytes > kMaxBatchBytes) {
+      flush_batch(index);
+      index = batches_.size();
+    }
   }
   if (alone) {
     dispatch(flight, std::move(message), std::move(key));
     return;
   }
-  if (batch_flights_.empty()) batch_key_ = std::move(key);
-  batch_bytes_ += bytes;
-  batch_flights_.push_back(flight);
-  batch_messages_.push_back(std::move(message));
+  if (index == batches_.size()) {
+    OpenBatch& b = batches_.emplace_back();
+    b.topic = message.topic;
+    b.key = std::move(key);
+    b.queues = queues;
+    b.slot = slot;
+  }
+  OpenBatch& b = batches_[index];
+  b.bytes += bytes;
+  b.flights.push_back(flight);
+  b.messages.push_back(std::move(message));
 }
 
-void WorkerSourceTask::flush_batch() {
-  if (batch_flights_.empty()) return;
-  std::vector<std::shared_ptr<InFlight>> flights;
-  flights.swap(batch_flights_);
-  std::vector<rocketmq::Message> messages;
-  messages.swap(batch_messages_);
-  std::string key = std::move(batch_key_);
-  batch_key_.clear();
-  batch_bytes_ = 0;
-  if (flights.size() == 1) {
-    dispatch(flights.front(), std::move(messages.front()), std::move(key));
+void WorkerSourceTask::flush_batch(std::size_t index) {
+  OpenBatch b = std::move(batches_[index]);
+  batches_.erase(batches_.begin() + static_cast<std::ptrdiff_t>(index));
+  if (b.flights.size() == 1) {
+    dispatch(b.flights.front(), std::move(b.messages.front()), std::move(b.key));
     return;
   }
-  setup_.sender->send_batch_async(messages, std::move(key),
-                                  [this, flights = std::move(flights), self = shared_from_this()](
+  setup_.sender->send_batch_async(b.messages, std::move(b.key),
+                                  [this, flights = std::move(b.flights), self = shared_from_this()](
                                       Result<rocketmq::SendResult> r) { settle(flights, r); });
+}
+
+void WorkerSourceTask::flush_batches() {
+  while (!batches_.empty()) flush_batch(0);
 }
 
 void WorkerSourceTask::settle(const std::vector<std::shared_ptr<InFlight>>& flights,

@@ -198,12 +198,14 @@ class WorkerSourceTask final : public WorkerTask,
                   bool* fatal);
   void dispatch(const std::shared_ptr<InFlight>& flight, rocketmq::Message message,
                 std::string key);
-  // Consecutive records of one topic and key travel in one SEND_BATCH_MESSAGE: a request, a
-  // broker write and an acknowledgment for many records instead of one each. Same key, same
-  // queue, so per-key order holds.
+  // Records of one poll bound for the same queue (same topic, and keys that hash to the same
+  // queue) travel in one SEND_BATCH_MESSAGE: a request, a broker write and an acknowledgment
+  // for many records instead of one each. A batch is routed by its first key, which picks the
+  // queue every key in it picks, so per-key order holds.
   void add_to_batch(const std::shared_ptr<InFlight>& flight, rocketmq::Message message,
                     std::string key);
-  void flush_batch();
+  void flush_batch(std::size_t index);
+  void flush_batches();
   // Records the outcome of one send (a batch, or a single record) for its records; I/O thread.
   void settle(const std::vector<std::shared_ptr<InFlight>>& flights,
               const Result<rocketmq::SendResult>& r);
@@ -223,12 +225,18 @@ class WorkerSourceTask final : public WorkerTask,
       inflight_;
   std::size_t inflight_count_ = 0;
   OffsetMap acked_positions_;  // partition -> offset after the last acknowledged record
-  std::vector<std::shared_ptr<InFlight>> batch_flights_;  // registered in flight, not yet sent
-  std::vector<rocketmq::Message> batch_messages_;
-  std::string batch_key_;
-  std::size_t batch_bytes_ = 0;
+  struct OpenBatch {
+    std::string topic;
+    std::string key;         // the first record's key: routes the batch
+    std::size_t queues = 0;  // the topic's queue count when the batch opened; 0 = unknown
+    std::size_t slot = 0;    // queue index of `key` among `queues`
+    std::size_t bytes = 0;
+    std::vector<std::shared_ptr<InFlight>> flights;  // registered in flight, not yet sent
+    std::vector<rocketmq::Message> messages;
+  };
+  std::vector<OpenBatch> batches_;  // at most one per topic and queue; few, so a vector
   std::uint64_t empty_skipped_ = 0;
-  bool stopped_mid_poll_ = false;  // a stop cut a record's retries short
+  bool stopped_mid_poll_ = false;      // a stop cut a record's retries short
   std::optional<Error> report_error_;  // a report() the error handler did not tolerate
   std::chrono::steady_clock::time_point next_commit_;
 };

@@ -274,6 +274,12 @@ Result<std::shared_ptr<const TopicRouteInfo>> ClientInstance::route(const std::s
   return refresh_route(topic, allow_default);
 }
 
+std::shared_ptr<const TopicRouteInfo> ClientInstance::cached_route(std::string_view topic) const {
+  std::shared_lock lock(routes_mutex_);
+  auto it = routes_.find(topic);
+  return it == routes_.end() ? nullptr : it->second;
+}
+
 void ClientInstance::refresh_all_routes() {
   std::vector<std::pair<std::string, bool>> topics;
   {

@@ -69,6 +69,8 @@ class ClientInstance {
   // does not know the topic, route through TBW102 so the broker auto-creates it (producers).
   Result<std::shared_ptr<const TopicRouteInfo>> route(const std::string& topic,
                                                       bool allow_default = false);
+  // The cached route of `topic`, or null: never fetches.
+  std::shared_ptr<const TopicRouteInfo> cached_route(std::string_view topic) const;
   // Re-fetches a topic's route now (after a send failure, a rebalance ...).
   Result<std::shared_ptr<const TopicRouteInfo>> refresh_route(const std::string& topic,
                                                               bool allow_default = false);

@@ -114,6 +114,11 @@ std::size_t Producer::queue_for_key(std::string_view key, std::size_t queue_coun
   return static_cast<std::size_t>(std::llabs(h)) % queue_count;
 }
 
+std::size_t Producer::cached_queue_count(std::string_view topic) const {
+  auto route = instance_->cached_route(topic);
+  return route ? route->publish_queues.size() : 0;
+}
+
 Result<std::shared_ptr<Producer::Prepared>> Producer::prepare(const Message& m) const {
   if (stopped_.load()) return Error(ErrorCode::kCancelled, "producer is shut down");
   RMQC_RETURN_IF_ERROR(validate_topic(m.topic));

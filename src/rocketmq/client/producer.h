@@ -70,6 +70,9 @@ class Producer {
 
   // Queue index chosen for `key` among `queue_count` queues (Java SelectMessageQueueByHash).
   static std::size_t queue_for_key(std::string_view key, std::size_t queue_count);
+  // The writable queues a keyed send of `topic` picks among, from the cached route only (0 when
+  // no route is cached yet).
+  std::size_t cached_queue_count(std::string_view topic) const;
 
   const std::string& client_id() const;
   ClientInstance& instance() { return *instance_; }

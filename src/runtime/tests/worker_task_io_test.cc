@@ -102,6 +102,8 @@ class FakeSender final : public RecordSender {
     sends_.push_back(std::move(s));
   }
 
+  std::size_t queue_count(const std::string&) const override { return queues; }
+
   std::size_t count() const {
     std::lock_guard lock(mutex_);
     return sends_.size();
@@ -137,6 +139,8 @@ class FakeSender final : public RecordSender {
     std::lock_guard lock(mutex_);
     sends_.clear();
   }
+
+  std::atomic<std::size_t> queues{0};  // what queue_count() answers (0 = route unknown)
 
  private:
   mutable std::mutex mutex_;
@@ -313,6 +317,59 @@ TEST(WorkerTaskIoTest, SourceBatchFailingRetriablyIsResentAndCommittedInOrder) {
   std::lock_guard lock(source.mutex);
   EXPECT_EQ(source.acked, (std::vector<std::pair<std::string, std::int64_t>>{
                               {"b1", 13}, {"b2", 11}, {"b3", 12}}));
+  sender->clear();
+}
+
+// Once the topic's queue count is known, records whose keys pick the same queue share one
+// batch (routed by its first key), in poll order; a key alone on its queue goes alone.
+TEST(WorkerTaskIoTest, SourceRecordsOfOneQueueShareABatchAcrossKeys) {
+  // Two keys on queue 0 of 2, one on queue 1 (Java's String hash, as the producer picks).
+  std::vector<std::string> on0, on1;
+  for (int i = 0; on0.size() < 2 || on1.empty(); ++i) {
+    std::string key = "key-" + std::to_string(i);
+    (rocketmq::Producer::queue_for_key(key, 2) == 0 ? on0 : on1).push_back(key);
+  }
+  FakePositionStore store;
+  auto sender = std::make_shared<FakeSender>();
+  sender->queues = 2;
+  auto plugin = std::make_unique<ScriptedSource>(std::vector<ConnectRecord>{
+      source_record("p", 1, on0[0], "a1"), source_record("p", 2, on1[0], "b1"),
+      source_record("p", 3, on0[1], "c1"), source_record("p", 4, on0[0], "a2")});
+  ScriptedSource& source = *plugin;
+  TaskSetup setup;
+  setup.connector = "io-queues";
+  setup.worker_id = "test";
+  setup.connector_config = KeyValue{{"connect.topicname", "out"}};
+  setup.task = std::move(plugin);
+  setup.key_converter = std::make_unique<converters::StringConverter>();
+  setup.value_converter = std::make_unique<converters::StringConverter>();
+  setup.store = &store;
+  setup.sender = sender;
+  setup.commit_interval = 1ms;
+  setup.commit_timeout = 5s;
+  auto task = std::make_shared<WorkerSourceTask>(std::move(setup));
+  task->start();
+
+  ASSERT_TRUE(eventually([&] { return sender->count() >= 2; })) << "records were not sent";
+  {
+    auto batch = sender->peek(0);
+    EXPECT_TRUE(batch.batch);
+    EXPECT_EQ(batch.bodies, (std::vector<std::string>{"a1", "c1", "a2"}));
+    EXPECT_EQ(batch.key, on0[0]);
+    auto single = sender->peek(1);
+    EXPECT_FALSE(single.batch);
+    EXPECT_EQ(single.bodies, std::vector<std::string>{"b1"});
+    EXPECT_EQ(single.key, on1[0]);
+  }
+  sender->ack(1, 50);  // b1
+  sender->ack(0, 20);  // a1, c1, a2 at 20, 21, 22
+  ASSERT_TRUE(eventually([&] { return store.position("io-queues", file("p")).has_value(); }));
+  ASSERT_TRUE(task->stop(5s));
+  EXPECT_EQ(task->committed_offsets(), (OffsetMap{{file("p"), pos(4)}}));
+  EXPECT_EQ(sender->count(), 2u);
+  std::lock_guard lock(source.mutex);
+  EXPECT_EQ(source.acked, (std::vector<std::pair<std::string, std::int64_t>>{
+                              {"a1", 20}, {"b1", 50}, {"c1", 21}, {"a2", 22}}));
   sender->clear();
 }
 
