@@ -222,8 +222,7 @@ KeyValue normalize_legacy_keys(KeyValue config, const plugins::PluginRegistry& r
       logger("worker")->warn("connector config: legacy key {} ignored, {} is set", r.legacy,
                              r.current);
     } else {
-      logger("worker")->warn("connector config: key {} is deprecated, use {}", r.legacy,
-                             r.current);
+      logger("worker")->warn("connector config: key {} is deprecated, use {}", r.legacy, r.current);
       config.put(std::string(r.current), *legacy);
     }
     config.erase(r.legacy);
