@@ -206,6 +206,12 @@ void ReplicatorSourceTask::note_error(const std::string& what) {
   log().warn("source cluster ", source_endpoint(config_), ": ", what, "; retrying");
 }
 
+void ReplicatorSourceTask::throw_unreachable() const {
+  // A RetriableException keeps the task RUNNING and puts the reason in its status trace.
+  throw RetriableException("source cluster " + source_endpoint(config_) +
+                           " unreachable: " + last_error_);
+}
+
 bool ReplicatorSourceTask::refresh_assignment() {
   std::vector<rocketmq::MessageQueue> all;
   for (const auto& t : topics_) {
@@ -291,8 +297,14 @@ std::vector<ConnectRecord> ReplicatorSourceTask::poll() {
     }
     if (!ok) {
       emit_offset_syncs(out);
+      if (out.empty()) throw_unreachable();
       return out;
     }
+  } else if (retry_backoff_ > std::chrono::milliseconds(1000)) {
+    // Still unreachable until the next attempt: the task's status keeps saying why.
+    emit_offset_syncs(out);
+    if (out.empty()) throw_unreachable();
+    return out;
   }
   if (assigned_.empty()) {
     emit_offset_syncs(out);

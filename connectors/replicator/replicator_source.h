@@ -92,6 +92,8 @@ class ReplicatorSourceTask final : public SourceTask {
   std::chrono::milliseconds sync_interval_{1000};
   std::int64_t sync_step_ = 100;
   std::chrono::milliseconds refresh_interval_{5000};
+  // Throws the RetriableException that reports the source as unreachable (last_error_).
+  [[noreturn]] void throw_unreachable() const;
   std::chrono::milliseconds retry_backoff_{1000};  // doubles up to 10 s while the source is down
 
   std::unique_ptr<rocketmq::LitePullConsumer> consumer_;

@@ -406,6 +406,14 @@ TEST(ReplicatorPipelineTest, SourceDownIsRetriedAndNothingIsLost) {
       30s, 200ms))
       << w.log_tail();
   EXPECT_TRUE(w.all_in("repl", "RUNNING")) << w.status("repl").dump();
+  // ... and its status says why.
+  EXPECT_TRUE(eventually(
+      [&] {
+        const std::string status = w.status("repl").dump();
+        return status.find("source cluster " + namesrv_a + " unreachable") != std::string::npos;
+      },
+      30s, 200ms))
+      << w.status("repl").dump();
 
   // Back on the same ports, with its store: new messages are copied, none twice, none lost.
   const auto colon_n = namesrv_a.rfind(':');
