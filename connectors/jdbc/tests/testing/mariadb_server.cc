@@ -152,11 +152,15 @@ Result<void> MariaDbServer::init() {
          std::to_string(g_sequence.fetch_add(1));
   fs::remove_all(dir_, ec);
   fs::create_directories(dir_ + "/data", ec);
+  // A private tmpdir: the bootstrap's temporary tables do not live in the shared /tmp, where
+  // another process can remove them (seen once in CI: "Unknown table 'mysql.tmp_user_sys'").
+  fs::create_directories(dir_ + "/tmp", ec);
   if (ec) return Error(ErrorCode::kIoError, "cannot create " + dir_ + ": " + ec.message());
 
   std::vector<std::string> install = {options_.install_db,
                                       "--no-defaults",
                                       "--datadir=" + dir_ + "/data",
+                                      "--tmpdir=" + dir_ + "/tmp",
                                       "--auth-root-authentication-method=normal",
                                       "--skip-test-db",
                                       "--skip-name-resolve"};
@@ -203,6 +207,7 @@ Result<void> MariaDbServer::launch() {
   std::vector<std::string> args = {options_.mariadbd,
                                    "--no-defaults",
                                    "--datadir=" + dir_ + "/data",
+                                   "--tmpdir=" + dir_ + "/tmp",
                                    "--port=" + std::to_string(port_),
                                    "--bind-address=127.0.0.1",
                                    "--socket=" + socket_path(),
