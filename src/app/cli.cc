@@ -2,6 +2,7 @@
 
 #include "app/admin_command.h"
 #include "app/broker_command.h"
+#include "app/ctl_command.h"
 #include "app/distributed_command.h"
 #include "app/standalone_command.h"
 #include "base/logging.h"
@@ -13,21 +14,6 @@
 #include <vector>
 
 namespace rmqc::app {
-namespace {
-
-// Exit code of a subcommand this build does not implement yet: distinct from usage errors (CLI11
-// uses 105+) and runtime failures (1), so scripts can tell them apart.
-constexpr int kNotImplemented = 3;
-
-int not_implemented(const char* what) {
-  std::fprintf(stderr,
-               "rmq-connect %s: not implemented in this build yet (see `rmq-connect --help`)\n",
-               what);
-  return kNotImplemented;
-}
-
-}  // namespace
-
 int run_cli(int argc, char** argv) {
   CLI::App cli{"rocketmq-connect-cpp: a native RocketMQ Connect worker", "rmq-connect"};
   cli.require_subcommand(1);
@@ -65,7 +51,9 @@ int run_cli(int argc, char** argv) {
   add_admin_options(*admin, admin_options);
 
   auto* ctl = cli.add_subcommand("ctl", "Operate a running worker over its REST API");
-  ctl->allow_extras();
+  // Everything after `ctl` is ctl's own command line (its own parser, help and exit codes).
+  ctl->prefix_command();
+  ctl->set_help_flag();
 
   try {
     cli.parse(argc, argv);
@@ -85,7 +73,7 @@ int run_cli(int argc, char** argv) {
   if (*distributed) return run_distributed_command({worker_conf, connector_files});
   if (*broker) return run_broker_command(std::move(broker_options));
   if (*admin) return run_admin_command(std::move(admin_options));
-  if (*ctl) return not_implemented("ctl");
+  if (*ctl) return run_ctl_command(ctl->remaining());
   return 2;
 }
 
