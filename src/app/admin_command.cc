@@ -326,6 +326,13 @@ int bench_command(const AdminCommandOptions& o) {
 
 void add_admin_options(CLI::App& admin, AdminCommandOptions& o) {
   admin.require_subcommand(1);
+  // The connection options are accepted wherever users type them: `admin -n H topic create -t T`
+  // and `admin topic create -t T -n H` alike. Subcommands added below inherit fallthrough, so an
+  // option a subcommand does not know is tried on its parents (up to --log-level of rmq-connect).
+  admin.fallthrough();
+  admin.footer(
+      "-n/--namesrv, --access-key and --secret-key may also follow the subcommand, e.g. "
+      "`rmq-connect admin topic create -t T -n host:9876`.");
   admin.add_option("-n,--namesrv", o.namesrv,
                    "Name server(s) host:port[;host:port] (default $NAMESRV_ADDR or "
                    "127.0.0.1:9876)");

@@ -2,7 +2,7 @@
 # Smoke test of `rmq-connect admin` against a `rmq-connect broker` on free ports: topic create /
 # list / route / status, send (argument and --lines), consume with a group, group progress,
 # consumers and connections, message query by key and unique key and view by id (also after a
-# kill -9 of the broker), bench produce/consume.
+# kill -9 of the broker), bench produce/consume; every subcommand with -n after it too.
 set -u
 bin="$1"
 dir=$(mktemp -d "${TMPDIR:-/tmp}/rmqc-admin-cli.XXXXXX")
@@ -56,6 +56,24 @@ expect "group connections (live consumer)" "^Demo +\\*" "${a[@]}" group connecti
 kill "$live"; wait "$live" 2>/dev/null; live=""
 expect "bench produce" "msgs/s [0-9]+ +MB/s .* p50 .* p99 .* errors 0" "${a[@]}" bench produce -t B -c 2000 -s 1024 --mode async --concurrency 64
 expect "bench consume" "msgs/s [0-9]+ .*messages 2000 " "${a[@]}" bench consume -t B -c 2000
+# Options of `admin` after the subcommand (issue 15): every subcommand takes -n/--namesrv there too.
+b=("$bin" admin)
+expect "topic create -n after" "created topic Late with 2 queues" "${b[@]}" topic create -t Late -q 2 -n "$ns"
+expect "topic list --namesrv after" "^Late$" "${b[@]}" topic list --namesrv "$ns"
+expect "topic route -n after" "broker-a +6 +2 +2" "${b[@]}" topic route -t Late -n "$ns"
+expect "send -n after" "^SEND_OK Late " "${b[@]}" send -t Late -k late1 late-body -n "$ns"
+late_id=$(sed -n 's/.*offsetMsgId=\([^ ]*\).*/\1/p' <<<"$out")
+expect "topic status -n after" "broker-a +[0-9]" "${b[@]}" topic status -t Late -n "$ns"
+expect "message query -n after" "found 1 messages" "${b[@]}" message query -t Late -k late1 -n "$ns"
+expect "message view -n after" "Body: +late-body" "${b[@]}" message view "$late_id" -n "$ns"
+expect "consume -n after" "^late-body$" timeout 20 "${b[@]}" consume -t Late -g lg --from-beginning --count 1 -n "$ns"
+expect "group progress -n after" "total lag: 0" "${b[@]}" group progress -g lg -n "$ns"
+expect "group consumers -n after" "" "${b[@]}" group consumers -g lg -n "$ns"
+expect_fail "group connections -n after" "the consumer group\\[lg\\] not online" "${b[@]}" group connections -g lg -n "$ns"
+expect "bench produce -n after" "errors 0" "${b[@]}" bench produce -t LateB -c 100 -n "$ns"
+expect "bench consume -n after" "messages 100 " "${b[@]}" bench consume -t LateB -c 100 -n "$ns"
+expect "topic delete -n after, --log-level after" "deleted topic Late" "${b[@]}" topic delete -t Late -n "$ns" --log-level warn
+expect_fail "an unknown option after the subcommand is still an error" "not expected: --bogus" "${b[@]}" topic list -n "$ns" --bogus
 # kill -9 the broker, restart it on the same store: the index still finds the messages.
 kill -9 "$broker"; wait "$broker" 2>/dev/null
 start_broker
