@@ -366,6 +366,57 @@ const std::string* undecodable_error(const ConnectRecord& record) {
   return record.extension(kUndecodableErrorExtension);
 }
 
+namespace {
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(ch);
+    } else if (c < 0x20) {
+      out.append("\\u00");
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    } else {
+      out.push_back(ch);
+    }
+  }
+  out.push_back('"');
+}
+void append_raw_columns(std::string& out, const std::vector<RawColumn>* columns) {
+  if (columns == nullptr) {
+    out.append("null");
+    return;
+  }
+  out.push_back('{');
+  for (std::size_t i = 0; i < columns->size(); ++i) {
+    if (i > 0) out.push_back(',');
+    append_json_string(out, (*columns)[i].name);
+    out.push_back(':');
+    if ((*columns)[i].text) {
+      append_json_string(out, *(*columns)[i].text);
+    } else {
+      out.append("null");
+    }
+  }
+  out.push_back('}');
+}
+}  // namespace
+
+std::string raw_row_json(Op op, const std::vector<RawColumn>* before,
+                         const std::vector<RawColumn>* after) {
+  std::string out = "{\"op\":\"";
+  out.push_back(static_cast<char>(op));
+  out.append("\",\"before\":");
+  append_raw_columns(out, before);
+  out.append(",\"after\":");
+  append_raw_columns(out, after);
+  out.push_back('}');
+  return out;
+}
+
 bool UndecodableSplitter::any(const std::vector<ConnectRecord>& records) {
   for (const auto& r : records) {
     if (r.value_schema == undecodable_schema()) return true;

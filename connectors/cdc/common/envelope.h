@@ -145,6 +145,16 @@ ConnectRecord undecodable_record(RecordPartition partition, RecordOffset offset,
 // The error of an undecodable_record; nullptr for any other record (a pointer comparison).
 const std::string* undecodable_error(const ConnectRecord& record);
 
+// One column of an undecodable row in its database text form (nullopt: SQL NULL).
+struct RawColumn {
+  std::string_view name;
+  std::optional<std::string_view> text;
+};
+// The body of an undecodable row change: the row as text columns, as JSON,
+// {"op":"u","before":{"id":"1",...}|null,"after":{...}|null} (op as in the envelope).
+std::string raw_row_json(Op op, const std::vector<RawColumn>* before,
+                         const std::vector<RawColumn>* after);
+
 // What poll() returns around undecodable events: the records before one, then (at the next
 // poll(), once the worker has sent those) the event reported to the runtime, then the rest. With
 // no reporter (errors.tolerance=none) it throws ConnectException("<what>: <error>").

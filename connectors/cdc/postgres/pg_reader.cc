@@ -148,6 +148,7 @@ struct CapturedTable {
   std::vector<int> slot_of;  // relation/select column i -> row slot, -1 = not captured
   std::vector<ColumnConverter> converters;  // per row slot
   std::vector<std::string> names;           // relation columns
+  std::vector<std::string> type_names;      // per relation column (format_type), for errors
 };
 
 struct ColumnDesc {
@@ -190,6 +191,11 @@ class PgChangeReader::Session final : public SnapshotSource {
   bool flush_batch();
   Result<void> emit(const CapturedTable& t, Op op, std::optional<Struct> before,
                     std::optional<Struct> after, Lsn lsn, int sub);
+  // A change with a value the converters refuse (error from tuple_row): an undecodable record
+  // at the change's position, its body the raw row as text columns, for errors.* (the task's
+  // poll()). Any other error is returned.
+  Result<void> undecodable_change(const CapturedTable& t, Op op, const Tuple* before,
+                                  const Tuple* after, const Error& error, Lsn lsn);
 
   // Incremental snapshots: a signal row from the stream, and the SnapshotSource side (chunks
   // and watermarks through conn_).
@@ -407,15 +413,18 @@ Result<CapturedTable> PgChangeReader::Session::build_table(const TableRef& ref,
       ResPtr res,
       exec_params(conn_.get(),
                   "SELECT a.attname, a.attnotnull, COALESCE(array_position(i.indkey::int2[], "
-                  "a.attnum) - array_lower(i.indkey::int2[], 1) + 1, 0) FROM pg_attribute a JOIN "
+                  "a.attnum) - array_lower(i.indkey::int2[], 1) + 1, 0), "
+                  "format_type(a.atttypid, a.atttypmod) FROM pg_attribute a JOIN "
                   "pg_class c ON c.oid = a.attrelid JOIN "
                   "pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_index i ON i.indrelid = "
                   "c.oid AND i.indisprimary WHERE n.nspname = $1 AND c.relname = $2 AND "
                   "a.attnum > 0 AND NOT a.attisdropped",
                   {ref.ns, ref.table}, "reading the keys of " + ref.qualified()));
   std::map<std::string, std::pair<bool, int>> meta;
+  std::map<std::string, std::string> type_names;
   for (int i = 0; i < PQntuples(res.get()); ++i) {
     meta[cell(res.get(), i, 0)] = {cell(res.get(), i, 1) == "t", std::stoi(cell(res.get(), i, 2))};
+    type_names[cell(res.get(), i, 0)] = cell(res.get(), i, 3);
   }
   std::vector<ColumnSchema> columns;
   std::vector<std::pair<int, std::string>> pk;
@@ -423,6 +432,9 @@ Result<CapturedTable> PgChangeReader::Session::build_table(const TableRef& ref,
   bool all_replica_keys = !cols.empty();
   for (const auto& c : cols) {
     t.names.push_back(c.name);
+    const auto type_name = type_names.find(c.name);
+    t.type_names.push_back(type_name != type_names.end() ? type_name->second
+                                                         : "type " + std::to_string(c.type_oid));
     if (!cfg_.common.filter.column_captured(ref, c.name)) {
       t.slot_of.push_back(-1);
       continue;
@@ -510,9 +522,9 @@ Result<std::optional<Struct>> PgChangeReader::Session::tuple_row(const CapturedT
       case TupleValue::Kind::kText: {
         auto value = t.converters[static_cast<std::size_t>(slot)].convert(v.text);
         if (!value.ok()) {
-          return Error::fatal(ErrorCode::kParseError, "undecodable value of " + t.ref.qualified() +
-                                                          "." + t.names[i] + ": " +
-                                                          value.error().message());
+          return Error::fatal(ErrorCode::kParseError,
+                              "undecodable value of " + t.ref.qualified() + "." + t.names[i] +
+                                  " (" + t.type_names[i] + "): " + value.error().message());
         }
         slots[static_cast<std::size_t>(slot)] = std::move(value).value();
         break;
@@ -596,6 +608,52 @@ Result<void> PgChangeReader::Session::emit(const CapturedTable& t, Op op,
   }
   o_.incremental_.observe(record);
   push(PgQueueItem{std::move(record), 0});
+  return ok_result();
+}
+
+Result<void> PgChangeReader::Session::undecodable_change(const CapturedTable& t, Op op,
+                                                         const Tuple* before, const Tuple* after,
+                                                         const Error& error, Lsn lsn) {
+  if (error.code() != ErrorCode::kParseError) return error;
+  // Placed like emit()'s event (sub 0), so a replay after a restart is skipped the same way.
+  const std::int64_t seq = msg_index_ * 4;
+  const auto lsn_commit = static_cast<std::int64_t>(txn_.final_lsn);
+  if (lsn_commit < o_.emitted_commit_ ||
+      (lsn_commit == o_.emitted_commit_ && seq <= o_.emitted_seq_)) {
+    return ok_result();
+  }
+  o_.emitted_commit_ = lsn_commit;
+  o_.emitted_seq_ = seq;
+  auto columns = [&](const Tuple* tuple) {
+    std::vector<RawColumn> out;
+    if (tuple == nullptr) return out;
+    for (std::size_t i = 0; i < tuple->size() && i < t.names.size(); ++i) {
+      if (t.slot_of[i] < 0) continue;
+      const auto& v = (*tuple)[i];
+      std::optional<std::string_view> text;
+      if (v.kind == TupleValue::Kind::kText) text = v.text;
+      if (v.kind == TupleValue::Kind::kUnchangedToast) text = kUnavailableValue;
+      out.push_back(RawColumn{t.names[i], text});
+    }
+    return out;
+  };
+  const auto before_columns = columns(before);
+  const auto after_columns = columns(after);
+  const std::string raw =
+      raw_row_json(op, before ? &before_columns : nullptr, after ? &after_columns : nullptr);
+  const std::string message = error.message() + " at LSN " + format_lsn(lsn) + " (transaction " +
+                              std::to_string(txn_.xid) + ")";
+  log().warn(message);
+  RecordOffset offset(RecordOffset::Map{
+      {std::string(kLsnField), Value(static_cast<std::int64_t>(lsn))},
+      {std::string(kLsnProcField), Value(static_cast<std::int64_t>(lsn))},
+      {std::string(kLsnCommitField), Value(lsn_commit)},
+      {std::string(kEventSeqField), Value(seq)},
+      {std::string(kTxIdField), Value(static_cast<std::int64_t>(txn_.xid))},
+      {std::string(kTsUsecField), Value(pg_to_unix_micros(txn_.commit_time))},
+  });
+  push(PgQueueItem{
+      undecodable_record(o_.partition_, std::move(offset), t.schema->topic(), raw, message), 0});
   return ok_result();
 }
 
@@ -810,17 +868,17 @@ Result<void> PgChangeReader::Session::snapshot(const std::string& snapshot_name,
     RMQC_ASSIGN_OR_RETURN(ResPtr cursor,
                           exec(conn_.get(), "DECLARE rmqc_snapshot NO SCROLL CURSOR FOR " + sql,
                                "snapshot of " + ref.qualified()));
-    Result<void> failure = ok_result();
-    while (failure.ok()) {
+    while (true) {
       RMQC_ASSIGN_OR_RETURN(ResPtr res, exec(conn_.get(), "FETCH FORWARD 4096 FROM rmqc_snapshot",
                                              "snapshot of " + ref.qualified()));
       const int rows = PQntuples(res.get());
       if (rows == 0) break;
-      for (int r = 0; r < rows && failure.ok(); ++r) {
+      for (int r = 0; r < rows; ++r) {
         if (o_.stopping_.load()) return ok_result();
         Struct row = t.schema->new_row();
         auto& slots = row.values();
         int col = 0;
+        std::optional<std::string> failure;
         for (std::size_t i = 0; i < cols.size(); ++i) {
           const int slot = t.slot_of[i];
           if (slot < 0) continue;
@@ -829,19 +887,34 @@ Result<void> PgChangeReader::Session::snapshot(const std::string& snapshot_name,
                 std::string_view(PQgetvalue(res.get(), r, col),
                                  static_cast<std::size_t>(PQgetlength(res.get(), r, col))));
             if (!v.ok()) {
-              failure = Error::fatal(ErrorCode::kParseError,
-                                     "undecodable value of " + ref.qualified() + "." +
-                                         cols[i].name + ": " + v.error().message());
+              failure = "undecodable value of " + ref.qualified() + "." + cols[i].name + " (" +
+                        t.type_names[i] + "): " + v.error().message() + " in the snapshot at LSN " +
+                        format_lsn(consistent_point);
               break;
             }
             slots[static_cast<std::size_t>(slot)] = std::move(v).value();
           }
           ++col;
         }
-        if (!failure.ok()) continue;
         if (held) {
           if (!push(PgQueueItem{std::move(*held), 0})) return ok_result();
           held.reset();
+        }
+        if (failure) {
+          // The row goes to errors.* (the task's poll()) as its text columns, in its place.
+          std::vector<RawColumn> raw;
+          for (int c = 0; c < PQnfields(res.get()); ++c) {
+            std::optional<std::string_view> text;
+            if (!PQgetisnull(res.get(), r, c)) {
+              text = std::string_view(PQgetvalue(res.get(), r, c),
+                                      static_cast<std::size_t>(PQgetlength(res.get(), r, c)));
+            }
+            raw.push_back(RawColumn{PQfname(res.get(), c), text});
+          }
+          log().warn(*failure);
+          held = undecodable_record(o_.partition_, make_offset(false), t.schema->topic(),
+                                    raw_row_json(Op::kRead, nullptr, &raw), std::move(*failure));
+          continue;
         }
         SourceInfo src;
         src.connector = "postgresql";
@@ -862,20 +935,20 @@ Result<void> PgChangeReader::Session::snapshot(const std::string& snapshot_name,
         ++count;
       }
     }
-    if (failure.ok()) {
-      RMQC_ASSIGN_OR_RETURN(ResPtr closed, exec(conn_.get(), "CLOSE rmqc_snapshot",
-                                                "snapshot of " + ref.qualified()));
-    }
-    if (!failure.ok()) return failure;
+    RMQC_ASSIGN_OR_RETURN(
+        ResPtr closed, exec(conn_.get(), "CLOSE rmqc_snapshot", "snapshot of " + ref.qualified()));
     if (o_.stopping_.load()) return ok_result();
   }
   RMQC_ASSIGN_OR_RETURN(ResPtr c, exec(conn_.get(), "COMMIT", "ending the snapshot"));
   if (held) {
-    // The last record: snapshot "last" and last_snapshot_record = true.
-    auto& envelope = held->value.as_struct();
-    auto& source = envelope.values()[2].as_struct();
-    if (const auto* f = source.schema()->field("snapshot")) {
-      source.values()[f->index] = Value(std::string("last"));
+    // The last record: snapshot "last" and last_snapshot_record = true (an undecodable row
+    // has no envelope, only the position).
+    if (undecodable_error(*held) == nullptr) {
+      auto& envelope = held->value.as_struct();
+      auto& source = envelope.values()[2].as_struct();
+      if (const auto* f = source.schema()->field("snapshot")) {
+        source.values()[f->index] = Value(std::string("last"));
+      }
     }
     held->position.offset = make_offset(true);
     push(PgQueueItem{std::move(*held), 0});
@@ -955,16 +1028,31 @@ Result<void> PgChangeReader::Session::handle_xlog(const XLogData& x) {
       RMQC_ASSIGN_OR_RETURN(const CapturedTable* t, table_of(msg_.insert.relation));
       if (o_.incremental_.is_signal_table(t->ref)) return handle_signal(msg_.insert.new_tuple, lsn);
       if (!t->captured) return ok_result();
-      RMQC_ASSIGN_OR_RETURN(auto after, tuple_row(*t, msg_.insert.new_tuple, false));
-      return emit(*t, Op::kCreate, std::nullopt, std::move(after), lsn, 0);
+      auto after = tuple_row(*t, msg_.insert.new_tuple, false);
+      if (!after.ok()) {
+        return undecodable_change(*t, Op::kCreate, nullptr, &msg_.insert.new_tuple, after.error(),
+                                  lsn);
+      }
+      return emit(*t, Op::kCreate, std::nullopt, std::move(after).value(), lsn, 0);
     }
     case K::kUpdate: {
       RMQC_ASSIGN_OR_RETURN(const CapturedTable* t, table_of(msg_.update.relation));
       if (!t->captured) return ok_result();
-      RMQC_ASSIGN_OR_RETURN(auto after, tuple_row(*t, msg_.update.new_tuple, false));
+      const Tuple* old_tuple = msg_.update.old_kind != 0 ? &msg_.update.old_tuple : nullptr;
+      auto decoded_after = tuple_row(*t, msg_.update.new_tuple, false);
+      if (!decoded_after.ok()) {
+        return undecodable_change(*t, Op::kUpdate, old_tuple, &msg_.update.new_tuple,
+                                  decoded_after.error(), lsn);
+      }
+      std::optional<Struct> after = std::move(decoded_after).value();
       std::optional<Struct> before;
-      if (msg_.update.old_kind != 0) {
-        RMQC_ASSIGN_OR_RETURN(before, tuple_row(*t, msg_.update.old_tuple, true));
+      if (old_tuple != nullptr) {
+        auto decoded_before = tuple_row(*t, *old_tuple, true);
+        if (!decoded_before.ok()) {
+          return undecodable_change(*t, Op::kUpdate, old_tuple, &msg_.update.new_tuple,
+                                    decoded_before.error(), lsn);
+        }
+        before = std::move(decoded_before).value();
       }
       if (before && t->schema->key_schema() &&
           !(t->schema->key_of(*before) == t->schema->key_of(*after))) {
@@ -977,9 +1065,12 @@ Result<void> PgChangeReader::Session::handle_xlog(const XLogData& x) {
     case K::kDelete: {
       RMQC_ASSIGN_OR_RETURN(const CapturedTable* t, table_of(msg_.del.relation));
       if (!t->captured) return ok_result();
-      RMQC_ASSIGN_OR_RETURN(auto before,
-                            tuple_row(*t, msg_.del.old_tuple, msg_.del.old_kind == 'K'));
-      return emit(*t, Op::kDelete, std::move(before), std::nullopt, lsn, 0);
+      auto before = tuple_row(*t, msg_.del.old_tuple, msg_.del.old_kind == 'K');
+      if (!before.ok()) {
+        return undecodable_change(*t, Op::kDelete, &msg_.del.old_tuple, nullptr, before.error(),
+                                  lsn);
+      }
+      return emit(*t, Op::kDelete, std::move(before).value(), std::nullopt, lsn, 0);
     }
     case K::kTruncate: {
       int sub = 0;

@@ -207,6 +207,12 @@ void PostgresCdcTask::start(const KeyValue& config) {
 
 std::vector<ConnectRecord> PostgresCdcTask::poll() {
   if (!queue_) return {};
+  auto reporter = [&] {
+    return context() != nullptr ? context()->error_record_reporter() : nullptr;
+  };
+  // Records after an undecodable change wait for the poll() after the one that returned the
+  // records before it (docs/connectors/cdc.md, "Undecodable events").
+  if (!undecodable_.empty()) return undecodable_.take(reporter(), "PostgreSQL CDC");
   const auto max = static_cast<std::size_t>(std::max(1, config_.common.max_batch_size));
   if (ready_.size() < max) {
     // Wait only when nothing is ready.
@@ -271,6 +277,10 @@ std::vector<ConnectRecord> PostgresCdcTask::poll() {
   const bool settled_before = pending_.empty() || !pending_.front().is_record;
   release_markers();
   if (settled_before && !acked_since_commit_ && reader_) reader_->confirm(acked_flush_lsn_);
+  if (UndecodableSplitter::any(out)) {
+    undecodable_.add(std::move(out));
+    return undecodable_.take(reporter(), "PostgreSQL CDC");
+  }
   return out;
 }
 

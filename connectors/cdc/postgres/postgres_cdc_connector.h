@@ -12,6 +12,7 @@
 
 #include "cdc/common/cdc_config.h"
 #include "cdc/common/change_queue.h"
+#include "cdc/common/envelope.h"
 #include "cdc/common/incremental_snapshot.h"
 #include "cdc/postgres/pgoutput.h"
 
@@ -135,6 +136,7 @@ class PostgresCdcTask final : public SourceTask {
   bool acked_since_commit_ = false;
   std::optional<RecordOffset> last_offset_;
   std::chrono::steady_clock::time_point next_heartbeat_;
+  UndecodableSplitter undecodable_;  // records held back around an undecodable change
 };
 
 }  // namespace rmqc::connectors::cdc::postgres

@@ -674,5 +674,126 @@ TEST(PostgresCdc, WakeupEndsAWaitingPollAndHeartbeatsFlow) {
   waker.join();
 }
 
+// --- undecodable values (errors.*) -------------------------------------------------------------
+
+class RecordingReporter final : public ErrorRecordReporter {
+ public:
+  void report(const ConnectRecord& record, const std::string& error) override {
+    reported.emplace_back(record, error);
+  }
+  std::vector<std::pair<ConnectRecord, std::string>> reported;
+};
+
+std::string body_of(const ConnectRecord& r) {
+  const Bytes& b = r.value.as_bytes();
+  return std::string(b.begin(), b.end());
+}
+
+// A one-dimensional array converter refuses a two-dimensional value, which an int[] column
+// holds without complaint: a real value pgoutput sends that the connector cannot decode.
+TEST(PostgresCdc, UndecodableValuesGoToTheErrorReporterAndStreamingGoesOn) {
+  sql("DROP SCHEMA IF EXISTS undec CASCADE; CREATE SCHEMA undec;"
+      "CREATE TABLE undec.t (id int PRIMARY KEY, m int[]);"
+      "INSERT INTO undec.t VALUES (1, '{1,2}'), (2, '{{1,2},{3,4}}'), (3, '{3}')");
+  KeyValue c = base_config("undec");
+  RecordingReporter reporter;
+  TaskRun run(c);
+  run.ctx.reporter = &reporter;  // errors.tolerance=all
+  auto snap = run.poll_n(2);
+  ASSERT_EQ(snap.size(), 2U);
+  EXPECT_EQ(id_after(snap[0]), 1);
+  EXPECT_EQ(id_after(snap[1]), 3);
+  ASSERT_EQ(reporter.reported.size(), 1U);
+  {
+    const auto& [record, error] = reporter.reported[0];
+    EXPECT_NE(error.find("undec.t.m (integer[])"), std::string::npos) << error;
+    EXPECT_NE(error.find("in the snapshot at LSN"), std::string::npos) << error;
+    EXPECT_NE(error.find("{{1,2},{3,4}}"), std::string::npos) << error;
+    EXPECT_EQ(record.topic(), "srv_undec_t");
+    EXPECT_EQ(body_of(record),
+              R"({"op":"r","before":null,"after":{"id":"2","m":"{{1,2},{3,4}}"}})");
+  }
+  // The last snapshot record is the good row 3: the snapshot counts as done.
+  EXPECT_EQ(snap[1].position.offset.find("last_snapshot_record")->as_bool(), true);
+
+  // Streaming: a bad insert and a bad update between good changes, in one transaction.
+  sql("BEGIN; INSERT INTO undec.t VALUES (4, '{{5}}'); INSERT INTO undec.t VALUES (5, '{5}');"
+      "UPDATE undec.t SET m = '{{6},{7}}' WHERE id = 1; DELETE FROM undec.t WHERE id = 3; COMMIT");
+  auto stream = run.poll_n(3);  // insert 5, delete 3 and its tombstone
+  ASSERT_EQ(stream.size(), 3U);
+  EXPECT_EQ(id_after(stream[0]), 5);
+  EXPECT_EQ(op_of(stream[1]), "d");
+  ASSERT_EQ(reporter.reported.size(), 3U);
+  const auto& [bad_insert, insert_error] = reporter.reported[1];
+  EXPECT_NE(insert_error.find("undecodable value of undec.t.m (integer[])"), std::string::npos)
+      << insert_error;
+  EXPECT_NE(insert_error.find(" at LSN "), std::string::npos) << insert_error;
+  EXPECT_EQ(body_of(bad_insert), R"({"op":"c","before":null,"after":{"id":"4","m":"{{5}}"}})");
+  const auto& [bad_update, update_error] = reporter.reported[2];
+  EXPECT_NE(update_error.find("{{6},{7}}"), std::string::npos) << update_error;
+  EXPECT_EQ(body_of(bad_update), R"({"op":"u","before":null,"after":{"id":"1","m":"{{6},{7}}"}})");
+  // Each has its place in the stream: after the record before it, before the one after it.
+  auto seq = [](const ConnectRecord& r) { return r.position.offset.find("event_seq")->as_int64(); };
+  EXPECT_LT(seq(bad_insert), seq(stream[0]));
+  EXPECT_LT(seq(stream[0]), seq(bad_update));
+  EXPECT_LT(seq(bad_update), seq(stream[1]));
+
+  // The slot moves past them once the records around them are acknowledged and committed.
+  const auto commit_lsn =
+      static_cast<Lsn>(stream[2].position.offset.find("lsn_commit")->as_int64());
+  run.ack(stream);
+  run.task.commit();
+  EXPECT_TRUE(wait_for([&] {
+    (void)run.task.poll();
+    return slot_flush("undec") > commit_lsn;
+  }));
+}
+
+TEST(PostgresCdc, UndecodableValuesFailTheTaskUnderToleranceNone) {
+  sql("DROP SCHEMA IF EXISTS undec_none CASCADE; CREATE SCHEMA undec_none;"
+      "CREATE TABLE undec_none.t (id int PRIMARY KEY, m int[]);"
+      "INSERT INTO undec_none.t VALUES (1, '{1}'), (2, '[0:1]={8,9}')");
+  auto failure = [](TaskRun& run, std::vector<ConnectRecord>* before) -> std::string {
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (Clock::now() < deadline) {
+      try {
+        for (auto& r : run.task.poll()) before->push_back(std::move(r));
+      } catch (const ConnectException& e) {
+        return e.what();
+      }
+    }
+    return "";
+  };
+  {
+    // The snapshot: the good row first, then the failure naming table, column, type and LSN.
+    TaskRun run(base_config("undec_none"));
+    std::vector<ConnectRecord> before;
+    const std::string message = failure(run, &before);
+    ASSERT_EQ(before.size(), 1U);
+    EXPECT_EQ(id_after(before[0]), 1);
+    EXPECT_NE(message.find("PostgreSQL CDC: undecodable value of undec_none.t.m (integer[])"),
+              std::string::npos)
+        << message;
+    EXPECT_NE(message.find("[0:1]={8,9}"), std::string::npos) << message;
+    EXPECT_NE(message.find("at LSN"), std::string::npos) << message;
+    EXPECT_NE(message.find("errors.tolerance=all"), std::string::npos) << message;
+  }
+  {
+    // Streaming.
+    KeyValue c = base_config("undec_none");
+    c.put("snapshot.mode", "no_data");
+    TaskRun run(c);
+    ASSERT_TRUE(wait_for([] { return slot_flush("undec_none") != 0; }));
+    sql("INSERT INTO undec_none.t VALUES (3, '{3}'), (4, '{{4}}')");
+    std::vector<ConnectRecord> before;
+    const std::string message = failure(run, &before);
+    ASSERT_EQ(before.size(), 1U);
+    EXPECT_EQ(id_after(before[0]), 3);
+    EXPECT_NE(message.find("undec_none.t.m (integer[])"), std::string::npos) << message;
+    EXPECT_NE(message.find(" at LSN "), std::string::npos) << message;
+    EXPECT_NE(message.find("(transaction "), std::string::npos) << message;
+  }
+}
+
 }  // namespace
 }  // namespace rmqc::connectors::cdc::postgres
