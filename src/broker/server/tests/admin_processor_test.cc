@@ -3,6 +3,7 @@
 // topic and consume stats, runtime info, broker config, consumers of a topic, all topic
 // configs, the name server's topic list, and the smaller differences of issue 16.
 #include "broker/server/embedded_broker.h"
+#include "broker/server/tests/broker_test_env.h"
 #include "rocketmq/protocol/headers.h"
 #include "rocketmq/protocol/message_codec.h"
 #include "rocketmq/protocol/message_properties.h"
@@ -26,63 +27,21 @@ using nlohmann::json;
 using remoting::BlockingClient;
 using rocketmq::RemotingCommand;
 using namespace std::chrono_literals;
+using testing::call;
+using testing::connect_to;
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("rmqc_admin_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string str() const { return path_.string(); }
-
- private:
-  static inline int counter_ = 0;
-  fs::path path_;
-};
+using testing::TempDir;
 
 std::unique_ptr<EmbeddedBroker> start_broker(const std::string& dir) {
-  EmbeddedBrokerOptions o;
-  o.store.dir = dir;
-  o.store.commit_log_segment_bytes = 8 << 20;
-  o.namesrv_port = 0;
-  o.broker_port = 0;
-  o.vip_port = false;
-  auto b = EmbeddedBroker::start(o);
-  EXPECT_TRUE(b.ok()) << b.error().to_string();
-  return b.ok() ? std::move(b).value() : nullptr;
-}
-
-std::unique_ptr<BlockingClient> connect_to(const std::string& addr) {
-  auto c = std::make_unique<BlockingClient>();
-  auto r = c->connect(addr, 2s);
-  EXPECT_TRUE(r.ok()) << r.error().to_string();
-  return c;
-}
-
-RemotingCommand call(BlockingClient& c, RemotingCommand request) {
-  auto r = c.invoke(std::move(request), 5s);
-  EXPECT_TRUE(r.ok()) << r.error().to_string();
-  return r.ok() ? std::move(r).value() : RemotingCommand{};
+  return testing::start_broker(testing::test_options(dir));
 }
 
 RemotingCommand send(BlockingClient& c, const std::string& topic, const std::string& body,
                      const std::string& keys, const std::string& uniq, std::int32_t queue = 0) {
-  rocketmq::SendMessageRequestHeader h;
-  h.producer_group = "pg";
-  h.topic = topic;
-  h.queue_id = queue;
-  h.born_timestamp = 1700000000000;
   rocketmq::MessageProperties props;
   if (!keys.empty()) props["KEYS"] = keys;
   if (!uniq.empty()) props["UNIQ_KEY"] = uniq;
-  props["WAIT"] = "true";
-  h.properties = rocketmq::encode_properties(props);
-  auto cmd = RemotingCommand::request(rc::SEND_MESSAGE_V2, h.to_v2_ext_fields());
-  cmd.body = body;
-  return call(c, std::move(cmd));
+  return call(c, testing::send_request(topic, body, std::move(props), queue));
 }
 
 RemotingCommand query(BlockingClient& c, const std::string& topic, const std::string& key,

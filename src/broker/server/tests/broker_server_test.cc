@@ -1,6 +1,7 @@
 // The embedded broker and name server over real TCP, driven by raw remoting requests.
 #include "base/logging.h"
 #include "broker/server/embedded_broker.h"
+#include "broker/server/tests/broker_test_env.h"
 #include "rocketmq/protocol/acl.h"
 #include "rocketmq/protocol/headers.h"
 #include "rocketmq/protocol/message_codec.h"
@@ -28,65 +29,20 @@ namespace rsp = rocketmq::response_code;
 using remoting::BlockingClient;
 using rocketmq::RemotingCommand;
 using namespace std::chrono_literals;
-
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("rmqc_broker_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string str() const { return path_.string(); }
-
- private:
-  static inline int counter_ = 0;
-  fs::path path_;
-};
-
-EmbeddedBrokerOptions test_options(const std::string& dir) {
-  EmbeddedBrokerOptions o;
-  o.store.dir = dir;
-  o.store.commit_log_segment_bytes = 8 << 20;
-  o.namesrv_port = 0;
-  o.broker_port = 0;
-  o.vip_port = false;
-  return o;
-}
-
-std::unique_ptr<BlockingClient> connect_to(const std::string& addr) {
-  auto c = std::make_unique<BlockingClient>();
-  auto r = c->connect(addr, 2s);
-  EXPECT_TRUE(r.ok()) << r.error().to_string();
-  return c;
-}
-
-RemotingCommand call(BlockingClient& c, RemotingCommand request) {
-  auto r = c.invoke(std::move(request), 5s);
-  EXPECT_TRUE(r.ok()) << r.error().to_string();
-  return r.ok() ? std::move(r).value() : RemotingCommand{};
-}
+using testing::call;
+using testing::connect_to;
+using testing::eventually;
+using testing::pull_request;
+using testing::TempDir;
+using testing::test_options;
 
 RemotingCommand send_request(const std::string& topic, std::string body, std::string tags = "",
                              std::string keys = "", std::int32_t queue_id = 0) {
-  rocketmq::SendMessageRequestHeader h;
-  h.producer_group = "pg";
-  h.topic = topic;
-  h.queue_id = queue_id;
-  h.born_timestamp = 1700000000000;
   rocketmq::MessageProperties props;
   if (!tags.empty()) props["TAGS"] = tags;
   if (!keys.empty()) props["KEYS"] = keys;
-  props["WAIT"] = "true";
-  h.properties = rocketmq::encode_properties(props);
-  auto cmd = RemotingCommand::request(rc::SEND_MESSAGE_V2, h.to_v2_ext_fields());
-  cmd.body = std::move(body);
-  return cmd;
+  return testing::send_request(topic, std::move(body), std::move(props), queue_id);
 }
-
-RemotingCommand pull_request(const std::string& topic, std::int32_t queue, std::int64_t offset,
-                             std::int64_t suspend_ms = 0, const std::string& sub = "*");
 
 RemotingCommand delayed_send_request(const std::string& topic, std::string body, int level,
                                      std::int32_t queue_id = 0) {
@@ -98,14 +54,6 @@ RemotingCommand delayed_send_request(const std::string& topic, std::string body,
   auto out = RemotingCommand::request(rc::SEND_MESSAGE_V2, h->to_v2_ext_fields());
   out.body = cmd.body;
   return out;
-}
-
-bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout = 20s) {
-  for (auto deadline = std::chrono::steady_clock::now() + timeout;
-       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
-    if (predicate()) return true;
-  }
-  return predicate();
 }
 
 // Every record of a queue from offset 0 (copied out of the reply).
@@ -130,21 +78,6 @@ std::vector<Pulled> pull_all(BlockingClient& c, const std::string& topic, std::i
     out.push_back(std::move(p));
   }
   return out;
-}
-
-RemotingCommand pull_request(const std::string& topic, std::int32_t queue, std::int64_t offset,
-                             std::int64_t suspend_ms, const std::string& sub) {
-  rocketmq::PullMessageRequestHeader h;
-  h.consumer_group = "cg";
-  h.topic = topic;
-  h.queue_id = queue;
-  h.queue_offset = offset;
-  h.max_msg_nums = 32;
-  h.sys_flag = rocketmq::pull_sysflag::FLAG_SUBSCRIPTION |
-               (suspend_ms > 0 ? rocketmq::pull_sysflag::FLAG_SUSPEND : 0);
-  h.suspend_timeout_millis = suspend_ms;
-  h.subscription = sub;
-  return RemotingCommand::request(rc::PULL_MESSAGE, h.to_ext_fields());
 }
 
 std::string heartbeat_body(const std::string& client_id, const std::string& group,

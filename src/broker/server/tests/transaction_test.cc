@@ -3,6 +3,7 @@
 // commit / rollback / unknown, check-backs, discard after transactionCheckMax, and all of it
 // across a restart and a crash.
 #include "broker/server/embedded_broker.h"
+#include "broker/server/tests/broker_test_env.h"
 #include "rocketmq/protocol/headers.h"
 #include "rocketmq/protocol/message_codec.h"
 #include "rocketmq/protocol/message_id.h"
@@ -28,62 +29,27 @@ namespace sysflag = rocketmq::sysflag;
 using remoting::BlockingClient;
 using rocketmq::RemotingCommand;
 using namespace std::chrono_literals;
+using testing::call;
+using testing::connect_to;
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("rmqc_tx_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string str() const { return path_.string(); }
+using testing::TempDir;
 
- private:
-  static inline int counter_ = 0;
-  fs::path path_;
-};
+std::unique_ptr<EmbeddedBroker> start(const EmbeddedBrokerOptions& o) {
+  return testing::start_broker(o);
+}
+
+// Transaction checks come every 100 ms here: 10 s is plenty.
+bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout = 10s) {
+  return testing::eventually(predicate, timeout);
+}
 
 // Short intervals: a pass every 100 ms, halves checkable at once.
 EmbeddedBrokerOptions tx_options(const std::string& dir, int check_max = 15) {
-  EmbeddedBrokerOptions o;
-  o.store.dir = dir;
-  o.store.commit_log_segment_bytes = 8 << 20;
-  o.namesrv_port = 0;
-  o.broker_port = 0;
-  o.vip_port = false;
+  EmbeddedBrokerOptions o = testing::test_options(dir);
   o.broker.transaction.check_interval = 100ms;
   o.broker.transaction.timeout = 0ms;
   o.broker.transaction.check_max = check_max;
   return o;
-}
-
-std::unique_ptr<EmbeddedBroker> start(const EmbeddedBrokerOptions& o) {
-  auto b = EmbeddedBroker::start(o);
-  EXPECT_TRUE(b.ok()) << b.error().to_string();
-  return b.ok() ? std::move(b).value() : nullptr;
-}
-
-std::unique_ptr<BlockingClient> connect_to(const std::string& addr) {
-  auto c = std::make_unique<BlockingClient>();
-  auto r = c->connect(addr, 2s);
-  EXPECT_TRUE(r.ok()) << r.error().to_string();
-  return c;
-}
-
-RemotingCommand call(BlockingClient& c, RemotingCommand request) {
-  auto r = c.invoke(std::move(request), 5s);
-  EXPECT_TRUE(r.ok()) << r.error().to_string();
-  return r.ok() ? std::move(r).value() : RemotingCommand{};
-}
-
-bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout = 10s) {
-  for (auto deadline = std::chrono::steady_clock::now() + timeout;
-       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
-    if (predicate()) return true;
-  }
-  return predicate();
 }
 
 // A Java producer's half message: TRAN_MSG, PGROUP, UNIQ_KEY, sysFlag PREPARED.
@@ -150,15 +116,7 @@ struct Pulled {
 };
 
 std::vector<Pulled> pull_all(BlockingClient& c, const std::string& topic, std::int32_t queue) {
-  rocketmq::PullMessageRequestHeader h;
-  h.consumer_group = "cg";
-  h.topic = topic;
-  h.queue_id = queue;
-  h.queue_offset = 0;
-  h.max_msg_nums = 32;
-  h.sys_flag = rocketmq::pull_sysflag::FLAG_SUBSCRIPTION;
-  h.subscription = "*";
-  auto reply = call(c, RemotingCommand::request(rc::PULL_MESSAGE, h.to_ext_fields()));
+  auto reply = call(c, testing::pull_request(topic, queue, 0));
   std::vector<Pulled> out;
   if (reply.code != rsp::SUCCESS) return out;
   auto records = rocketmq::decode_stored_messages(reply.body);
