@@ -60,6 +60,21 @@ inline Rate raw_rocketmq_produce(rocketmq::Producer& producer, const std::string
   return Rate{raw.messages, raw.bytes, raw.seconds};
 }
 
+// The same with sync batches of `batch` messages from `threads` threads.
+inline Rate raw_rocketmq_batch_produce(rocketmq::Producer& producer, const std::string& topic,
+                                       std::int64_t n, std::size_t size, std::size_t batch,
+                                       int threads) {
+  rocketmq::ThroughputOptions t;
+  t.topic = topic;
+  t.size = size;
+  t.count = n;
+  t.mode = rocketmq::ProduceMode::kBatch;
+  t.batch_size = batch;
+  t.concurrency = threads;
+  const auto raw = rocketmq::run_produce(producer, t);
+  return Rate{raw.messages, raw.bytes, raw.seconds};
+}
+
 // The embedded broker (name server and broker on ephemeral loopback ports) over a store in a
 // fresh temporary directory, which is removed again at destruction.
 class TempBroker {

@@ -18,7 +18,6 @@
 #include "cdc/mysql/binlog_reader.h"
 #include "cdc/mysql/mysql_cdc_connector.h"
 #include "cdc_bench_support.h"
-#include "jdbc/tests/testing/mariadb_server.h"
 #include "testing/task_fakes.h"
 
 #include <algorithm>
@@ -36,79 +35,16 @@ namespace {
 
 namespace cdc = rmqc::connectors::cdc;
 using Clock = std::chrono::steady_clock;
-using rmqc::connectors::jdbc::testing::MariaDbServer;
-
-KeyValue config(const MariaDbServer& s) {
-  KeyValue c;
-  c.put("database.hostname", s.host());
-  c.put("database.port", std::to_string(s.port()));
-  c.put("database.user", s.user());
-  c.put("database.password", s.password());
-  c.put("topic.prefix", "bench");
-  c.put("database.include.list", "bench");
-  c.put("poll.interval.ms", "100");
-  c.put("include.schema.changes", "false");
-  return c;
-}
-
-// About 600 bytes per row: 8 columns, a 512-character note.
-std::string insert_rows(long long from, long long to) {
-  return "INSERT INTO bench.rows SELECT seq, CONCAT('name-', LPAD(seq, 8, '0'), "
-         "'-xxxxxxxxxxxxxxx'), CONCAT('user', LPAD(seq, 8, '0'), '@example.com'), "
-         "CONCAT('company-', seq % 100000), (seq % 9999999) / 100.0, "
-         "DATE '2000-01-01' + INTERVAL (seq % 9000) DAY, "
-         "TIMESTAMP '2024-01-01 00:00:00' + INTERVAL seq SECOND, "
-         "CONCAT(REPEAT('abcdefghijklmnopqrstuvwxyz0123456789', 14), LPAD(seq, 8, '0')) "
-         "FROM bench.seq_" +
-         std::to_string(from) + "_to_" + std::to_string(to);
-}
-
-void insert_in_transactions(const MariaDbServer& s, long long from, long long to) {
-  for (long long a = from; a <= to; a += 1000) {
-    const long long b = std::min(to, a + 999);
-    auto r = s.exec(insert_rows(a, b));
-    if (!r.ok()) {
-      std::fprintf(stderr, "insert: %s\n", r.error().to_string().c_str());
-      std::exit(1);
-    }
-  }
-}
-
-long long arg(int argc, char** argv, const char* name, long long fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], name) == 0) return std::atoll(argv[i + 1]);
-  }
-  return fallback;
-}
 
 int run(int argc, char** argv) {
   const long long snapshot_rows = arg(argc, argv, "--snapshot-rows", 200'000);
   const long long stream_rows = arg(argc, argv, "--stream-rows", 300'000);
   const long long samples = arg(argc, argv, "--latency-samples", 500);
 
-  MariaDbServer::Options options;
-  options.extra_args = {"--binlog-row-metadata=FULL", "--max-binlog-size=1G"};
-  auto started = MariaDbServer::start(options);
-  if (!started.ok()) {
-    std::fprintf(stderr, "MariaDB: %s\n", started.error().to_string().c_str());
-    return 1;
-  }
-  auto server = std::move(started).value();
-  auto ddl = server->exec(
-      "CREATE DATABASE bench; CREATE TABLE bench.rows (id BIGINT PRIMARY KEY, name "
-      "VARCHAR(40), email VARCHAR(40), company VARCHAR(30), amount DECIMAL(12,2), born DATE, "
-      "created TIMESTAMP(3) NULL, note VARCHAR(600))");
-  if (!ddl.ok()) {
-    std::fprintf(stderr, "ddl: %s\n", ddl.error().to_string().c_str());
-    return 1;
-  }
-  insert_in_transactions(*server, 1, snapshot_rows);
-  MYSQL* m = mysql_init(nullptr);
-  const std::string socket = server->socket_path();
-  if (mysql_real_connect(m, "localhost", "root", "", nullptr, 0, socket.c_str(), 0) == nullptr) {
-    std::fprintf(stderr, "connect: %s\n", mysql_error(m));
-    return 1;
-  }
+  auto server = mysql_rows::start_with_rows(snapshot_rows);
+  if (!server) return 1;
+  MYSQL* m = mysql_rows::connect(*server);
+  if (m == nullptr) return 1;
   // The bytes of a row's values (8 + name + email + company + 6 + 3 + 7 + note).
   if (mysql_query(m,
                   "SELECT AVG(8 + LENGTH(name) + LENGTH(email) + LENGTH(company) + 6 + 3 + 7 + "
@@ -122,7 +58,7 @@ int run(int argc, char** argv) {
   }
 
   rmqc::testing::FakeSourceContext context;
-  const KeyValue c = config(*server);
+  const KeyValue c = mysql_rows::config(*server);
   std::optional<RecordOffset> last;
   {
     cdc::MysqlCdcTask task;
@@ -137,7 +73,7 @@ int run(int argc, char** argv) {
   }
 
   context.reader.offsets[cdc::mysql::server_partition("bench")] = *last;
-  insert_in_transactions(*server, snapshot_rows + 1, snapshot_rows + stream_rows);
+  mysql_rows::insert_in_transactions(*server, snapshot_rows + 1, snapshot_rows + stream_rows);
   cdc::MysqlCdcTask task;
   task.init(context);
   {
@@ -152,7 +88,7 @@ int run(int argc, char** argv) {
   std::vector<double> latencies;
   const long long base = snapshot_rows + stream_rows + 1;
   for (long long i = 0; i < samples; ++i) {
-    const std::string sql = insert_rows(base + i, base + i);
+    const std::string sql = mysql_rows::insert_rows(base + i, base + i);
     const auto t0 = Clock::now();
     if (mysql_query(m, sql.c_str()) != 0) {
       std::fprintf(stderr, "insert: %s\n", mysql_error(m));
@@ -163,12 +99,8 @@ int run(int argc, char** argv) {
   }
   mysql_close(m);
   std::sort(latencies.begin(), latencies.end());
-  auto pct = [&](double p) {
-    return latencies[std::min(latencies.size() - 1,
-                              static_cast<std::size_t>(p * latencies.size()))];
-  };
-  std::printf("latency:   commit to poll p50 %.2f ms, p99 %.2f ms (%lld samples)\n", pct(0.50),
-              pct(0.99), samples);
+  std::printf("latency:   commit to poll p50 %.2f ms, p99 %.2f ms (%lld samples)\n",
+              percentile(latencies, 0.50), percentile(latencies, 0.99), samples);
   task.stop();
   return 0;
 }

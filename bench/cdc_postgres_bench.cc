@@ -39,34 +39,6 @@ namespace pg = rmqc::connectors::cdc::postgres;
 using Clock = std::chrono::steady_clock;
 using rmqc::connectors::jdbc::testing::PostgresServer;
 
-// CPU seconds (user + system) of each thread of a process: /proc/<pid>/task/<tid>/stat.
-std::map<long, double> thread_cpu(long pid) {
-  std::map<long, double> out;
-  const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
-  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
-  for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    std::ifstream in(e.path() / "stat");
-    std::string text((std::istreambuf_iterator<char>(in)), {});
-    const auto close = text.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(text.substr(close + 2));
-    std::string field;
-    double utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i) {
-      if (i == 14) utime = std::atof(field.c_str());
-      if (i == 15) stime = std::atof(field.c_str());
-    }
-    out[std::atol(e.path().filename().c_str())] = (utime + stime) / tick;
-  }
-  return out;
-}
-
-double process_cpu(long pid) {
-  double sum = 0;
-  for (const auto& [tid, s] : thread_cpu(pid)) sum += s;
-  return sum;
-}
-
 KeyValue config(const PostgresServer& s) {
   KeyValue c;
   c.put("database.hostname", s.host());
@@ -171,7 +143,7 @@ int run(int argc, char** argv) {
     double reader = 0, poller = 0;
     for (const auto& [tid, cpu] : thread_cpu(::getpid())) {
       const auto it = before.find(tid);
-      const double used = cpu - (it == before.end() ? 0.0 : it->second);
+      const double used = cpu.seconds - (it == before.end() ? 0.0 : it->second.seconds);
       if (tid == ::getpid()) {
         poller = used;
       } else if (it == before.end()) {
