@@ -1,9 +1,11 @@
 # The two commands of the README:
-#   make run   installs dependencies, builds and runs the main job
+#   make run   installs dependencies, builds rmq-connect and runs the main job (the demo)
 #   make test  installs dependencies, builds and runs the whole test suite
 JOBS ?= $(shell nproc)
+# Measured: a clean `make runtime` (no ccache) on 2 cores, see docs/operations.md#packages.
+FIRST_BUILD_MIN = 8
 
-.PHONY: all setup build run test test-release test-dev test-tsan bench format tidy clean
+.PHONY: all setup build runtime run package test test-release test-dev test-tsan bench format tidy clean
 
 all: build
 
@@ -14,9 +16,25 @@ build: setup
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
 
+# Only what the demo and the package need: the release rmq-connect and the connector plugins
+# (RMQC_CONNECTOR_<NAME>=MODULE), not the tests and benchmarks `build` makes.
+runtime: setup
+	cmake --preset release >/dev/null
+	@if [ -x build/release/src/app/rmq-connect ]; then \
+	  echo "building rmq-connect (release preset; only what changed)..."; \
+	else \
+	  echo "building rmq-connect (release preset; the first time takes about $(FIRST_BUILD_MIN) minutes on 2 cores, later runs only rebuild what changed)..."; \
+	fi
+	cmake --build --preset release --target rmq-connect-runtime -j $(JOBS)
+
 # A standalone worker with the embedded broker and a demo pipeline (scripts/demo.sh).
-run: build
+run: runtime
 	bash scripts/demo.sh
+
+# The Debian package (cmake/packaging.cmake): build/release/package/rmq-connect_<version>_<arch>.deb
+package: runtime
+	cpack --config build/release/CPackConfig.cmake -B build/release/package
+	@ls -l build/release/package/*.deb
 
 # The whole suite, once, under AddressSanitizer + UndefinedBehaviorSanitizer with warnings as
 # errors (preset "check": one build instead of an optimised and a sanitizer build, which kept CI
