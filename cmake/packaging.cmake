@@ -9,6 +9,8 @@
 #   cpack --config <build>/CPackConfig.cmake -B <out>
 #
 # The target rmq-connect-runtime builds exactly what the package (and `make run`) needs.
+# The configs install to the absolute /etc/rmq-connect: a `cmake --install` of every component
+# writes there too (use DESTDIR for a staged install, or --component sdk for the SDK only).
 
 set(_pkg ${PROJECT_SOURCE_DIR}/packaging)
 
@@ -69,8 +71,10 @@ if(RMQC_BUILD_TESTS)
   add_test(NAME package_install
            COMMAND bash ${PROJECT_SOURCE_DIR}/tests/package/package_install_test.sh
                    ${CMAKE_BINARY_DIR} $<TARGET_FILE:rmq-connect>)
+  # RESOURCE_LOCK dpkg: never at the same time as another test that runs apt-get or dpkg (dpkg's
+  # lock makes the second one fail at once); tests that install packages declare it too.
   set_tests_properties(package_install PROPERTIES LABELS "integration" TIMEOUT 180
-                       SKIP_RETURN_CODE 77)
+                       SKIP_RETURN_CODE 77 RESOURCE_LOCK dpkg)
   # The Dockerfile: instructions, stages, COPY sources and ports checked without a docker engine.
   add_test(NAME dockerfile_check
            COMMAND bash ${PROJECT_SOURCE_DIR}/tests/package/dockerfile_check.sh
