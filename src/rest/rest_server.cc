@@ -103,6 +103,8 @@ void RestServer::Impl::handle(const httplib::Request& req, httplib::Response& re
   request.target = req.target;
   request.query.insert(req.params.begin(), req.params.end());
   request.body = req.body;
+  if (req.has_header("If-None-Match"))
+    request.if_none_match = req.get_header_value("If-None-Match");
   bool cors_origin = false;
   std::string origin;
   if (cors.enabled() && req.has_header("Origin")) {
@@ -218,6 +220,7 @@ Result<std::unique_ptr<RestServer>> RestServer::start(RestOptions options,
   add_ops_routes(impl->router, impl->ctx);
   add_kafka_routes(impl->router, impl->ctx);
   add_operation_routes(impl->router, impl->ctx);
+  add_ui_routes(impl->router, impl->ctx);
 
   RMQC_ASSIGN_OR_RETURN(auto main, bind_listener(impl.get(), opts.host, opts.port, false));
   impl->listeners.push_back(std::move(main));

@@ -18,6 +18,7 @@ struct RestRequest {
   std::multimap<std::string, std::string> query;  // decoded
   std::string body;
   std::vector<std::string> params;  // values of the route's ":name" segments, decoded, in order
+  std::string if_none_match;        // the If-None-Match header (the dashboard's files), or empty
 
   const std::string* query_value(std::string_view key) const;
   std::vector<std::string> query_values(std::string_view key) const;

@@ -25,6 +25,8 @@ void add_ops_routes(Router& router, const RouteContext& ctx);
 void add_kafka_routes(Router& router, const RouteContext& ctx);
 // Operating the worker: /metrics (Prometheus), /health, /ready, /admin/loggers.
 void add_operation_routes(Router& router, const RouteContext& ctx);
+// The web dashboard: GET /ui (the page) and /ui/{asset}, embedded in the binary.
+void add_ui_routes(Router& router, const RouteContext& ctx);
 
 // Registers a mutating seed route: POST always, GET as the seeds' compatibility alias unless
 // RestOptions::allow_mutating_get is off.

@@ -47,6 +47,7 @@ TEST(DocsTest, EveryRouteIsDocumented) {
   add_ops_routes(router, ctx);
   add_kafka_routes(router, ctx);
   add_operation_routes(router, ctx);
+  add_ui_routes(router, ctx);
   std::set<std::string> documented = documented_routes("../../docs/rest-api.md");
   ASSERT_FALSE(documented.empty()) << "docs/rest-api.md not found";
   for (std::string route : router.describe()) {
