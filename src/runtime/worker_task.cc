@@ -393,8 +393,7 @@ bool WorkerSourceTask::send(ConnectRecord record) {
     }
     record = std::move(***transformed);
   }
-  std::string topic(record.topic().empty() ? std::string_view(default_topic_) : record.topic());
-  if (topic.empty()) {
+  if (record.topic().empty() && default_topic_.empty()) {
     FailedRecord f = describe();
     f.stage = Stage::kProduce;
     f.error = "record has no topic: set connect.topicname or the record's topic extension";
@@ -449,8 +448,8 @@ bool WorkerSourceTask::send(ConnectRecord record) {
   }
 
   auto flight = std::make_shared<InFlight>();
-  RecordPartition partition = record.position.partition;
   flight->record = std::move(record);
+  const RecordPartition& partition = flight->record.position.partition;  // no copy per record
   {
     std::unique_lock lock(inflight_mutex_);
     // Back-pressure: a bounded number of unacknowledged records. Only drain_acks(), on this
@@ -671,10 +670,14 @@ bool WorkerSourceTask::to_message(const ConnectRecord& record, rocketmq::Message
     return false;
   }
   std::string body;
+  // Sized like the last body: one allocation instead of growing through every power of two
+  // (a copy each) on the way to a kilobyte.
+  body.reserve(body_hint_);
   if (!convert(Stage::kValueConverter, *setup_.value_converter, record.value_schema, record.value,
                body)) {
     return false;
   }
+  body_hint_ = std::min<std::size_t>(body.size() + body.size() / 8 + 16, kMaxBatchedRecordBytes);
   message = rocketmq::Message(std::move(topic), std::move(body), {}, key);
   for (const auto& [k, v] : record.extensions) {
     if (k == ConnectRecord::kTopicExtension) continue;
@@ -705,6 +708,7 @@ void WorkerSourceTask::dispatch(const std::shared_ptr<InFlight>& flight, rocketm
 
 bool WorkerSourceTask::drain_acks() {
   std::vector<std::shared_ptr<InFlight>> done;
+  std::vector<std::size_t> run_ends;  // `done` holds runs of one partition each: where each ends
   std::vector<std::shared_ptr<InFlight>> resend;
   auto now = std::chrono::steady_clock::now();
   {
@@ -731,6 +735,7 @@ bool WorkerSourceTask::drain_acks() {
         q.pop_front();
         --inflight_count_;
       }
+      if (done.size() > (run_ends.empty() ? 0 : run_ends.back())) run_ends.push_back(done.size());
       it = q.empty() ? inflight_.erase(it) : std::next(it);
     }
   }
@@ -749,8 +754,19 @@ bool WorkerSourceTask::drain_acks() {
       f->outcome.store(3);  // skipped by a tolerated conversion failure
     }
   }
+  // Acknowledged (or tolerated) in order: the position may move past a record. It is recorded
+  // once per partition's run, at its last record (or the last one before a failure that stops
+  // the task), rather than copying every record's offset.
+  auto record_position = [&](const InFlight& f) {
+    if (!f.record.position.partition.empty()) {
+      acked_positions_[f.record.position.partition] = f.record.position.offset;
+    }
+  };
+  const InFlight* unrecorded = nullptr;  // passed, its position not recorded yet
+  std::size_t run = 0;
   std::uint64_t written = 0;
-  for (auto& f : done) {
+  for (std::size_t i = 0; i < done.size(); ++i) {
+    const auto& f = done[i];
     if (f->outcome.load() == 2) {
       FailedRecord failed;
       failed.stage = Stage::kProduce;
@@ -759,6 +775,7 @@ bool WorkerSourceTask::drain_acks() {
       failed.error_class = "RocketMQ send failure";
       failed.body = f->record.value.to_string();
       if (auto r = errors_.report(std::move(failed)); !r.ok()) {
+        if (unrecorded != nullptr) record_position(*unrecorded);
         fail(r.error().message());
         return false;
       }
@@ -771,9 +788,12 @@ bool WorkerSourceTask::drain_acks() {
                                describe_exception(std::current_exception()));
       }
     }
-    // Acknowledged (or tolerated) in order: the position may move past it.
-    if (!f->record.position.partition.empty()) {
-      acked_positions_[f->record.position.partition] = f->record.position.offset;
+    if (i + 1 == run_ends[run]) {
+      record_position(*f);
+      unrecorded = nullptr;
+      ++run;
+    } else {
+      unrecorded = f.get();
     }
   }
   if (written != 0) add(metrics_.source_record_write, written);

@@ -236,6 +236,7 @@ class WorkerSourceTask final : public WorkerTask,
   };
   std::vector<OpenBatch> batches_;  // at most one per topic and queue; few, so a vector
   std::uint64_t empty_skipped_ = 0;
+  std::size_t body_hint_ = 0;          // capacity reserved for the next body (task thread)
   bool stopped_mid_poll_ = false;      // a stop cut a record's retries short
   std::optional<Error> report_error_;  // a report() the error handler did not tolerate
   std::chrono::steady_clock::time_point next_commit_;
