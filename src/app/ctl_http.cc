@@ -163,6 +163,9 @@ Answer Client::request(std::string_view method, const std::string& path,
   httplib::Result result = impl_->http->send(req);
   if (!result) {
     answer.transport_error = describe(result.error());
+    if (!connection_.endpoint.tls && result.error() == httplib::Error::Read) {
+      answer.transport_error += "; if the worker serves https, give an https:// --url";
+    }
     return answer;
   }
   answer.status = result->status;
