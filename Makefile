@@ -3,7 +3,7 @@
 #   make test  installs dependencies, builds and runs the whole test suite
 JOBS ?= $(shell nproc)
 # Measured: a clean `make runtime` (no ccache) on 2 cores, see docs/operations.md#packages.
-FIRST_BUILD_MIN = 8
+FIRST_BUILD_MIN = 12
 
 .PHONY: all setup build runtime run package test test-release test-dev test-tsan bench format tidy clean
 
@@ -23,7 +23,7 @@ runtime: setup
 	@if [ -x build/release/src/app/rmq-connect ]; then \
 	  echo "building rmq-connect (release preset; only what changed)..."; \
 	else \
-	  echo "building rmq-connect (release preset; the first time takes about $(FIRST_BUILD_MIN) minutes on 2 cores, later runs only rebuild what changed)..."; \
+	  echo "building rmq-connect (release preset; the first time takes up to about $(FIRST_BUILD_MIN) minutes on 2 cores, later runs only rebuild what changed)..."; \
 	fi
 	cmake --build --preset release --target rmq-connect-runtime -j $(JOBS)
 
