@@ -4,6 +4,7 @@
 #include "app/worker_common.h"
 #include "base/logging.h"
 #include "runtime/distributed_worker.h"
+#include "runtime/metrics/metrics_reporter.h"
 
 #include <chrono>
 #include <cstdio>
@@ -56,12 +57,20 @@ int run_distributed_command(const DistributedCommandOptions& options) {
   }
   print_ready_line(*config, (*rest)->port(), config->namesrv_addr, config->connect_cluster_id,
                    started_at);
+  // Metrics reporters (metrics.reporters): a failure to start one is logged, the worker runs on.
+  std::unique_ptr<runtime::MetricsReporting> reporting;
+  if (auto r = runtime::MetricsReporting::start(*config, **worker, config->namesrv_addr); r.ok()) {
+    reporting = std::move(r).value();
+  } else {
+    log->error("metrics reporters not started: {}", r.error().to_string());
+  }
 
   apply_connector_files(**worker, options.connector_files);
 
   int sig = wait_for_stop_signal();
   log->info("signal {}: shutting down", sig);
   (*rest)->stop();
+  if (reporting) reporting->stop();
   (*worker)->stop();
   log->info("stopped cleanly");
   return 0;

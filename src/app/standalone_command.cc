@@ -4,6 +4,7 @@
 #include "app/worker_common.h"
 #include "base/logging.h"
 #include "broker/server/embedded_broker.h"
+#include "runtime/metrics/metrics_reporter.h"
 #include "runtime/worker.h"
 
 #include <chrono>
@@ -60,6 +61,13 @@ int run_standalone_command(const StandaloneCommandOptions& options) {
     return 1;
   }
   print_ready_line(*config, (*rest)->port(), namesrv, "", started_at);
+  // Metrics reporters (metrics.reporters): a failure to start one is logged, the worker runs on.
+  std::unique_ptr<runtime::MetricsReporting> reporting;
+  if (auto r = runtime::MetricsReporting::start(*config, **worker, namesrv); r.ok()) {
+    reporting = std::move(r).value();
+  } else {
+    log->error("metrics reporters not started: {}", r.error().to_string());
+  }
 
   (void)(*worker)->restore();
   apply_connector_files(**worker, options.connector_files);
@@ -67,6 +75,7 @@ int run_standalone_command(const StandaloneCommandOptions& options) {
   int sig = wait_for_stop_signal();
   log->info("signal {}: shutting down", sig);
   (*rest)->stop();
+  if (reporting) reporting->stop();
   (*worker)->stop();
   if (embedded) embedded->stop();
   log->info("stopped cleanly");

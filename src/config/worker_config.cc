@@ -86,6 +86,32 @@ ConfigDef build_def() {
               "Default consumer group prefix.")
       .define("rmqMessageConsumeTimeout", Type::kLong, "3000", Imp::kLow,
               "Sink tasks' poll timeout, ms.", validators::at_least(1))
+      .define("metrics.enabled", Type::kBoolean, "true", Imp::kLow,
+              "Count and time what tasks do for GET /metrics and the reporters. false: the "
+              "per-batch updates are skipped (task counters stay 0; lag, states and worker "
+              "figures are still reported).")
+      .define("metrics.reporters", Type::kList, "", Imp::kMedium,
+              "Reporters that publish the /metrics figures every metrics.report.interval.ms: log "
+              "(one line per task and one for the worker in the worker log) and rocketmq (one JSON "
+              "message per interval to metrics.topic). The Java runtime's class names are "
+              "accepted: RocketMQScheduledReporter means rocketmq.")
+      .define("metrics.reporter", Type::kString, "", Imp::kLow,
+              "The Java runtime's single reporter class (also read from metricsConfigPath): "
+              "org.apache.rocketmq.connect.metrics.reporter.RocketMQScheduledReporter (= "
+              "rocketmq), or log; added to metrics.reporters.")
+      .define("openLogMetricReporter", Type::kBoolean, "false", Imp::kLow,
+              "The Java runtime's switch for its log reporter: true adds log to metrics.reporters.")
+      .define("metricsConfigPath", Type::kString, "", Imp::kLow,
+              "The Java runtime's metrics properties file (metrics.conf): its metrics.reporter and "
+              "metrics.topic are read as if set here (keys set here win); its other keys are "
+              "ignored (the reporter uses the worker's name server and ACL keys).")
+      .define("metrics.report.interval.ms", Type::kLong, "10000", Imp::kLow,
+              "How often the reporters publish, ms (the Java reporters' period is 10 s).",
+              validators::at_least(100))
+      .define("metrics.topic", Type::kString, "connect-metrics", Imp::kLow,
+              "Topic the rocketmq reporter sends to (created on first send when the broker "
+              "auto-creates topics).",
+              validators::non_empty())
       .define("restRedactKeys", Type::kList, "password,secret,token", Imp::kLow,
               "Config keys containing any of these (case-insensitive) are shown as ****** in REST "
               "responses and logs.")
@@ -180,9 +206,9 @@ ConfigDef build_def() {
   for (const char* k :
        {"autoCreateGroupEnable", "maxMessageSize", "offsetStoreTopic", "offsetPersistInterval",
         "adminExtGroup", "rmqMaxRedeliveryTimes", "rmqMaxConsumeThreadNums",
-        "rmqMinConsumeThreadNums", "brokerSuspendMaxTimeMillis", "openLogMetricReporter",
-        "metricsConfigPath", "clusterManagementService", "configManagementService",
-        "positionManagementService", "stateManagementService", "clusterName"}) {
+        "rmqMinConsumeThreadNums", "brokerSuspendMaxTimeMillis", "clusterManagementService",
+        "configManagementService", "positionManagementService", "stateManagementService",
+        "clusterName"}) {
     d.define(k, Type::kString, "", Imp::kLow,
              "Accepted for compatibility with the Java runtime; not used.");
   }
@@ -240,6 +266,47 @@ Result<WorkerConfig> parse_worker_config(const KeyValue& properties) {
   c.rmq_consumer_group = kv.get_string("rmqConsumerGroup");
   c.consume_timeout = std::chrono::milliseconds(kv.get_long("rmqMessageConsumeTimeout"));
   c.redact_keys = split_list(kv.get_string("restRedactKeys"));
+  {
+    // metricsConfigPath: the Java runtime's metrics.conf supplies what this file does not set.
+    KeyValue file;
+    if (std::string path = kv.get_string("metricsConfigPath"); !path.empty()) {
+      auto loaded = load_properties_file(path);
+      if (!loaded.ok()) return std::move(loaded).error().with_context("metricsConfigPath");
+      file = std::move(loaded).value();
+    }
+    auto metrics_key = [&](const char* key) {
+      if (properties.contains(key)) return kv.get_string(key);
+      const std::string* v = file.find(key);
+      return v ? *v : kv.get_string(key);
+    };
+    c.metrics_enabled = kv.get_bool("metrics.enabled");
+    c.metrics_report_interval =
+        std::chrono::milliseconds(kv.get_long("metrics.report.interval.ms"));
+    c.metrics_topic = metrics_key("metrics.topic");
+    if (c.metrics_topic.empty()) {
+      return Error(ErrorCode::kInvalidConfig, "metrics.topic must not be empty");
+    }
+    std::vector<std::string> names = split_list(kv.get_string("metrics.reporters"));
+    if (std::string one = metrics_key("metrics.reporter"); !one.empty()) names.push_back(one);
+    if (kv.get_bool("openLogMetricReporter")) names.emplace_back("log");
+    for (std::string name : names) {
+      std::string lower = name;
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char ch) { return std::tolower(ch); });
+      if (lower == "rocketmq" || lower.ends_with("rocketmqscheduledreporter")) {
+        lower = "rocketmq";
+      } else if (lower != "log") {
+        return Error(ErrorCode::kInvalidConfig,
+                     "metrics reporter '" + name +
+                         "' is unknown: use log or rocketmq (or the Java class "
+                         "org.apache.rocketmq.connect.metrics.reporter.RocketMQScheduledReporter)");
+      }
+      if (std::find(c.metrics_reporters.begin(), c.metrics_reporters.end(), lower) ==
+          c.metrics_reporters.end()) {
+        c.metrics_reporters.push_back(lower);
+      }
+    }
+  }
   c.rest_tls_cert_file = kv.get_string("rest.tls.cert.file");
   c.rest_tls_key_file = kv.get_string("rest.tls.key.file");
   if (c.rest_tls_cert_file.empty() != c.rest_tls_key_file.empty()) {

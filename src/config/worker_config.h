@@ -48,6 +48,12 @@ struct WorkerConfig {
   std::string rmq_consumer_group = "connector-consumer-group";
   std::chrono::milliseconds consume_timeout{3000};
   std::vector<std::string> redact_keys;  // substrings of config keys whose values are hidden
+  // Metrics (docs/operations.md#metrics): the per-batch task updates, and the reporters that
+  // publish the /metrics figures every interval ("log", "rocketmq").
+  bool metrics_enabled = true;
+  std::vector<std::string> metrics_reporters;
+  std::chrono::milliseconds metrics_report_interval{10000};
+  std::string metrics_topic = "connect-metrics";
   // REST security (docs/operations.md#security).
   std::string rest_tls_cert_file;
   std::string rest_tls_key_file;

@@ -2,13 +2,12 @@
 // and /ready, and the log levels under /admin/loggers, in Kafka Connect's shapes.
 #include "base/logging.h"
 #include "rest/routes.h"
+#include "runtime/metrics/metrics_snapshot.h"
 #include "runtime/task_metrics.h"
 
 #include <charconv>
-#include <fstream>
 #include <map>
 #include <system_error>
-#include <unistd.h>
 
 namespace rmqc::rest {
 
@@ -19,16 +18,6 @@ using runtime::TaskMetricsSnapshot;
 namespace {
 
 constexpr ResponseStyle kKafka = ResponseStyle::kKafka;
-
-// The process' resident set size from /proc/self/statm (its second field, in pages); 0 when it
-// cannot be read.
-double resident_bytes() {
-  std::ifstream in("/proc/self/statm");
-  unsigned long long size = 0;
-  unsigned long long resident = 0;
-  if (!(in >> size >> resident)) return 0;
-  return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE));
-}
 
 // Label values escape backslash, double quote and newline (the text format's rules).
 std::string escape_label(std::string_view value) {
@@ -172,30 +161,9 @@ Exposition::Labels task_labels(const TaskMetricsSnapshot& t) {
   return {{"connector", t.connector}, {"task", std::to_string(t.task)}};
 }
 
-// Tasks this worker runs (by the controller's states), each with its state.
-struct TaskView {
-  std::string connector;
-  int task = 0;
-  RunState state = RunState::kUnassigned;
-};
-
-std::vector<TaskView> my_tasks(const runtime::ConnectController& controller, const std::string& me,
-                               std::size_t* connectors_here) {
-  std::vector<TaskView> out;
-  for (const auto& name : controller.connector_names()) {
-    auto state = controller.connector_state(name);
-    if (!state.ok() || state->state == RunState::kStopped) continue;
-    if (connectors_here && state->worker_id == me) ++*connectors_here;
-    for (const auto& t : state->tasks) {
-      if (t.worker_id == me) out.push_back({name, t.id, t.state});
-    }
-  }
-  return out;
-}
-
-std::string render_metrics(const runtime::ConnectController& controller) {
-  const runtime::WorkerInfo info = controller.worker_info();
-  const runtime::WorkerMetrics m = controller.worker_metrics();
+std::string render_metrics(const runtime::MetricsSnapshot& snapshot) {
+  const runtime::WorkerInfo& info = snapshot.info;
+  const runtime::WorkerMetrics& m = snapshot.worker;
   Exposition out;
 
   out.family("rmqc_worker_info", "gauge", "This worker: id, mode and version (always 1).");
@@ -205,15 +173,13 @@ std::string render_metrics(const runtime::ConnectController& controller) {
   out.sample("rmqc_worker_uptime_seconds", {}, m.uptime_seconds);
   out.family("process_resident_memory_bytes", "gauge",
              "Resident memory of the worker process (/proc/self/statm).");
-  out.sample("process_resident_memory_bytes", {}, resident_bytes());
+  out.sample("process_resident_memory_bytes", {}, snapshot.resident_bytes);
 
-  const auto names = controller.connector_names();
-  std::size_t connectors_here = 0;
-  const auto tasks = my_tasks(controller, info.worker_id, &connectors_here);
+  const auto& tasks = snapshot.tasks;
   out.family("rmqc_worker_connector_count", "gauge",
              "Connectors known to the worker (connector-count; the cluster's, in distributed "
              "mode).");
-  out.sample("rmqc_worker_connector_count", {}, static_cast<double>(names.size()));
+  out.sample("rmqc_worker_connector_count", {}, static_cast<double>(snapshot.connector_count));
   out.family("rmqc_worker_task_count", "gauge",
              "Tasks assigned to this worker by state (task-count, connector-*-task-count).");
   for (RunState s : kStates) {
@@ -270,6 +236,11 @@ std::string render_metrics(const runtime::ConnectController& controller) {
       {"rmqc_task_batch_size", "Records per poll() or put() (batch-size-avg).",
        "Largest poll() or put() batch since the task started (batch-size-max).",
        ConnectorType::kUnknown, &TaskMetricsSnapshot::batch_size},
+      {"rmqc_source_send_latency_seconds",
+       "Time from a source task's send request (a batch or one record) to the broker's "
+       "acknowledgment.",
+       "Longest send to acknowledgment since the task started.", ConnectorType::kSource,
+       &TaskMetricsSnapshot::send_latency},
   };
   for (const auto& def : histograms) {
     bool any = false;
@@ -289,7 +260,59 @@ std::string render_metrics(const runtime::ConnectController& controller) {
       out.sample(max_name, task_labels(t), (t.*(def.field)).max);
     }
   }
+
+  // Send failures of source tasks, by whether the producer may succeed if sent again.
+  {
+    bool any = false;
+    for (const auto& t : m.tasks) {
+      if (t.type != ConnectorType::kSource) continue;
+      if (!any) {
+        out.family("rmqc_source_send_errors_total", "counter",
+                   "Send requests of a source task that failed, each attempt (retried ones "
+                   "included); retriable=\"true\" for timeouts and unreachable brokers.");
+      }
+      any = true;
+      auto labels = task_labels(t);
+      labels.emplace_back("retriable", "true");
+      out.sample("rmqc_source_send_errors_total", labels,
+                 static_cast<double>(t.send_errors_retriable));
+      labels.back().second = "false";
+      out.sample("rmqc_source_send_errors_total", labels, static_cast<double>(t.send_errors_fatal));
+    }
+  }
+
+  // Sink consumer position and lag per assigned queue (those with a pull reply so far).
+  struct QueueDef {
+    const char* name;
+    const char* help;
+    bool lag;
+  };
+  constexpr QueueDef kQueueGauges[] = {
+      {"rmqc_sink_consumer_offset", "Next offset a sink task reads from the queue.", false},
+      {"rmqc_sink_consumer_lag",
+       "Messages in the queue after the sink task's position: the broker's end offset in the last "
+       "pull reply minus the next offset to read.",
+       true},
+  };
+  for (const auto& def : kQueueGauges) {
+    bool any = false;
+    for (const auto& t : m.tasks) {
+      for (const auto& q : t.queues) {
+        if (!any) out.family(def.name, "gauge", def.help);
+        any = true;
+        auto labels = task_labels(t);
+        labels.emplace_back("topic", q.topic);
+        labels.emplace_back("broker", q.broker);
+        labels.emplace_back("queue", std::to_string(q.queue));
+        out.sample(def.name, labels, static_cast<double>(def.lag ? q.lag() : q.offset));
+      }
+    }
+  }
   return out.take();
+}
+
+std::string render_metrics(const runtime::ConnectController& controller) {
+  return render_metrics(runtime::collect_metrics(controller));
 }
 
 std::string health_status_name(runtime::WorkerHealth::Status s) {
@@ -377,7 +400,8 @@ void add_operation_routes(Router& router, const RouteContext& ctx) {
       return json_response(503, body);
     }
     Json waiting = Json::array();
-    for (const auto& t : my_tasks(controller, controller.worker_info().worker_id, nullptr)) {
+    for (const auto& t :
+         runtime::tasks_of_worker(controller, controller.worker_info().worker_id, nullptr)) {
       if (t.state == RunState::kRunning || t.state == RunState::kPaused) continue;
       waiting.push_back({{"connector", t.connector},
                          {"task", t.task},

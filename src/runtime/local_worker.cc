@@ -432,6 +432,7 @@ Result<std::shared_ptr<WorkerTask>> LocalWorker::make_task(const TaskId& id,
   setup.commit_interval = options_.config.offset_commit_interval;
   setup.commit_timeout = options_.config.offset_commit_timeout;
   setup.message_logging = &message_logging_;
+  setup.metrics_enabled = options_.config.metrics_enabled;
   // (The consumer's requests keep the client's default timeout, as before.)
   auto timeout = setup.client.request_timeout;
   setup.client = worker_client_config(options_.config, options_.namesrv_addr);

@@ -97,6 +97,10 @@ class RecordFetcher {
 
   // Leaves the group (its queues go to the other members). Idempotent.
   virtual void shutdown() = 0;
+
+  // Position and broker end of the assigned queues, as far as known without a request (a sink
+  // task's consumer lag in GET /metrics). Any thread; none by default.
+  virtual std::vector<rocketmq::QueuePosition> positions() const { return {}; }
 };
 
 // Builds a sink task's fetcher from the consumer configuration the task derived (group, where
@@ -125,6 +129,7 @@ class RocketMqRecordFetcher final : public RecordFetcher {
   Result<std::int64_t> committed(const rocketmq::MessageQueue& queue) override;
   Result<void> commit(const std::map<rocketmq::MessageQueue, std::int64_t>& offsets) override;
   void shutdown() override;
+  std::vector<rocketmq::QueuePosition> positions() const override { return consumer_->positions(); }
 
  private:
   std::unique_ptr<rocketmq::LitePullConsumer> consumer_;

@@ -38,6 +38,9 @@ TaskMetricsSnapshot snapshot_of(const TaskMetrics& t, const ErrorMetrics& e) {
   s.offset_commit_skip = read(t.offset_commit_skip);
   s.batch_time = t.batch_time.snapshot();
   s.batch_size = t.batch_size.snapshot();
+  s.send_latency = t.send_latency.snapshot();
+  s.send_errors_retriable = read(t.send_errors_retriable);
+  s.send_errors_fatal = read(t.send_errors_fatal);
   s.record_failures = read(e.record_failures);
   s.record_errors = read(e.record_errors);
   s.records_skipped = read(e.records_skipped);

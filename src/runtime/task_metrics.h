@@ -99,6 +99,27 @@ struct TaskMetrics {
   Histogram batch_time{{100, 500, 1000, 5000, 10000, 50000, 100000, 500000, 1000000, 5000000}, 1e6};
   // batch-size-{avg,max}: records per poll() (source) or put() (sink).
   Histogram batch_size{{1, 4, 16, 64, 128, 256, 512, 1024, 4096}, 1};
+  // Source tasks: send call to the broker's acknowledgment of each send request (a batch or a
+  // single record), microseconds; written on the producer's I/O thread.
+  Histogram send_latency{{100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
+                          500000, 1000000, 2500000, 5000000, 10000000},
+                         1e6};
+  // Source tasks: send requests that failed, each attempt (a retried one counts each time).
+  MetricCounter send_errors_retriable{0};
+  MetricCounter send_errors_fatal{0};
+  // metrics.enabled=false (worker config): the task makes none of the per-batch updates above
+  // (the A/B switch of bench/README.md). Set before the task starts.
+  bool enabled = true;
+};
+
+// One queue a sink task reads: where it is and where the broker's end was at the last pull.
+struct QueueLagSnapshot {
+  std::string topic;
+  std::string broker;
+  int queue = 0;
+  std::int64_t offset = 0;      // next offset the task reads
+  std::int64_t max_offset = 0;  // the queue's end (next offset written) in the last pull reply
+  std::int64_t lag() const { return max_offset > offset ? max_offset - offset : 0; }
 };
 
 // One task's figures as a scrape sees them.
@@ -114,8 +135,12 @@ struct TaskMetricsSnapshot {
   std::uint64_t offset_commit_success = 0;
   std::uint64_t offset_commit_failure = 0;
   std::uint64_t offset_commit_skip = 0;
-  HistogramSnapshot batch_time;  // seconds
-  HistogramSnapshot batch_size;  // records
+  HistogramSnapshot batch_time;    // seconds
+  HistogramSnapshot batch_size;    // records
+  HistogramSnapshot send_latency;  // seconds (source tasks)
+  std::uint64_t send_errors_retriable = 0;
+  std::uint64_t send_errors_fatal = 0;
+  std::vector<QueueLagSnapshot> queues;  // sink tasks: assigned queues whose end is known
   std::uint64_t record_failures = 0;
   std::uint64_t record_errors = 0;
   std::uint64_t records_skipped = 0;

@@ -76,6 +76,7 @@ WorkerTask::WorkerTask(TaskSetup setup)
   state_.id = setup_.task_id;
   state_.worker_id = setup_.worker_id;
   state_.state = RunState::kUnassigned;
+  metrics_.enabled = setup_.metrics_enabled;
 }
 
 WorkerTask::~WorkerTask() {
@@ -160,6 +161,7 @@ TaskMetricsSnapshot WorkerTask::metrics() const {
   m.task = setup_.task_id;
   m.type = type();
   m.state = state().state;
+  add_metrics(m);
   return m;
 }
 
@@ -290,7 +292,8 @@ void WorkerSourceTask::run() {
   next_commit_ = std::chrono::steady_clock::now() + setup_.commit_interval;
   bool healthy = true;
   while (healthy && wait_while_paused()) {
-    const auto poll_started = std::chrono::steady_clock::now();
+    const auto poll_started = metrics_.enabled ? std::chrono::steady_clock::now()
+                                               : std::chrono::steady_clock::time_point();
     // A RetriableException from poll() is retried without end, as in Kafka Connect and the
     // Java runtime: the poll counts as empty and the task's status says why meanwhile.
     auto result = errors_.run(
@@ -307,7 +310,9 @@ void WorkerSourceTask::run() {
           }
         },
         [] { return FailedRecord{}; });
-    metrics_.batch_time.observe(std::chrono::steady_clock::now() - poll_started);
+    if (metrics_.enabled) {
+      metrics_.batch_time.observe(std::chrono::steady_clock::now() - poll_started);
+    }
     if (!result.ok()) {
       if (result.error().code() == ErrorCode::kCancelled) break;  // stopped while retrying
       fail(result.error().message());
@@ -319,9 +324,11 @@ void WorkerSourceTask::run() {
       healthy = false;
       break;
     }
-    if (result->has_value() && !(**result).empty()) {
+    if (result->has_value() && !(**result).empty() && metrics_.enabled) {
       add(metrics_.source_record_poll, (**result).size());
       metrics_.batch_size.observe((**result).size());
+    }
+    if (result->has_value() && !(**result).empty()) {
       for (auto& record : **result) {
         if (!send(std::move(record))) {
           healthy = false;
@@ -605,9 +612,10 @@ void WorkerSourceTask::flush_batch(std::size_t index) {
     dispatch(b.flights.front(), std::move(b.messages.front()), std::move(b.key));
     return;
   }
-  setup_.sender->send_batch_async(b.messages, std::move(b.key),
-                                  [this, flights = std::move(b.flights), self = shared_from_this()](
-                                      Result<rocketmq::SendResult> r) { settle(flights, r); });
+  setup_.sender->send_batch_async(
+      b.messages, std::move(b.key),
+      [this, flights = std::move(b.flights), self = shared_from_this(),
+       sent_at = send_started()](Result<rocketmq::SendResult> r) { settle(flights, r, sent_at); });
 }
 
 void WorkerSourceTask::flush_batches() {
@@ -615,7 +623,15 @@ void WorkerSourceTask::flush_batches() {
 }
 
 void WorkerSourceTask::settle(const std::vector<std::shared_ptr<InFlight>>& flights,
-                              const Result<rocketmq::SendResult>& r) {
+                              const Result<rocketmq::SendResult>& r,
+                              std::chrono::steady_clock::time_point sent_at) {
+  if (metrics_.enabled) {
+    if (r.ok()) {
+      metrics_.send_latency.observe(std::chrono::steady_clock::now() - sent_at);
+    } else {
+      add(r.error().is_retriable() ? metrics_.send_errors_retriable : metrics_.send_errors_fatal);
+    }
+  }
   if (r.ok()) {
     // One acknowledgment for the whole batch: consecutive queue offsets, comma-joined ids.
     std::string_view ids = r->msg_id;
@@ -698,9 +714,8 @@ bool WorkerSourceTask::to_message(const ConnectRecord& record, rocketmq::Message
 
 void WorkerSourceTask::dispatch(const std::shared_ptr<InFlight>& flight, rocketmq::Message message,
                                 std::string key) {
-  auto on_done = [this, flight, self = shared_from_this()](Result<rocketmq::SendResult> r) {
-    settle({flight}, r);
-  };
+  auto on_done = [this, flight, self = shared_from_this(), sent_at = send_started()](
+                     Result<rocketmq::SendResult> r) { settle({flight}, r, sent_at); };
   // A key picks the queue: same key, same queue, so records of one key stay in order (seed
   // issue 233).
   setup_.sender->send_async(std::move(message), std::move(key), std::move(on_done));
@@ -796,7 +811,7 @@ bool WorkerSourceTask::drain_acks() {
       unrecorded = f.get();
     }
   }
-  if (written != 0) add(metrics_.source_record_write, written);
+  if (written != 0 && metrics_.enabled) add(metrics_.source_record_write, written);
   return true;
 }
 
@@ -1059,7 +1074,7 @@ void WorkerSinkTask::run() {
     batch.clear();
     OffsetMap advanced;
     bool stopped = false;
-    if (!polled->empty()) add(metrics_.sink_record_read, polled->size());
+    if (!polled->empty() && metrics_.enabled) add(metrics_.sink_record_read, polled->size());
     for (const auto& m : *polled) {
       bool fatal = false;
       auto record = to_record(m, &fatal);
@@ -1084,12 +1099,15 @@ void WorkerSinkTask::run() {
     bool put_done = batch.empty();
     while (!batch.empty()) {
       try {
-        const auto put_started = std::chrono::steady_clock::now();
+        const auto put_started = metrics_.enabled ? std::chrono::steady_clock::now()
+                                                  : std::chrono::steady_clock::time_point();
         task_->put(batch);
         clear_retrying(RetryCall::kPut);
-        metrics_.batch_time.observe(std::chrono::steady_clock::now() - put_started);
-        metrics_.batch_size.observe(batch.size());
-        add(metrics_.sink_record_send, batch.size());
+        if (metrics_.enabled) {
+          metrics_.batch_time.observe(std::chrono::steady_clock::now() - put_started);
+          metrics_.batch_size.observe(batch.size());
+          add(metrics_.sink_record_send, batch.size());
+        }
         put_done = true;
         break;
       } catch (const RetriableException& e) {
@@ -1266,6 +1284,15 @@ std::map<rocketmq::MessageQueue, std::int64_t> WorkerSinkTask::owned_offsets(
 
 void WorkerSinkTask::interrupt() {
   if (auto* fetcher = wakeable_.load()) fetcher->wakeup();
+}
+
+void WorkerSinkTask::add_metrics(TaskMetricsSnapshot& m) const {
+  auto* fetcher = wakeable_.load();
+  if (!fetcher) return;
+  for (auto& p : fetcher->positions()) {
+    m.queues.push_back({std::move(p.queue.topic), std::move(p.queue.broker_name), p.queue.queue_id,
+                        p.position, p.max_offset});
+  }
 }
 
 }  // namespace rmqc::runtime

@@ -55,6 +55,7 @@ struct TaskSetup {
   // Builds a sink task's fetcher from the consumer configuration it derives from `client` and
   // the connector's config; empty: a lite pull consumer (RocketMqRecordFetcher::start).
   FetcherFactory fetcher_factory;
+  bool metrics_enabled = true;  // metrics.enabled: false makes the per-batch metric updates no-ops
 };
 
 // A connector task on its own thread. The worker starts it, pauses/resumes it, and stops it with
@@ -118,6 +119,8 @@ class WorkerTask : public std::enable_shared_from_this<WorkerTask> {
   // Makes the task thread's own blocking wait, if any, return now (stop, pause, wake); any
   // thread. A task that waits long for records must override it.
   virtual void interrupt() {}
+  // Figures a kind of task reads at scrape time (a sink's queue lag); any thread.
+  virtual void add_metrics(TaskMetricsSnapshot& /*m*/) const {}
   void remember_committed(const OffsetMap& offsets);
   bool logging_messages() const {
     return setup_.message_logging && setup_.message_logging->load(std::memory_order_relaxed);
@@ -208,7 +211,13 @@ class WorkerSourceTask final : public WorkerTask,
   void flush_batches();
   // Records the outcome of one send (a batch, or a single record) for its records; I/O thread.
   void settle(const std::vector<std::shared_ptr<InFlight>>& flights,
-              const Result<rocketmq::SendResult>& r);
+              const Result<rocketmq::SendResult>& r, std::chrono::steady_clock::time_point sent_at);
+  // When a send request leaves (its latency runs to the acknowledgment); no clock read when
+  // metrics are off.
+  std::chrono::steady_clock::time_point send_started() const {
+    return metrics_.enabled ? std::chrono::steady_clock::now()
+                            : std::chrono::steady_clock::time_point();
+  }
   // A record that becomes no message still holds its place, so the position moves past it.
   void pass_without_message(ConnectRecord record);
   // Records the acknowledged positions (never fails the task: a failed write is retried).
@@ -281,6 +290,7 @@ class WorkerSinkTask final : public WorkerTask, public SinkTaskContext, public E
   bool has_pending_work() override;
   void do_pending_work() override { pending_healthy_ &= handle_revocations(); }
   void interrupt() override;
+  void add_metrics(TaskMetricsSnapshot& m) const override;
   // The offsets of `offsets` this task may commit: those of queues assigned to it now, in
   // consumer form; the others are logged and dropped.
   std::map<rocketmq::MessageQueue, std::int64_t> owned_offsets(const OffsetMap& offsets,

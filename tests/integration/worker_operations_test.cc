@@ -1,9 +1,12 @@
 // Operating a real `rmq-connect standalone` (embedded broker, everything over TCP): the counters of
 // GET /metrics against what went through a file -> broker -> file pipeline, /health and /ready,
 // log levels changed at run time, and automatic restarts of a failed task (docs/operations.md).
+#include "rocketmq/client/lite_pull_consumer.h"
 #include "worker_harness.h"
 
 #include <gtest/gtest.h>
+
+#include <unistd.h>
 
 namespace rmqc::itest {
 namespace {
@@ -21,6 +24,25 @@ double sample(const std::string& text, const std::string& series) {
     at = nl + 1;
   }
   return -1;
+}
+
+// The sum of the samples of `metric` whose labels start with `labels_prefix` (every queue of a
+// task), or -1 when there are none.
+double sum_samples(const std::string& text, const std::string& metric,
+                   const std::string& labels_prefix) {
+  const std::string prefix = metric + "{" + labels_prefix;
+  double sum = -1;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    std::size_t nl = text.find('\n', at);
+    if (nl == std::string::npos) nl = text.size();
+    if (text.compare(at, prefix.size(), prefix) == 0) {
+      const std::size_t space = text.rfind(' ', nl);
+      sum = (sum < 0 ? 0 : sum) + std::stod(text.substr(space + 1, nl - space - 1));
+    }
+    at = nl + 1;
+  }
+  return sum;
 }
 
 std::string task_series(const std::string& metric, const std::string& connector) {
@@ -122,6 +144,144 @@ TEST(WorkerOperationsTest, MetricsCountWhatFlowsThroughThePipeline) {
   write_file(in, lines(kFirst, kFirst + kMore), /*append=*/true);
   ASSERT_TRUE(eventually([&] { return count_lines(out) == kFirst + kMore; }, 60s)) << w.log_tail();
   EXPECT_TRUE(counts_are(kFirst + kMore)) << text;
+  EXPECT_EQ(w.stop(), 0);
+}
+
+// The newest message of `topic` (a fresh group reading from the start) whose JSON body
+// satisfies `accept`; null when none did within `timeout`.
+Json find_message(const std::string& namesrv, const std::string& topic,
+                  const std::function<bool(const Json&, const rocketmq::MessageExt&)>& accept,
+                  std::chrono::milliseconds timeout) {
+  rocketmq::ConsumerConfig cc;
+  cc.client.namesrv_addr = namesrv;
+  cc.group = "metrics-reader-" + std::to_string(::getpid());
+  cc.auto_commit = false;
+  auto consumer = rocketmq::LitePullConsumer::start(cc);
+  if (!consumer.ok()) {
+    ADD_FAILURE() << consumer.error().to_string();
+    return Json();
+  }
+  auto& c = **consumer;
+  const auto deadline = Clock::now() + timeout;
+  std::vector<rocketmq::MessageQueue> queues;
+  while (queues.empty() && Clock::now() < deadline) {
+    auto q = c.fetch_queues(topic);
+    if (q.ok()) queues = *q;
+    if (queues.empty()) std::this_thread::sleep_for(100ms);
+  }
+  Json found;
+  if (!queues.empty() && c.assign(queues).ok()) {
+    for (const auto& q : queues) (void)c.seek_to_begin(q);
+    while (found.is_null() && Clock::now() < deadline) {
+      auto got = c.poll(200ms);
+      if (!got.ok()) continue;
+      for (const auto& m : *got) {
+        Json body = Json::parse(m.body(), nullptr, /*allow_exceptions=*/false);
+        if (!body.is_discarded() && accept(body, m)) found = std::move(body);
+      }
+    }
+  }
+  c.shutdown();
+  return found;
+}
+
+// Sink consumer lag per queue grows while the sink is paused and returns to 0 once it caught
+// up; source send latency and errors count the sends; the log and rocketmq reporters publish the
+// same figures (docs/operations.md#metrics).
+TEST(WorkerOperationsTest, LagSendLatencyAndReporters) {
+  TempDir dir("rmqc_ops_lag");
+  write_file(dir / "worker.conf",
+             worker_conf(dir / "store",
+                         "metrics.reporters=log,rocketmq\nmetrics.report.interval.ms=300\n"
+                         "metrics.topic=ops-metrics\n"));
+  WorkerProcess w;
+  ASSERT_TRUE(w.start(dir / "worker.conf", {}, dir / "worker.log")) << w.error();
+
+  // One line first: the topic exists and the sink has its queues before it is paused.
+  const std::string in = dir / "in.txt";
+  const std::string out = dir / "out.txt";
+  write_file(in, lines(0, 1));
+  ASSERT_EQ(w.post("/connectors", connector("src", file_source(in, "lag-lines")).dump()).status,
+            201);
+  ASSERT_EQ(w.post("/connectors", connector("sink", file_sink(out, "lag-lines")).dump()).status,
+            201);
+  ASSERT_TRUE(eventually([&] { return count_lines(out) == 1; }, 60s)) << w.log_tail();
+  std::string text;
+  const std::string sink_queues = "connector=\"sink\",task=\"0\",";
+  ASSERT_TRUE(eventually([&] {
+    text = w.get("/metrics").body;
+    return sum_samples(text, "rmqc_sink_consumer_lag", sink_queues) == 0 &&
+           sum_samples(text, "rmqc_sink_consumer_offset", sink_queues) == 1;
+  })) << text;
+  EXPECT_NE(text.find("# TYPE rmqc_sink_consumer_lag gauge"), std::string::npos);
+
+  // Paused, the sink reads nothing: what the source writes meanwhile is its lag.
+  ASSERT_EQ(w.put("/connectors/sink/pause").status, 202);
+  ASSERT_TRUE(eventually([&] { return w.all_in("sink", "PAUSED"); })) << w.status("sink").dump();
+  constexpr int kLines = 250;
+  write_file(in, lines(1, 1 + kLines), /*append=*/true);
+  ASSERT_TRUE(eventually([&] {
+    text = w.get("/metrics").body;
+    return sample(text, task_series("rmqc_source_record_write_total", "src")) == 1 + kLines &&
+           sum_samples(text, "rmqc_sink_consumer_lag", sink_queues) == kLines;
+  })) << text;
+  EXPECT_EQ(sum_samples(text, "rmqc_sink_consumer_offset", sink_queues), 1);
+  EXPECT_EQ(count_lines(out), 1u);
+
+  // Every send request was acknowledged: each is timed, none failed.
+  const double sends = sample(text, task_series("rmqc_source_send_latency_seconds_count", "src"));
+  EXPECT_GE(sends, 2);
+  EXPECT_LE(sends, 1 + kLines);
+  EXPECT_EQ(sample(text,
+                   "rmqc_source_send_errors_total{connector=\"src\",task=\"0\","
+                   "retriable=\"true\"}"),
+            0);
+  EXPECT_EQ(sample(text,
+                   "rmqc_source_send_errors_total{connector=\"src\",task=\"0\","
+                   "retriable=\"false\"}"),
+            0);
+
+  // Resumed, it catches up: lag 0, its position at the queues' ends.
+  ASSERT_EQ(w.put("/connectors/sink/resume").status, 202);
+  ASSERT_TRUE(eventually([&] { return count_lines(out) == 1 + kLines; }, 60s)) << w.log_tail();
+  ASSERT_TRUE(eventually([&] {
+    text = w.get("/metrics").body;
+    return sum_samples(text, "rmqc_sink_consumer_lag", sink_queues) == 0 &&
+           sum_samples(text, "rmqc_sink_consumer_offset", sink_queues) == 1 + kLines;
+  })) << text;
+
+  // The rocketmq reporter: one JSON document per interval, tagged with the worker id, with the
+  // same counts.
+  auto task_of = [](const Json& doc, const std::string& name) {
+    for (const auto& t : doc["tasks"]) {
+      if (t["connector"] == name) return t;
+    }
+    return Json();
+  };
+  Json doc = find_message(
+      w.namesrv(), "ops-metrics",
+      [&](const Json& d, const rocketmq::MessageExt& m) {
+        const Json src = task_of(d, "src");
+        const Json sink = task_of(d, "sink");
+        return m.tags() == "test-worker" && src.is_object() && sink.is_object() &&
+               src["source-record-write-total"] == 1 + kLines &&
+               sink["sink-record-send-total"] == 1 + kLines && sink["consumer-lag"] == 0;
+      },
+      30s);
+  ASSERT_TRUE(doc.is_object()) << "no metrics message with the final counts\n" << w.log_tail();
+  EXPECT_EQ(doc["worker_id"], "test-worker");
+  EXPECT_GT(doc["timestamp"].get<std::int64_t>(), 0);
+  EXPECT_EQ(doc["worker"]["running-task-count"], 2);
+  EXPECT_EQ(task_of(doc, "src")["source-record-poll-total"], 1 + kLines);
+  EXPECT_EQ(task_of(doc, "src")["send-errors-total"], 0);
+  EXPECT_EQ(task_of(doc, "src")["send-requests-total"].get<double>(), sends);
+  EXPECT_EQ(task_of(doc, "sink")["sink-record-read-total"], 1 + kLines);
+
+  // The log reporter: a line per task and one for the worker.
+  const std::string log = read_text(dir / "worker.log");
+  EXPECT_NE(log.find("task src-0 SOURCE RUNNING: "), std::string::npos) << w.log_tail();
+  EXPECT_NE(log.find("source-record-write-total=" + std::to_string(1 + kLines)), std::string::npos);
+  EXPECT_NE(log.find("worker test-worker: "), std::string::npos);
   EXPECT_EQ(w.stop(), 0);
 }
 

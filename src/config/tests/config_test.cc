@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
+
 namespace rmqc::config {
 namespace {
 
@@ -121,6 +125,56 @@ TEST(WorkerConfigTest, DistributedKeys) {
   EXPECT_TRUE(parse_worker_config(KeyValue{{"virtualNode", "0"}}).ok());  // Java files: ours
   EXPECT_FALSE(parse_worker_config(KeyValue{{"configStoreTopic", " "}}).ok());
   EXPECT_FALSE(parse_worker_config(KeyValue{{"statePersistInterval", "0"}}).ok());
+}
+
+}  // namespace
+}  // namespace rmqc::config
+
+namespace rmqc::config {
+namespace {
+
+// Metrics keys, ours and the Java runtime's (openLogMetricReporter, metricsConfigPath with
+// metrics.reporter and metrics.topic).
+TEST(WorkerConfigTest, MetricsReporterKeys) {
+  auto d = parse_worker_config(KeyValue{});
+  ASSERT_TRUE(d.ok()) << d.error().to_string();
+  EXPECT_TRUE(d->metrics_enabled);
+  EXPECT_TRUE(d->metrics_reporters.empty());
+  EXPECT_EQ(d->metrics_report_interval, std::chrono::milliseconds(10000));
+  EXPECT_EQ(d->metrics_topic, "connect-metrics");
+
+  auto c = parse_worker_config(KeyValue{{"metrics.reporters", "rocketmq, LOG"},
+                                        {"openLogMetricReporter", "true"},
+                                        {"metrics.enabled", "false"},
+                                        {"metrics.report.interval.ms", "500"}});
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_EQ(c->metrics_reporters, (std::vector<std::string>{"rocketmq", "log"}));
+  EXPECT_FALSE(c->metrics_enabled);
+  EXPECT_EQ(c->metrics_report_interval, std::chrono::milliseconds(500));
+
+  const std::string path =
+      ::testing::TempDir() + "/rmqc_metrics_" + std::to_string(::getpid()) + ".conf";
+  {
+    std::ofstream f(path);
+    f << "metrics.reporter=org.apache.rocketmq.connect.metrics.reporter.RocketMQScheduledReporter\n"
+         "metrics.topic=java-metrics\nname.srv.addr=127.0.0.1:9876\n";
+  }
+  auto java = parse_worker_config(KeyValue{{"metricsConfigPath", path}});
+  ASSERT_TRUE(java.ok()) << java.error().to_string();
+  EXPECT_EQ(java->metrics_reporters, std::vector<std::string>{"rocketmq"});
+  EXPECT_EQ(java->metrics_topic, "java-metrics");
+  auto ours_win =
+      parse_worker_config(KeyValue{{"metricsConfigPath", path}, {"metrics.topic", "t"}});
+  ASSERT_TRUE(ours_win.ok());
+  EXPECT_EQ(ours_win->metrics_topic, "t");
+  std::remove(path.c_str());
+
+  auto unknown = parse_worker_config(KeyValue{{"metrics.reporters", "jmx"}});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message().find("'jmx' is unknown"), std::string::npos);
+  EXPECT_FALSE(parse_worker_config(KeyValue{{"metricsConfigPath", path}}).ok())
+      << "a missing metrics.conf is an error";
+  EXPECT_FALSE(parse_worker_config(KeyValue{{"metrics.report.interval.ms", "10"}}).ok());
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // /metrics, /health, /ready and /admin/loggers over the fake controller.
 #include "base/logging.h"
 #include "rest/tests/rest_fixture.h"
+#include "runtime/metrics/metrics_reporter.h"
 
 namespace rmqc::rest::testing {
 namespace {
@@ -99,6 +100,85 @@ TEST_F(OperationsRoutesTest, MetricsInTextFormat) {
   EXPECT_EQ(sample(text, R"(rmqc_worker_task_count{state="FAILED"})"), 0);
   EXPECT_EQ(sample(text, R"(rmqc_task_status{connector="a",task="0",state="RUNNING"})"), 1);
   EXPECT_GT(sample(text, "process_resident_memory_bytes"), 0);
+}
+
+// Source send latency and errors; sink position and lag per queue; the same figures in the
+// reporters' JSON document.
+TEST_F(OperationsRoutesTest, MetricsShowSendLatencyAndConsumerLag) {
+  create("src", source_config());
+  runtime::TaskMetricsSnapshot src;
+  src.connector = "src";
+  src.type = runtime::ConnectorType::kSource;
+  src.source_record_poll = 10;
+  src.send_latency = {{0.001, 0.01}, {2, 4, 4}, 0.008, 4, 0.004};
+  src.send_errors_retriable = 2;
+  src.send_errors_fatal = 1;
+  runtime::TaskMetricsSnapshot sink;
+  sink.connector = "sink";
+  sink.type = runtime::ConnectorType::kSink;
+  sink.sink_record_read = 3;
+  sink.queues = {{"in", "broker-a", 0, 5, 12}, {"in", "broker-a", 1, 7, 7}};
+  fake_.metrics_value.tasks = {src, sink};
+  auto r = get("/metrics");
+  ASSERT_EQ(r.status, 200);
+  const std::string& text = r.raw;
+  EXPECT_NE(text.find("# TYPE rmqc_source_send_latency_seconds histogram\n"), std::string::npos);
+  EXPECT_EQ(sample(text, R"(rmqc_source_send_latency_seconds_count{connector="src",task="0"})"), 4);
+  EXPECT_EQ(
+      sample(text,
+             R"(rmqc_source_send_latency_seconds_bucket{connector="src",task="0",le="0.001"})"),
+      2);
+  EXPECT_EQ(sample(text, R"(rmqc_source_send_latency_max_seconds{connector="src",task="0"})"),
+            0.004);
+  EXPECT_EQ(
+      sample(text, R"(rmqc_source_send_errors_total{connector="src",task="0",retriable="true"})"),
+      2);
+  EXPECT_EQ(
+      sample(text, R"(rmqc_source_send_errors_total{connector="src",task="0",retriable="false"})"),
+      1);
+  EXPECT_EQ(text.find(R"(rmqc_source_send_errors_total{connector="sink")"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE rmqc_sink_consumer_lag gauge\n"), std::string::npos);
+  EXPECT_EQ(
+      sample(
+          text,
+          R"(rmqc_sink_consumer_lag{connector="sink",task="0",topic="in",broker="broker-a",queue="0"})"),
+      7);
+  EXPECT_EQ(
+      sample(
+          text,
+          R"(rmqc_sink_consumer_lag{connector="sink",task="0",topic="in",broker="broker-a",queue="1"})"),
+      0);
+  EXPECT_EQ(
+      sample(
+          text,
+          R"(rmqc_sink_consumer_offset{connector="sink",task="0",topic="in",broker="broker-a",queue="0"})"),
+      5);
+
+  // The reporters' document: the same figures, rates over the time between two snapshots.
+  runtime::MetricsSnapshot before = runtime::collect_metrics(fake_);
+  runtime::MetricsSnapshot now = before;
+  now.timestamp_ms = before.timestamp_ms + 2000;
+  now.worker.tasks[0].source_record_poll = 30;
+  const auto doc = runtime::metrics_json(now, &before);
+  EXPECT_EQ(doc["worker_id"], fake_.worker_info().worker_id);
+  EXPECT_EQ(doc["timestamp"], now.timestamp_ms);
+  ASSERT_EQ(doc["tasks"].size(), 2u);
+  const auto& s = doc["tasks"][0];
+  EXPECT_EQ(s["connector"], "src");
+  EXPECT_EQ(s["type"], "SOURCE");
+  EXPECT_EQ(s["source-record-poll-total"], 30);
+  EXPECT_EQ(s["source-record-poll-rate"], 10.0);
+  EXPECT_EQ(s["send-requests-total"], 4);
+  EXPECT_EQ(s["send-latency-avg-ms"], 2.0);
+  EXPECT_EQ(s["send-errors-total"], 3);
+  EXPECT_FALSE(s.contains("consumer-lag"));
+  const auto& k = doc["tasks"][1];
+  EXPECT_EQ(k["consumer-lag"], 7);
+  EXPECT_EQ(k["queues"][0]["lag"], 7);
+  EXPECT_EQ(k["sink-record-read-rate"], 0.0);
+  EXPECT_EQ(doc["worker"]["connector-count"], 1);
+  // Without a previous snapshot there are no rates yet.
+  EXPECT_EQ(runtime::metrics_json(now, nullptr)["tasks"][0]["source-record-poll-rate"], 0.0);
 }
 
 TEST_F(OperationsRoutesTest, StatusShowsAutomaticRestarts) {

@@ -46,6 +46,7 @@ struct QueueState {
   std::int64_t pull_offset = -1;     // next offset to pull
   std::int64_t consume_offset = -1;  // next offset poll() hands out (the committable position)
   std::int64_t committed = -1;       // last value committed by us
+  std::int64_t max_offset = -1;      // the queue's end in the last pull reply; -1 none yet
   bool ready = false;                // start offset known
   // lock_queues: pulled and polled only while active, i.e. locked (lock_held) or taken after
   // lock_wait without the lock (forced). Always active without lock_queues.
@@ -672,6 +673,7 @@ void LitePullConsumer::Impl::on_pull(const std::shared_ptr<QueueState>& state, s
           }
         }
         state->pull_offset = header->next_begin_offset;
+        state->max_offset = header->max_offset;
         if (state->cache.empty()) state->consume_offset = state->pull_offset;
         if (added > 0) messages_cv.notify_all();
         pull_again = true;
@@ -987,6 +989,19 @@ std::int64_t LitePullConsumer::position(const MessageQueue& queue) const {
   std::lock_guard lock(impl_->mutex);
   auto it = impl_->queues.find(queue);
   return it == impl_->queues.end() || !it->second->ready ? -1 : it->second->consume_offset;
+}
+
+std::vector<QueuePosition> LitePullConsumer::positions() const {
+  std::vector<QueuePosition> out;
+  std::lock_guard lock(impl_->mutex);
+  out.reserve(impl_->queues.size());
+  for (const auto& [mq, state] : impl_->queues) {
+    if (!state->ready || !state->active || state->consume_offset < 0 || state->max_offset < 0) {
+      continue;
+    }
+    out.push_back({mq, state->consume_offset, state->max_offset});
+  }
+  return out;
 }
 
 Result<void> LitePullConsumer::commit() {

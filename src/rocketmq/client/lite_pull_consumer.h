@@ -67,6 +67,13 @@ struct AssignmentListener {
   std::function<void(const std::vector<MessageQueue>& assigned)> on_assigned;
 };
 
+// Where a consumer is in one of its queues (a sink task's lag, GET /metrics).
+struct QueuePosition {
+  MessageQueue queue;
+  std::int64_t position = 0;    // next offset poll() hands out
+  std::int64_t max_offset = 0;  // the queue's end (next offset written) in the last pull reply
+};
+
 // AllocateMessageQueueAveragely (spec §4.6): contiguous blocks of the sorted queues by the
 // index of `client_id` among the sorted ids.
 std::vector<MessageQueue> allocate_averagely(const std::vector<MessageQueue>& queues,
@@ -113,6 +120,11 @@ class LitePullConsumer {
   Result<std::int64_t> committed(const MessageQueue& queue);
   // Next offset poll() will return for an assigned queue; -1 if unknown.
   std::int64_t position(const MessageQueue& queue) const;
+  // Position and broker end of each assigned queue that has had a pull reply (the end comes
+  // with every PULL_MESSAGE reply, so this costs no request; it is as fresh as the last reply:
+  // a long poll answers as soon as messages arrive, but a queue whose cache is full is not
+  // pulled until poll() takes from it).
+  std::vector<QueuePosition> positions() const;
   // Commits the position of every assigned queue (what poll() handed out), synchronously.
   Result<void> commit();
   // Commits the given offsets (next offset to consume) synchronously. With lock_queues, offsets

@@ -261,6 +261,12 @@ TEST(WorkerTaskIoTest, SourcePositionsCoverOnlyTheAcknowledgedPrefix) {
   EXPECT_EQ(task->state().state, RunState::kUnassigned) << task->state().trace.value_or("");
   EXPECT_EQ(task->committed_offsets(), (OffsetMap{{file("q"), pos(1)}, {file("p"), pos(3)}}));
   EXPECT_EQ(sender->count(), 5u) << "an acknowledged record was sent again";
+  // Five sends: four acknowledged (timed from send to acknowledgment), one failed retriably.
+  const auto m = task->metrics();
+  EXPECT_EQ(m.send_latency.count, 4u);
+  EXPECT_EQ(m.send_errors_retriable, 1u);
+  EXPECT_EQ(m.send_errors_fatal, 0u);
+  EXPECT_EQ(m.source_record_write, 4u);
   sender->clear();
 }
 
@@ -317,6 +323,42 @@ TEST(WorkerTaskIoTest, SourceBatchFailingRetriablyIsResentAndCommittedInOrder) {
   std::lock_guard lock(source.mutex);
   EXPECT_EQ(source.acked, (std::vector<std::pair<std::string, std::int64_t>>{
                               {"b1", 13}, {"b2", 11}, {"b3", 12}}));
+  // The batch failed once (one request), its three records were acknowledged one by one.
+  const auto m = task->metrics();
+  EXPECT_EQ(m.send_latency.count, 3u);
+  EXPECT_EQ(m.send_errors_retriable, 1u);
+  sender->clear();
+}
+
+// metrics.enabled=false: the task counts and times nothing (the A/B switch of the benchmark).
+TEST(WorkerTaskIoTest, SourceWithMetricsDisabledCountsNothing) {
+  FakePositionStore store;
+  auto sender = std::make_shared<FakeSender>();
+  TaskSetup setup;
+  setup.connector = "io-quiet";
+  setup.worker_id = "test";
+  setup.connector_config = KeyValue{{"connect.topicname", "out"}};
+  setup.task = std::make_unique<ScriptedSource>(std::vector<ConnectRecord>{
+      source_record("p", 1, "k1", "r1"), source_record("p", 2, "k2", "r2")});
+  setup.key_converter = std::make_unique<converters::StringConverter>();
+  setup.value_converter = std::make_unique<converters::StringConverter>();
+  setup.store = &store;
+  setup.sender = sender;
+  setup.commit_interval = 1ms;
+  setup.commit_timeout = 5s;
+  setup.metrics_enabled = false;
+  auto task = std::make_shared<WorkerSourceTask>(std::move(setup));
+  task->start();
+  ASSERT_TRUE(eventually([&] { return sender->count() >= 2; })) << "records were not sent";
+  sender->ack(0, 1);
+  sender->ack(1, 2);
+  ASSERT_TRUE(eventually([&] { return store.position("io-quiet", file("p")).has_value(); }));
+  ASSERT_TRUE(task->stop(5s));
+  const auto m = task->metrics();
+  EXPECT_EQ(m.source_record_poll, 0u);
+  EXPECT_EQ(m.source_record_write, 0u);
+  EXPECT_EQ(m.batch_time.count, 0u);
+  EXPECT_EQ(m.send_latency.count, 0u);
   sender->clear();
 }
 
