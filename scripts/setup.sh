@@ -20,7 +20,7 @@ PACKAGES=(
   # database servers the JDBC and CDC tests start on private ports and data directories
   postgresql mariadb-server
   # used by test scripts
-  curl procps
+  curl procps openssl
   # `make package` (CPack's DEB generator runs dpkg-shlibdeps for the package's Depends)
   dpkg-dev
 )
