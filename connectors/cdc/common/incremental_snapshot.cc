@@ -1,6 +1,7 @@
 #include "cdc/common/incremental_snapshot.h"
 
 #include "rmqc/api/logging.h"
+#include "rmqc/api/struct.h"
 
 #include <nlohmann/json.hpp>
 
@@ -96,6 +97,13 @@ void define_incremental_snapshot_keys(ConfigDef& def) {
              "Rows per chunk of an incremental snapshot (read in primary key order between two "
              "watermarks).",
              validators::between(1, 1000000));
+  def.define(std::string(kNotificationChannelsConfig), T::kList, "", I::kLow,
+             "Where Debezium's notifications go (comma-separated): 'sink' sends them as records "
+             "to notification.sink.topic.name, 'log' (always on) logs them. Incremental "
+             "snapshots notify when a table's scan completed (status SUCCEEDED, EMPTY, "
+             "NO_PRIMARY_KEY, UNKNOWN_SCHEMA, SKIPPED, SQL_EXCEPTION).");
+  def.define(std::string(kNotificationTopicConfig), T::kString, "", I::kLow,
+             "The topic of the 'sink' notification channel.");
 }
 
 Result<TableRef> parse_table_id(std::string_view text) {
@@ -120,6 +128,33 @@ Result<IncrementalSnapshotConfig> parse_incremental_snapshot_config(const KeyVal
   }
   out.chunk_size = static_cast<std::size_t>(
       std::max<std::int32_t>(1, parsed.get_int(kIncrementalChunkSizeConfig, 1024)));
+  bool sink = false;
+  const std::string channels = parsed.get_string(kNotificationChannelsConfig);
+  for (std::size_t start = 0; start <= channels.size();) {
+    std::size_t end = channels.find(',', start);
+    if (end == std::string::npos) end = channels.size();
+    std::string channel = channels.substr(start, end - start);
+    start = end + 1;
+    while (!channel.empty() && channel.front() == ' ') channel.erase(0, 1);
+    while (!channel.empty() && channel.back() == ' ') channel.pop_back();
+    if (channel.empty()) continue;
+    const std::string c = lower(channel);
+    if (c == "sink") {
+      sink = true;
+    } else if (c != "log" && c != "jmx") {
+      return Error::fatal(ErrorCode::kInvalidConfig, std::string(kNotificationChannelsConfig) +
+                                                         ": unknown channel '" + channel +
+                                                         "' (sink, log)");
+    }
+  }
+  if (sink) {
+    out.notification_topic = parsed.get_string(kNotificationTopicConfig);
+    if (out.notification_topic.empty()) {
+      return Error::fatal(ErrorCode::kInvalidConfig, std::string(kNotificationChannelsConfig) +
+                                                         "=sink needs " +
+                                                         std::string(kNotificationTopicConfig));
+    }
+  }
   return out;
 }
 
@@ -250,6 +285,7 @@ IncrementalSnapshot::IncrementalSnapshot(IncrementalSnapshotConfig config, std::
     : config_(std::move(config)), prefix_(std::move(prefix)) {}
 
 void IncrementalSnapshot::restore(const RecordOffset& offset) {
+  last_position_ = offset;
   const Value* v = offset.find(kIncrementalCollectionsField);
   if (v == nullptr || v->get_if<std::string>() == nullptr) return;
   json j = json::parse(v->as_string(), nullptr, false);
@@ -347,12 +383,20 @@ Result<bool> IncrementalSnapshot::prepare_table(SnapshotSource& source, TablePro
   auto keys = source.key_columns(t.request.table);
   if (!keys.ok()) {
     if (keys.error().is_retriable()) return keys.error();
-    logger().error("incremental snapshot of ", name, " skipped: ", keys.error().message());
+    const auto code = keys.error().code();
+    notify_scan_completed(
+        t.request.table,
+        code == ErrorCode::kNotFound        ? "UNKNOWN_SCHEMA"
+        : code == ErrorCode::kInvalidConfig ? "SKIPPED"
+                                            : "SQL_EXCEPTION",
+        "incremental snapshot of " + name + " skipped: " + keys.error().message());
     return false;
   }
   if (keys.value().empty()) {
-    logger().error("incremental snapshot of ", name,
-                   " skipped: the table has no primary key (chunks are read in key order)");
+    notify_scan_completed(t.request.table, "NO_PRIMARY_KEY",
+                          "incremental snapshot of " + name +
+                              " rejected: the table has no primary key (chunks are read in key "
+                              "order); add one to snapshot it incrementally");
     return false;
   }
   t.key_columns = std::move(keys).value();
@@ -360,17 +404,21 @@ Result<bool> IncrementalSnapshot::prepare_table(SnapshotSource& source, TablePro
     auto max = source.max_key(t.request.table, t.key_columns, t.request.condition);
     if (!max.ok()) {
       if (max.error().is_retriable()) return max.error();
-      logger().error("incremental snapshot of ", name, " skipped: ", max.error().message());
+      notify_scan_completed(
+          t.request.table, "SQL_EXCEPTION",
+          "incremental snapshot of " + name + " skipped: " + max.error().message());
       return false;
     }
     t.max_key = std::move(max).value();
     if (!t.max_key) {
-      logger().info("incremental snapshot of ", name, ": no rows");
+      notify_scan_completed(t.request.table, "EMPTY",
+                            "incremental snapshot of " + name + ": no rows");
       return false;
     }
   } else if (t.max_key->size() != t.key_columns.size()) {
-    logger().error("incremental snapshot of ", name,
-                   " skipped: its key changed since the snapshot started");
+    notify_scan_completed(
+        t.request.table, "SKIPPED",
+        "incremental snapshot of " + name + " skipped: its key changed since the snapshot started");
     return false;
   }
   t.started = true;
@@ -392,7 +440,8 @@ Result<void> IncrementalSnapshot::open_window(SnapshotSource& source) {
       }
     }
     if (t.last_key && t.last_key == t.max_key) {
-      logger().info("incremental snapshot of ", t.request.table.qualified(), " done");
+      notify_scan_completed(t.request.table, "SUCCEEDED",
+                            "incremental snapshot of " + t.request.table.qualified() + " done");
       tables_.pop_front();
       collections_json_.clear();
       continue;
@@ -424,6 +473,7 @@ Result<std::vector<ConnectRecord>> IncrementalSnapshot::on_signal(SnapshotSource
                                                                   const Signal& signal,
                                                                   const RecordOffset& position) {
   (void)source;
+  last_position_ = position;
   std::vector<ConnectRecord> out;
   switch (signal.kind) {
     case SignalKind::kWindowOpen:
@@ -448,7 +498,8 @@ Result<std::vector<ConnectRecord>> IncrementalSnapshot::on_signal(SnapshotSource
       const bool table_done = chunk_last_;
       drop_window();
       if (table_done) {
-        logger().info("incremental snapshot of ", t.request.table.qualified(), " done");
+        notify_scan_completed(t.request.table, "SUCCEEDED",
+                              "incremental snapshot of " + t.request.table.qualified() + " done");
         tables_.pop_front();
         collections_json_.clear();
         if (tables_.empty()) logger().info("incremental snapshot complete");
@@ -513,6 +564,61 @@ Result<std::vector<ConnectRecord>> IncrementalSnapshot::on_signal(SnapshotSource
     case SignalKind::kUnknown:
       logger().warn("signal ", signal.id, ": unknown type '", signal.type, "' ignored");
       return out;
+  }
+  return out;
+}
+
+void IncrementalSnapshot::notify_scan_completed(const TableRef& table, std::string_view status,
+                                                const std::string& message) {
+  if (status == "SUCCEEDED" || status == "EMPTY") {
+    logger().info(message);
+  } else {
+    logger().error(message, " (", status, ")");
+  }
+  if (config_.notification_topic.empty()) return;
+  // Debezium's notification records (SinkNotificationChannel).
+  static const SchemaPtr key_schema = SchemaBuilder::struct_()
+                                          .name("io.debezium.notification.Key")
+                                          .field("id", SchemaBuilder::string().build())
+                                          .build();
+  static const SchemaPtr value_schema =
+      SchemaBuilder::struct_()
+          .name("io.debezium.notification.Notification")
+          .field("id", SchemaBuilder::string().build())
+          .field("aggregate_type", SchemaBuilder::string().build())
+          .field("type", SchemaBuilder::string().build())
+          .field("additional_data", SchemaBuilder::map(SchemaBuilder::string().build(),
+                                                       SchemaBuilder::string().build())
+                                        .optional()
+                                        .build())
+          .field("timestamp", SchemaBuilder::int64().optional().build())
+          .build();
+  const std::string id = random_uuid();
+  Struct key(key_schema);
+  key.put("id", id);
+  Struct value(value_schema);
+  value.put("id", id)
+      .put("aggregate_type", std::string("Incremental Snapshot"))
+      .put("type", std::string("TABLE_SCAN_COMPLETED"))
+      .put("additional_data",
+           Value(ValueMap{{Value(std::string("connector_name")), Value(prefix_)},
+                          {Value(std::string("data_collection")), Value(table.qualified())},
+                          {Value(std::string("status")), Value(std::string(status))},
+                          {Value(std::string("message")), Value(message)}}))
+      .put("timestamp", now_ms());
+  ConnectRecord record(RecordPartition{}, last_position_, now_ms(), key_schema,
+                       Value(std::move(key)), value_schema, Value(std::move(value)));
+  record.set_topic(config_.notification_topic);
+  notifications_.push_back(std::move(record));
+}
+
+std::vector<ConnectRecord> IncrementalSnapshot::take_notifications() {
+  std::vector<ConnectRecord> out;
+  out.swap(notifications_);
+  // Offsets carry the progress as every record's does while a snapshot runs.
+  for (auto& r : out) {
+    r.position.offset = last_position_;
+    add_progress(r.position.offset);
   }
   return out;
 }

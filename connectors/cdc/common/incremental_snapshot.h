@@ -42,6 +42,9 @@ namespace rmqc::connectors::cdc {
 
 inline constexpr std::string_view kSignalDataCollectionConfig = "signal.data.collection";
 inline constexpr std::string_view kIncrementalChunkSizeConfig = "incremental.snapshot.chunk.size";
+// Debezium's notifications: "sink" sends them as records to notification.sink.topic.name.
+inline constexpr std::string_view kNotificationChannelsConfig = "notification.enabled.channels";
+inline constexpr std::string_view kNotificationTopicConfig = "notification.sink.topic.name";
 
 // Offset fields (Debezium's names; the values are JSON text).
 inline constexpr std::string_view kIncrementalCollectionsField = "incremental_snapshot_collections";
@@ -59,6 +62,7 @@ void define_incremental_snapshot_keys(ConfigDef& def);
 struct IncrementalSnapshotConfig {
   std::optional<TableRef> signal_table;  // none: signals are off
   std::size_t chunk_size = 1024;
+  std::string notification_topic;  // "": no notification records (channel "sink" off)
 };
 // From a config that passed the connector's ConfigDef.
 Result<IncrementalSnapshotConfig> parse_incremental_snapshot_config(const KeyValue& parsed);
@@ -172,6 +176,12 @@ class IncrementalSnapshot {
                                                const RecordOffset& position);
   Result<void> after_emit(SnapshotSource& source);
 
+  // Debezium's "Incremental Snapshot" notifications made since the last call (a table's scan
+  // completed: SUCCEEDED, EMPTY, NO_PRIMARY_KEY, UNKNOWN_SCHEMA, SQL_EXCEPTION), as records for
+  // notification.sink.topic.name, their offsets those of the last signal with the progress; the
+  // caller sets the partition and emits them. Empty without the sink channel.
+  std::vector<ConnectRecord> take_notifications();
+
   // Tests and logs.
   std::int64_t rows_emitted() const { return rows_emitted_; }
   std::int64_t chunks_read() const { return chunks_read_; }
@@ -186,6 +196,9 @@ class IncrementalSnapshot {
   };
 
   Result<void> open_window(SnapshotSource& source);
+  // A table's scan completed with status (Debezium's TableScanCompletionStatus); message: why.
+  void notify_scan_completed(const TableRef& table, std::string_view status,
+                             const std::string& message);
   // False: the table cannot be snapshotted (logged) or is empty.
   Result<bool> prepare_table(SnapshotSource& source, TableProgress& t);
   void drop_window();
@@ -209,6 +222,9 @@ class IncrementalSnapshot {
 
   std::int64_t rows_emitted_ = 0;
   std::int64_t chunks_read_ = 0;
+
+  RecordOffset last_position_;  // of the last signal (or the restored offset)
+  std::vector<ConnectRecord> notifications_;
 };
 
 }  // namespace rmqc::connectors::cdc

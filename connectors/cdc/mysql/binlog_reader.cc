@@ -632,6 +632,13 @@ struct BinlogReader::Impl {
     batch.push_back(std::move(record));
     if (batch.size() >= options.batch_limit) flush();
   }
+  // The incremental snapshot's notifications (notification.enabled.channels=sink), in order.
+  void push_notifications() {
+    for (auto& n : incremental.take_notifications()) {
+      n.position.partition = partition;
+      push_raw(std::move(n));
+    }
+  }
 
   // Hands the pending records to poll(); blocks while the queue is full.
   void flush() {
@@ -1331,6 +1338,7 @@ struct BinlogReader::Impl {
     }
     chunk_source.reset();  // a new connection for chunks too
     check(incremental.on_stream_start(chunk_source));
+    push_notifications();
     logger().info("streaming the binlog from ", resume.file, ":", resume.pos,
                   resume.event > 0 ? " (skipping events already sent)" : "");
     MARIADB_RPL_EVENT* ev = nullptr;
@@ -1665,6 +1673,7 @@ struct BinlogReader::Impl {
       if (!reads.ok()) check(std::move(reads).error());
       for (auto& record : reads.value()) push_raw(std::move(record));
       check(incremental.after_emit(chunk_source));
+      push_notifications();
     }
   }
 

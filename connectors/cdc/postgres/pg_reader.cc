@@ -200,6 +200,13 @@ class PgChangeReader::Session final : public SnapshotSource {
   // Incremental snapshots: a signal row from the stream, and the SnapshotSource side (chunks
   // and watermarks through conn_).
   Result<void> handle_signal(const Tuple& tuple, Lsn lsn);
+  // The incremental snapshot's notifications (notification.enabled.channels=sink), in order.
+  void push_notifications() {
+    for (auto& n : o_.incremental_.take_notifications()) {
+      n.position.partition = o_.partition_;
+      if (!push(PgQueueItem{std::move(n), 0})) return;
+    }
+  }
   Result<const CapturedTable*> chunk_table(const TableRef& ref);
   Result<std::vector<std::string>> key_columns(const TableRef& table) override;
   Result<std::optional<KeyText>> max_key(const TableRef& table,
@@ -691,7 +698,9 @@ Result<void> PgChangeReader::Session::handle_signal(const Tuple& tuple, Lsn lsn)
   for (auto& r : reads) {
     if (!push(PgQueueItem{std::move(r), 0})) return ok_result();
   }
-  return o_.incremental_.after_emit(*this);
+  RMQC_RETURN_IF_ERROR(o_.incremental_.after_emit(*this));
+  push_notifications();
+  return ok_result();
 }
 
 Result<const CapturedTable*> PgChangeReader::Session::chunk_table(const TableRef& ref) {
@@ -717,12 +726,7 @@ Result<std::vector<std::string>> PgChangeReader::Session::key_columns(const Tabl
   for (int p : t->schema->key_positions()) {
     out.push_back(t->schema->columns()[static_cast<std::size_t>(p)].name);
   }
-  if (out.empty()) {
-    return Error::fatal(
-        ErrorCode::kInvalidConfig,
-        "table " + table.qualified() + " has no primary key, or column filters leave it out");
-  }
-  return out;
+  return out;  // empty: no primary key (or column filters leave it out)
 }
 
 namespace {
@@ -1103,6 +1107,7 @@ Result<void> PgChangeReader::Session::stream() {
   streaming_ = true;
   chunk_tables_.clear();
   RMQC_RETURN_IF_ERROR(o_.incremental_.on_stream_start(*this));
+  push_notifications();
   log().info("streaming from slot ", cfg_.slot_name, " (publication ", cfg_.publication_name, ")");
   const int fd = PQsocket(repl_.get());
   while (!o_.stopping_.load()) {

@@ -6,6 +6,7 @@
 #include "cdc/common/change_queue.h"
 #include "cdc/common/debezium_types.h"
 #include "cdc/common/envelope.h"
+#include "cdc/tests/cdc_test_support.h"
 
 #include <gtest/gtest.h>
 
@@ -303,19 +304,23 @@ TEST(CdcChangeQueue, WakeEndsAWaitingDrainEarly) {
 namespace rmqc::connectors::cdc {
 namespace {
 
-class RecordingReporter final : public ErrorRecordReporter {
- public:
-  void report(const ConnectRecord& record, const std::string& error) override {
-    reported.emplace_back(record, error);
-  }
-  std::vector<std::pair<ConnectRecord, std::string>> reported;
-};
+using cdc_test::RecordingReporter;
 
 ConnectRecord numbered(std::int64_t n) {
   ConnectRecord r(RecordPartition{{"server", Value(std::string("s"))}},
                   RecordOffset{{"n", Value(n)}}, std::nullopt, nullptr, Value(n));
   r.set_topic("t");
   return r;
+}
+
+TEST(CdcUndecodable, RawRowJsonKeepsTextColumnsAndNulls) {
+  const std::vector<RawColumn> before{{"id", "1"}, {"note", std::nullopt}};
+  const std::vector<RawColumn> after{{"id", "1"}, {"note", std::string_view("a \"q\"\\\n\x01")}};
+  EXPECT_EQ(
+      raw_row_json(Op::kUpdate, &before, &after),
+      R"({"op":"u","before":{"id":"1","note":null},"after":{"id":"1","note":"a \"q\"\\\u000a\u0001"}})");
+  EXPECT_EQ(raw_row_json(Op::kRead, nullptr, &after).substr(0, 26),
+            R"({"op":"r","before":null,"a)");
 }
 
 TEST(CdcUndecodable, ReportedAfterTheRecordsBeforeItInOrder) {

@@ -10,6 +10,7 @@
 #include "cdc/mysql/binlog_reader.h"
 #include "cdc/mysql/mysql_cdc_connector.h"
 #include "cdc/mysql/mysql_columns.h"
+#include "cdc/tests/cdc_test_support.h"
 #include "jdbc/tests/testing/mariadb_server.h"
 #include "testing/task_fakes.h"
 
@@ -29,25 +30,6 @@ namespace {
 
 using jdbc::testing::MariaDbServer;
 
-MariaDbServer* server() {
-  static std::unique_ptr<MariaDbServer> instance;
-  static std::string failure;
-  static bool tried = false;
-  if (!tried) {
-    tried = true;
-    MariaDbServer::Options options;
-    options.extra_args = {"--binlog-row-metadata=FULL", "--binlog-checksum=CRC32"};
-    auto started = MariaDbServer::start(options);
-    if (started.ok()) {
-      instance = std::move(started).value();
-    } else {
-      failure = started.error().to_string();
-    }
-  }
-  EXPECT_NE(instance, nullptr) << "MariaDB test server: " << failure;
-  return instance.get();
-}
-
 const Struct& as_struct(const Value& v) {
   return v.as_struct();
 }
@@ -55,7 +37,7 @@ const Struct& as_struct(const Value& v) {
 class MysqlCdcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    srv_ = server();
+    srv_ = cdc_test::mariadb();  // one server for the test binary
     ASSERT_NE(srv_, nullptr);
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     db_ = std::string("cdc_") + info->name();

@@ -9,6 +9,7 @@
 #include "cdc/common/incremental_snapshot.h"
 #include "cdc/mysql/binlog_reader.h"
 #include "cdc/mysql/mysql_cdc_connector.h"
+#include "cdc/tests/cdc_test_support.h"
 #include "jdbc/tests/testing/mariadb_server.h"
 #include "testing/task_fakes.h"
 
@@ -33,28 +34,9 @@ namespace {
 using jdbc::testing::MariaDbServer;
 using Clock = std::chrono::steady_clock;
 
-MariaDbServer* server() {
-  static std::unique_ptr<MariaDbServer> instance;
-  static std::string failure;
-  static bool tried = false;
-  if (!tried) {
-    tried = true;
-    MariaDbServer::Options options;
-    options.extra_args = {"--binlog-row-metadata=FULL", "--binlog-checksum=CRC32"};
-    auto started = MariaDbServer::start(options);
-    if (started.ok()) {
-      instance = std::move(started).value();
-    } else {
-      failure = started.error().to_string();
-    }
-  }
-  EXPECT_NE(instance, nullptr) << "MariaDB test server: " << failure;
-  return instance.get();
-}
-
-// One row of the test tables: id -> (v, note).
-using Row = std::pair<std::int64_t, std::string>;
-using Table = std::map<std::int64_t, Row>;
+using cdc_test::fold;
+using cdc_test::Folded;
+using cdc_test::Table;
 
 const Struct& envelope(const ConnectRecord& r) {
   return r.value.as_struct();
@@ -63,7 +45,7 @@ const Struct& envelope(const ConnectRecord& r) {
 class MysqlIncrementalSnapshotTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    srv_ = server();
+    srv_ = cdc_test::mariadb();  // one server for the test binary
     ASSERT_NE(srv_, nullptr);
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     db_ = std::string("inc_") + info->name();
@@ -226,47 +208,6 @@ class MysqlIncrementalSnapshotTest : public ::testing::Test {
   std::vector<std::unique_ptr<MysqlCdcTask>> tasks_;
 };
 
-struct Folded {
-  Table table;
-  std::int64_t reads = 0;
-  std::int64_t stale_reads = 0;  // a read older than a streamed change of its key
-  std::map<std::int64_t, int> reads_per_key;
-};
-
-// Folds the events of one table in order: c/u/r set the row, d removes it (tombstones skipped).
-// Values of v only grow per key, so a read whose v is below the key's last streamed v, or a read
-// of a key the stream deleted, came after a newer change: it is counted stale.
-Folded fold(const std::vector<ConnectRecord>& records, const std::string& topic) {
-  Folded f;
-  std::map<std::int64_t, std::optional<std::int64_t>> streamed;  // nullopt: deleted
-  for (const auto& r : records) {
-    if (r.topic() != topic || r.value.is_null()) continue;
-    const Struct& e = envelope(r);
-    const std::string op = e.get_string("op");
-    if (op == "d") {
-      const std::int64_t id = e.get_struct("before").get("id").as_int32();
-      f.table.erase(id);
-      streamed[id] = std::nullopt;
-      continue;
-    }
-    const Struct& after = e.get_struct("after");
-    const std::int64_t id = after.get("id").as_int32();
-    const std::int64_t v = after.get("v").as_int64();
-    f.table[id] = {v, after.get("note").is_null() ? "" : after.get_string("note")};
-    if (op == "r") {
-      ++f.reads;
-      ++f.reads_per_key[id];
-      EXPECT_EQ(e.get_struct("source").get_string("snapshot"), "incremental");
-      if (auto it = streamed.find(id); it != streamed.end() && (!it->second || v < *it->second)) {
-        ++f.stale_reads;
-      }
-    } else {
-      streamed[id] = v;
-    }
-  }
-  return f;
-}
-
 TEST_F(MysqlIncrementalSnapshotTest, ChunksWhileWritesStreamFoldToTheFinalTable) {
   constexpr int kRows = 2000;
   create_table("items", kRows);
@@ -374,7 +315,8 @@ TEST_F(MysqlIncrementalSnapshotTest, StopPauseResumeAndTablesItCannotRead) {
   sql("CREATE TABLE " + db_ + ".nokey (v INT)");
   sql("INSERT INTO " + db_ + ".nokey VALUES (1)");
   sql("CREATE TABLE " + db_ + ".markers (id INT PRIMARY KEY)");
-  auto* task = start_task(config());
+  auto* task = start_task(config(
+      {{"notification.enabled.channels", "sink"}, {"notification.sink.topic.name", "cdc_notes"}}));
   std::vector<ConnectRecord> events;
   wait_streaming(task, &events);
 
@@ -393,6 +335,8 @@ TEST_F(MysqlIncrementalSnapshotTest, StopPauseResumeAndTablesItCannotRead) {
   for (const auto& r : events) {
     EXPECT_NE(r.topic(), topic("debezium_signal")) << "the signal table was snapshotted";
   }
+
+  cdc_test::expect_scan_outcomes(events, "cdc_notes", db_);
 
   // Paused with the execute: the first chunk (read before the pause was seen) is all.
   events.clear();

@@ -8,6 +8,7 @@
 #include "cdc/postgres/pg_types.h"
 #include "cdc/postgres/pgoutput.h"
 #include "cdc/postgres/postgres_cdc_connector.h"
+#include "cdc/tests/cdc_test_support.h"
 #include "jdbc/tests/testing/postgres_server.h"
 #include "testing/task_fakes.h"
 
@@ -676,14 +677,6 @@ TEST(PostgresCdc, WakeupEndsAWaitingPollAndHeartbeatsFlow) {
 
 // --- undecodable values (errors.*) -------------------------------------------------------------
 
-class RecordingReporter final : public ErrorRecordReporter {
- public:
-  void report(const ConnectRecord& record, const std::string& error) override {
-    reported.emplace_back(record, error);
-  }
-  std::vector<std::pair<ConnectRecord, std::string>> reported;
-};
-
 std::string body_of(const ConnectRecord& r) {
   const Bytes& b = r.value.as_bytes();
   return std::string(b.begin(), b.end());
@@ -696,7 +689,7 @@ TEST(PostgresCdc, UndecodableValuesGoToTheErrorReporterAndStreamingGoesOn) {
       "CREATE TABLE undec.t (id int PRIMARY KEY, m int[]);"
       "INSERT INTO undec.t VALUES (1, '{1,2}'), (2, '{{1,2},{3,4}}'), (3, '{3}')");
   KeyValue c = base_config("undec");
-  RecordingReporter reporter;
+  cdc_test::RecordingReporter reporter;
   TaskRun run(c);
   run.ctx.reporter = &reporter;  // errors.tolerance=all
   auto snap = run.poll_n(2);

@@ -7,6 +7,7 @@
 
 #include "cdc/common/incremental_snapshot.h"
 #include "cdc/postgres/postgres_cdc_connector.h"
+#include "cdc/tests/cdc_test_support.h"
 #include "jdbc/tests/testing/postgres_server.h"
 #include "testing/task_fakes.h"
 
@@ -34,8 +35,9 @@ PostgresServer& server() {
   return *PostgresServer::shared();
 }
 
-using Row = std::pair<std::int64_t, std::string>;  // id -> (v, note)
-using Table = std::map<std::int64_t, Row>;
+using cdc_test::fold;
+using cdc_test::Folded;
+using cdc_test::Table;
 
 const Struct& envelope(const ConnectRecord& r) {
   return r.value.as_struct();
@@ -68,44 +70,6 @@ std::vector<std::vector<std::string>> rows_of(const std::string& text) {
   }
   PQfinish(conn);
   return out;
-}
-
-struct Folded {
-  Table table;
-  std::int64_t reads = 0;
-  std::int64_t stale_reads = 0;  // a read older than a streamed change of its key
-};
-
-// Folds one table's events in order (see the MySQL test): v only grows per key, so a read below
-// the key's last streamed v, or of a key the stream deleted, is stale.
-Folded fold(const std::vector<ConnectRecord>& records, const std::string& topic) {
-  Folded f;
-  std::map<std::int64_t, std::optional<std::int64_t>> streamed;
-  for (const auto& r : records) {
-    if (r.topic() != topic || r.value.is_null()) continue;
-    const Struct& e = envelope(r);
-    const std::string op = e.get_string("op");
-    if (op == "d") {
-      const std::int64_t id = e.get_struct("before").get("id").as_int32();
-      f.table.erase(id);
-      streamed[id] = std::nullopt;
-      continue;
-    }
-    const Struct& after = e.get_struct("after");
-    const std::int64_t id = after.get("id").as_int32();
-    const std::int64_t v = after.get("v").as_int64();
-    f.table[id] = {v, after.get("note").is_null() ? "" : after.get_string("note")};
-    if (op == "r") {
-      ++f.reads;
-      EXPECT_EQ(e.get_struct("source").get_string("snapshot"), "incremental");
-      if (auto it = streamed.find(id); it != streamed.end() && (!it->second || v < *it->second)) {
-        ++f.stale_reads;
-      }
-    } else {
-      streamed[id] = v;
-    }
-  }
-  return f;
 }
 
 class PostgresIncrementalSnapshotTest : public ::testing::Test {
@@ -331,7 +295,10 @@ TEST_F(PostgresIncrementalSnapshotTest, StopSnapshotAndTablesItCannotRead) {
   create_table("a", 120);
   create_table("b", 80);
   sql("CREATE TABLE " + schema_ + ".nokey (v int); INSERT INTO " + schema_ + ".nokey VALUES (1)");
-  auto run = start(config());
+  KeyValue c = config();
+  c.put("notification.enabled.channels", "sink");
+  c.put("notification.sink.topic.name", "cdc_notes");
+  auto run = start(c);
   std::vector<ConnectRecord> events;
   signals(
       {{"sig-1", "execute-snapshot", execute({"nokey", "a", "missing", "b", "debezium_signal"})},
@@ -345,6 +312,8 @@ TEST_F(PostgresIncrementalSnapshotTest, StopSnapshotAndTablesItCannotRead) {
   for (const auto& r : events) {
     EXPECT_NE(r.topic(), topic("debezium_signal")) << "the signal table was snapshotted";
   }
+
+  cdc_test::expect_scan_outcomes(events, "cdc_notes", schema_);
 
   events.clear();
   signals({{"sig-4", "execute-snapshot", execute({"a", "b"})},
