@@ -108,6 +108,7 @@ std::string error_message(const ctl::Answer& answer) {
     }
   }
   if (message.empty()) message = "no explanation given";
+  if (message.size() > 300) message = message.substr(0, 300) + "...";  // not a worker's answer
   return message;
 }
 

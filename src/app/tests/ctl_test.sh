@@ -159,6 +159,8 @@ check "pause unknown" 4 "not found" pause nope
 check "delete unknown" 4 "not found" delete nope
 check "offsets of unknown" 4 "not found" offsets get nope
 check "dead URL" 3 "cannot reach the worker at http://127.0.0.1:1" --url http://127.0.0.1:1 get connectors
+namesrv=$(sed -n 's/.*namesrv=\([^ ]*\).*/\1/p' "$dir/worker.out")
+check "a port that does not speak HTTP" 3 "cannot reach" --url "http://$namesrv" --timeout 5 get connectors
 stop_worker
 
 # --- a worker with TLS and credentials ---
