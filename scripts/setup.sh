@@ -21,6 +21,8 @@ PACKAGES=(
   postgresql mariadb-server
   # used by test scripts
   curl procps openssl
+  # the dashboard's browser test (headless, driven by playwright-core from npm)
+  chromium
   # `make package` (CPack's DEB generator runs dpkg-shlibdeps for the package's Depends)
   dpkg-dev
 )

@@ -20,7 +20,7 @@ function h(tag, attrs, ...children) {
     if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -272,7 +272,7 @@ async function refreshMetrics() {
     const connector = s.labels.connector || '(worker)';
     if (THROUGHPUT_COUNTERS.has(s.name)) {
       counters.set(`${s.name}|${connector}|${s.labels.task}`, { connector, value: s.value });
-    } else if (/lag/.test(s.name) && !/_(bucket|sum|count|total)$/.test(s.name)) {
+    } else if (/(^|_)lag(_|$)/.test(s.name) && !/_(bucket|sum|count|total)$/.test(s.name)) {
       lagSeen = true;
       lagNow[connector] = (lagNow[connector] || 0) + s.value;
     }
@@ -293,7 +293,7 @@ async function refreshMetrics() {
   drawChart($('#throughput-chart'), throughput, 'records/s',
     'collecting: the first rate needs two scrapes of /metrics');
   drawChart($('#lag-chart'), lag, 'messages',
-    'this worker reports no consumer lag metrics (a series whose name contains "lag")');
+    'this worker reports no consumer lag (rmqc_sink_consumer_lag): no sink tasks here');
 }
 
 function push(history, point) {
@@ -322,8 +322,9 @@ function color(name) {
 
 // A line chart of history ([{t, values}]) as SVG, one line per key, with a legend.
 function drawChart(box, history, unit, emptyText) {
-  const W = 800, H = 200, L = 50, R = 10, T = 10, B = 22;
-  const svg = h('svg:svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', role: 'img', 'aria-label': unit });
+  // drawn at the box's own width, so the text is not stretched
+  const W = Math.max(300, Math.round(box.clientWidth) || 800), H = 200, L = 50, R = 10, T = 10, B = 22;
+  const svg = h('svg:svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': unit });
   const keys = [...new Set(history.flatMap((p) => Object.keys(p.values)))].sort();
   if (history.length === 0 || keys.length === 0) {
     svg.append(h('svg:text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', class: 'empty' }, emptyText));
@@ -347,9 +348,10 @@ function drawChart(box, history, unit, emptyText) {
     if (pts.length === 1) pts.push(pts[0].replace(/^[^,]+/, (W - R).toFixed(1)));
     svg.append(h('svg:polyline', { points: pts.join(' '), fill: 'none', stroke: color(k), 'stroke-width': 2 }));
     const last = history[history.length - 1].values[k];
+    if (last === undefined) continue; // gone (deleted, moved): its line stays until it scrolls out
     const swatch = h('span', { class: 'swatch' });
     swatch.style.background = color(k);
-    legend.append(h('span', { 'data-series': k }, swatch, `${k}: ${last === undefined ? '–' : fmt(last)} ${unit}`));
+    legend.append(h('span', { 'data-series': k }, swatch, `${k}: ${fmt(last)} ${unit}`));
   }
   box.replaceChildren(svg, legend);
 }

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# End-to-end test of the web dashboard (/ui) in headless Chromium: a real `rmq-connect standalone`
+# (embedded broker) with a file source and a file sink connector moving lines, and Debian's
+# chromium driven by playwright-core from npm. See test.js for what is checked.
+#
+# usage: run.sh RMQ_CONNECT_BINARY [WORK_DIR]
+#   DASHBOARD_SCREENSHOTS=DIR  also save the screenshots there (docs/images for the docs)
+#
+# WORK_DIR (default: a directory under ${TMPDIR:-/tmp}) receives package.json, package-lock.json
+# and test.js plus the node_modules installed by `npm ci`; it is reused while the lock file is
+# unchanged. node/npm and chromium are installed from Debian (apt) if missing
+# (`npx playwright install` downloads browsers from outside: not used).
+set -euo pipefail
+
+BIN=${1:?usage: run.sh RMQ_CONNECT_BINARY [WORK_DIR]}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+WORK=${2:-${TMPDIR:-/tmp}/rmqc-e2e-dashboard-$(id -u)}
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+TEST_TIMEOUT=${DASHBOARD_TIMEOUT:-120}
+
+log() { echo "[run.sh +${SECONDS}s] $*"; }
+
+[ -x "$BIN" ] || { echo "FAIL: $BIN is not an executable"; exit 1; }
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+
+apt_install() {
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "$@"
+}
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  log "node/npm missing: installing nodejs and npm from Debian"
+  apt_install nodejs npm
+fi
+if [ ! -x "$CHROMIUM" ]; then
+  log "$CHROMIUM missing: installing chromium from Debian"
+  apt_install chromium
+fi
+log "node $(node --version), $("$CHROMIUM" --version 2>/dev/null || echo chromium)"
+
+# --- node packages (playwright-core, pinned by package-lock.json) -------------------------------
+mkdir -p "$WORK"
+exec 9>"$WORK/.lock"
+flock 9 # two concurrent runs sharing WORK must not npm ci over each other
+cp "$HERE/package.json" "$HERE/package-lock.json" "$HERE/test.js" "$WORK/"
+if ! cmp -s "$WORK/package-lock.json" "$WORK/node_modules/.installed-lock.json" 2>/dev/null; then
+  log "npm ci in $WORK"
+  (cd "$WORK" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$WORK/package-lock.json" "$WORK/node_modules/.installed-lock.json"
+fi
+
+# --- the worker ---------------------------------------------------------------------------------
+RUN=$(mktemp -d "${TMPDIR:-/tmp}/rmqc-dashboard-run.XXXXXX")
+WORKER_PID=""
+FEED_PID=""
+stop_worker() { # SIGTERM, then wait up to 10 s; non-zero if it needed SIGKILL or exited non-zero
+  [ -n "$WORKER_PID" ] || return 0
+  local pid=$WORKER_PID
+  WORKER_PID=""
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "worker did not stop within 10 s of SIGTERM: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    return 1
+  fi
+  local rc=0
+  wait "$pid" || rc=$?
+  return "$rc"
+}
+cleanup() {
+  local rc=$?
+  if [ -n "$FEED_PID" ]; then kill "$FEED_PID" 2>/dev/null || true; wait "$FEED_PID" 2>/dev/null || true; fi
+  stop_worker || true
+  if [ "$rc" -ne 0 ] && [ -f "$RUN/worker.err" ]; then
+    echo "---- worker log (last 40 lines) ----"
+    tail -n 40 "$RUN/worker.err" || true
+  fi
+  rm -rf "$RUN"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+cat >"$RUN/worker.conf" <<CONF
+workerId=dashboard-worker
+httpPort=0
+namesrvAddr=
+storePathRootDir=$RUN/store
+embeddedNamesrvPort=0
+embeddedBrokerPort=0
+offsetCommitIntervalMsConfig=500
+CONF
+"$BIN" standalone "$RUN/worker.conf" >"$RUN/worker.out" 2>"$RUN/worker.err" &
+WORKER_PID=$!
+ready=""
+for _ in $(seq 1 300); do
+  ready=$(grep -m1 '^worker ready: ' "$RUN/worker.out" || true)
+  [ -n "$ready" ] && break
+  kill -0 "$WORKER_PID" 2>/dev/null || { echo "FAIL: the worker exited before it was ready"; exit 1; }
+  sleep 0.1
+done
+[ -n "$ready" ] || { echo "FAIL: no ready line from the worker within 30 s"; exit 1; }
+URL=$(sed -n 's/^worker ready: rest=\(http[^ ]*\) .*$/\1/p' <<<"$ready")
+[ -n "$URL" ] || { echo "FAIL: cannot parse the ready line: $ready"; exit 1; }
+log "$ready"
+
+# A file source feeding a topic and a file sink draining it, with lines appended meanwhile so
+# the throughput chart has something to show.
+IN="$RUN/in.txt"
+seq 1 2000 | sed 's/^/line /' >"$IN"
+(i=0; while sleep 0.2; do i=$((i + 1)); seq 1 50 | sed "s/^/more $i /" >>"$IN"; done) &
+FEED_PID=$!
+create() { # create NAME JSON_CONFIG
+  local code
+  code=$(curl -s -o "$RUN/create.out" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    "$URL/connectors" -d "{\"name\":\"$1\",\"config\":$2}")
+  [ "$code" = 201 ] || { echo "FAIL: creating $1 answered $code: $(cat "$RUN/create.out")"; exit 1; }
+}
+create file-source "{\"connector.class\":\"FileSourceConnector\",\"filename\":\"$IN\",\"connect.topicname\":\"dashboard-lines\",\"max.tasks\":\"1\"}"
+create file-sink "{\"connector.class\":\"FileSinkConnector\",\"filename\":\"$RUN/out.txt\",\"connect.topicnames\":\"dashboard-lines\",\"max.tasks\":\"1\"}"
+
+SHOTS=""
+if [ -n "${DASHBOARD_SCREENSHOTS:-}" ]; then
+  mkdir -p "$DASHBOARD_SCREENSHOTS"
+  SHOTS=$(cd "$DASHBOARD_SCREENSHOTS" && pwd)
+fi
+cd "$WORK"
+log "browser test against $URL"
+timeout -k 5 "$TEST_TIMEOUT" node test.js --url "$URL" --chromium "$CHROMIUM" --dir "$RUN" \
+  ${SHOTS:+--screenshots "$SHOTS"} ||
+  { rc=$?; echo "FAIL: test.js exited with $rc (124 = timed out after $TEST_TIMEOUT s)"; exit 1; }
+stop_worker || { echo "FAIL: the worker did not shut down cleanly on SIGTERM"; exit 1; }
+log "PASS"
