@@ -73,7 +73,7 @@ if(RMQC_BUILD_TESTS)
                    ${CMAKE_BINARY_DIR} $<TARGET_FILE:rmq-connect>)
   # RESOURCE_LOCK dpkg: never at the same time as another test that runs apt-get or dpkg (dpkg's
   # lock makes the second one fail at once); tests that install packages declare it too.
-  set_tests_properties(package_install PROPERTIES LABELS "integration" TIMEOUT 180
+  set_tests_properties(package_install PROPERTIES LABELS "integration" TIMEOUT 300
                        SKIP_RETURN_CODE 77 RESOURCE_LOCK dpkg)
   # The Dockerfile: instructions, stages, COPY sources and ports checked without a docker engine.
   add_test(NAME dockerfile_check
