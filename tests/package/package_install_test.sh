@@ -4,7 +4,7 @@
 #   2. its metadata: Depends from dpkg-shlibdeps, file list, conffiles, maintainer scripts;
 #   3. `dpkg -i` on this machine (root, or passwordless sudo; exit 77 = skipped otherwise): the
 #      postinst created the system user and the state directory, the configs are root:rmq-connect
-#      0640, the systemd units verify (systemd-analyze, no systemd PID 1 needed) and carry the
+#      0640 through dpkg stat overrides, the systemd units verify (systemd-analyze, no systemd PID 1 needed) and carry the
 #      hardening keys;
 #   4. the installed binary runs as the rmq-connect user with the installed config (only its ports
 #      edited, as an operator would, so it cannot collide with other tests), with the unit's
@@ -54,6 +54,9 @@ cleanup() {
   if dpkg-query -W -f='${Status}' rmq-connect 2>/dev/null | grep -qv "not-installed"; then
     "${SUDO[@]}" dpkg --purge rmq-connect >/dev/null 2>&1
   fi
+  for f in $(dpkg-statoverride --list 2>/dev/null | awk '$4 ~ "^/etc/rmq-connect/" {print $4}'); do
+    "${SUDO[@]}" dpkg-statoverride --remove "$f" >/dev/null 2>&1
+  done
   if [ "$user_existed" = 0 ] && getent passwd rmq-connect >/dev/null; then
     "${SUDO[@]}" userdel rmq-connect >/dev/null 2>&1
   fi
@@ -110,8 +113,12 @@ uid=$(id -u rmq-connect 2>/dev/null) || die "postinst did not create the user rm
   bad "home/shell: $(getent passwd rmq-connect)"
 [ "$(stat -c '%U:%G %a' /var/lib/rmq-connect)" = "rmq-connect:rmq-connect 750" ] ||
   bad "state directory: $(stat -c '%U:%G %a' /var/lib/rmq-connect 2>&1)"
-[ "$(stat -c '%U:%G %a' /etc/rmq-connect/standalone.properties)" = "root:rmq-connect 640" ] ||
-  bad "config: $(stat -c '%U:%G %a' /etc/rmq-connect/standalone.properties)"
+for f in standalone.properties distributed.properties broker.env; do
+  [ "$(stat -c '%U:%G %a' /etc/rmq-connect/$f)" = "root:rmq-connect 640" ] ||
+    bad "config $f: $(stat -c '%U:%G %a' /etc/rmq-connect/$f)"
+  [ "$(dpkg-statoverride --list /etc/rmq-connect/$f)" = "root rmq-connect 640 /etc/rmq-connect/$f" ] ||
+    bad "no stat override for $f (upgrades would reset its mode)"
+done
 [ "$(/usr/bin/rmq-connect version)" = "$("$bin" version)" ] || bad "installed binary's version"
 ok "dpkg -i: user $uid, /var/lib/rmq-connect, configs root:rmq-connect 0640"
 
@@ -220,6 +227,8 @@ ok "SIGTERM: exit $rc"
 # 5. Reinstall (an upgrade's path through the maintainer scripts), remove, purge.
 "${SUDO[@]}" dpkg -i "$deb" >"$tmp/dpkg-i2.log" 2>&1 || { cat "$tmp/dpkg-i2.log"; bad "second dpkg -i"; }
 grep -qx "httpPort=0" "$conf" || bad "reinstall replaced the edited conffile"
+[ "$(stat -c '%U:%G %a' /etc/rmq-connect/broker.env)" = "root:rmq-connect 640" ] ||
+  bad "reinstall changed a config's mode: $(stat -c '%U:%G %a' /etc/rmq-connect/broker.env)"
 [ -s "$demo/output.txt" ] || bad "reinstall lost the state"
 ok "reinstall keeps the edited conffile and the state"
 "${SUDO[@]}" dpkg -r rmq-connect >"$tmp/dpkg-r.log" 2>&1 || { cat "$tmp/dpkg-r.log"; bad "dpkg -r"; }
@@ -232,6 +241,7 @@ ok "dpkg -r: binary gone, configs, state and user kept"
 [ ! -e /var/lib/rmq-connect ] || bad "purge left /var/lib/rmq-connect"
 getent passwd rmq-connect >/dev/null && bad "purge left the user rmq-connect"
 getent group rmq-connect >/dev/null && bad "purge left the group rmq-connect"
+dpkg-statoverride --list | grep -q /etc/rmq-connect/ && bad "purge left stat overrides"
 dpkg-query -W -f='${Status}' rmq-connect 2>/dev/null | grep -q "ok installed" && bad "still installed"
 ok "dpkg --purge: configs, state, user and group gone"
 exit $fail
