@@ -13,7 +13,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kRedacted = "******";
+constexpr std::size_t kMinSecretSize = 3;
 
 std::string canonical_path(const std::string& path) {
   std::error_code ec;
@@ -146,7 +146,27 @@ Result<std::string> ConfigProviders::lookup(std::string_view provider, std::stri
                "unknown config provider '" + std::string(provider) + "' (env, file, dir)");
 }
 
-Result<KeyValue> ConfigProviders::resolve(const KeyValue& config) const {
+void SecretScrubber::add(std::string value, std::string reference) {
+  if (value.size() < kMinSecretSize || value == reference) return;
+  for (const auto& [v, r] : secrets_) {
+    if (v == value) return;
+  }
+  auto at = std::find_if(secrets_.begin(), secrets_.end(),
+                         [&](const auto& s) { return s.first.size() < value.size(); });
+  secrets_.emplace(at, std::move(value), std::move(reference));
+}
+
+std::string SecretScrubber::scrub(std::string text) const {
+  for (const auto& [value, reference] : secrets_) {
+    for (std::size_t pos = text.find(value); pos != std::string::npos;
+         pos = text.find(value, pos + reference.size())) {
+      text.replace(pos, value.size(), reference);
+    }
+  }
+  return text;
+}
+
+Result<KeyValue> ConfigProviders::resolve(const KeyValue& config, SecretScrubber* secrets) const {
   if (!enabled()) return config;
   KeyValue out = config;
   for (const auto& [k, value] : config) {
@@ -182,6 +202,7 @@ Result<KeyValue> ConfigProviders::resolve(const KeyValue& config) const {
                                                     value.substr(at, ref->end - at) + ": " +
                                                     v.error().message());
       }
+      if (secrets) secrets->add(*v, value.substr(at, ref->end - at));
       resolved += *v;
       changed = true;
       pos = ref->end;
@@ -207,21 +228,6 @@ KeyValue ConfigProviders::unresolve(KeyValue task_config, const KeyValue& raw,
     if (auto it = back.find(v); it != back.end()) task_config.put(k, it->second);
   }
   return task_config;
-}
-
-std::string ConfigProviders::scrub(std::string text, const KeyValue& raw,
-                                   const KeyValue& resolved) const {
-  if (!enabled()) return text;
-  for (const auto& [k, v] : raw) {
-    if (!references(v)) continue;
-    const std::string* r = resolved.find(k);
-    if (!r || r->size() < 3 || *r == v) continue;
-    for (std::size_t pos = text.find(*r); pos != std::string::npos;
-         pos = text.find(*r, pos + kRedacted.size())) {
-      text.replace(pos, r->size(), kRedacted);
-    }
-  }
-  return text;
 }
 
 }  // namespace rmqc::runtime

@@ -7,9 +7,25 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace rmqc::runtime {
+
+// The values ${...} references of one connector resolved to, each with its reference: what must
+// never show in a status trace, a log line or a REST error. scrub() puts the reference back in
+// place of every occurrence of a value ("cannot open /data/${file:/etc/app.properties:dir}/x"),
+// longest value first. Values shorter than 3 characters are not hidden (they would mangle every
+// trace and hide nothing). Thread-safe once built (immutable).
+class SecretScrubber {
+ public:
+  void add(std::string value, std::string reference);
+  bool empty() const { return secrets_.empty(); }
+  std::string scrub(std::string text) const;
+
+ private:
+  std::vector<std::pair<std::string, std::string>> secrets_;  // value, reference; longest first
+};
 
 // Kafka-Connect-style config providers: a connector config value may reference
 // ${env:VAR}, ${file:/path/file.properties:key} or ${dir:/path:file}. References are resolved
@@ -27,15 +43,14 @@ class ConfigProviders {
   bool references(std::string_view value) const;
   // The config with every reference replaced. Errors (kInvalidConfig) name the key and the
   // reference, never a resolved value: an unknown or disabled provider, a variable or path
-  // outside the allow-list, a missing variable, file or key.
-  Result<KeyValue> resolve(const KeyValue& config) const;
+  // outside the allow-list, a missing variable, file or key. Each value a reference resolved to
+  // is added to `secrets` when given.
+  Result<KeyValue> resolve(const KeyValue& config, SecretScrubber* secrets = nullptr) const;
   // Task configs a connector derived from the resolved config get the references back: a value
   // equal to a value some reference of `raw` resolved to becomes that reference again, so a
   // stored or shown task config never holds the secret. (A connector that transforms a secret
   // before putting it into a task config is not covered, as in Kafka Connect.)
   KeyValue unresolve(KeyValue task_config, const KeyValue& raw, const KeyValue& resolved) const;
-  // Replaces every resolved value of `raw`'s references in `text` by "******" (error traces).
-  std::string scrub(std::string text, const KeyValue& raw, const KeyValue& resolved) const;
 
  private:
   Result<std::string> lookup(std::string_view provider, std::string_view path,

@@ -5,6 +5,7 @@
 #include "base/logging.h"
 #include "base/thread_name.h"
 #include "converters/converter_factory.h"
+#include "runtime/direct_task.h"
 #include "runtime/errors/error_handler.h"
 #include "transforms/transform_chain.h"
 
@@ -109,7 +110,17 @@ const ConfigDef& runtime_connector_def() {
             "CONSUME_FROM_FIRST_OFFSET.",
             validators::one_of({"CONSUME_FROM_LAST_OFFSET", "CONSUME_FROM_FIRST_OFFSET"}, false))
         .define("transforms", T::kList, "", I::kMedium,
-                "Aliases of the transforms to apply, in order (see docs/transforms.md).");
+                "Aliases of the transforms to apply, in order (see docs/transforms.md).")
+        .define(std::string(kDirectEnableKey), T::kBoolean, "false", I::kMedium,
+                "Run each task as a source task writing straight into a sink task, with no "
+                "broker in between (source.task.class, sink.task.class; "
+                "docs/connector-sdk.md#direct-tasks).")
+        .define(std::string(kSourceTaskClassKey), T::kString, "", I::kMedium,
+                "Direct connectors: the source task (its class name, simple name, or its "
+                "connector's class name or alias).")
+        .define(std::string(kSinkTaskClassKey), T::kString, "", I::kMedium,
+                "Direct connectors: the sink task (its class name, simple name, or its "
+                "connector's class name or alias).");
     d.merge(error_config_def());
     return d;
   }();
@@ -124,6 +135,8 @@ LocalWorker::~LocalWorker() {
 }
 
 ConnectorType LocalWorker::type_of(const KeyValue& config) const {
+  // A direct connector keeps source positions, whatever connector.class splits its work.
+  if (direct_enabled(config)) return ConnectorType::kSource;
   const auto* entry = options_.registry->find(config.get_string("connector.class"));
   return entry && entry->kind == PluginKind::kSinkConnector ? ConnectorType::kSink
                                                             : ConnectorType::kSource;
@@ -171,8 +184,17 @@ Result<ValidationResult> LocalWorker::validate(const KeyValue& config) const {
   if (!v.plugin.empty() && !connector) {
     add_error("connector.class", "no connector plugin named '" + v.plugin + "'");
   }
+  const bool direct = direct_enabled(config);
+  if (direct) {
+    for (auto [key, kind] : {std::pair{kSourceTaskClassKey, PluginKind::kSourceConnector},
+                             std::pair{kSinkTaskClassKey, PluginKind::kSinkConnector}}) {
+      if (auto f = find_task_factory(*options_.registry, config.get_string(key), kind); !f.ok()) {
+        add_error(key, f.error().message());
+      }
+    }
+  }
   bool sink = connector && dynamic_cast<SinkConnector*>(connector.get()) != nullptr;
-  if (sink && split_list(config.get_string("connect.topicnames")).empty()) {
+  if (sink && !direct && split_list(config.get_string("connect.topicnames")).empty()) {
     add_error("connect.topicnames", "a sink connector needs connect.topicnames");
   }
   for (bool is_key : {true, false}) {
@@ -262,7 +284,8 @@ Result<ValidationResult> LocalWorker::validate_for_plugin(std::string_view plugi
 Result<void> LocalWorker::start_connector(const std::string& name, const KeyValue& config,
                                           ConnectorCallbacks callbacks) {
   // The plugin gets the config with its ${...} references resolved; the instance keeps both.
-  auto resolved = providers_.resolve(config);
+  auto secrets = std::make_shared<SecretScrubber>();
+  auto resolved = providers_.resolve(config, secrets.get());
   if (!resolved.ok()) {
     std::lock_guard lock(mutex_);
     auto& slot = connectors_[name];
@@ -289,6 +312,7 @@ Result<void> LocalWorker::start_connector(const std::string& name, const KeyValu
     slot = ConnectorInstance{};
     slot.config = config;
     slot.resolved = *resolved;
+    slot.secrets = secrets;
     slot.connector = connector;
     slot.context = context;
     slot.status.state = RunState::kRunning;
@@ -301,7 +325,7 @@ Result<void> LocalWorker::start_connector(const std::string& name, const KeyValu
       options_.config.max_start_timeout, "connector start()");
   if (!started.ok()) {
     // A plugin's message may quote a resolved secret.
-    std::string trace = providers_.scrub(started.error().message(), config, *resolved);
+    std::string trace = secrets->scrub(started.error().message());
     fail_connector(name, trace);
     return Error(started.error().code(), std::move(trace));
   }
@@ -336,6 +360,8 @@ std::optional<LocalWorker::ConnectorStatus> LocalWorker::connector_status(
 void LocalWorker::fail_connector(const std::string& name, std::string trace) {
   std::lock_guard lock(mutex_);
   if (auto it = connectors_.find(name); it != connectors_.end()) {
+    // raise_error() and task_configs() messages may quote a resolved secret.
+    if (it->second.secrets) trace = it->second.secrets->scrub(std::move(trace));
     it->second.status = {RunState::kFailed, std::move(trace)};
   }
 }
@@ -354,10 +380,8 @@ Result<std::vector<KeyValue>> LocalWorker::task_configs(const std::string& name,
       return Error(ErrorCode::kInvalidArgument, "connector " + name + " failed");
     }
     connector = it->second.connector;
-    if (providers_.enabled()) {
-      raw = it->second.config;
-      resolved = it->second.resolved;
-    }
+    raw = it->second.config;
+    if (providers_.enabled()) resolved = it->second.resolved;
   }
   auto configs = std::make_shared<std::vector<KeyValue>>();
   auto asked = call_plugin(
@@ -377,6 +401,7 @@ Result<std::vector<KeyValue>> LocalWorker::task_configs(const std::string& name,
     (*configs)[i].put("task.id", static_cast<std::int64_t>(i));
     (*configs)[i].put("task.class", connector->task_class());
     (*configs)[i].put("connector.name", name);
+    if (direct_enabled(raw)) stamp_direct_task_config((*configs)[i], raw);
   }
   return std::move(*configs);
 }
@@ -385,11 +410,12 @@ Result<std::shared_ptr<WorkerTask>> LocalWorker::make_task(const TaskId& id,
                                                            const KeyValue& raw_connector_config,
                                                            const KeyValue& raw_task_config) {
   // The task (and its converters and transforms) get the configs with ${...} resolved.
-  auto resolved_connector = providers_.resolve(raw_connector_config);
+  auto secrets = std::make_shared<SecretScrubber>();
+  auto resolved_connector = providers_.resolve(raw_connector_config, secrets.get());
   if (!resolved_connector.ok()) {
     return std::move(resolved_connector).error().with_context("config provider");
   }
-  auto resolved_task = providers_.resolve(raw_task_config);
+  auto resolved_task = providers_.resolve(raw_task_config, secrets.get());
   if (!resolved_task.ok()) {
     return std::move(resolved_task).error().with_context("config provider");
   }
@@ -401,8 +427,33 @@ Result<std::shared_ptr<WorkerTask>> LocalWorker::make_task(const TaskId& id,
   setup.worker_id = options_.config.worker_id;
   setup.connector_config = connector_config;
   setup.task_config = task_config;
+  if (!secrets->empty()) setup.secrets = secrets;
   std::shared_ptr<Connector> factory;
-  {
+  // A direct task (task.type=DIRECT): its source and sink tasks come from the connectors that
+  // create them, each started with its side's config.
+  std::unique_ptr<SinkTask> direct_sink;
+  KeyValue direct_sink_config;
+  if (is_direct_task(task_config)) {
+    RMQC_ASSIGN_OR_RETURN(
+        factory, find_task_factory(*options_.registry, task_config.get_string(kSourceTaskClassKey),
+                                   PluginKind::kSourceConnector));
+    RMQC_ASSIGN_OR_RETURN(
+        auto sink_factory,
+        find_task_factory(*options_.registry, task_config.get_string(kSinkTaskClassKey),
+                          PluginKind::kSinkConnector));
+    try {
+      std::unique_ptr<Task> t = sink_factory->create_task();
+      direct_sink.reset(dynamic_cast<SinkTask*>(t.get()));
+      if (direct_sink) (void)t.release();
+    } catch (...) {
+      return Error(ErrorCode::kInternal,
+                   "create_task() failed: " + exception_text(std::current_exception()));
+    }
+    if (!direct_sink) return Error(ErrorCode::kInternal, "the sink connector created no sink task");
+    direct_sink_config = direct_side_config(task_config, kDirectSinkPrefix);
+    setup.task_config = direct_side_config(task_config, kDirectSourcePrefix);
+  }
+  if (!factory) {
     std::lock_guard lock(mutex_);
     if (auto it = connectors_.find(id.connector); it != connectors_.end()) {
       factory = it->second.connector;
@@ -438,7 +489,13 @@ Result<std::shared_ptr<WorkerTask>> LocalWorker::make_task(const TaskId& id,
   setup.client = worker_client_config(options_.config, options_.namesrv_addr);
   setup.client.request_timeout = timeout;
   std::shared_ptr<WorkerTask> task;
-  if (type_of(connector_config) == ConnectorType::kSink) {
+  if (direct_sink) {
+    if (!dynamic_cast<SourceTask*>(setup.task.get())) {
+      return Error(ErrorCode::kInternal, "the source connector created no source task");
+    }
+    task = std::make_shared<WorkerDirectTask>(std::move(setup), std::move(direct_sink),
+                                              std::move(direct_sink_config));
+  } else if (type_of(connector_config) == ConnectorType::kSink) {
     task = std::make_shared<WorkerSinkTask>(std::move(setup));
   } else {
     task = std::make_shared<WorkerSourceTask>(std::move(setup));
@@ -448,7 +505,16 @@ Result<std::shared_ptr<WorkerTask>> LocalWorker::make_task(const TaskId& id,
 
 Result<void> LocalWorker::start_task(const TaskId& id, const KeyValue& connector_config,
                                      const KeyValue& task_config, bool paused) {
-  RMQC_ASSIGN_OR_RETURN(auto task, make_task(id, connector_config, task_config));
+  auto made = make_task(id, connector_config, task_config);
+  if (!made.ok()) {
+    // The message (a converter's or transform's complaint) may quote a resolved value.
+    SecretScrubber secrets;
+    (void)providers_.resolve(connector_config, &secrets);
+    (void)providers_.resolve(task_config, &secrets);
+    return Error(made.error().code(), secrets.scrub(made.error().message()),
+                 made.error().is_retriable(), made.error().is_fatal());
+  }
+  std::shared_ptr<WorkerTask> task = std::move(made).value();
   if (paused) task->set_paused(true);
   std::shared_ptr<WorkerTask> old;
   {

@@ -144,9 +144,10 @@ class LocalWorker {
  private:
   struct ConnectorInstance {
     KeyValue config;
-    KeyValue resolved;                          // config with its ${...} resolved (plugin's)
-    std::shared_ptr<Connector> connector;       // shared: a hung stop() keeps it alive
-    std::shared_ptr<ConnectorContext> context;  // handed to the connector; lives as long
+    KeyValue resolved;                              // config with its ${...} resolved (plugin's)
+    std::shared_ptr<const SecretScrubber> secrets;  // what resolved holds that config does not
+    std::shared_ptr<Connector> connector;           // shared: a hung stop() keeps it alive
+    std::shared_ptr<ConnectorContext> context;      // handed to the connector; lives as long
     ConnectorStatus status;
   };
 

@@ -184,7 +184,8 @@ void WorkerTask::set_state(RunState state, std::optional<std::string> trace) {
   retry_reason_.clear();
 }
 
-void WorkerTask::note_retrying(RetryCall call, const std::string& reason) {
+void WorkerTask::note_retrying(RetryCall call, const std::string& raw_reason) {
+  const std::string reason = setup_.secrets ? setup_.secrets->scrub(raw_reason) : raw_reason;
   std::lock_guard lock(state_mutex_);
   if (state_.state != RunState::kRunning) return;
   if (retrying_.load() == 0) {
@@ -212,7 +213,9 @@ void WorkerTask::end_retrying() {
   if (state_.state == RunState::kRunning) state_.trace.reset();
 }
 
-void WorkerTask::fail(const std::string& trace) {
+void WorkerTask::fail(const std::string& raw_trace) {
+  // A plugin's message may quote a resolved ${...} value: hidden before it is logged or stored.
+  const std::string trace = setup_.secrets ? setup_.secrets->scrub(raw_trace) : raw_trace;
   logger("worker")->error("task {}-{} failed: {}", setup_.connector, setup_.task_id, trace);
   set_state(RunState::kFailed, trace);
 }

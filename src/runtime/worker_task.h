@@ -6,6 +6,7 @@
 
 #include "rocketmq/client/lite_pull_consumer.h"
 #include "rocketmq/client/producer.h"
+#include "runtime/config_providers.h"
 #include "runtime/connect_controller.h"
 #include "runtime/errors/error_handler.h"
 #include "runtime/storage/position_store.h"
@@ -55,6 +56,9 @@ struct TaskSetup {
   // Builds a sink task's fetcher from the consumer configuration it derives from `client` and
   // the connector's config; empty: a lite pull consumer (RocketMqRecordFetcher::start).
   FetcherFactory fetcher_factory;
+  // The values the configs' ${...} references resolved to: hidden in the task's status trace and
+  // in what the worker logs about it (null: none).
+  std::shared_ptr<const SecretScrubber> secrets;
   bool metrics_enabled = true;  // metrics.enabled: false makes the per-batch metric updates no-ops
 };
 

@@ -92,15 +92,30 @@ TEST_F(ConfigProvidersTest, ErrorsNameTheReferenceNeverAValue) {
 
 TEST_F(ConfigProvidersTest, UnresolveAndScrub) {
   ConfigProviders p(config_);
-  KeyValue raw{{"password", "${env:RMQC_TEST_SECRET_A}"}, {"host", "h"}};
-  auto resolved = p.resolve(raw);
+  KeyValue raw{{"password", "${env:RMQC_TEST_SECRET_A}"},
+               {"host", "h"},
+               {"url", "db://u:${file:" + secrets() + "/db.properties:db.password}@h/x"},
+               {"short", "${file:" + secrets() + "/db.properties:user}x"}};
+  SecretScrubber scrubber;
+  auto resolved = p.resolve(raw, &scrubber);
   ASSERT_TRUE(resolved.ok());
   KeyValue task{{"password", "env-secret"}, {"renamed.secret", "env-secret"}, {"host", "h"}};
   KeyValue back = p.unresolve(task, raw, *resolved);
   EXPECT_EQ(back.get_string("password"), "${env:RMQC_TEST_SECRET_A}");
   EXPECT_EQ(back.get_string("renamed.secret"), "${env:RMQC_TEST_SECRET_A}");
   EXPECT_EQ(back.get_string("host"), "h");
-  EXPECT_EQ(p.scrub("login failed for env-secret!", raw, *resolved), "login failed for ******!");
+  // Each reference's own value is hidden, also where it appears without the rest of its key's
+  // value, and the reference takes its place.
+  EXPECT_EQ(scrubber.scrub("login failed for env-secret! env-secret"),
+            "login failed for ${env:RMQC_TEST_SECRET_A}! ${env:RMQC_TEST_SECRET_A}");
+  EXPECT_EQ(scrubber.scrub("bad password pw-from-file"),
+            "bad password ${file:" + secrets() + "/db.properties:db.password}");
+  EXPECT_EQ(scrubber.scrub("user app"), "user ${file:" + secrets() + "/db.properties:user}");
+  EXPECT_EQ(scrubber.scrub("nothing here"), "nothing here");
+  SecretScrubber none;
+  EXPECT_TRUE(none.empty());
+  none.add("ab", "${env:X}");  // too short to hide
+  EXPECT_TRUE(none.empty());
 }
 
 }  // namespace
