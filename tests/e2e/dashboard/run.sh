@@ -110,7 +110,7 @@ URL=$(sed -n 's/^worker ready: rest=\(http[^ ]*\) .*$/\1/p' <<<"$ready")
 [ -n "$URL" ] || { echo "FAIL: cannot parse the ready line: $ready"; exit 1; }
 log "$ready"
 
-# A file source feeding a topic and a file sink draining it, with lines appended meanwhile so
+# A file source feeding a topic and a file sink draining it (and a sink that fails), with lines appended meanwhile so
 # the throughput chart has something to show.
 IN="$RUN/in.txt"
 seq 1 2000 | sed 's/^/line /' >"$IN"
@@ -124,6 +124,8 @@ create() { # create NAME JSON_CONFIG
 }
 create file-source "{\"connector.class\":\"FileSourceConnector\",\"filename\":\"$IN\",\"connect.topicname\":\"dashboard-lines\",\"max.tasks\":\"1\"}"
 create file-sink "{\"connector.class\":\"FileSinkConnector\",\"filename\":\"$RUN/out.txt\",\"connect.topicnames\":\"dashboard-lines\",\"max.tasks\":\"1\"}"
+# A sink whose file cannot be created: its task fails, with a trace for the page to show.
+create broken-sink "{\"connector.class\":\"FileSinkConnector\",\"filename\":\"$RUN/no/such/dir/out.txt\",\"connect.topicnames\":\"dashboard-lines\",\"max.tasks\":\"1\"}"
 
 SHOTS=""
 if [ -n "${DASHBOARD_SCREENSHOTS:-}" ]; then

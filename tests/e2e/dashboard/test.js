@@ -1,9 +1,9 @@
 // The web dashboard (/ui) of a live `rmq-connect standalone` in headless Debian chromium, driven
-// by playwright-core. run.sh starts the worker with two connectors (file-source, file-sink) and
+// by playwright-core. run.sh starts the worker with three connectors (file-source, file-sink, broken-sink) and
 // passes its REST address.
 //
-// Checks: the page loads and lists the worker, the connectors and their tasks RUNNING and the
-// plugins; the throughput chart shows records moving (rates from two /metrics scrapes); pause and
+// Checks: the page loads and lists the worker, the connectors and their tasks RUNNING (a failed
+// one FAILED, its trace expandable) and the plugins; the throughput chart shows records moving (rates from two /metrics scrapes); pause and
 // resume from the page reach the worker (its REST status says PAUSED, then RUNNING); restart with
 // tasks; the editor validates live (an error for a bad config), creates a connector, edits it
 // (key/value form), and the connector is deleted from the page. Throughout: no console error, no
@@ -115,6 +115,15 @@ async function main() {
       await row(name).locator('.connector-state [data-state="RUNNING"]').waitFor();
     }
     log('both connectors and their tasks listed RUNNING');
+    // A failed task: FAILED, with its trace behind a click.
+    await taskState('broken-sink', 'FAILED').waitFor();
+    const trace = page.locator('tr.task[data-connector="broken-sink"][data-task="0"] details.trace');
+    if (await trace.locator('pre').isVisible()) fail('the trace is shown before it is opened');
+    await trace.locator('summary').click();
+    await trace.locator('pre').waitFor({ state: 'visible' });
+    const traceText = await trace.locator('pre').textContent();
+    if (!/no\/such\/dir/.test(traceText)) fail(`the trace does not name the file: ${traceText}`);
+    log(`failed task listed FAILED, trace opened: ${traceText.split('\n')[0].slice(0, 100)}`);
     await page.locator('#workers tr[data-worker="dashboard-worker"]').waitFor();
     const workerText = await page.locator('#worker-info').textContent();
     if (!/dashboard-worker/.test(workerText) || !/standalone/.test(workerText)) fail(`worker info: ${workerText}`);
