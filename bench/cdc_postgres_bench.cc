@@ -8,8 +8,13 @@
 //              p50 / p99 over --latency-samples inserts.
 // The task runs in-process with a fake context; every record is acknowledged (commit(record)) and
 // positions committed (commit()) as the worker would, without a broker or converter.
+// --broker runs the task through the worker's source path into the embedded broker instead, as
+// rmqc_bench_cdc_broker does for MySQL (WorkerSourceTask, JsonConverter, per-queue batches, the
+// worker's producer, positions in a store; --schemas for schemas.enable=true): rates and latency
+// to the broker's acknowledgment, CPU per row of this process and of the walsender.
 //
 //   rmqc_bench_cdc_postgres [--snapshot-rows N] [--stream-rows M] [--latency-samples K]
+//                           [--broker [--schemas]]
 
 #include "rmqc/api/record.h"
 
@@ -74,13 +79,105 @@ void insert_range(PGconn* conn, long long from, long long to) {
   PQclear(r);
 }
 
-int run(int argc, char** argv) {
-  long long snapshot_rows = 200'000, stream_rows = 300'000, samples = 1000;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--snapshot-rows")) snapshot_rows = std::atoll(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--stream-rows")) stream_rows = std::atoll(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--latency-samples")) samples = std::atoll(argv[i + 1]);
+// CPU of this process per thread group over a phase, per row.
+void print_cpu(const char* phase, const std::map<long, ThreadCpu>& before, long long rows,
+               double walsender) {
+  const auto groups = cpu_by_name(before, thread_cpu(::getpid()));
+  double total = 0;
+  for (const auto& [name, s] : groups) total += s;
+  std::printf("  CPU %-9s this process %.2f s (%.2f us/row)", phase, total,
+              1e6 * total / static_cast<double>(rows));
+  if (walsender >= 0) {
+    std::printf(", walsender %.2f s (%.2f us/row)", walsender,
+                1e6 * walsender / static_cast<double>(rows));
   }
+  std::printf(":");
+  for (const auto& [name, s] : groups) {
+    if (s >= 0.01) std::printf(" %s %.2f", name.c_str(), s);
+  }
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+double walsender_cpu(PGconn* conn) {
+  PGresult* ws = PQexec(conn, "SELECT pid FROM pg_stat_replication LIMIT 1");
+  double cpu = 0;
+  if (PQntuples(ws) == 1) cpu = process_cpu(std::atol(PQgetvalue(ws, 0, 0)));
+  PQclear(ws);
+  return cpu;
+}
+
+// --broker: the same phases through WorkerSourceTask into the embedded broker.
+int run_into_broker(PGconn* conn, const KeyValue& cfg, long long snapshot_rows,
+                    long long stream_rows, long long samples, bool schemas) {
+  using namespace std::chrono_literals;
+  auto pipe = WorkerPipeline::start("rmqc_cdc_postgres_bench", schemas);
+  if (!pipe) return 1;
+  if (auto r = pipe->create_topic("bench_bench_rows", 8); !r.ok()) {
+    std::fprintf(stderr, "cannot create the topic: %s\n", r.error().to_string().c_str());
+    return 1;
+  }
+  std::printf(
+      "into the embedded broker: WorkerSourceTask, JsonConverter (schemas.enable=%s), "
+      "load average %.2f\n",
+      schemas ? "true" : "false", load_average());
+  auto& acks = pipe->acks();
+  auto wait = [&](long long target) -> std::optional<CdcClock::time_point> {
+    auto at = acks.wait_acked(target, 600s);
+    if (!at) std::fprintf(stderr, "timed out; task %s\n", pipe->task_state().c_str());
+    return at;
+  };
+  {
+    const auto before = thread_cpu(::getpid());
+    const auto t0 = CdcClock::now();
+    pipe->start_task(std::make_unique<pg::PostgresCdcTask>(), cfg);
+    const auto done = wait(snapshot_rows);
+    if (!done) return 1;
+    const double s = std::chrono::duration<double>(*done - t0).count();
+    std::printf("snapshot:  %lld rows stored in %.2f s = %.0f rows/s\n", snapshot_rows, s,
+                snapshot_rows / s);
+    print_cpu("snapshot", before, snapshot_rows, -1);
+    if (!pipe->stop_task()) return 1;
+  }
+  long long next = snapshot_rows + 1;
+  for (long long done = 0; done < stream_rows; done += 1000) {
+    insert_range(conn, next + done, next + done + std::min(1000LL, stream_rows - done) - 1);
+  }
+  next += stream_rows;
+  {
+    const auto before = thread_cpu(::getpid());
+    const auto t0 = CdcClock::now();
+    pipe->start_task(std::make_unique<pg::PostgresCdcTask>(), cfg);
+    const auto done = wait(snapshot_rows + stream_rows);
+    if (!done) return 1;
+    const double s = std::chrono::duration<double>(*done - t0).count();
+    std::printf("streaming: %lld events stored in %.2f s = %.0f events/s\n", stream_rows, s,
+                stream_rows / s);
+    // The walsender started with this task: its CPU so far is this phase's.
+    print_cpu("streaming", before, stream_rows, walsender_cpu(conn));
+  }
+  std::vector<double> lat;
+  for (long long i = 0; i < samples; ++i) {
+    const auto t0 = CdcClock::now();
+    insert_range(conn, next + i, next + i);
+    const auto done = wait(snapshot_rows + stream_rows + i + 1);
+    if (!done) return 1;
+    lat.push_back(std::chrono::duration<double, std::milli>(*done - t0).count());
+  }
+  std::sort(lat.begin(), lat.end());
+  std::printf(
+      "latency:   INSERT (autocommit) to stored in the broker p50 %.2f ms, p99 %.2f ms "
+      "(%lld samples)\n",
+      percentile(lat, 0.50), percentile(lat, 0.99), samples);
+  return pipe->stop_task() ? 0 : 1;
+}
+
+int run(int argc, char** argv) {
+  const long long snapshot_rows = arg(argc, argv, "--snapshot-rows", 200'000);
+  const long long stream_rows = arg(argc, argv, "--stream-rows", 300'000);
+  const long long samples = arg(argc, argv, "--latency-samples", 1000);
+  const bool broker = flag(argc, argv, "--broker");
+  set_log_level("warn");
   auto started = PostgresServer::start();
   if (!started.ok()) {
     std::fprintf(stderr, "PostgreSQL: %s\n", started.error().to_string().c_str());
@@ -108,6 +205,12 @@ int run(int argc, char** argv) {
   PQclear(size);
 
   const KeyValue cfg = config(server);
+  if (broker) {
+    const int rc = run_into_broker(conn, cfg, snapshot_rows, stream_rows, samples,
+                                   flag(argc, argv, "--schemas"));
+    PQfinish(conn);
+    return rc;
+  }
   std::optional<RecordOffset> offset;
   {
     testing::FakeSourceContext ctx;

@@ -276,22 +276,57 @@ std::string zoned_timestamp_utc(std::int64_t epoch_micros) {
   civil_from_days(days, year, month, day);
   const auto secs = rem / 1'000'000;
   auto frac = static_cast<int>(rem % 1'000'000);
-  char buf[48];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", year, month, day,
-                        static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60),
-                        static_cast<int>(secs % 60));
-  std::string out(buf, static_cast<std::size_t>(n));
+  if (year < 0 || year > 9999) {  // rare: printf's forms of out-of-range years
+    char buf[48];
+    int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", year, month, day,
+                          static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60),
+                          static_cast<int>(secs % 60));
+    std::string out(buf, static_cast<std::size_t>(n));
+    if (frac != 0) {
+      int digits = 6;
+      while (frac % 10 == 0) {
+        frac /= 10;
+        --digits;
+      }
+      n = std::snprintf(buf, sizeof buf, ".%0*d", digits, frac);
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    out += 'Z';
+    return out;
+  }
+  // yyyy-MM-ddTHH:mm:ss[.f{1,6}]Z written digit by digit (one per value of every row: no
+  // printf).
+  char buf[32];
+  char* p = buf;
+  auto put = [&p](unsigned v, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      p[i] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+    p += width;
+  };
+  put(static_cast<unsigned>(year), 4);
+  *p++ = '-';
+  put(month, 2);
+  *p++ = '-';
+  put(day, 2);
+  *p++ = 'T';
+  put(static_cast<unsigned>(secs / 3600), 2);
+  *p++ = ':';
+  put(static_cast<unsigned>(secs / 60 % 60), 2);
+  *p++ = ':';
+  put(static_cast<unsigned>(secs % 60), 2);
   if (frac != 0) {
     int digits = 6;
     while (frac % 10 == 0) {
       frac /= 10;
       --digits;
     }
-    n = std::snprintf(buf, sizeof buf, ".%0*d", digits, frac);
-    out.append(buf, static_cast<std::size_t>(n));
+    *p++ = '.';
+    put(static_cast<unsigned>(frac), digits);
   }
-  out += 'Z';
-  return out;
+  *p++ = 'Z';
+  return std::string(buf, static_cast<std::size_t>(p - buf));
 }
 
 }  // namespace rmqc::connectors::cdc

@@ -27,6 +27,8 @@ TEST(CdcTypes, ZonedTimestampIsIsoUtcWithTrimmedFraction) {
   EXPECT_EQ(zoned_timestamp_utc(0), "1970-01-01T00:00:00Z");
   EXPECT_EQ(zoned_timestamp_utc(1'700'000'000'123'450), "2023-11-14T22:13:20.12345Z");
   EXPECT_EQ(zoned_timestamp_utc(-1), "1969-12-31T23:59:59.999999Z");
+  EXPECT_EQ(zoned_timestamp_utc(1'704'067'200'050'000), "2024-01-01T00:00:00.05Z");
+  EXPECT_EQ(zoned_timestamp_utc(253'402'300'800'000'000), "10000-01-01T00:00:00Z");
   EXPECT_EQ(days_from_civil(1970, 1, 1), 0);
   EXPECT_EQ(days_from_civil(2000, 3, 1), 11017);
   EXPECT_EQ(days_from_civil(1969, 12, 31), -1);

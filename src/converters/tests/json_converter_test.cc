@@ -262,5 +262,27 @@ TEST(JsonConverterTest, EmptyInputIsNull) {
   EXPECT_TRUE(r->value.is_null());
 }
 
+// Strings are scanned eight bytes at a time for what needs escaping: a character to escape at
+// any position (inside a word, at its edges, in the tail), next to UTF-8, comes back unchanged.
+TEST(JsonConverterTest, EscapesAtEveryPositionRoundTrip) {
+  auto c = make(KeyValue{{"schemas.enable", "false"}});
+  const std::string specials[] = {"\"",   "\\",   "\n",  "\t", std::string(1, '\0'),
+                                  "\x01", "\x1f", "\x7f"};
+  for (const auto& special : specials) {
+    for (std::size_t len : {std::size_t{1}, std::size_t{7}, std::size_t{8}, std::size_t{9},
+                            std::size_t{17}, std::size_t{40}}) {
+      for (std::size_t at = 0; at < len; ++at) {
+        std::string s(len, 'a');
+        s.replace(at, 1, special);
+        s += "\xc3\xa9 end";  // UTF-8 passes through
+        std::string out;
+        ASSERT_TRUE(c->from_connect_data("t", nullptr, Value(s), out).ok());
+        EXPECT_EQ(json::parse(out).get<std::string>(), s) << "at " << at << " of " << len;
+        EXPECT_EQ(out.find_first_of(std::string("\n\t\x01\x1f\0", 5)), std::string::npos) << out;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace rmqc::converters
