@@ -1,11 +1,16 @@
 // Operating a real `rmq-connect standalone` (embedded broker, everything over TCP): the counters of
 // GET /metrics against what went through a file -> broker -> file pipeline, /health and /ready,
-// log levels changed at run time, and automatic restarts of a failed task (docs/operations.md).
+// log levels changed at run time, automatic restarts of a failed task, PATCH of a connector's
+// config, the loopback default bind, and /health of a distributed worker cut off from its broker
+// (docs/operations.md).
+#include "cluster_harness.h"
 #include "rocketmq/client/lite_pull_consumer.h"
 #include "worker_harness.h"
 
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <cstdio>
 #include <unistd.h>
 
 namespace rmqc::itest {
@@ -397,6 +402,126 @@ TEST(WorkerOperationsTest, DisabledAutoRestartLeavesTaskFailed) {
   EXPECT_EQ(w.post("/connectors/sink/tasks/0/restart").status, 204);
   EXPECT_TRUE(eventually([&] { return w.all_in("sink", "RUNNING"); })) << w.status("sink");
   EXPECT_EQ(w.stop(), 0);
+}
+
+// The local addresses (as /proc/net/tcp{,6} print them, "0100007F" for 127.0.0.1) of the TCP
+// sockets listening on `port`.
+std::vector<std::string> listening_addresses(std::uint16_t port) {
+  std::vector<std::string> out;
+  char want[8];
+  std::snprintf(want, sizeof(want), "%04X", port);
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    for (const auto& line : read_lines(table)) {
+      // "  sl  local_address rem_address   st ..."; st 0A is LISTEN.
+      char local[64];
+      char remote[64];
+      char state[8];
+      if (std::sscanf(line.c_str(), " %*s %63s %63s %7s", local, remote, state) != 3) continue;
+      const std::string addr = local;
+      const auto colon = addr.rfind(':');
+      if (colon == std::string::npos || std::string(state) != "0A") continue;
+      if (addr.substr(colon + 1) == want) out.push_back(addr.substr(0, colon));
+    }
+  }
+  return out;
+}
+
+// PATCH /connectors/{name}/config on a live worker: a JSON null deletes a key, the other keys
+// merge, and the tasks restart with the merged config (the sink writes to its new file). Also
+// the REST API's default bind: loopback only.
+TEST(WorkerOperationsTest, PatchConfigDeletesNullKeysAndRestartsTheTasks) {
+  TempDir dir("rmqc_ops_patch");
+  write_file(dir / "worker.conf", worker_conf(dir / "store"));  // no httpHost
+  WorkerProcess w;
+  ASSERT_TRUE(w.start(dir / "worker.conf", {}, dir / "worker.log")) << w.error();
+  EXPECT_NE(w.ready_line().find("rest=http://127.0.0.1:"), std::string::npos) << w.ready_line();
+  EXPECT_EQ(listening_addresses(w.port()), std::vector<std::string>{"0100007F"})
+      << "the REST port listens on 127.0.0.1 only";
+
+  const std::string in = dir / "in.txt";
+  const std::string first = dir / "first.txt";
+  const std::string second = dir / "second.txt";
+  write_file(in, lines(0, 5));
+  Json sink = file_sink(first, "patch-lines");
+  sink["custom.note"] = "to be deleted";
+  ASSERT_EQ(w.post("/connectors", connector("sink", sink).dump()).status, 201);
+  ASSERT_EQ(w.post("/connectors", connector("src", file_source(in, "patch-lines")).dump()).status,
+            201);
+  ASSERT_TRUE(eventually([&] { return count_lines(first) == 5; }, 60s)) << w.log_tail();
+
+  auto patched = http(w.port(), "PATCH", "/connectors/sink/config",
+                      Json{{"custom.note", nullptr}, {"filename", second}}.dump());
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_FALSE(patched.json()["config"].contains("custom.note")) << patched.body;
+  EXPECT_EQ(patched.json()["config"]["filename"], second);
+  EXPECT_EQ(patched.json()["config"]["connect.topicnames"], "patch-lines")
+      << "merged, not replaced";
+  Json info = w.get("/connectors/sink").json();
+  EXPECT_FALSE(info["config"].contains("custom.note")) << info;
+  EXPECT_EQ(info["config"]["filename"], second) << info;
+  Json tasks;
+  ASSERT_TRUE(eventually([&] {
+    tasks = w.get("/connectors/sink/tasks?format=kafka").json();
+    return tasks.is_array() && !tasks.empty() && tasks[0]["config"]["filename"] == second;
+  })) << tasks;
+  EXPECT_FALSE(tasks[0]["config"].contains("custom.note")) << tasks;
+  // PATCH answers 404 for an unknown connector and 400 for a body that is not an object.
+  EXPECT_EQ(http(w.port(), "PATCH", "/connectors/nope/config", R"({"a":"b"})").status, 404);
+  EXPECT_EQ(http(w.port(), "PATCH", "/connectors/sink/config", "[1]").status, 400);
+
+  // New lines go to the new file only.
+  ASSERT_TRUE(eventually([&] { return w.all_in("sink", "RUNNING"); })) << w.status("sink");
+  write_file(in, lines(5, 8), /*append=*/true);
+  ASSERT_TRUE(eventually(
+      [&] {
+        const std::string text = read_text(second);
+        return text.find("line-7\n") != std::string::npos;
+      },
+      60s))
+      << w.log_tail();
+  EXPECT_EQ(read_text(first).find("line-7"), std::string::npos) << read_text(first);
+  EXPECT_EQ(w.stop(), 0);
+}
+
+// /health of a `rmq-connect distributed` worker follows its contact with the broker: 200
+// healthy once it joined, 500 unhealthy (naming the cause) while the broker is frozen (SIGSTOP)
+// for longer than the contact window, 200 again once the broker answers; /ready follows.
+TEST(WorkerOperationsTest, DistributedHealthFollowsTheBrokerContact) {
+  TempDir dir("rmqc_ops_health");
+  BrokerChild broker;
+  ASSERT_TRUE(broker.start_broker(dir / "broker", dir / "broker.log")) << broker.error();
+  const std::string conf = dir / "w1.conf";
+  // membershipPollIntervalMs=1000: the contact window is its minimum, 5 s.
+  write_file(conf, "workerId=w1\nconnectClusterId=health-cluster\nhttpPort=0\nnamesrvAddr=" +
+                       broker.namesrv() + "\nstorePathRootDir=" + (dir / "store") +
+                       "\nmembershipPollIntervalMs=1000\nstatePersistInterval=1000\n"
+                       "maxStopTimeoutMills=10000\n");
+  WorkerChild w;
+  ASSERT_TRUE(w.start_worker(conf, dir / "w1.log")) << w.error();
+  HttpReply h;
+  ASSERT_TRUE(eventually([&] { return (h = w.get("/health")).status == 200; }, 30s))
+      << h.status << " " << h.body << w.log_tail();
+  EXPECT_EQ(h.json()["status"], "healthy");
+  EXPECT_EQ(w.get("/ready").status, 200);
+  EXPECT_GE(sample(w.get("/metrics").body, "rmqc_worker_rebalances_total"), 1);
+
+  broker.signal(SIGSTOP);
+  const bool cut_off = eventually([&] { return (h = w.get("/health")).status == 500; }, 30s);
+  const int ready_while_cut_off = w.get("/ready").status;
+  broker.signal(SIGCONT);
+  ASSERT_TRUE(cut_off) << h.status << " " << h.body << w.log_tail();
+  EXPECT_EQ(h.json()["status"], "unhealthy") << h.body;
+  EXPECT_NE(h.json()["message"].get<std::string>().find("cut off from the broker"),
+            std::string::npos)
+      << h.body;
+  EXPECT_EQ(ready_while_cut_off, 503);
+
+  ASSERT_TRUE(eventually([&] { return (h = w.get("/health")).status == 200; }, 30s))
+      << h.status << " " << h.body << w.log_tail();
+  EXPECT_EQ(h.json()["status"], "healthy");
+  EXPECT_EQ(w.get("/ready").status, 200);
+  EXPECT_EQ(w.stop(), 0);
+  EXPECT_EQ(broker.stop(), 0);
 }
 
 }  // namespace

@@ -76,7 +76,8 @@ TEST(WorkerSecurityTest, TlsAuthRolesAndAdminListener) {
                             ", bob:read:bob-pw\n"
                             "rest.auth.bearer.tokens=dash:read:dash-token\n"
                             "rest.auth.public.paths=/health,/metrics\n"
-                            "rest.admin.listener=127.0.0.1:0\n"));
+                            "rest.admin.listener=127.0.0.1:0\n"
+                            "rest.cors.allowed.origins=https://ops.example\n"));
   WorkerProcess w;
   const std::string log = dir / "worker.log";
   ASSERT_TRUE(w.start(conf, {}, log)) << w.error();
@@ -135,6 +136,23 @@ TEST(WorkerSecurityTest, TlsAuthRolesAndAdminListener) {
   ASSERT_TRUE(info);
   EXPECT_EQ(info->status, 200);
   EXPECT_EQ(Json::parse(info->body)["name"], "src");
+  // CORS as configured: a preflight from the allowed origin is answered without credentials,
+  // another origin's is refused, and a real request carries the header.
+  auto pre = main->Options("/connectors/src/pause", {{"Origin", "https://ops.example"},
+                                                     {"Access-Control-Request-Method", "PUT"}});
+  ASSERT_TRUE(pre);
+  EXPECT_EQ(pre->status, 204);
+  EXPECT_EQ(pre->get_header_value("Access-Control-Allow-Origin"), "https://ops.example");
+  auto evil = main->Options("/connectors/src/pause", {{"Origin", "https://evil.example"},
+                                                      {"Access-Control-Request-Method", "PUT"}});
+  ASSERT_TRUE(evil);
+  EXPECT_EQ(evil->status, 403);
+  EXPECT_FALSE(evil->has_header("Access-Control-Allow-Origin"));
+  auto cross = main->Get(
+      "/connectors", {{"Origin", "https://ops.example"}, {"Authorization", "Bearer dash-token"}});
+  ASSERT_TRUE(cross);
+  EXPECT_EQ(cross->status, 200);
+  EXPECT_EQ(cross->get_header_value("Access-Control-Allow-Origin"), "https://ops.example");
   // Plain HTTP to the TLS port gets no answer.
   EXPECT_NE(http(w.port(), "GET", "/health").status, 200);
   // The log holds no credential.
@@ -227,6 +245,18 @@ TEST(WorkerSecurityTest, ConfigProvidersResolveAtStartAndNeverLeak) {
     answers += r.body;
   }
   EXPECT_NE(answers.find("${env:RMQC_ITEST_SECRET}"), std::string::npos);
+  // CORS is off without rest.cors.allowed.origins: no headers, no preflight answer.
+  httplib::Client plain("127.0.0.1", w.port());
+  const httplib::Headers from_page{{"Origin", "https://ops.example"},
+                                   {"Access-Control-Request-Method", "PUT"}};
+  auto no_pre = plain.Options("/connectors/src/pause", from_page);
+  ASSERT_TRUE(no_pre);
+  EXPECT_NE(no_pre->status, 204);
+  EXPECT_FALSE(no_pre->has_header("Access-Control-Allow-Origin"));
+  auto no_cors = plain.Get("/connectors", from_page);
+  ASSERT_TRUE(no_cors);
+  EXPECT_EQ(no_cors->status, 200);
+  EXPECT_FALSE(no_cors->has_header("Access-Control-Allow-Origin"));
   Json tasks = w.get("/connectors/src/tasks?format=kafka").json();
   ASSERT_FALSE(tasks.empty());
   EXPECT_EQ(tasks[0]["config"]["custom.env"], "${env:RMQC_ITEST_SECRET}") << tasks;
