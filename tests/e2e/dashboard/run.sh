@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of the web dashboard (/ui) in headless Chromium: a real `rmq-connect standalone`
-# (embedded broker) with a file source and a file sink connector moving lines, and Debian's
-# chromium driven by playwright-core from npm. See test.js for what is checked.
+# (embedded broker, REST basic auth with an admin and a read user) with a file source and a file
+# sink connector moving lines, and Debian's chromium driven by playwright-core from npm. See test.js for what is checked.
 #
 # usage: run.sh RMQ_CONNECT_BINARY [WORK_DIR]
 #   DASHBOARD_SCREENSHOTS=DIR  also save the screenshots there (docs/images for the docs)
@@ -95,6 +95,7 @@ storePathRootDir=$RUN/store
 embeddedNamesrvPort=0
 embeddedBrokerPort=0
 offsetCommitIntervalMsConfig=500
+rest.auth.basic.users=admin:admin:dash-admin-pass,viewer:read:dash-viewer-pass
 CONF
 "$BIN" standalone "$RUN/worker.conf" >"$RUN/worker.out" 2>"$RUN/worker.err" &
 WORKER_PID=$!
@@ -118,7 +119,8 @@ seq 1 2000 | sed 's/^/line /' >"$IN"
 FEED_PID=$!
 create() { # create NAME JSON_CONFIG
   local code
-  code=$(curl -s -o "$RUN/create.out" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+  code=$(curl -s -u admin:dash-admin-pass -o "$RUN/create.out" -w '%{http_code}' -X POST \
+    -H 'Content-Type: application/json' \
     "$URL/connectors" -d "{\"name\":\"$1\",\"config\":$2}")
   [ "$code" = 201 ] || { echo "FAIL: creating $1 answered $code: $(cat "$RUN/create.out")"; exit 1; }
 }
@@ -135,6 +137,7 @@ fi
 cd "$WORK"
 log "browser test against $URL"
 timeout -k 5 "$TEST_TIMEOUT" node test.js --url "$URL" --chromium "$CHROMIUM" --dir "$RUN" \
+  --admin admin:dash-admin-pass --viewer viewer:dash-viewer-pass \
   ${SHOTS:+--screenshots "$SHOTS"} ||
   { rc=$?; echo "FAIL: test.js exited with $rc (124 = timed out after $TEST_TIMEOUT s)"; exit 1; }
 stop_worker || { echo "FAIL: the worker did not shut down cleanly on SIGTERM"; exit 1; }

@@ -7,10 +7,12 @@
 // resume from the page reach the worker (its REST status says PAUSED, then RUNNING); restart with
 // tasks; the editor validates live (an error for a bad config), creates a connector, edits it
 // (key/value form), and the connector is deleted from the page. Throughout: no console error, no
-// uncaught exception, no failed request and no HTTP error answer.
+// uncaught exception, no failed request and no HTTP error answer. With --admin/--viewer (the
+// worker has basic auth): the page needs credentials, a read-only user sees it and its changes
+// are refused (403 in the banner).
 //
 // usage: node test.js --url http://127.0.0.1:PORT --chromium /usr/bin/chromium --dir TMP
-//                     [--screenshots DIR]
+//                     [--admin USER:PASS --viewer USER:PASS] [--screenshots DIR]
 'use strict';
 
 const fs = require('fs');
@@ -25,6 +27,10 @@ const URL_BASE = arg('url');
 const CHROMIUM = arg('chromium', '/usr/bin/chromium');
 const DIR = arg('dir', require('os').tmpdir());
 const SHOTS = arg('screenshots', '');
+// user:password of an admin and of a read-only user (the worker runs with basic auth)
+const ADMIN = arg('admin', '');
+const VIEWER = arg('viewer', '');
+const basic = (cred) => 'Basic ' + Buffer.from(cred).toString('base64');
 if (!URL_BASE) {
   console.error('usage: node test.js --url http://HOST:PORT [--chromium PATH] [--dir TMP] [--screenshots DIR]');
   process.exit(2);
@@ -39,8 +45,8 @@ function fail(msg) {
 }
 
 // The worker's REST API, straight (not through the page), to check what the page did.
-async function rest(method, p) {
-  const res = await fetch(URL_BASE + p, { method });
+async function rest(method, p, cred = ADMIN) {
+  const res = await fetch(URL_BASE + p, { method, headers: cred ? { Authorization: basic(cred) } : {} });
   const text = await res.text();
   let body = text;
   try {
@@ -86,6 +92,8 @@ async function main() {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     viewport: { width: 1280, height: 900 },
+    // answers the worker's basic auth challenge, as a user typing into the browser's prompt does
+    httpCredentials: ADMIN ? { username: ADMIN.split(':')[0], password: ADMIN.slice(ADMIN.indexOf(':') + 1) } : undefined,
     timeout: 30000,
   });
   const problems = [];
@@ -226,13 +234,32 @@ async function main() {
     });
     await row('created-by-ui').waitFor({ state: 'detached' });
     log('deleted from the page');
-    if (SHOTS) {
-      await page.locator('#throughput-chart [data-series="file-source"]').waitFor();
-      await page.screenshot({ path: path.join(SHOTS, 'dashboard.png') });
-    }
 
     if (problems.length) fail('problems on the page:\n  ' + problems.join('\n  '));
     log('no console errors, no failed requests, no HTTP errors');
+
+    // --- REST security applies to the dashboard -----------------------------------------------------
+    if (ADMIN && VIEWER) {
+      for (const p of ['/ui', '/ui/app.js']) {
+        const anon = await rest('GET', p, '');
+        if (anon.status !== 401) fail(`GET ${p} without credentials answered ${anon.status}, not 401`);
+      }
+      // A read-only user sees the page, and a change it tries is refused (403, shown in the banner).
+      const viewer = await context.newPage();
+      await viewer.setExtraHTTPHeaders({ Authorization: basic(VIEWER) });
+      await viewer.goto(`${URL_BASE}/ui?refresh=1000`);
+      const vrow = viewer.locator('tr.connector[data-connector="file-source"]');
+      await vrow.locator('.connector-state [data-state="RUNNING"]').waitFor();
+      const [refused] = await Promise.all([
+        viewer.waitForResponse((r) => r.url().includes('/connectors/file-source/pause')),
+        vrow.locator('button[data-action="pause"]').click(),
+      ]);
+      if (refused.status() !== 403) fail(`a read user's pause answered ${refused.status()}, not 403`);
+      await until('the refusal in the banner', async () => /not allowed/.test(await viewer.locator('#banner').textContent()));
+      const s = await restState('file-source');
+      if (!s || s.connector !== 'RUNNING') fail(`file-source is ${s && s.connector} after a read user's pause`);
+      log(`auth: /ui needs credentials (401), a read user sees the page and its pause gets 403: "${await viewer.locator('#banner').textContent()}"`);
+    }
   } finally {
     await context.close();
     fs.rmSync(userDataDir, { recursive: true, force: true });
