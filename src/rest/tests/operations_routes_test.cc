@@ -181,6 +181,44 @@ TEST_F(OperationsRoutesTest, MetricsShowSendLatencyAndConsumerLag) {
   EXPECT_EQ(runtime::metrics_json(now, nullptr)["tasks"][0]["source-record-poll-rate"], 0.0);
 }
 
+// A reporter that fails or throws is called again at the next interval, and once more at stop;
+// the others are not held up by it.
+TEST_F(OperationsRoutesTest, FailingMetricsReporterKeepsReporting) {
+  create("src", source_config());
+  struct Counting final : runtime::MetricsReporter {
+    Counting(std::atomic<int>& calls, int mode) : calls_(calls), mode_(mode) {}
+    std::string_view name() const override { return "counting"; }
+    Result<void> report(const nlohmann::json& doc) override {
+      ++calls_;
+      if (!doc.contains("tasks") || !doc.contains("worker_id")) {
+        return Error(ErrorCode::kInternal, "no figures");
+      }
+      if (mode_ == 1) return Error::retriable(ErrorCode::kTimeout, "broker away (test)");
+      if (mode_ == 2) throw std::runtime_error("reporter threw (test)");
+      return {};
+    }
+    std::atomic<int>& calls_;
+    int mode_;
+  };
+  std::atomic<int> failing{0}, throwing{0}, working{0};
+  std::vector<std::unique_ptr<runtime::MetricsReporter>> reporters;
+  reporters.push_back(std::make_unique<Counting>(failing, 1));
+  reporters.push_back(std::make_unique<Counting>(throwing, 2));
+  reporters.push_back(std::make_unique<Counting>(working, 0));
+  runtime::MetricsReporting reporting(fake_, std::move(reporters), std::chrono::milliseconds(20));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (working.load() < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  reporting.stop();
+  const int at_stop = working.load();
+  EXPECT_GE(at_stop, 4) << "three intervals and the report at stop";
+  EXPECT_EQ(failing.load(), at_stop);
+  EXPECT_EQ(throwing.load(), at_stop);
+  reporting.stop();  // idempotent
+  EXPECT_EQ(working.load(), at_stop);
+}
+
 TEST_F(OperationsRoutesTest, StatusShowsAutomaticRestarts) {
   create("a", source_config());
   EXPECT_FALSE(get("/connectors/a/status?format=kafka").body["tasks"][0].contains("auto_restart"));

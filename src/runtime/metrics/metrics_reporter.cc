@@ -181,10 +181,6 @@ Result<std::unique_ptr<MetricsReporting>> MetricsReporting::start(
   auto r = std::make_unique<MetricsReporting>(controller, std::move(reporters),
                                               config.metrics_report_interval);
   r->producer_ = std::move(producer);
-  r->thread_ = std::thread([raw = r.get()] {
-    set_thread_name("metrics-report");
-    raw->run();
-  });
   logger("worker")->info("metrics reporters: {} every {} ms",
                          fmt::join(config.metrics_reporters, ", "),
                          config.metrics_report_interval.count());
@@ -196,6 +192,10 @@ MetricsReporting::MetricsReporting(const ConnectController& controller,
                                    std::chrono::milliseconds interval)
     : controller_(controller), interval_(interval) {
   for (auto& r : reporters) reporters_.push_back(Reporter{std::move(r)});
+  thread_ = std::thread([this] {
+    set_thread_name("metrics-report");
+    run();
+  });
 }
 
 MetricsReporting::~MetricsReporting() {

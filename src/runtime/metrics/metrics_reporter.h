@@ -71,6 +71,7 @@ class MetricsReporting {
   static Result<std::unique_ptr<MetricsReporting>> start(const config::WorkerConfig& config,
                                                          const ConnectController& controller,
                                                          const std::string& namesrv);
+  // Starts reporting to `reporters` every `interval` on a thread of its own.
   MetricsReporting(const ConnectController& controller,
                    std::vector<std::unique_ptr<MetricsReporter>> reporters,
                    std::chrono::milliseconds interval);
