@@ -52,6 +52,26 @@ std::vector<rocketmq::MessageExt> read_topic(const std::string& namesrv, const s
   return out;
 }
 
+// The value of one sample ("name{labels} value") of a /metrics text, or -1 when absent.
+double sample(const std::string& text, const std::string& series) {
+  const std::string prefix = series + " ";
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t nl = text.find('\n', at);
+    if (nl == std::string::npos) nl = text.size();
+    if (text.compare(at, prefix.size(), prefix) == 0) {
+      return std::stod(text.substr(at + prefix.size(), nl - at - prefix.size()));
+    }
+    at = nl + 1;
+  }
+  return -1;
+}
+
+// The figures of task 0 of `connector` in a /metrics text, by metric name.
+double task_sample(const std::string& text, const std::string& metric,
+                   const std::string& connector) {
+  return sample(text, metric + "{connector=\"" + connector + "\",task=\"0\"}");
+}
+
 std::string envelope(const std::string& s) {
   return Json{{"schema", {{"type", "string"}, {"optional", false}}}, {"payload", s}}.dump();
 }
@@ -137,6 +157,27 @@ TEST(WorkerDlqTest, PoisonRecordIsDeadLetteredOrFailsTheTask) {
     EXPECT_TRUE(line == "first" || line == "third") << read_text(dir / "strict.txt");
   }
 
+  // Kafka Connect's task-error-metrics count what happened: the tolerant sink read three
+  // records, put two, skipped, logged and dead-lettered the poison one (a conversion failure is
+  // not retried); the strict one failed on it without a dead letter.
+  std::string text;
+  ASSERT_TRUE(eventually([&] {
+    text = w.get("/metrics").body;
+    return task_sample(text, "rmqc_task_deadletterqueue_produce_total", "tolerant") == 1 &&
+           task_sample(text, "rmqc_sink_record_send_total", "tolerant") == 2;
+  })) << text;
+  EXPECT_EQ(task_sample(text, "rmqc_sink_record_read_total", "tolerant"), 3) << text;
+  EXPECT_EQ(task_sample(text, "rmqc_task_record_failures_total", "tolerant"), 1) << text;
+  EXPECT_EQ(task_sample(text, "rmqc_task_record_errors_total", "tolerant"), 1) << text;
+  EXPECT_EQ(task_sample(text, "rmqc_task_records_skipped_total", "tolerant"), 1) << text;
+  EXPECT_EQ(task_sample(text, "rmqc_task_errors_logged_total", "tolerant"), 1) << text;
+  EXPECT_EQ(task_sample(text, "rmqc_task_retries_total", "tolerant"), 0) << text;
+  EXPECT_EQ(task_sample(text, "rmqc_task_deadletterqueue_produce_failures_total", "tolerant"), 0)
+      << text;
+  EXPECT_EQ(task_sample(text, "rmqc_task_records_skipped_total", "strict"), 0) << text;
+  EXPECT_EQ(task_sample(text, "rmqc_task_deadletterqueue_produce_total", "strict"), 0) << text;
+  EXPECT_EQ(sample(text, "rmqc_worker_task_count{state=\"FAILED\"}"), 1) << text;
+
   // Source side: a transform failure (PatternRename needs a struct or map, the file source
   // gives strings) is dead-lettered too, with its stage.
   const std::string in2 = dir / "in2.txt";
@@ -160,6 +201,15 @@ TEST(WorkerDlqTest, PoisonRecordIsDeadLetteredOrFailsTheTask) {
   EXPECT_EQ(src_dead[0].properties()["__connect.errors.stage"], "TRANSFORMATION");
   EXPECT_EQ(src_dead[0].properties()["__connect.errors.connector.name"], "src-tolerant");
   EXPECT_TRUE(w.all_in("src-tolerant", "RUNNING")) << w.status("src-tolerant");
+  // Both polled lines failed in the transform: skipped and dead-lettered, none written.
+  ASSERT_TRUE(eventually([&] {
+    text = w.get("/metrics").body;
+    return task_sample(text, "rmqc_task_deadletterqueue_produce_total", "src-tolerant") == 2;
+  })) << text;
+  EXPECT_EQ(task_sample(text, "rmqc_source_record_poll_total", "src-tolerant"), 2) << text;
+  EXPECT_EQ(task_sample(text, "rmqc_source_record_write_total", "src-tolerant"), 0) << text;
+  EXPECT_EQ(task_sample(text, "rmqc_task_records_skipped_total", "src-tolerant"), 2) << text;
+  EXPECT_EQ(task_sample(text, "rmqc_task_errors_logged_total", "src-tolerant"), 0) << text;
 
   int status = w.stop();
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
