@@ -194,6 +194,11 @@ Result<Signal> parse_signal(std::string_view id, std::string_view type, std::str
     if (auto c = j.find("additional-condition"); c != j.end() && c->is_string()) {
       common_condition = c->get<std::string>();
     }
+    std::string surrogate_key;
+    if (auto k = j.find("surrogate-key"); k != j.end() && !k->is_null()) {
+      if (!k->is_string()) return bad("\"surrogate-key\" is not a string");
+      surrogate_key = k->get<std::string>();
+    }
     auto collections = j.find("data-collections");
     if (collections != j.end() && !collections->is_null()) {
       if (!collections->is_array()) return bad("\"data-collections\" is not an array");
@@ -201,7 +206,8 @@ Result<Signal> parse_signal(std::string_view id, std::string_view type, std::str
         if (!c.is_string()) return bad("\"data-collections\" holds a non-string");
         auto table = parse_table_id(c.get<std::string>());
         if (!table.ok()) return bad(table.error().message());
-        s.collections.push_back(SnapshotRequest{std::move(table).value(), common_condition});
+        s.collections.push_back(
+            SnapshotRequest{std::move(table).value(), common_condition, surrogate_key});
       }
     }
     if (s.kind == SignalKind::kExecuteSnapshot && s.collections.empty()) {
@@ -304,6 +310,9 @@ void IncrementalSnapshot::restore(const RecordOffset& offset) {
     if (e.contains("condition") && e["condition"].is_string()) {
       t.request.condition = e["condition"].get<std::string>();
     }
+    if (e.contains("surrogate_key") && e["surrogate_key"].is_string()) {
+      t.request.surrogate_key = e["surrogate_key"].get<std::string>();
+    }
     tables_.push_back(std::move(t));
     collections_json_.clear();
   }
@@ -329,6 +338,7 @@ const std::string& IncrementalSnapshot::progress_collections() const {
   for (const auto& t : tables_) {
     json e{{"id", t.request.table.qualified()}};
     if (!t.request.condition.empty()) e["condition"] = t.request.condition;
+    if (!t.request.surrogate_key.empty()) e["surrogate_key"] = t.request.surrogate_key;
     out.push_back(std::move(e));
   }
   collections_json_ = out.dump();
@@ -351,11 +361,37 @@ void IncrementalSnapshot::add_progress(RecordOffset& offset) const {
   offset = RecordOffset(std::move(m));
 }
 
+namespace {
+// The value of column in the envelope's row image ("before" or "after") as text; nullopt when
+// the record has no such image or column.
+std::optional<std::string> image_column(const ConnectRecord& record, std::string_view image,
+                                        const std::string& column) {
+  if (record.value.kind() != Value::Kind::kStruct) return std::nullopt;
+  const Struct& e = record.value.as_struct();
+  const Field* f = e.schema()->field(image);
+  if (f == nullptr) return std::nullopt;
+  const Value& row = e.get(*f);
+  if (row.is_null()) return std::nullopt;
+  const Struct& r = row.as_struct();
+  const Field* c = r.schema()->field(column);
+  if (c == nullptr) return std::nullopt;
+  return r.get(*c).to_string();
+}
+}  // namespace
+
 void IncrementalSnapshot::observe(ConnectRecord& record) {
   if (tables_.empty()) return;
-  if (window_open_ && !record.key.is_null() && record.topic() == window_topic_) {
-    if (auto it = chunk_index_.find(record.key.to_string()); it != chunk_index_.end()) {
-      dropped_[it->second] = true;
+  if (window_open_ && record.topic() == window_topic_) {
+    auto drop = [&](const std::optional<std::string>& key) {
+      if (!key) return;
+      if (auto it = chunk_index_.find(*key); it != chunk_index_.end()) dropped_[it->second] = true;
+    };
+    if (!window_column_.empty()) {
+      // Chunk rows are known by the surrogate key: a change of either image's value replaces it.
+      drop(image_column(record, "before", window_column_));
+      drop(image_column(record, "after", window_column_));
+    } else if (!record.key.is_null()) {
+      drop(record.key.to_string());
     }
   }
   add_progress(record.position.offset);
@@ -365,6 +401,7 @@ void IncrementalSnapshot::drop_window() {
   window_id_.clear();
   window_open_ = false;
   window_topic_.clear();
+  window_column_.clear();
   chunk_.clear();
   chunk_index_.clear();
   dropped_.clear();
@@ -392,11 +429,14 @@ Result<bool> IncrementalSnapshot::prepare_table(SnapshotSource& source, TablePro
         "incremental snapshot of " + name + " skipped: " + keys.error().message());
     return false;
   }
-  if (keys.value().empty()) {
+  if (!t.request.surrogate_key.empty()) {
+    keys = std::vector<std::string>{t.request.surrogate_key};
+  } else if (keys.value().empty()) {
     notify_scan_completed(t.request.table, "NO_PRIMARY_KEY",
                           "incremental snapshot of " + name +
                               " rejected: the table has no primary key (chunks are read in key "
-                              "order); add one to snapshot it incrementally");
+                              "order); add one, or name a unique column as \"surrogate-key\" in "
+                              "the execute-snapshot signal's data");
     return false;
   }
   t.key_columns = std::move(keys).value();
@@ -459,8 +499,13 @@ Result<void> IncrementalSnapshot::open_window(SnapshotSource& source) {
         chunk_.size() < config_.chunk_size || (!chunk_.empty() && chunk_.back().key == *t.max_key);
     dropped_.assign(chunk_.size(), false);
     chunk_index_.reserve(chunk_.size());
+    window_column_ = t.request.surrogate_key;
     for (std::size_t i = 0; i < chunk_.size(); ++i) {
-      chunk_index_.emplace(chunk_[i].record.key.to_string(), i);
+      if (window_column_.empty()) {
+        chunk_index_.emplace(chunk_[i].record.key.to_string(), i);
+      } else if (auto key = image_column(chunk_[i].record, "after", window_column_)) {
+        chunk_index_.emplace(std::move(*key), i);
+      }
     }
     const std::string close = "{\"closeWindowTimestamp\": " + std::to_string(now_ms()) + "}";
     RMQC_RETURN_IF_ERROR(source.write_signal(id + "-close", kWindowCloseSignal, close));

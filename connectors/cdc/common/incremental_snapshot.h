@@ -73,6 +73,9 @@ Result<TableRef> parse_table_id(std::string_view text);
 struct SnapshotRequest {
   TableRef table;
   std::string condition;  // an SQL boolean expression ANDed to the chunk query; "" = none
+  // Debezium's "surrogate-key": one unique column to read chunks in the order of, instead of
+  // the primary key (a table without one can be snapshotted); "" = the primary key.
+  std::string surrogate_key;
   bool operator==(const SnapshotRequest&) const = default;
 };
 
@@ -214,6 +217,7 @@ class IncrementalSnapshot {
   std::string window_id_;  // "" = none in flight
   bool window_open_ = false;
   std::string window_topic_;
+  std::string window_column_;  // the surrogate key: chunk rows are matched by its value
   std::vector<ChunkRow> chunk_;
   std::unordered_map<std::string, std::size_t> chunk_index_;  // key text -> chunk_ slot
   std::vector<bool> dropped_;

@@ -1519,17 +1519,24 @@ struct BinlogReader::Impl {
       }
     }
 
-    SqlQuoting quoting(const TableState& state) {
+    // keys: the chunk key's columns (the primary key's, or a surrogate key's).
+    SqlQuoting quoting(const TableState& state, const std::vector<std::string>& keys) {
       MYSQL* m = conn();
+      std::vector<std::uint8_t> types;  // per key column; 0 when the table has no such column
+      for (const auto& k : keys) {
+        const auto it = std::find_if(state.map.columns.begin(), state.map.columns.end(),
+                                     [&](const auto& c) { return c.name == k; });
+        types.push_back(it == state.map.columns.end() ? 0 : it->type);
+      }
       return SqlQuoting{
           [](std::string_view id) { return quote_ident(id); },
-          [this, m, &state](std::size_t i, std::string_view v) {
+          [this, m, types](std::size_t i, std::string_view v) {
             // Integer keys as numbers: MySQL compares an integer column with a string as
             // doubles, which loses precision past 2^53.
-            const auto& c = state.map.columns[static_cast<std::size_t>(state.map.primary_key[i])];
-            const bool integer = c.type == ftype::kTiny || c.type == ftype::kShort ||
-                                 c.type == ftype::kLong || c.type == ftype::kLongLong ||
-                                 c.type == ftype::kInt24 || c.type == ftype::kYear;
+            const std::uint8_t type = i < types.size() ? types[i] : 0;
+            const bool integer = type == ftype::kTiny || type == ftype::kShort ||
+                                 type == ftype::kLong || type == ftype::kLongLong ||
+                                 type == ftype::kInt24 || type == ftype::kYear;
             const bool digits =
                 !v.empty() &&
                 std::all_of(
@@ -1544,7 +1551,7 @@ struct BinlogReader::Impl {
                                            const std::string& condition) override {
       try {
         auto state = table(t);
-        auto rows = impl_.query(conn(), max_key_sql(quoting(*state), t, keys, condition));
+        auto rows = impl_.query(conn(), max_key_sql(quoting(*state, keys), t, keys, condition));
         if (rows.empty()) return std::optional<KeyText>();
         KeyText key;
         for (auto& cell : rows[0]) key.push_back(cell.value_or(""));
@@ -1569,7 +1576,21 @@ struct BinlogReader::Impl {
         select += (select.empty() ? "" : ", ") + quote_ident(ts.map.columns[i].name);
         columns.push_back(i);
       }
-      const std::string sql = chunk_sql(quoting(ts), select, t, keys, condition, after, max, limit);
+      // The chunk key's slots (the primary key's, or a surrogate key's).
+      std::vector<int> key_slots;
+      for (const auto& k : keys) {
+        const auto& cols = ts.schema->columns();
+        const auto it = std::find_if(cols.begin(), cols.end(),
+                                     [&](const ColumnSchema& c) { return c.name == k; });
+        if (it == cols.end()) {
+          return Error::fatal(ErrorCode::kInvalidConfig, "incremental snapshot of " +
+                                                             t.qualified() + ": key column " + k +
+                                                             " is not a captured column");
+        }
+        key_slots.push_back(static_cast<int>(it - cols.begin()));
+      }
+      const std::string sql =
+          chunk_sql(quoting(ts, keys), select, t, keys, condition, after, max, limit);
       const std::int64_t read_at = now_ms();
       std::vector<ChunkRow> out;
       for (auto& row : impl_.query(conn(), sql)) {
@@ -1586,9 +1607,8 @@ struct BinlogReader::Impl {
         }
         ChunkRow chunk_row;
         // Slots follow the select list, so the key's slots index the row.
-        for (int p : ts.schema->key_positions()) {
+        for (int p : key_slots)
           chunk_row.key.push_back(row[static_cast<std::size_t>(p)].value_or(""));
-        }
         ChangeEvent event;
         event.op = Op::kRead;
         event.after = impl_.to_struct(ts, values);

@@ -763,6 +763,19 @@ Result<std::vector<ChunkRow>> PgChangeReader::Session::read_chunk(
       exec(conn_.get(), chunk_sql(pg_quoting(), select, table, keys, condition, after, max, limit),
            "incremental snapshot of " + table.qualified()));
   const std::int64_t read_at = now_ms();
+  // The chunk key's slots (the primary key's, or a surrogate key's).
+  std::vector<int> key_slots;
+  for (const auto& k : keys) {
+    const auto& columns = t->schema->columns();
+    const auto it = std::find_if(columns.begin(), columns.end(),
+                                 [&](const ColumnSchema& c) { return c.name == k; });
+    if (it == columns.end()) {
+      return Error::fatal(ErrorCode::kInvalidConfig, "incremental snapshot of " +
+                                                         table.qualified() + ": key column " + k +
+                                                         " is not a captured column");
+    }
+    key_slots.push_back(static_cast<int>(it - columns.begin()));
+  }
   std::vector<ChunkRow> out;
   out.reserve(static_cast<std::size_t>(PQntuples(res.get())));
   const int columns = PQnfields(res.get());
@@ -780,7 +793,7 @@ Result<std::vector<ChunkRow>> PgChangeReader::Session::read_chunk(
       slots[static_cast<std::size_t>(c)] = std::move(v).value();
     }
     ChunkRow chunk_row;
-    for (int p : t->schema->key_positions()) chunk_row.key.push_back(cell(res.get(), r, p));
+    for (int p : key_slots) chunk_row.key.push_back(cell(res.get(), r, p));
     SourceInfo src;
     src.connector = "postgresql";
     src.name = cfg_.common.prefix;

@@ -308,6 +308,47 @@ TEST_F(MysqlIncrementalSnapshotTest, RestartMidSnapshotResumesAfterTheCommittedK
             << " rows\n";
 }
 
+TEST_F(MysqlIncrementalSnapshotTest, KeylessTableBySurrogateKeyWhileWritesStream) {
+  constexpr int kRows = 300;
+  const std::string t = db_ + ".nokey";
+  sql("CREATE TABLE " + t + " (id INT UNIQUE, v BIGINT NOT NULL, note VARCHAR(20))");
+  sql("CREATE TABLE " + db_ + ".markers (id INT PRIMARY KEY)");
+  std::string rows;
+  for (int id = 1; id <= kRows; ++id) {
+    rows += (id == 1 ? "(" : ", (") + std::to_string(id) + ", 0, 'n" + std::to_string(id) + "')";
+  }
+  sql("INSERT INTO " + t + " VALUES " + rows);
+  auto* task = start_task(config());
+  std::vector<ConnectRecord> events;
+  wait_streaming(task, &events);
+  std::atomic<bool> writing{true};
+  std::thread writer([&] {
+    std::mt19937 rng(5);
+    for (int i = 1; i <= 150; ++i) {
+      const std::string id = std::to_string(rng() % (kRows + 20) + 1);
+      (void)srv_->exec(rng() % 5 == 0 ? "DELETE FROM " + t + " WHERE id = " + id
+                                      : "UPDATE " + t + " SET v = " + std::to_string(i) +
+                                            ", note = 'upd' WHERE id = " + id);
+    }
+    writing = false;
+  });
+  signal("sig-1", "execute-snapshot",
+         "{\"data-collections\": [\"" + t +
+             "\"], \"type\": \"incremental\", "
+             "\"surrogate-key\": \"id\"}");
+  while (writing) {
+    for (auto& r : task->poll()) {
+      if (!r.topic().starts_with("__debezium-heartbeat")) events.push_back(std::move(r));
+    }
+  }
+  writer.join();
+  poll_until_snapshot_done(task, &events);
+  const Folded f = fold(events, topic("nokey"));
+  EXPECT_EQ(f.stale_reads, 0);
+  EXPECT_GT(f.reads, 0);
+  EXPECT_EQ(f.table, content("nokey"));
+}
+
 TEST_F(MysqlIncrementalSnapshotTest, StopPauseResumeAndTablesItCannotRead) {
   create_table("a", 120);
   create_table("b", 80);

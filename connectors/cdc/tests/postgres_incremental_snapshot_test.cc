@@ -291,6 +291,46 @@ TEST_F(PostgresIncrementalSnapshotTest, RestartMidSnapshotResumesAfterTheCommitt
             << " rows\n";
 }
 
+TEST_F(PostgresIncrementalSnapshotTest, KeylessTableBySurrogateKeyWhileWritesStream) {
+  constexpr int kRows = 300;
+  const std::string t = schema_ + ".nokey";
+  sql("CREATE TABLE " + t +
+      " (id int UNIQUE, v bigint NOT NULL, note varchar(20));"
+      "ALTER TABLE " +
+      t + " REPLICA IDENTITY FULL; INSERT INTO " + t +
+      " SELECT g, 0, 'n' || g FROM generate_series(1, " + std::to_string(kRows) + ") g");
+  auto run = start(config());
+  std::vector<ConnectRecord> events;
+  std::atomic<bool> writing{true};
+  std::thread writer([&] {
+    PGconn* conn = PQconnectdb(conninfo().c_str());
+    std::mt19937 rng(5);
+    for (int i = 1; i <= 150; ++i) {
+      const std::string id = std::to_string(rng() % (kRows + 20) + 1);
+      const std::string statement =
+          rng() % 5 == 0
+              ? "DELETE FROM " + t + " WHERE id = " + id
+              : "UPDATE " + t + " SET v = " + std::to_string(i) + ", note = 'upd' WHERE id = " + id;
+      PQclear(PQexec(conn, statement.c_str()));
+    }
+    PQfinish(conn);
+    writing = false;
+  });
+  signals({{"sig-1", "execute-snapshot",
+            "{\"data-collections\": [\"" + t +
+                "\"], \"type\": \"incremental\", "
+                "\"surrogate-key\": \"id\"}"}});
+  while (writing) {
+    for (auto& r : run->task.poll()) events.push_back(std::move(r));
+  }
+  writer.join();
+  poll_until_snapshot_done(run->task, &events);
+  const Folded f = fold(events, topic("nokey"));
+  EXPECT_EQ(f.stale_reads, 0);
+  EXPECT_GT(f.reads, 0);
+  EXPECT_EQ(f.table, content("nokey"));
+}
+
 TEST_F(PostgresIncrementalSnapshotTest, StopSnapshotAndTablesItCannotRead) {
   create_table("a", 120);
   create_table("b", 80);
