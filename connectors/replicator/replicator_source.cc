@@ -261,24 +261,6 @@ bool ReplicatorSourceTask::refresh_assignment() {
   return true;
 }
 
-void ReplicatorSourceTask::restart_queues() {
-  // The source was unreachable: the queues are taken again from where poll() stands, so pulls
-  // that were given up on while the source was away start afresh.
-  std::vector<std::pair<rocketmq::MessageQueue, std::int64_t>> at;
-  for (const auto& q : assigned_) at.emplace_back(q, consumer_->position(q));
-  if (auto r = consumer_->assign({}); !r.ok()) return;
-  if (auto r = consumer_->assign(assigned_); !r.ok()) {
-    note_error("assigning queues: " + r.error().message());
-    assigned_.clear();  // assigned again (from the stored positions) at the next refresh
-    return;
-  }
-  for (const auto& [q, offset] : at) {
-    if (offset >= 0) (void)consumer_->seek(q, offset);
-  }
-  log().info("source cluster ", source_endpoint(config_), " answers again; reading ",
-             assigned_.size(), " queue(s) on");
-}
-
 std::vector<ConnectRecord> ReplicatorSourceTask::poll() {
   std::vector<ConnectRecord> out;
   if (!consumer_) return out;
@@ -288,7 +270,11 @@ std::vector<ConnectRecord> ReplicatorSourceTask::poll() {
     // Retried with a growing back-off while the source is unreachable; else at the refresh
     // interval (which also notices a source that went away while no message came).
     if (ok) {
-      if (retry_backoff_ > std::chrono::milliseconds(1000)) restart_queues();
+      // The consumer kept retrying the pulls meanwhile: they go on from where they were.
+      if (retry_backoff_ > std::chrono::milliseconds(1000)) {
+        log().info("source cluster ", source_endpoint(config_), " answers again; reading ",
+                   assigned_.size(), " queue(s) on");
+      }
       next_refresh_ = now + refresh_interval_;
       retry_backoff_ = std::chrono::milliseconds(1000);
     } else {

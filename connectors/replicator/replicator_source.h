@@ -73,8 +73,6 @@ class ReplicatorSourceTask final : public SourceTask {
   // source cannot be reached.
   bool refresh_assignment();
   void note_error(const std::string& what);
-  // After the source was unreachable: assigns the queues again at their current positions.
-  void restart_queues();
   ConnectRecord to_record(const rocketmq::MessageExt& message);
   void emit_offset_syncs(std::vector<ConnectRecord>& out);
   ConnectRecord sync_record(const OffsetSync& sync) const;

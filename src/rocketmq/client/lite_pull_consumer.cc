@@ -244,18 +244,17 @@ void LitePullConsumer::Impl::run() {
       // work_cv; otherwise this thread sleeps until the next timed duty (an idle consumer whose
       // pulls are held on the broker wakes once per rebalance interval, not every few ms).
       // The state the deadline depends on only changes under `mutex`, so no notification is
-      // lost between computing it and waiting.
-      if (!first) {
+      // lost between computing it and waiting. The deadline is computed again after every
+      // wakeup: a notification can move it earlier (a pull that failed while the queue was
+      // waiting on the broker is due again after pull_error_backoff), and a wait kept on the
+      // old deadline, with nothing else due, would never retry that queue.
+      while (!first && !stopping && !rebalance_requested) {
         const auto until = next_work_locked(next_rebalance, next_commit);
-        auto ready = [this] { return stopping || rebalance_requested; };
+        if (until <= Clock::now()) break;
         if (until == Clock::time_point::max()) {
-          work_cv.wait(lock, [&] {
-            return ready() || next_work_locked(next_rebalance, next_commit) <= Clock::now();
-          });
+          work_cv.wait(lock);
         } else {
-          work_cv.wait_until(lock, until, [&] {
-            return ready() || next_work_locked(next_rebalance, next_commit) <= Clock::now();
-          });
+          work_cv.wait_until(lock, until);
         }
       }
       first = false;
