@@ -161,7 +161,10 @@ TEST(KafkaPipelineTest, KcatThroughRocketMqAndBackSurvivesKill9) {
   auto w = std::make_unique<WorkerProcess>();
   ASSERT_TRUE(w->start(conf, {}, dir / "worker.log")) << w->error();
 
-  // Seed 001's calls, verbatim but for the address of the mock clusters.
+  // Seed 001's calls, verbatim but for the address of the mock clusters and the source's Kafka
+  // session timeout: after the kill -9 below the dead worker's consumers stay members of the
+  // source's group until their session expires (librdkafka's default is 45 s), and the restarted
+  // worker's consumers get no partition before that.
   const std::string sink_call =
       "/connectors/create/kafkaSink?config={\"rocketmq.topics\":\"kafkaconnect\",\"tasks.num\":"
       "\"2\",\"kafka.bootstrap.server\":\"" +
@@ -170,7 +173,7 @@ TEST(KafkaPipelineTest, KcatThroughRocketMqAndBackSurvivesKill9) {
       "RocketMQSinkConnector\"}";
   const std::string source_call =
       "/connectors/create/kafkaSource?config={\"tasks.num\":\"4\",\"kafka.topics\":"
-      "\"kafkaconnect\",\"kafka.bootstrap.server\":\"" +
+      "\"kafkaconnect\",\"kafka.session.timeout.ms\":\"6000\",\"kafka.bootstrap.server\":\"" +
       a.bootstraps() +
       "\",\"connector-class\":\"org.apache.rocketmq.connect.kafka.connector."
       "KafkaSourceConnector\"}";
