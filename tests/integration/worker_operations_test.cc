@@ -332,17 +332,28 @@ TEST(WorkerOperationsTest, LogLevelsChangeAtRunTime) {
 
 // A sink whose output directory does not exist fails at start; the worker restarts it with
 // backoff, the status shows the attempts and the error, and once the directory exists the
-// restart sticks and records flow.
+// restart sticks and records flow. The directory's name comes from a config provider: the last
+// error shows the reference, never the resolved name, in the status and the log.
 TEST(WorkerOperationsTest, FailedTaskIsRestartedUntilItWorks) {
   TempDir dir("rmqc_ops_restart");
+  const std::string secrets = dir / "secrets";
+  fs::create_directories(secrets);
+  const std::string secret = "Later-9c2f41";
+  write_file(secrets + "/app.properties", "subdir=" + secret + "\n");
   write_file(dir / "worker.conf",
              worker_conf(dir / "store",
-                         "taskAutoRestartInitialBackoffMs=100\ntaskAutoRestartMaxBackoffMs=400\n"));
+                         "taskAutoRestartInitialBackoffMs=100\ntaskAutoRestartMaxBackoffMs=400\n"
+                         "config.providers=file\nconfig.providers.file.param.allowed.paths=" +
+                             secrets + "\n"));
   WorkerProcess w;
   ASSERT_TRUE(w.start(dir / "worker.conf", {}, dir / "worker.log")) << w.error();
-  const std::string out = dir / "later/out.txt";
-  ASSERT_EQ(w.post("/connectors", connector("sink", file_sink(out, "restart-lines")).dump()).status,
-            201);
+  const std::string reference = "${file:" + secrets + "/app.properties:subdir}";
+  const std::string out = dir / (secret + "/out.txt");
+  ASSERT_EQ(
+      w.post("/connectors",
+             connector("sink", file_sink(dir / (reference + "/out.txt"), "restart-lines")).dump())
+          .status,
+      201);
   Json task;
   ASSERT_TRUE(eventually(
       [&] {
@@ -356,14 +367,19 @@ TEST(WorkerOperationsTest, FailedTaskIsRestartedUntilItWorks) {
   EXPECT_NE(task["auto_restart"]["last_error"].get<std::string>().find("cannot open"),
             std::string::npos)
       << task;
+  EXPECT_NE(task["auto_restart"]["last_error"].get<std::string>().find(reference),
+            std::string::npos)
+      << task;
+  EXPECT_EQ(task.dump().find(secret), std::string::npos) << task;
   EXPECT_EQ(task["auto_restart"]["exhausted"], false);
   EXPECT_EQ(w.get("/ready").status, 503);
   EXPECT_GE(sample(w.get("/metrics").body, "rmqc_worker_task_auto_restarts_total"), 2);
   // Seed shape too.
   auto seed = w.get("/connectors/sink/status").json()["body"]["tasks"][0];
   EXPECT_GE(seed["autoRestart"]["attempts"], 2) << seed;
+  EXPECT_EQ(seed.dump().find(secret), std::string::npos) << seed;
 
-  fs::create_directories(dir / "later");
+  fs::create_directories(dir / secret);
   ASSERT_TRUE(eventually([&] { return w.all_in("sink", "RUNNING"); }, 60s)) << w.status("sink");
   const std::string in = dir / "in.txt";
   write_file(in, lines(0, 20));
@@ -373,8 +389,12 @@ TEST(WorkerOperationsTest, FailedTaskIsRestartedUntilItWorks) {
   auto after = w.get("/connectors/sink/status?format=kafka").json()["tasks"][0];
   EXPECT_EQ(after["state"], "RUNNING");
   EXPECT_GE(after["auto_restart"]["attempts"], 2) << after;
+  EXPECT_EQ(after.dump().find(secret), std::string::npos) << after;
   EXPECT_EQ(w.get("/ready").status, 200);
   EXPECT_EQ(w.stop(), 0);
+  const std::string log = read_text(dir / "worker.log");
+  EXPECT_NE(log.find("automatic restart"), std::string::npos);
+  EXPECT_EQ(log.find(secret), std::string::npos) << log;
 }
 
 TEST(WorkerOperationsTest, DisabledAutoRestartLeavesTaskFailed) {
