@@ -87,8 +87,8 @@ TEST(Resilience, SeveralNameServersOneDown) {
   ASSERT_TRUE(broker);
   ASSERT_TRUE(broker->broker().create_topic("T", 2, 2).ok());
   // Port 1 refuses connections: every route lookup that starts there moves on to the next.
-  for (const auto& list : {"127.0.0.1:1;" + broker->namesrv_addr(),
-                           broker->namesrv_addr() + ";127.0.0.1:1"}) {
+  for (const auto& list :
+       {"127.0.0.1:1;" + broker->namesrv_addr(), broker->namesrv_addr() + ";127.0.0.1:1"}) {
     auto producer = start_producer(list);
     auto r = producer->send(Message("T", "x"));
     ASSERT_TRUE(r.ok()) << list << ": " << r.error().to_string();
@@ -145,6 +145,156 @@ TEST(Resilience, ClientsRecoverFromABrokerRestart) {
       30s));
   EXPECT_TRUE(poll_until(20));
   for (int i = 0; i < 10; ++i) EXPECT_TRUE(seen.contains("b" + std::to_string(i)));
+}
+
+// The broker restarts (same port, same store) while the name server stays up: consumers in both
+// modes, with pulls held on the broker when it goes, read everything produced afterwards. No
+// auto-commit, and the rebalance interval's default: nothing but the failed pulls' retry wakes
+// the consumers' threads (once, a failed pull was never retried when nothing else was due).
+TEST(Resilience, ConsumersRecoverFromABrokerRestartBehindARunningNameServer) {
+  TempDir dir_ns;
+  TempDir dir_b;
+  auto ns = testing::start_broker(testing::broker_options(dir_ns.str(), "broker-ns"));
+  ASSERT_TRUE(ns);
+  const std::string namesrv = ns->namesrv_addr();
+  auto options = testing::broker_options(dir_b.str(), "broker-b");
+  options.run_namesrv = false;
+  options.namesrv_addr = namesrv;
+  auto broker = testing::start_broker(options);
+  ASSERT_TRUE(broker);
+  options.broker_port = broker->broker_port();
+  ASSERT_TRUE(broker->broker().create_topic("T", 2, 2).ok());
+  auto admin = Admin::start(testing::client_config(namesrv));
+  ASSERT_TRUE(admin.ok());
+  ASSERT_TRUE(testing::eventually([&] { return (*admin)->topic_route("T").ok(); }));
+
+  auto producer = start_producer(namesrv);
+  ASSERT_TRUE(producer);
+  auto consumer_config = [&](const std::string& group) {
+    ConsumerConfig cc;
+    cc.client = testing::client_config(namesrv);
+    cc.group = group;
+    cc.consume_from = ConsumeFromWhere::kFirstOffset;
+    cc.auto_commit = false;
+    cc.long_poll_suspend = 5s;
+    return cc;
+  };
+  auto subscriber = LitePullConsumer::start(consumer_config("G-subscribe"));
+  ASSERT_TRUE(subscriber.ok());
+  ASSERT_TRUE((*subscriber)->subscribe("T").ok());
+  auto assigned = LitePullConsumer::start(consumer_config("G-assign"));
+  ASSERT_TRUE(assigned.ok());
+  auto queues = (*assigned)->fetch_queues("T");
+  ASSERT_TRUE(queues.ok());
+  ASSERT_EQ(queues->size(), 2u);
+  ASSERT_TRUE((*assigned)->assign(*queues).ok());
+
+  std::map<std::string, std::set<std::string>> seen;
+  auto poll_until = [&](std::size_t n) {
+    return testing::eventually(
+        [&] {
+          for (auto* c : {subscriber->get(), assigned->get()}) {
+            auto got = c->poll(50ms);
+            if (got.ok()) {
+              for (const auto& m : *got) seen[c->group()].emplace(m.body());
+            }
+          }
+          return seen["G-subscribe"].size() >= n && seen["G-assign"].size() >= n;
+        },
+        30s);
+  };
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(producer->send(Message("T", "a" + std::to_string(i))));
+  ASSERT_TRUE(poll_until(10));
+  // Both queues are drained: their pulls are held on the broker now.
+  for (auto* c : {subscriber->get(), assigned->get()}) EXPECT_TRUE(c->poll(200ms)->empty());
+
+  broker->stop();
+  broker.reset();
+  // Down for a while: the held pulls failed, reconnects back off.
+  for (int i = 0; i < 10; ++i) {
+    for (auto* c : {subscriber->get(), assigned->get()}) EXPECT_TRUE(c->poll(50ms)->empty());
+  }
+  broker = testing::start_broker(options);
+  ASSERT_TRUE(broker);
+
+  int sent = 0;
+  ASSERT_TRUE(testing::eventually(
+      [&] {
+        if (producer->send(Message("T", "b" + std::to_string(sent))).ok()) ++sent;
+        return sent == 20;
+      },
+      30s));
+  EXPECT_TRUE(poll_until(30)) << seen["G-subscribe"].size() << " / " << seen["G-assign"].size();
+  for (const auto& group : {"G-subscribe", "G-assign"}) {
+    for (int i = 0; i < 20; ++i) {
+      EXPECT_TRUE(seen[group].contains("b" + std::to_string(i))) << group << " b" << i;
+    }
+  }
+}
+
+// Name server and broker both down for a while, then back on the same ports with their store:
+// an assign()ed consumer without auto-commit that kept asking for routes meanwhile (the
+// replicator's source task) reads everything produced afterwards.
+TEST(Resilience, AssignedConsumerRecoversFromAClusterOutage) {
+  TempDir dir;
+  auto options = testing::broker_options(dir.str());
+  auto broker = testing::start_broker(options);
+  ASSERT_TRUE(broker);
+  ASSERT_TRUE(broker->broker().create_topic("T", 2, 2).ok());
+  options.namesrv_port = broker->namesrv_port();
+  options.broker_port = broker->broker_port();
+  const std::string namesrv = broker->namesrv_addr();
+
+  auto producer = start_producer(namesrv);
+  ASSERT_TRUE(producer);
+  ConsumerConfig cc;
+  cc.client = testing::client_config(namesrv);
+  cc.group = "G";
+  cc.consume_from = ConsumeFromWhere::kFirstOffset;
+  cc.auto_commit = false;
+  cc.long_poll_suspend = 5s;
+  auto consumer = LitePullConsumer::start(cc);
+  ASSERT_TRUE(consumer.ok());
+  auto queues = (*consumer)->fetch_queues("T");
+  ASSERT_TRUE(queues.ok());
+  ASSERT_TRUE((*consumer)->assign(*queues).ok());
+
+  std::set<std::string> seen;
+  auto poll_until = [&](std::size_t n) {
+    return testing::eventually(
+        [&] {
+          auto got = (*consumer)->poll(100ms);
+          if (got.ok()) {
+            for (const auto& m : *got) seen.emplace(m.body());
+          }
+          return seen.size() >= n;
+        },
+        30s);
+  };
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(producer->send(Message("T", "a" + std::to_string(i))));
+  ASSERT_TRUE(poll_until(10));
+
+  broker->stop();
+  broker.reset();
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_TRUE((*consumer)->poll(100ms)->empty());
+    if (i % 10 == 0) {
+      EXPECT_FALSE((*consumer)->fetch_queues("T").ok());
+    }
+  }
+  broker = testing::start_broker(options);
+  ASSERT_TRUE(broker);
+  ASSERT_TRUE(testing::eventually([&] { return (*consumer)->fetch_queues("T").ok(); }, 30s));
+
+  int sent = 0;
+  ASSERT_TRUE(testing::eventually(
+      [&] {
+        if (producer->send(Message("T", "b" + std::to_string(sent))).ok()) ++sent;
+        return sent == 10;
+      },
+      30s));
+  EXPECT_TRUE(poll_until(20)) << seen.size();
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(seen.contains("b" + std::to_string(i))) << i;
 }
 
 TEST(Resilience, AclSignsEveryRequestWhenKeysAreSet) {
