@@ -142,6 +142,14 @@ TEST(WorkerOperationsTest, MetricsCountWhatFlowsThroughThePipeline) {
     return sample(text, task_series("rmqc_offset_commit_success_total", "src")) > 0 &&
            sample(text, task_series("rmqc_offset_commit_success_total", "sink")) > 0;
   })) << text;
+  // Idle afterwards, the next commits have nothing new: skipped, none failed.
+  EXPECT_TRUE(eventually([&] {
+    text = w.get("/metrics").body;
+    return sample(text, task_series("rmqc_offset_commit_skip_total", "src")) > 0 &&
+           sample(text, task_series("rmqc_offset_commit_skip_total", "sink")) > 0;
+  })) << text;
+  EXPECT_EQ(sample(text, task_series("rmqc_offset_commit_failure_total", "src")), 0);
+  EXPECT_EQ(sample(text, task_series("rmqc_offset_commit_failure_total", "sink")), 0);
   EXPECT_EQ(w.get("/ready").status, 200);
 
   // More lines: the counters follow.
