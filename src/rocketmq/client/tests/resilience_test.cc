@@ -32,6 +32,31 @@ std::unique_ptr<Producer> start_producer(const std::string& namesrv, ClientConfi
   return p.ok() ? std::move(p).value() : nullptr;
 }
 
+// Polls `consumer`, adding the bodies to `seen`, until it holds `n` of them (30 s at most).
+bool poll_until(LitePullConsumer& consumer, std::set<std::string>& seen, std::size_t n) {
+  return testing::eventually(
+      [&] {
+        auto got = consumer.poll(100ms);
+        if (got.ok()) {
+          for (const auto& m : *got) seen.emplace(m.body());
+        }
+        return seen.size() >= n;
+      },
+      30s);
+}
+
+// Sends "<prefix>0" ... "<prefix><count - 1>" to T, each again until the (restarting) broker
+// takes it (30 s at most).
+bool send_all(Producer& producer, const std::string& prefix, int count) {
+  int sent = 0;
+  return testing::eventually(
+      [&] {
+        if (producer.send(Message("T", prefix + std::to_string(sent))).ok()) ++sent;
+        return sent == count;
+      },
+      30s);
+}
+
 TEST(Resilience, ProducerFailsOverWhenOneOfTwoBrokersStops) {
   TempDir dir_a, dir_b;
   auto a = testing::start_broker(testing::broker_options(dir_a.str(), "broker-a"));
@@ -116,19 +141,8 @@ TEST(Resilience, ClientsRecoverFromABrokerRestart) {
   ASSERT_TRUE((*consumer)->subscribe("T").ok());
 
   std::set<std::string> seen;
-  auto poll_until = [&](std::size_t n) {
-    return testing::eventually(
-        [&] {
-          auto got = (*consumer)->poll(100ms);
-          if (got.ok()) {
-            for (const auto& m : *got) seen.emplace(m.body());
-          }
-          return seen.size() >= n;
-        },
-        30s);
-  };
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(producer->send(Message("T", "a" + std::to_string(i))));
-  ASSERT_TRUE(poll_until(10));
+  ASSERT_TRUE(poll_until(**consumer, seen, 10));
 
   broker->stop();
   broker.reset();
@@ -136,14 +150,8 @@ TEST(Resilience, ClientsRecoverFromABrokerRestart) {
   broker = testing::start_broker(options);
   ASSERT_TRUE(broker);
 
-  int sent = 0;
-  ASSERT_TRUE(testing::eventually(
-      [&] {
-        if (producer->send(Message("T", "b" + std::to_string(sent))).ok()) ++sent;
-        return sent == 10;
-      },
-      30s));
-  EXPECT_TRUE(poll_until(20));
+  ASSERT_TRUE(send_all(*producer, "b", 10));
+  EXPECT_TRUE(poll_until(**consumer, seen, 20));
   for (int i = 0; i < 10; ++i) EXPECT_TRUE(seen.contains("b" + std::to_string(i)));
 }
 
@@ -190,7 +198,7 @@ TEST(Resilience, ConsumersRecoverFromABrokerRestartBehindARunningNameServer) {
   ASSERT_TRUE((*assigned)->assign(*queues).ok());
 
   std::map<std::string, std::set<std::string>> seen;
-  auto poll_until = [&](std::size_t n) {
+  auto poll_both = [&](std::size_t n) {
     return testing::eventually(
         [&] {
           for (auto* c : {subscriber->get(), assigned->get()}) {
@@ -204,7 +212,7 @@ TEST(Resilience, ConsumersRecoverFromABrokerRestartBehindARunningNameServer) {
         30s);
   };
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(producer->send(Message("T", "a" + std::to_string(i))));
-  ASSERT_TRUE(poll_until(10));
+  ASSERT_TRUE(poll_both(10));
   // Both queues are drained: their pulls are held on the broker now.
   for (auto* c : {subscriber->get(), assigned->get()}) EXPECT_TRUE(c->poll(200ms)->empty());
 
@@ -217,14 +225,8 @@ TEST(Resilience, ConsumersRecoverFromABrokerRestartBehindARunningNameServer) {
   broker = testing::start_broker(options);
   ASSERT_TRUE(broker);
 
-  int sent = 0;
-  ASSERT_TRUE(testing::eventually(
-      [&] {
-        if (producer->send(Message("T", "b" + std::to_string(sent))).ok()) ++sent;
-        return sent == 20;
-      },
-      30s));
-  EXPECT_TRUE(poll_until(30)) << seen["G-subscribe"].size() << " / " << seen["G-assign"].size();
+  ASSERT_TRUE(send_all(*producer, "b", 20));
+  EXPECT_TRUE(poll_both(30)) << seen["G-subscribe"].size() << " / " << seen["G-assign"].size();
   for (const auto& group : {"G-subscribe", "G-assign"}) {
     for (int i = 0; i < 20; ++i) {
       EXPECT_TRUE(seen[group].contains("b" + std::to_string(i))) << group << " b" << i;
@@ -260,19 +262,8 @@ TEST(Resilience, AssignedConsumerRecoversFromAClusterOutage) {
   ASSERT_TRUE((*consumer)->assign(*queues).ok());
 
   std::set<std::string> seen;
-  auto poll_until = [&](std::size_t n) {
-    return testing::eventually(
-        [&] {
-          auto got = (*consumer)->poll(100ms);
-          if (got.ok()) {
-            for (const auto& m : *got) seen.emplace(m.body());
-          }
-          return seen.size() >= n;
-        },
-        30s);
-  };
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(producer->send(Message("T", "a" + std::to_string(i))));
-  ASSERT_TRUE(poll_until(10));
+  ASSERT_TRUE(poll_until(**consumer, seen, 10));
 
   broker->stop();
   broker.reset();
@@ -286,14 +277,8 @@ TEST(Resilience, AssignedConsumerRecoversFromAClusterOutage) {
   ASSERT_TRUE(broker);
   ASSERT_TRUE(testing::eventually([&] { return (*consumer)->fetch_queues("T").ok(); }, 30s));
 
-  int sent = 0;
-  ASSERT_TRUE(testing::eventually(
-      [&] {
-        if (producer->send(Message("T", "b" + std::to_string(sent))).ok()) ++sent;
-        return sent == 10;
-      },
-      30s));
-  EXPECT_TRUE(poll_until(20)) << seen.size();
+  ASSERT_TRUE(send_all(*producer, "b", 10));
+  EXPECT_TRUE(poll_until(**consumer, seen, 20)) << seen.size();
   for (int i = 0; i < 10; ++i) EXPECT_TRUE(seen.contains("b" + std::to_string(i))) << i;
 }
 
