@@ -169,6 +169,23 @@ TEST_F(MysqlSnapshotModesTest, OldNamesSchemaOnlyAndSchemaOnlyRecoveryStreamWith
   EXPECT_EQ(ops(poll_n(recovery, 1)), (std::vector<std::string>{"d:2"}));
 }
 
+// Debezium's source.row: the row's index in its binlog rows event (a multi-row INSERT is one).
+TEST_F(MysqlSnapshotModesTest, RowsOfOneBinlogEventAreNumberedInSourceRow) {
+  auto* task = start_task(config({{"snapshot.mode", "no_data"}, {"heartbeat.interval.ms", "100"}}));
+  wait_streaming(task);
+  sql("INSERT INTO " + db_ + ".t VALUES (3, 'c'), (4, 'd'), (5, 'e')");
+  auto records = poll_n(task, 3);
+  ASSERT_EQ(ops(records), (std::vector<std::string>{"c:3", "c:4", "c:5"}));
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const Struct& src = records[i].value.as_struct().get_struct("source");
+    EXPECT_EQ(src.get_int32("row"), static_cast<std::int32_t>(i));
+    EXPECT_FALSE(src.get_string("version").empty());
+    EXPECT_EQ(src.get_string("name"), prefix_);
+    EXPECT_EQ(src.get_int64("pos"),
+              records[0].value.as_struct().get_struct("source").get_int64("pos"));
+  }
+}
+
 TEST_F(MysqlSnapshotModesTest, LockingModeMinimalNeedsReloadNoneDoesNotExtendedIsComplete) {
   sql("CREATE USER IF NOT EXISTS 'cdc_noreload'@'%' IDENTIFIED BY 'pw'");
   sql("GRANT SELECT, SHOW DATABASES, LOCK TABLES, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO "
