@@ -229,7 +229,9 @@ void WorkerDirectTask::run() {
           }
         },
         [] { return FailedRecord{}; });
-    metrics_.batch_time.observe(std::chrono::steady_clock::now() - poll_started);
+    if (metrics_.enabled) {
+      metrics_.batch_time.observe(std::chrono::steady_clock::now() - poll_started);
+    }
     if (!result.ok()) {
       if (result.error().code() == ErrorCode::kCancelled) break;  // stopped while retrying
       fail(result.error().message());
@@ -242,8 +244,10 @@ void WorkerDirectTask::run() {
       break;
     }
     if (result->has_value() && !(**result).empty()) {
-      add(metrics_.source_record_poll, (**result).size());
-      metrics_.batch_size.observe((**result).size());
+      if (metrics_.enabled) {
+        add(metrics_.source_record_poll, (**result).size());
+        metrics_.batch_size.observe((**result).size());
+      }
       if (!transfer(**result)) {
         healthy = state().state != RunState::kFailed;
         break;
@@ -320,8 +324,10 @@ bool WorkerDirectTask::put(std::vector<ConnectRecord>& batch) {
     try {
       sink_->put(batch);
       clear_retrying(RetryCall::kPut);
-      add(metrics_.source_record_write, batch.size());
-      add(metrics_.sink_record_send, batch.size());
+      if (metrics_.enabled) {
+        add(metrics_.source_record_write, batch.size());
+        add(metrics_.sink_record_send, batch.size());
+      }
       break;
     } catch (const RetriableException& e) {
       note_retrying(RetryCall::kPut, e.what());
