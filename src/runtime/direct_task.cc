@@ -361,19 +361,10 @@ bool WorkerDirectTask::commit() {
     add(metrics_.offset_commit_skip);
     return true;
   }
-  OffsetMap flushed;
-  try {
-    flushed = sink_->pre_commit(put_);
-    clear_retrying(RetryCall::kCommit);
-  } catch (const RetriableException& e) {
-    add(metrics_.offset_commit_failure);
-    note_retrying(RetryCall::kCommit, std::string("positions not committed yet: ") + e.what());
-    return true;
-  } catch (...) {
-    add(metrics_.offset_commit_failure);
-    fail("flush failed: " + describe_exception(std::current_exception()));
-    return false;
-  }
+  bool failed = false;
+  auto pre_committed = sink_pre_commit(*sink_, put_, "positions", &failed);
+  if (!pre_committed) return !failed;
+  OffsetMap& flushed = *pre_committed;
   // Only positions of partitions this task put: the sink may hold some back (not durable yet).
   OffsetMap to_commit;
   for (auto& [p, o] : flushed) {

@@ -170,6 +170,24 @@ OffsetMap WorkerTask::committed_offsets() const {
   return committed_;
 }
 
+std::optional<OffsetMap> WorkerTask::sink_pre_commit(SinkTask& sink, const OffsetMap& current,
+                                                     const char* pending, bool* failed) {
+  *failed = false;
+  try {
+    auto flushed = sink.pre_commit(current);
+    clear_retrying(RetryCall::kCommit);
+    return flushed;
+  } catch (const RetriableException& e) {
+    add(metrics_.offset_commit_failure);
+    note_retrying(RetryCall::kCommit, std::string(pending) + " not committed yet: " + e.what());
+  } catch (...) {
+    add(metrics_.offset_commit_failure);
+    fail("flush failed: " + describe_exception(std::current_exception()));
+    *failed = true;
+  }
+  return std::nullopt;
+}
+
 void WorkerTask::remember_committed(const OffsetMap& offsets) {
   std::lock_guard lock(state_mutex_);
   for (const auto& [p, o] : offsets) committed_[p] = o;
@@ -1226,19 +1244,10 @@ bool WorkerSinkTask::commit_offsets() {
     add(metrics_.offset_commit_skip);
     return true;
   }
-  OffsetMap to_commit;
-  try {
-    to_commit = task_->pre_commit(current_);
-    clear_retrying(RetryCall::kCommit);
-  } catch (const RetriableException& e) {
-    add(metrics_.offset_commit_failure);
-    note_retrying(RetryCall::kCommit, std::string("offsets not committed yet: ") + e.what());
-    return true;
-  } catch (...) {
-    add(metrics_.offset_commit_failure);
-    fail("flush failed: " + describe_exception(std::current_exception()));
-    return false;
-  }
+  bool failed = false;
+  auto flushed = sink_pre_commit(*task_, current_, "offsets", &failed);
+  if (!flushed) return !failed;
+  OffsetMap& to_commit = *flushed;
   OffsetMap owned;
   auto offsets = owned_offsets(to_commit, &owned);
   if (offsets.empty()) {

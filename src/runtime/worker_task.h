@@ -126,6 +126,11 @@ class WorkerTask : public std::enable_shared_from_this<WorkerTask> {
   // Figures a kind of task reads at scrape time (a sink's queue lag); any thread.
   virtual void add_metrics(TaskMetricsSnapshot& /*m*/) const {}
   void remember_committed(const OffsetMap& offsets);
+  // The sink's pre_commit(current) for a commit round. A RetriableException counts a failed
+  // commit and leaves the positions for the next round (nullopt); any other exception fails the
+  // task (nullopt and *failed set). `pending` names what is held back in the retry trace.
+  std::optional<OffsetMap> sink_pre_commit(SinkTask& sink, const OffsetMap& current,
+                                           const char* pending, bool* failed);
   bool logging_messages() const {
     return setup_.message_logging && setup_.message_logging->load(std::memory_order_relaxed);
   }
