@@ -340,7 +340,9 @@ TEST_F(DistributedWorkerTest, RestartsFromAnyMember) {
   start_worker("w1", {"w1", "w2"});
   start_worker("w2", {"w1", "w2"});
   ASSERT_TRUE(workers_["w1"]->put_connector("again", counting(4), {}).ok());
+  // Both views: owners is read from w1's, which may lag w2's by a status round.
   ASSERT_TRUE(eventually([&] { return running_tasks("w2", "again").size() == 4; }));
+  ASSERT_TRUE(eventually([&] { return running_tasks("w1", "again").size() == 4; }));
   auto owners = running_tasks("w1", "again");
   ASSERT_FALSE(workers_["w1"]->assignment().tasks.empty());
   ASSERT_FALSE(workers_["w2"]->assignment().tasks.empty());
