@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -219,12 +220,16 @@ TEST_F(TopicStoreTest, AStaleConfigWriteNeverWins) {
   auto a = open<TopicConfigStore>("cfg", "worker-a");
   auto b = open<TopicConfigStore>("cfg", "worker-b");
   ASSERT_TRUE(a && b);
+  // Listening from the start: a change is visible in b a moment before b's listeners hear of
+  // it, so a listener added after the epoch-3 read could still hear that change.
+  std::atomic<int> heard{0};
+  b->add_listener([&](const std::string&) { ++heard; });
   ASSERT_TRUE(a->put_connector("c", connector_with("V1")).ok());       // epoch 1
   ASSERT_TRUE(a->put_target_state("c", TargetState::kPaused).ok());    // epoch 2
   ASSERT_TRUE(a->put_task_configs("c", {KeyValue{{"t", "0"}}}).ok());  // epoch 3
   ASSERT_TRUE(eventually([&] { return b->connector("c") && b->connector("c")->epoch == 3; }));
-  int heard = 0;
-  b->add_listener([&](const std::string&) { ++heard; });
+  ASSERT_TRUE(eventually([&] { return heard.load() == 3; })) << heard.load();
+  heard = 0;
 
   // A change based on epoch 1 (its writer missed two changes) is refused and changes nothing.
   StoredConnector stale = connector_with("STALE");
@@ -257,7 +262,7 @@ TEST_F(TopicStoreTest, AStaleConfigWriteNeverWins) {
     EXPECT_EQ(c->config.get_string("connector.class"), "V1");
     EXPECT_EQ(c->epoch, 3);
   }
-  EXPECT_EQ(heard, 1);  // only the applied change
+  EXPECT_EQ(heard.load(), 1);  // only the applied change
 
   // Based on the current epoch: accepted.
   StoredConnector fresh = *b->connector("c");  // read, modify, write back
