@@ -4,25 +4,11 @@
 
 #include "base/logging.h"
 
-#include <typeinfo>
-
 namespace rmqc::runtime {
 namespace {
 
 constexpr auto kEmptyPollBackoff = std::chrono::milliseconds(50);
 constexpr auto kRetryBackoff = std::chrono::milliseconds(500);
-
-std::string describe_exception(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(std::move(e));
-  } catch (const ConnectException& ex) {
-    return std::string("ConnectException: ") + ex.what();
-  } catch (const std::exception& ex) {
-    return std::string(typeid(ex).name()) + ": " + ex.what();
-  } catch (...) {
-    return "unknown exception";
-  }
-}
 
 std::string_view simple_name(std::string_view class_name) {
   const auto dot = class_name.rfind('.');
@@ -214,24 +200,7 @@ void WorkerDirectTask::run() {
   auto next_commit = std::chrono::steady_clock::now() + setup_.commit_interval;
   bool healthy = true;
   while (healthy && wait_while_paused()) {
-    const auto poll_started = std::chrono::steady_clock::now();
-    auto result = errors_.run(
-        Stage::kTaskPoll,
-        [&]() -> std::vector<ConnectRecord> {
-          try {
-            auto records = source->poll();
-            clear_retrying(RetryCall::kPoll);
-            return records;
-          } catch (const RetriableException& e) {
-            note_retrying(RetryCall::kPoll, e.what());
-            wait_for(kRetryBackoff);
-            return {};
-          }
-        },
-        [] { return FailedRecord{}; });
-    if (metrics_.enabled) {
-      metrics_.batch_time.observe(std::chrono::steady_clock::now() - poll_started);
-    }
+    auto result = poll_source(*source);
     if (!result.ok()) {
       if (result.error().code() == ErrorCode::kCancelled) break;  // stopped while retrying
       fail(result.error().message());

@@ -29,7 +29,12 @@ constexpr std::size_t kMaxBatchRecords = 128;
 constexpr std::size_t kMaxBatchBytes = 512 * 1024;
 constexpr std::size_t kMaxBatchedRecordBytes = 4096;
 
-// The text of whatever a plugin threw.
+std::string describe_queue(const rocketmq::MessageQueue& q) {
+  return q.topic + "@" + q.broker_name + ":" + std::to_string(q.queue_id);
+}
+
+}  // namespace
+
 std::string describe_exception(std::exception_ptr e) {
   try {
     std::rethrow_exception(std::move(e));
@@ -41,12 +46,6 @@ std::string describe_exception(std::exception_ptr e) {
     return "unknown exception";
   }
 }
-
-std::string describe_queue(const rocketmq::MessageQueue& q) {
-  return q.topic + "@" + q.broker_name + ":" + std::to_string(q.queue_id);
-}
-
-}  // namespace
 
 RecordPartition partition_of(const rocketmq::MessageQueue& queue) {
   return RecordPartition{{"topic", queue.topic},
@@ -168,6 +167,29 @@ TaskMetricsSnapshot WorkerTask::metrics() const {
 OffsetMap WorkerTask::committed_offsets() const {
   std::lock_guard lock(state_mutex_);
   return committed_;
+}
+
+Result<std::optional<std::vector<ConnectRecord>>> WorkerTask::poll_source(SourceTask& source) {
+  const auto poll_started =
+      metrics_.enabled ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+  auto result = errors_.run(
+      Stage::kTaskPoll,
+      [&]() -> std::vector<ConnectRecord> {
+        try {
+          auto records = source.poll();
+          clear_retrying(RetryCall::kPoll);
+          return records;
+        } catch (const RetriableException& e) {
+          note_retrying(RetryCall::kPoll, e.what());
+          wait_for(kRetryBackoff);
+          return {};
+        }
+      },
+      [] { return FailedRecord{}; });
+  if (metrics_.enabled) {
+    metrics_.batch_time.observe(std::chrono::steady_clock::now() - poll_started);
+  }
+  return result;
 }
 
 std::optional<OffsetMap> WorkerTask::sink_pre_commit(SinkTask& sink, const OffsetMap& current,
@@ -313,27 +335,7 @@ void WorkerSourceTask::run() {
   next_commit_ = std::chrono::steady_clock::now() + setup_.commit_interval;
   bool healthy = true;
   while (healthy && wait_while_paused()) {
-    const auto poll_started = metrics_.enabled ? std::chrono::steady_clock::now()
-                                               : std::chrono::steady_clock::time_point();
-    // A RetriableException from poll() is retried without end, as in Kafka Connect and the
-    // Java runtime: the poll counts as empty and the task's status says why meanwhile.
-    auto result = errors_.run(
-        Stage::kTaskPoll,
-        [&]() -> std::vector<ConnectRecord> {
-          try {
-            auto records = task_->poll();
-            clear_retrying(RetryCall::kPoll);
-            return records;
-          } catch (const RetriableException& e) {
-            note_retrying(RetryCall::kPoll, e.what());
-            wait_for(kRetryBackoff);
-            return {};
-          }
-        },
-        [] { return FailedRecord{}; });
-    if (metrics_.enabled) {
-      metrics_.batch_time.observe(std::chrono::steady_clock::now() - poll_started);
-    }
+    auto result = poll_source(*task_);
     if (!result.ok()) {
       if (result.error().code() == ErrorCode::kCancelled) break;  // stopped while retrying
       fail(result.error().message());

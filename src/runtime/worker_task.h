@@ -65,6 +65,9 @@ struct TaskSetup {
 // A connector task on its own thread. The worker starts it, pauses/resumes it, and stops it with
 // a deadline: a task that does not stop in time is abandoned (its thread keeps the object alive),
 // so a hung plugin never blocks the worker or the REST API.
+// The text of whatever a plugin threw.
+std::string describe_exception(std::exception_ptr e);
+
 class WorkerTask : public std::enable_shared_from_this<WorkerTask> {
  public:
   explicit WorkerTask(TaskSetup setup);
@@ -131,6 +134,10 @@ class WorkerTask : public std::enable_shared_from_this<WorkerTask> {
   // task (nullopt and *failed set). `pending` names what is held back in the retry trace.
   std::optional<OffsetMap> sink_pre_commit(SinkTask& sink, const OffsetMap& current,
                                            const char* pending, bool* failed);
+  // One source poll() through errors.* (stage TASK_POLL), timed into the batch-time metric. A
+  // RetriableException is retried without end, as in Kafka Connect and the Java runtime: the
+  // poll counts as empty and the task's status says why meanwhile.
+  Result<std::optional<std::vector<ConnectRecord>>> poll_source(SourceTask& source);
   bool logging_messages() const {
     return setup_.message_logging && setup_.message_logging->load(std::memory_order_relaxed);
   }
