@@ -177,7 +177,7 @@ class PgChangeReader::Session final : public SnapshotSource {
   Result<void> ensure_publication(const std::vector<TableRef>& tables);
   Result<void> snapshot(const std::string& snapshot_name, Lsn consistent_point,
                         const std::vector<TableRef>& tables);
-  Result<void> stream();
+  Result<void> stream(Lsn start_lsn);
   Result<void> handle_xlog(const XLogData& x);
   Result<void> send_status(bool reply_requested);
 
@@ -1108,7 +1108,7 @@ Result<void> PgChangeReader::Session::handle_xlog(const XLogData& x) {
   }
 }
 
-Result<void> PgChangeReader::Session::stream() {
+Result<void> PgChangeReader::Session::stream(Lsn start_lsn) {
   const std::string start = "START_REPLICATION SLOT " + quote_ident(cfg_.slot_name) +
                             " LOGICAL 0/0 (proto_version '1', publication_names " +
                             quote_literal(quote_ident(cfg_.publication_name)) + ")";
@@ -1118,6 +1118,7 @@ Result<void> PgChangeReader::Session::stream() {
   }
   res.reset();
   streaming_ = true;
+  if (o_.stream_start_.load() == 0) o_.stream_start_.store(start_lsn);
   chunk_tables_.clear();
   RMQC_RETURN_IF_ERROR(o_.incremental_.on_stream_start(*this));
   push_notifications();
@@ -1322,7 +1323,7 @@ Result<void> PgChangeReader::Session::run() {
     while (!o_.stopping_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     return ok_result();
   }
-  return stream();
+  return stream(std::max(slot_exists ? slot_flush : consistent_point, o_.confirmed_.load()));
 }
 
 // --- the reader

@@ -34,6 +34,9 @@ class PgChangeReader {
   // The task moved the flush position (only forwards); sent to the server promptly.
   void confirm(Lsn lsn);
   Lsn confirmed() const { return confirmed_.load(); }
+  // Where the stream started (the slot's confirmed flush LSN, or a new slot's consistent
+  // point); 0 until the reader streams. Heartbeats before the first record carry it.
+  Lsn stream_start() const { return stream_start_.load(); }
 
  private:
   class Session;
@@ -46,6 +49,7 @@ class PgChangeReader {
   std::atomic<bool> stopping_{false};
   std::atomic<Lsn> confirmed_{0};
   std::atomic<bool> confirm_pending_{false};
+  std::atomic<Lsn> stream_start_{0};
   std::thread thread_;
   // Reader-thread state kept across sessions: whether the snapshot question is settled, and the
   // last change emitted (commit LSN, place in its transaction), below which replays are skipped.

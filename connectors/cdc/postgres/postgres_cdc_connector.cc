@@ -262,15 +262,29 @@ std::vector<ConnectRecord> PostgresCdcTask::poll() {
       std::chrono::steady_clock::now() >= next_heartbeat_) {
     next_heartbeat_ = std::chrono::steady_clock::now() +
                       std::chrono::milliseconds(config_.common.heartbeat_interval_ms);
-    if (last_offset_) {
-      const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count();
-      const auto& offset = *last_offset_;
-      const std::int64_t commit = offset.find(kLsnCommitField) ? offset_int(offset, kLsnCommitField)
-                                                               : offset_int(offset, kLsnField);
-      pending_.push_back(Pending{true, commit, offset_int(offset, kEventSeqField), 0});
-      out.push_back(heartbeat_record(config_.common.prefix, now, partition_, offset));
+    const std::int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+    std::optional<RecordOffset> at = last_offset_;
+    if (!at && reader_ && reader_->stream_start() != 0) {
+      // No record yet (a no_data connector on a quiet database): the position the stream
+      // started at, or past it what the server reported with nothing captured before it.
+      // Every transaction committed before it is done, so a restart from it loses nothing.
+      const auto lsn =
+          static_cast<std::int64_t>(std::max(reader_->stream_start(), acked_flush_lsn_));
+      at = RecordOffset(RecordOffset::Map{
+          {std::string(kLsnField), Value(lsn)},
+          {std::string(kLsnProcField), Value(lsn)},
+          {std::string(kLsnCommitField), Value(lsn)},
+          {std::string(kTsUsecField), Value(now_us)},
+      });
+    }
+    if (at) {
+      const std::int64_t commit =
+          at->find(kLsnCommitField) ? offset_int(*at, kLsnCommitField) : offset_int(*at, kLsnField);
+      pending_.push_back(Pending{true, commit, offset_int(*at, kEventSeqField), 0});
+      out.push_back(
+          heartbeat_record(config_.common.prefix, now_us / 1000, partition_, std::move(*at)));
     }
   }
   // Markers with no record before them: every record up to there is acknowledged already.

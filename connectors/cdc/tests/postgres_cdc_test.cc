@@ -675,6 +675,75 @@ TEST(PostgresCdc, WakeupEndsAWaitingPollAndHeartbeatsFlow) {
   waker.join();
 }
 
+// Debezium sends heartbeats from the start: a no_data connector on a database where nothing
+// changes has no record to take a position from, so its heartbeats carry where the stream
+// started (the slot's position), and a restart from one loses nothing.
+TEST(PostgresCdc, HeartbeatsFlowBeforeTheFirstRecordAndARestartFromOneLosesNothing) {
+  sql("DROP SCHEMA IF EXISTS hbq CASCADE; CREATE SCHEMA hbq;"
+      "CREATE TABLE hbq.t (id int PRIMARY KEY); INSERT INTO hbq.t VALUES (1)");
+  KeyValue c = base_config("hbq");
+  c.put("snapshot.mode", "no_data");
+  c.put("heartbeat.interval.ms", "100");
+  c.put("slot.drop.on.stop", "false");  // the restart needs the slot
+  std::optional<RecordOffset> stored;
+  {
+    TaskRun run(c);
+    std::vector<ConnectRecord> beats;
+    ASSERT_TRUE(wait_for([&] {
+      for (auto& r : run.task.poll()) {
+        EXPECT_EQ(r.topic(), "__debezium-heartbeat_srv");
+        beats.push_back(std::move(r));
+      }
+      return beats.size() >= 2;
+    }));
+    const ConnectRecord& beat = beats.back();
+    EXPECT_EQ(beat.key.as_struct().get_string("serverName"), "srv");
+    EXPECT_GT(beat.value.as_struct().get("ts_ms").as_int64(), 0);
+    EXPECT_EQ(beat.position.partition, (RecordPartition{{"server", Value(std::string("srv"))}}));
+    const Value* lsn = beat.position.offset.find("lsn_commit");
+    ASSERT_NE(lsn, nullptr);
+    ASSERT_EQ(lsn->kind(), Value::Kind::kInt64);
+    // The slot's position (or past it, where the server said nothing of ours came before).
+    EXPECT_GE(static_cast<Lsn>(lsn->as_int64()), slot_flush("hbq"));
+    EXPECT_GT(lsn->as_int64(), 0);
+    EXPECT_EQ(beat.position.offset.find("snapshot"), nullptr);  // nothing left to snapshot
+    // The worker acknowledges and stores the heartbeats: the task moves on.
+    run.ack(beats);
+    run.task.commit();
+    stored = beat.position.offset;
+    // A change while the task runs, read but never acknowledged...
+    sql("INSERT INTO hbq.t VALUES (2)");
+    std::vector<ConnectRecord> data;
+    ASSERT_TRUE(wait_for([&] {
+      for (auto& r : run.task.poll()) {
+        if (r.topic() != "__debezium-heartbeat_srv") data.push_back(std::move(r));
+      }
+      return !data.empty();
+    }));
+    ASSERT_EQ(data.size(), 1U);
+    EXPECT_EQ(id_after(data[0]), 2);
+  }
+  // ... and one while it is stopped: a task from the stored heartbeat's position gets both,
+  // nothing before them (the snapshot is not taken again) and nothing twice.
+  sql("INSERT INTO hbq.t VALUES (3)");
+  KeyValue last = c;
+  last.put("slot.drop.on.stop", "true");
+  TaskRun again(last, stored);
+  std::vector<std::int64_t> ids;
+  ASSERT_TRUE(wait_for([&] {
+    for (auto& r : again.task.poll()) {
+      if (r.topic() != "__debezium-heartbeat_srv") ids.push_back(id_after(r));
+    }
+    return ids.size() >= 2;
+  }));
+  for (int i = 0; i < 3; ++i) {
+    for (auto& r : again.task.poll()) {
+      if (r.topic() != "__debezium-heartbeat_srv") ids.push_back(id_after(r));
+    }
+  }
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{2, 3}));
+}
+
 // --- undecodable values (errors.*) -------------------------------------------------------------
 
 std::string body_of(const ConnectRecord& r) {
