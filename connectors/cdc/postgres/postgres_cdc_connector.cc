@@ -102,8 +102,19 @@ ConfigDef PostgresCdcConnector::definition() {
               })
       .define(std::string(kSnapshotLockingModeConfig), T::kString, "shared", I::kMedium,
               "shared: the snapshot holds ACCESS SHARE locks on the captured tables (no DDL "
-              "while it reads them); none: no locks.",
-              validators::one_of({"shared", "none"}))
+              "while it reads them); none: no locks of its own (the table being read is locked "
+              "by its read).",
+              [](std::string_view v) -> std::optional<std::string> {
+                const std::string mode = lower(v);
+                if (mode == "shared" || mode == "none") return std::nullopt;
+                if (mode == "custom") {
+                  return std::string(
+                      "custom needs a Java SnapshotLock implementation "
+                      "(snapshot.locking.mode.custom.name), which this runtime cannot load: set "
+                      "shared or none");
+                }
+                return "must be one of shared, none, not '" + std::string(v) + "'";
+              })
       .define(std::string(kStatusUpdateIntervalConfig), T::kLong, "10000", I::kLow,
               "Milliseconds between standby status updates to the server (the flushed position "
               "is also sent as soon as it moves).",

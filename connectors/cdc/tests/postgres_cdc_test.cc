@@ -203,6 +203,27 @@ TEST(PostgresCdcConfigTest, PluginOtherThanPgoutputIsRefusedClearly) {
   EXPECT_EQ(connector.task_configs(4).size(), 1U);
 }
 
+TEST(PostgresCdcConfigTest, SnapshotLockingModes) {
+  PostgresCdcConnector connector;
+  KeyValue c = base_config("cfg");
+  for (const char* mode : {"shared", "none", "NONE"}) {
+    c.put("snapshot.locking.mode", mode);
+    EXPECT_NO_THROW(connector.validate(c)) << mode;
+  }
+  for (const char* mode : {"custom", "exclusive", "minimal"}) {
+    c.put("snapshot.locking.mode", mode);
+    try {
+      connector.validate(c);
+      ADD_FAILURE() << mode << " accepted";
+    } catch (const ConnectException& e) {
+      EXPECT_NE(std::string(e.what()).find("shared"), std::string::npos) << e.what();
+      if (std::string(mode) == "custom") {
+        EXPECT_NE(std::string(e.what()).find("SnapshotLock"), std::string::npos) << e.what();
+      }
+    }
+  }
+}
+
 // --- snapshot and streaming over every column type --------------------------------------------
 
 TEST(PostgresCdc, SnapshotThenStreamOverEveryType) {
@@ -407,6 +428,54 @@ TEST(PostgresCdc, WritesDuringTheSnapshotAreNeitherMissedNorRepeated) {
   EXPECT_EQ(repeated, 0);
   EXPECT_EQ(last_op[1], "r");
   EXPECT_EQ(last_op[20500], "c");
+}
+
+// snapshot.locking.mode on the real server, seen from a second session while the snapshot waits
+// for poll() in the middle of the first table: shared locks every captured table ACCESS SHARE
+// before reading any, so DDL on a table not read yet waits (here: fails on lock_timeout) until
+// the snapshot ends; none takes no lock of its own, only the table being read is locked by its
+// read, and the DDL goes through. Both snapshots deliver every row.
+TEST(PostgresCdc, SnapshotLockingModeSharedLocksEveryCapturedTableAndNoneDoesNot) {
+  for (const std::string mode : {"shared", "none"}) {
+    SCOPED_TRACE(mode);
+    const std::string name = "lk_" + mode;
+    sql("DROP SCHEMA IF EXISTS " + name + " CASCADE; CREATE SCHEMA " + name + "; CREATE TABLE " +
+        name + ".a (id int PRIMARY KEY, v text); CREATE TABLE " + name +
+        ".b (id int PRIMARY KEY); INSERT INTO " + name +
+        ".a SELECT g, 'x' FROM generate_series(1, 2000) g; INSERT INTO " + name +
+        ".b VALUES (100000)");
+    KeyValue c = base_config(name);
+    c.put("snapshot.locking.mode", mode);
+    c.put("max.queue.size", "1");  // one batch of 256: the reader waits after 512 rows of a
+    TaskRun run(c);
+    // ACCESS SHARE locks the connector's sessions hold on a table.
+    auto locks = [&](const std::string& table) {
+      return query(
+          "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid WHERE "
+          "s.application_name = 'rmqc-cdc-" +
+          name + "' AND l.relation = '" + name + "." + table +
+          "'::regclass AND l.mode = 'AccessShareLock' AND l.granted");
+    };
+    ASSERT_TRUE(wait_for([&] { return locks("a") == "1"; }));  // reading a, waiting for poll()
+    const auto alter =
+        server().exec("SET lock_timeout = '200ms'; ALTER TABLE " + name + ".b ADD COLUMN c int");
+    if (mode == "shared") {
+      EXPECT_EQ(locks("b"), "1");
+      ASSERT_FALSE(alter.ok()) << "DDL went through while the snapshot held b";
+      EXPECT_NE(alter.error().message().find("lock timeout"), std::string::npos)
+          << alter.error().to_string();
+    } else {
+      EXPECT_EQ(locks("b"), "0");
+      EXPECT_TRUE(alter.ok()) << alter.error().to_string();
+    }
+    auto recs = run.poll_n(2001);
+    ASSERT_EQ(recs.size(), 2001U);
+    EXPECT_EQ(id_after(recs.back()), 100000);
+    EXPECT_EQ(op_of(recs.back()), "r");
+    // The snapshot's transaction ended: no lock is left, the DDL goes through.
+    EXPECT_TRUE(wait_for([&] { return locks("a") == "0" && locks("b") == "0"; }));
+    if (mode == "shared") sql("ALTER TABLE " + name + ".b ADD COLUMN c int");
+  }
 }
 
 // --- positions ---------------------------------------------------------------------------------
