@@ -12,7 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # libraries (see docs/architecture.md, "dependencies")
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libsimdjson-dev libasio-dev
-  libcpp-httplib-dev libre2-dev zlib1g-dev libssl-dev
+  libcpp-httplib-dev libre2-dev zlib1g-dev libdeflate-dev libssl-dev
   # JDBC connectors: SQLite, PostgreSQL (libpq), MySQL/MariaDB (Connector/C), IANA time zones
   libsqlite3-dev libpq-dev libmariadb-dev libabsl-dev
   # Kafka connectors: librdkafka (also its mock cluster for the tests) and kcat as an independent client

@@ -2,6 +2,7 @@
 
 #include "base/logging.h"
 #include "base/thread_name.h"
+#include "rocketmq/protocol/message_codec.h"
 #include "rocketmq/protocol/request_code.h"
 #include "rocketmq/protocol/response_code.h"
 #include "rocketmq/remoting/blocking_client.h"
@@ -10,7 +11,6 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
-#include <zlib.h>
 
 namespace rmqc::broker {
 namespace {
@@ -89,10 +89,7 @@ struct EmbeddedBroker::Impl {
         h.cluster_name = reg.cluster_name;
         h.ha_server_addr = reg.ha_server_addr;
         h.broker_id = reg.broker_id;
-        h.body_crc32 =
-            static_cast<std::int32_t>(::crc32(0, reinterpret_cast<const Bytef*>(json.data()),
-                                              static_cast<uInt>(json.size())) &
-                                      0x7FFFFFFF);
+        h.body_crc32 = static_cast<std::int32_t>(rocketmq::body_crc32(json));
         request = rocketmq::RemotingCommand::request(rocketmq::request_code::REGISTER_BROKER,
                                                      h.to_ext_fields());
         request.body = std::move(json);

@@ -2,10 +2,9 @@
 
 #include "base/logging.h"
 #include "rocketmq/protocol/headers.h"
+#include "rocketmq/protocol/message_codec.h"
 #include "rocketmq/protocol/request_code.h"
 #include "rocketmq/protocol/response_code.h"
-
-#include <zlib.h>
 
 namespace rmqc::broker {
 namespace rc = rocketmq::request_code;
@@ -158,11 +157,8 @@ void NameServer::on_request(const remoting::ConnectionPtr& connection, RemotingC
     } else if (header->compressed) {
       reply = error_reply(request, rsp::SYSTEM_ERROR,
                           "compressed REGISTER_BROKER bodies are not supported");
-    } else if (header->body_crc32 != 0 &&
-               static_cast<std::int32_t>(
-                   ::crc32(0, reinterpret_cast<const Bytef*>(request.body.data()),
-                           static_cast<uInt>(request.body.size())) &
-                   0x7FFFFFFF) != header->body_crc32) {
+    } else if (header->body_crc32 != 0 && static_cast<std::int32_t>(rocketmq::body_crc32(
+                                              request.body)) != header->body_crc32) {
       reply = error_reply(request, rsp::SYSTEM_ERROR, "REGISTER_BROKER body CRC mismatch");
       refusals_.log(connection->remote_address(), request.code, reply.remark);
     } else {

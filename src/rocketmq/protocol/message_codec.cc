@@ -3,6 +3,7 @@
 #include "rocketmq/protocol/byte_io.h"
 
 #include <cstring>
+#include <libdeflate.h>
 #include <limits>
 #include <zlib.h>
 
@@ -41,17 +42,9 @@ bool read_host(Reader& r, bool v6, SocketAddress& host) {
 }  // namespace
 
 std::uint32_t body_crc32(std::string_view body) {
-  // zlib's crc32 takes a uInt length; feed large bodies in chunks.
-  uLong crc = crc32(0L, Z_NULL, 0);
-  const auto* p = reinterpret_cast<const Bytef*>(body.data());
-  std::size_t left = body.size();
-  while (left > 0) {
-    auto chunk = static_cast<uInt>(std::min<std::size_t>(left, 1u << 30));
-    crc = crc32(crc, p, chunk);
-    p += chunk;
-    left -= chunk;
-  }
-  return static_cast<std::uint32_t>(crc) & 0x7FFFFFFFu;
+  // libdeflate's CRC-32 is zlib's (IEEE polynomial, same initial value and final xor), folded
+  // with PCLMULQDQ where the CPU has it: several times the speed of zlib 1.2's crc32_z.
+  return libdeflate_crc32(0, body.data(), body.size()) & 0x7FFFFFFFu;
 }
 
 Result<std::size_t> stored_message_size(const StoredMessageView& m) {

@@ -118,7 +118,8 @@ struct StoredMessageView {
   std::string offset_msg_id() const { return make_offset_msg_id(store_host, physical_offset); }
 };
 
-// CRC-32 (IEEE, zlib) of the body masked with 0x7FFFFFFF, as RocketMQ stores in BODYCRC.
+// CRC-32 (IEEE, as zlib and java.util.zip.CRC32) of the body masked with 0x7FFFFFFF, as RocketMQ
+// stores in BODYCRC.
 std::uint32_t body_crc32(std::string_view body);
 
 // Size of the encoded record; fails if the topic or properties are too long. Topics above 127
