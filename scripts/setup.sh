@@ -25,6 +25,8 @@ PACKAGES=(
   chromium
   # `make package` (CPack's DEB generator runs dpkg-shlibdeps for the package's Depends)
   dpkg-dev
+  # the heap allocator every executable links (CMake option RMQC_ALLOCATOR, README "Building by hand")
+  libmimalloc-dev
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #include "app/worker_common.h"
 
 #include "base/file_util.h"
+#include "base/heap_allocator.h"
 #include "base/logging.h"
 #include "builtin_connectors.h"
 #include "converters/builtin_converters.h"
@@ -66,6 +67,8 @@ void print_ready_line(const config::WorkerConfig& config, std::uint16_t rest_por
   auto ready_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started_at)
                       .count();
+  logger("worker")->info("rmq-connect {} ready in {} ms; heap allocator: {}", kVersion, ready_ms,
+                         heap_allocator());
   std::string cluster_part;
   if (!cluster.empty()) cluster_part = " cluster=" + std::string(cluster);
   std::printf("worker ready: rest=%s://%s:%u namesrv=%.*s worker=%s%s (%lld ms)\n",
