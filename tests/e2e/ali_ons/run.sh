@@ -17,54 +17,25 @@ WORK=${2:-${TMPDIR:-/tmp}/rmqc-e2e-ali-ons-$(id -u)}
 FIRST_TIMEOUT=${ALI_ONS_FIRST_TIMEOUT:-180}
 RESTART_TIMEOUT=${ALI_ONS_RESTART_TIMEOUT:-120}
 
-log() { echo "[run.sh +${SECONDS}s] $*"; }
+# shellcheck source=../lib.sh
+source "$HERE/../lib.sh"
 
 [ -x "$BIN" ] || { echo "FAIL: $BIN is not an executable"; exit 1; }
 
-# --- node + npm -------------------------------------------------------------------------------
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  log "node/npm missing: installing nodejs and npm from Debian"
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q nodejs npm
-fi
+# --- node + npm, and the node packages (ali-ons and its dependencies, pinned by package-lock.json)
+ensure_node
 log "node $(node --version), npm $(npm --version 2>/dev/null)"
-
-# --- node packages (ali-ons and its dependencies, pinned by package-lock.json) -----------------
-mkdir -p "$WORK"
-exec 9>"$WORK/.lock"
-flock 9 # two concurrent runs sharing WORK must not npm ci over each other
-cp "$HERE/package.json" "$HERE/package-lock.json" "$HERE/test.js" "$WORK/"
-if ! cmp -s "$WORK/package-lock.json" "$WORK/node_modules/.installed-lock.json" 2>/dev/null; then
-  log "npm ci in $WORK"
-  (cd "$WORK" && npm ci --no-audit --no-fund --loglevel=error)
-  cp "$WORK/package-lock.json" "$WORK/node_modules/.installed-lock.json"
-fi
+npm_install_pinned "$HERE" "$WORK"
 
 # --- broker ---------------------------------------------------------------------------------
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/rmqc-ali-ons-run.XXXXXX")
 BROKER_PID=""
 BROKER_LOG=""
 NAMESRV=""
-stop_broker() { # SIGTERM, then wait up to 10 s; non-zero if it needed SIGKILL or exited non-zero
-  [ -n "$BROKER_PID" ] || return 0
+stop_broker() { # non-zero if the broker needed SIGKILL or exited non-zero
   local pid=$BROKER_PID
   BROKER_PID=""
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "broker did not stop within 10 s of SIGTERM: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    return 1
-  fi
-  local rc=0
-  wait "$pid" || rc=$?
-  return "$rc"
+  stop_child "$pid" broker
 }
 start_broker() { # start_broker NAME [extra broker args...]: fresh store, free ports; sets NAMESRV
   local name=$1

@@ -18,21 +18,13 @@ WORK=${2:-${TMPDIR:-/tmp}/rmqc-e2e-dashboard-$(id -u)}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 TEST_TIMEOUT=${DASHBOARD_TIMEOUT:-120}
 
-log() { echo "[run.sh +${SECONDS}s] $*"; }
+# shellcheck source=../lib.sh
+source "$HERE/../lib.sh"
 
 [ -x "$BIN" ] || { echo "FAIL: $BIN is not an executable"; exit 1; }
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 
-apt_install() {
-  local sudo=""
-  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "$@"
-}
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  log "node/npm missing: installing nodejs and npm from Debian"
-  apt_install nodejs npm
-fi
+ensure_node
 if [ ! -x "$CHROMIUM" ]; then
   log "$CHROMIUM missing: installing chromium from Debian"
   apt_install chromium
@@ -40,38 +32,16 @@ fi
 log "node $(node --version), $("$CHROMIUM" --version 2>/dev/null || echo chromium)"
 
 # --- node packages (playwright-core, pinned by package-lock.json) -------------------------------
-mkdir -p "$WORK"
-exec 9>"$WORK/.lock"
-flock 9 # two concurrent runs sharing WORK must not npm ci over each other
-cp "$HERE/package.json" "$HERE/package-lock.json" "$HERE/test.js" "$WORK/"
-if ! cmp -s "$WORK/package-lock.json" "$WORK/node_modules/.installed-lock.json" 2>/dev/null; then
-  log "npm ci in $WORK"
-  (cd "$WORK" && npm ci --no-audit --no-fund --loglevel=error)
-  cp "$WORK/package-lock.json" "$WORK/node_modules/.installed-lock.json"
-fi
+npm_install_pinned "$HERE" "$WORK"
 
 # --- the worker ---------------------------------------------------------------------------------
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/rmqc-dashboard-run.XXXXXX")
 WORKER_PID=""
 FEED_PID=""
-stop_worker() { # SIGTERM, then wait up to 10 s; non-zero if it needed SIGKILL or exited non-zero
-  [ -n "$WORKER_PID" ] || return 0
+stop_worker() { # non-zero if the worker needed SIGKILL or exited non-zero
   local pid=$WORKER_PID
   WORKER_PID=""
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "worker did not stop within 10 s of SIGTERM: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    return 1
-  fi
-  local rc=0
-  wait "$pid" || rc=$?
-  return "$rc"
+  stop_child "$pid" worker
 }
 cleanup() {
   local rc=$?
