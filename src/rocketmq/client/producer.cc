@@ -2,12 +2,15 @@
 
 #include "base/logging.h"
 #include "rocketmq/client/client_instance.h"
+#include "rocketmq/protocol/byte_io.h"
 #include "rocketmq/protocol/headers.h"
 #include "rocketmq/protocol/message_id.h"
 #include "rocketmq/protocol/request_code.h"
 #include "rocketmq/protocol/response_code.h"
 
+#include <charconv>
 #include <cstdlib>
+#include <limits>
 
 namespace rmqc::rocketmq {
 namespace {
@@ -21,10 +24,8 @@ UniqKeyGenerator& uniq_keys() {
   return generator;
 }
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+std::int64_t epoch_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
 Result<void> validate_topic(std::string_view topic) {
@@ -45,14 +46,39 @@ Result<void> validate_topic(std::string_view topic) {
   return {};
 }
 
-std::string encode_message_properties(const Message& m, const std::string& uniq_key) {
-  std::string out;
-  for (const auto& [k, v] : m.properties) append_property(out, k, v);
-  if (!m.tags.empty()) append_property(out, property::TAGS, m.tags);
-  if (!m.keys.empty()) append_property(out, property::KEYS, m.keys);
-  if (m.delay_level > 0) append_property(out, property::DELAY, std::to_string(m.delay_level));
-  append_property(out, property::UNIQ_KEY, uniq_key);
-  return out;
+// Writes a message's properties in Java's encoding (user properties in key order, then TAGS,
+// KEYS, DELAY and a fresh UNIQ_KEY) at the end of `out`, where they start at `start` (a batch
+// body holds other bytes before them). Returns where the UNIQ_KEY's digits begin. Nothing is
+// allocated beyond out's own growth.
+std::size_t append_message_properties(std::string& out, std::size_t start, const Message& m,
+                                      std::int32_t millis_in_month) {
+  auto add = [&](std::string_view name, std::string_view value) {
+    if (name.empty() || value.empty()) return;
+    if (out.size() != start) out.push_back(kPropertySeparator);
+    out.append(name);
+    out.push_back(kNameValueSeparator);
+    out.append(value);
+  };
+  for (const auto& [k, v] : m.properties) add(k, v);
+  if (!m.tags.empty()) add(property::TAGS, m.tags);
+  if (!m.keys.empty()) add(property::KEYS, m.keys);
+  if (m.delay_level > 0) {
+    char digits[16];
+    auto end = std::to_chars(digits, digits + sizeof(digits), m.delay_level).ptr;
+    add(property::DELAY, std::string_view(digits, static_cast<std::size_t>(end - digits)));
+  }
+  if (out.size() != start) out.push_back(kPropertySeparator);
+  out.append(property::UNIQ_KEY);
+  out.push_back(kNameValueSeparator);
+  const std::size_t id_at = out.size();
+  uniq_keys().append_next(out, millis_in_month);
+  return id_at;
+}
+
+std::size_t properties_size_hint(const Message& m) {
+  std::size_t n = m.tags.size() + m.keys.size() + 64;
+  for (const auto& [k, v] : m.properties) n += k.size() + v.size() + 2;
+  return n;
 }
 
 }  // namespace
@@ -132,14 +158,17 @@ Result<std::shared_ptr<Producer::Prepared>> Producer::prepare(const Message& m) 
                                                   " bytes");
   }
   auto p = std::make_shared<Prepared>();
-  p->msg_id = uniq_keys().next();
   auto& h = p->header;
+  const auto now = std::chrono::system_clock::now();
   h.producer_group = config_.group;
   h.topic = m.topic;
   h.default_topic_queue_nums = config_.default_topic_queue_nums;
-  h.born_timestamp = now_ms();
+  h.born_timestamp = epoch_ms(now);
   h.flag = m.flag;
-  h.properties = encode_message_properties(m, p->msg_id);
+  h.properties.reserve(properties_size_hint(m));
+  const std::size_t id_at =
+      append_message_properties(h.properties, 0, m, uniq_keys().millis_in_month(now));
+  p->msg_id.assign(h.properties, id_at, uniq_keys().key_size());
   h.batch = false;
   // A transactional half message (TransactionProducer): sysFlag PREPARED, as Java's producer.
   if (auto t = m.properties.find(property::TRAN_MSG);
@@ -167,9 +196,18 @@ Result<std::shared_ptr<Producer::Prepared>> Producer::prepare_batch(
   auto p = std::make_shared<Prepared>();
   p->code = rc::SEND_BATCH_MESSAGE;
   std::size_t total = 0;
-  for (const auto& m : messages) total += m.body.size() + 64 + m.tags.size() + m.keys.size();
-  p->owned_body.reserve(total);
-  std::string props;
+  for (const auto& m : messages) total += m.body.size() + 22 + properties_size_hint(m);
+  std::string& out = p->owned_body;
+  out.reserve(total);
+  const std::size_t id_size = uniq_keys().key_size();
+  p->msg_id.reserve(messages.size() * (id_size + 1));
+  // One clock read for the batch: its messages share the born timestamp and the UNIQ_KEY month
+  // offset (their counters differ).
+  const auto now = std::chrono::system_clock::now();
+  const std::int32_t millis_in_month = uniq_keys().millis_in_month(now);
+  // Each entry (spec §2.3.3) is written in place: TOTALSIZE, MAGICCODE (0), BODYCRC (0, the
+  // broker computes it), FLAG, BODY length, BODY, PROPERTIES length, PROPERTIES; the two lengths
+  // are patched once the properties are written.
   for (const auto& m : messages) {
     if (m.topic != topic) {
       return Error(ErrorCode::kInvalidArgument, "all messages of a batch must share one topic");
@@ -177,12 +215,28 @@ Result<std::shared_ptr<Producer::Prepared>> Producer::prepare_batch(
     if (m.delay_level > 0) {
       return Error(ErrorCode::kInvalidArgument, "batch messages cannot be delayed");
     }
-    std::string id = uniq_keys().next();
-    props = encode_message_properties(m, id);
-    RMQC_RETURN_IF_ERROR(
-        append_batch_message(BatchMessageView{m.flag, m.body, props}, p->owned_body));
+    if (m.body.size() > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()) - 32) {
+      return Error(ErrorCode::kResourceExhausted, "batch message exceeds 2 GiB");
+    }
+    const std::size_t entry = out.size();
+    out.append(20, '\0');
+    byte_io::store_be<std::int32_t>(out.data() + entry + 12, m.flag);
+    byte_io::store_be<std::int32_t>(out.data() + entry + 16,
+                                    static_cast<std::int32_t>(m.body.size()));
+    out.append(m.body);
+    out.append(2, '\0');
+    const std::size_t props_at = out.size();
+    const std::size_t id_at = append_message_properties(out, props_at, m, millis_in_month);
+    const std::size_t props_size = out.size() - props_at;
+    if (props_size > kMaxPropertiesLength) {
+      return Error(ErrorCode::kResourceExhausted, "batch message properties exceed 32767 bytes");
+    }
+    byte_io::store_be<std::int32_t>(out.data() + entry,
+                                    static_cast<std::int32_t>(out.size() - entry));
+    byte_io::store_be<std::int16_t>(out.data() + props_at - 2,
+                                    static_cast<std::int16_t>(props_size));
     if (!p->msg_id.empty()) p->msg_id.push_back(',');
-    p->msg_id += id;
+    p->msg_id.append(out, id_at, id_size);
   }
   if (p->owned_body.size() > config_.max_message_size) {
     return Error(ErrorCode::kInvalidArgument, "batch of " + std::to_string(p->owned_body.size()) +
@@ -195,7 +249,7 @@ Result<std::shared_ptr<Producer::Prepared>> Producer::prepare_batch(
   h.producer_group = config_.group;
   h.topic = topic;
   h.default_topic_queue_nums = config_.default_topic_queue_nums;
-  h.born_timestamp = now_ms();
+  h.born_timestamp = epoch_ms(now);
   h.batch = true;
   return p;
 }

@@ -165,33 +165,44 @@ UniqKeyGenerator UniqKeyGenerator::for_this_process() {
                           static_cast<std::int32_t>(rd()));
 }
 
-std::string UniqKeyGenerator::next(std::chrono::system_clock::time_point now) {
+std::int32_t UniqKeyGenerator::millis_in_month(std::chrono::system_clock::time_point now) {
   const std::int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::int64_t month_start;
-  {
-    // localtime_r is comparatively slow; recompute the month bounds only when we leave them.
-    std::lock_guard lock(month_mutex_);
-    if (now_ms < month_start_ms_ || now_ms >= next_month_start_ms_) {
-      std::time_t secs = static_cast<std::time_t>(now_ms / 1000);
-      std::tm tm{};
-      localtime_r(&secs, &tm);
-      tm.tm_mday = 1;
-      tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-      tm.tm_isdst = -1;
-      std::tm next_tm = tm;
-      month_start_ms_ = static_cast<std::int64_t>(std::mktime(&tm)) * 1000;
-      next_tm.tm_mon += 1;
-      next_tm.tm_isdst = -1;
-      next_month_start_ms_ = static_cast<std::int64_t>(std::mktime(&next_tm)) * 1000;
-    }
-    month_start = month_start_ms_;
+  // localtime_r is comparatively slow; recompute the month bounds only when we leave them.
+  std::lock_guard lock(month_mutex_);
+  if (now_ms < month_start_ms_ || now_ms >= next_month_start_ms_) {
+    std::time_t secs = static_cast<std::time_t>(now_ms / 1000);
+    std::tm tm{};
+    localtime_r(&secs, &tm);
+    tm.tm_mday = 1;
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    std::tm next_tm = tm;
+    month_start_ms_ = static_cast<std::int64_t>(std::mktime(&tm)) * 1000;
+    next_tm.tm_mon += 1;
+    next_tm.tm_isdst = -1;
+    next_month_start_ms_ = static_cast<std::int64_t>(std::mktime(&next_tm)) * 1000;
   }
-  std::string raw;
-  byte_io::append_be<std::int32_t>(raw, static_cast<std::int32_t>(now_ms - month_start));
-  byte_io::append_be<std::uint16_t>(
-      raw, static_cast<std::uint16_t>(counter_.fetch_add(1, std::memory_order_relaxed)));
-  return prefix_hex_ + hex_upper(raw);
+  return static_cast<std::int32_t>(now_ms - month_start_ms_);
+}
+
+void UniqKeyGenerator::append_next(std::string& out, std::int32_t millis_in_month) {
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  const auto counter = static_cast<std::uint16_t>(counter_.fetch_add(1, std::memory_order_relaxed));
+  // 4 bytes of millis, 2 of counter: 12 hex digits, most significant first.
+  const std::uint64_t tail =
+      (static_cast<std::uint64_t>(static_cast<std::uint32_t>(millis_in_month)) << 16) | counter;
+  char digits[12];
+  for (int i = 0; i < 12; ++i) digits[i] = kDigits[(tail >> (44 - 4 * i)) & 0xF];
+  out.append(prefix_hex_);
+  out.append(digits, sizeof(digits));
+}
+
+std::string UniqKeyGenerator::next(std::chrono::system_clock::time_point now) {
+  std::string out;
+  out.reserve(key_size());
+  append_next(out, millis_in_month(now));
+  return out;
 }
 
 }  // namespace rmqc::rocketmq

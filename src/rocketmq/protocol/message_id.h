@@ -74,6 +74,14 @@ class UniqKeyGenerator {
   std::string next() { return next(std::chrono::system_clock::now()); }
   std::string next(std::chrono::system_clock::time_point now);
 
+  // The batch form: the month offset of `now` computed once (millis_in_month), then one key per
+  // message appended to `out` (32 hex digits, 56 for an IPv6 prefix) with no allocation beyond
+  // out's own growth. append_next(out, millis_in_month(t)) renders what next(t) returns.
+  std::int32_t millis_in_month(std::chrono::system_clock::time_point now);
+  void append_next(std::string& out, std::int32_t millis_in_month);
+  // Length of every key this generator renders.
+  std::size_t key_size() const { return prefix_hex_.size() + 12; }
+
  private:
   std::string prefix_hex_;
   std::atomic<std::uint32_t> counter_{0};

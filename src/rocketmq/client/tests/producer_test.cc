@@ -153,7 +153,12 @@ TEST_F(ProducerTest, OnewayIsStored) {
 
 TEST_F(ProducerTest, BatchGetsConsecutiveOffsets) {
   std::vector<Message> batch;
-  for (int i = 0; i < 10; ++i) batch.emplace_back("T", "b" + std::to_string(i), "TagB");
+  for (int i = 0; i < 10; ++i) {
+    batch.emplace_back("T", "b" + std::to_string(i), "TagB",
+                       i % 2 == 0 ? "k" + std::to_string(i) : "");
+    batch.back().flag = i;
+    if (i % 3 == 0) batch.back().properties["user.prop"] = std::string(i * 5 + 1, 'v');
+  }
   auto r = producer_->send_batch(batch);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_EQ(std::count(r->msg_id.begin(), r->msg_id.end(), ','), 9);
@@ -161,12 +166,28 @@ TEST_F(ProducerTest, BatchGetsConsecutiveOffsets) {
   std::vector<StoredMessageView> views;
   auto bodies = stored("T", r->queue.queue_id, &views);
   ASSERT_EQ(bodies.size(), 10u);
+  std::string_view ids = r->msg_id;
   for (int i = 0; i < 10; ++i) {
     EXPECT_EQ(bodies[i], "b" + std::to_string(i));
     EXPECT_EQ(views[i].queue_offset, r->queue_offset + i);
-    std::string_view tags;
-    ASSERT_TRUE(find_property(views[i].properties, "TAGS", &tags));
-    EXPECT_EQ(tags, "TagB");
+    EXPECT_EQ(views[i].flag, i);
+    // Each entry's properties, written in place into the batch body, read back whole: the
+    // message's own, TAGS, KEYS when set, and the UNIQ_KEY the result reports for it (the broker
+    // adds its own).
+    auto props = parse_properties(views[i].properties);
+    EXPECT_EQ(props.count("KEYS"), i % 2 == 0 ? 1u : 0u);
+    EXPECT_EQ(props.count("user.prop"), i % 3 == 0 ? 1u : 0u);
+    EXPECT_EQ(props["TAGS"], "TagB");
+    if (i % 2 == 0) {
+      EXPECT_EQ(props["KEYS"], "k" + std::to_string(i));
+    }
+    if (i % 3 == 0) {
+      EXPECT_EQ(props["user.prop"], std::string(i * 5 + 1, 'v'));
+    }
+    const auto comma = ids.find(',');
+    EXPECT_EQ(props["UNIQ_KEY"], ids.substr(0, comma));
+    EXPECT_TRUE(decode_uniq_key(props["UNIQ_KEY"]).ok());
+    ids = comma == std::string_view::npos ? std::string_view() : ids.substr(comma + 1);
   }
 }
 
