@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 
 #include <atomic>
+#include <climits>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -58,6 +59,13 @@ class CommitLog {
   // Writer: where an entry of `size` bytes goes. Writes pending entries and the blank filler
   // and opens a new segment if it does not fit in the current one.
   Result<int64_t> begin_entry(int32_t size);
+  // Writer: whether begin_entry(size) writes the queued entries first (the entry does not fit
+  // the active segment), and whether the next add_entry does (the queue is full). A caller that
+  // must write something before queued entries become durable does it then.
+  bool begin_entry_commits(int32_t size) const {
+    return !active_ || staged_end_ - active_->base_offset() + size + kBlankBytes > segment_bytes_;
+  }
+  bool add_entry_commits() const { return iov_.size() + 1 >= static_cast<size_t>(IOV_MAX); }
   // Writer: queues the entry's bytes (must stay valid until commit) at the offset begin_entry
   // returned.
   Result<void> add_entry(const char* data, size_t size);

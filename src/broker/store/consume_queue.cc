@@ -81,15 +81,32 @@ Result<std::shared_ptr<SegmentFile>> ConsumeQueue::writable_segment_for(int64_t 
 }
 
 Result<void> ConsumeQueue::put(int64_t queue_offset, const CqEntry& entry) {
+  return put_run(queue_offset, std::span<const CqEntry>(&entry, 1));
+}
+
+Result<void> ConsumeQueue::put_run(int64_t queue_offset, std::span<const CqEntry> entries) {
+  if (entries.empty()) return {};
   if (queue_offset < next_offset()) RMQC_RETURN_IF_ERROR(truncate(queue_offset));
-  RMQC_ASSIGN_OR_RETURN(auto seg, writable_segment_for(queue_offset));
-  uint8_t buf[kCqEntryBytes];
-  store_be64(buf, static_cast<uint64_t>(entry.phys_offset));
-  store_be32(buf + 8, static_cast<uint32_t>(entry.size));
-  store_be64(buf + 12, static_cast<uint64_t>(entry.tags_code));
-  RMQC_RETURN_IF_ERROR(
-      seg->write_at(queue_offset * kCqEntryBytes - seg->base_offset(), buf, sizeof(buf)));
-  next_offset_.store(queue_offset + 1, std::memory_order_release);
+  scratch_.resize(entries.size() * kCqEntryBytes);
+  uint8_t* p = scratch_.data();
+  for (const CqEntry& e : entries) {
+    store_be64(p, static_cast<uint64_t>(e.phys_offset));
+    store_be32(p + 8, static_cast<uint32_t>(e.size));
+    store_be64(p + 12, static_cast<uint64_t>(e.tags_code));
+    p += kCqEntryBytes;
+  }
+  size_t done = 0;
+  while (done < entries.size()) {
+    const int64_t offset = queue_offset + static_cast<int64_t>(done);
+    RMQC_ASSIGN_OR_RETURN(auto seg, writable_segment_for(offset));
+    const int64_t pos = offset * kCqEntryBytes - seg->base_offset();
+    const auto n = std::min(entries.size() - done,
+                            static_cast<size_t>((seg->capacity() - pos) / kCqEntryBytes));
+    RMQC_RETURN_IF_ERROR(
+        seg->write_at(pos, scratch_.data() + done * kCqEntryBytes, n * kCqEntryBytes));
+    done += n;
+    next_offset_.store(queue_offset + static_cast<int64_t>(done), std::memory_order_release);
+  }
   return {};
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,10 @@ class ConsumeQueue {
   // Writes the entry for `queue_offset`; normally == next_offset(). A larger value leaves a hole
   // of empty entries (readers skip them), a smaller one truncates first (recovery only).
   Result<void> put(int64_t queue_offset, const CqEntry& entry);
+  // Writes entries for queue_offset, queue_offset + 1, ...: one write per segment they fall in
+  // (a batch's entries usually go to one queue, so one syscall instead of one per message). On an
+  // error, next_offset() says how far it got.
+  Result<void> put_run(int64_t queue_offset, std::span<const CqEntry> entries);
   // Makes entries below max_offset visible to readers and wakes nobody: MessageStore notifies.
   void publish(int64_t max_offset);
   // Drops entries at offsets >= offset (recovery).
@@ -88,6 +93,7 @@ class ConsumeQueue {
 
   mutable std::shared_mutex mu_;  // guards segments_ (the vector; files are internally safe)
   std::vector<std::shared_ptr<SegmentFile>> segments_;  // by base offset, ascending
+  std::vector<uint8_t> scratch_;                        // writer: put_run's encoded entries
 
   std::atomic<int64_t> min_offset_{0};
   std::atomic<int64_t> max_offset_{0};

@@ -259,7 +259,7 @@ Result<std::vector<PutResult>> MessageStore::put_messages(std::span<const std::s
                                                           bool body_crc_computed) {
   if (records.empty()) return std::vector<PutResult>();
   struct Placed {
-    std::shared_ptr<ConsumeQueue> cq;  // shared: used after unlocking, delete_topic may race
+    ConsumeQueue* cq;  // held by `queues` below (delete_topic may race once unlocked)
     int64_t max_offset;
     int64_t tags_code;
   };
@@ -267,6 +267,18 @@ Result<std::vector<PutResult>> MessageStore::put_messages(std::span<const std::s
   placed.reserve(records.size());
   std::vector<PutResult> results;
   results.reserve(records.size());
+  std::vector<std::shared_ptr<ConsumeQueue>> queues;  // each distinct queue of the batch, once
+  // Readers and parked pulls hear of each run of one queue and tags code once, with its last
+  // offset: what waking per message would wake, at a fraction of the calls.
+  auto for_each_arrival = [&placed](auto&& fn) {
+    for (size_t i = 0; i < placed.size(); ++i) {
+      if (i + 1 < placed.size() && placed[i + 1].cq == placed[i].cq &&
+          placed[i + 1].tags_code == placed[i].tags_code) {
+        continue;
+      }
+      fn(placed[i]);
+    }
+  };
   int64_t end = 0;
   Result<void> failure;
   {
@@ -274,12 +286,15 @@ Result<std::vector<PutResult>> MessageStore::put_messages(std::span<const std::s
     RMQC_RETURN_IF_ERROR(check_writable());
     // Check every record before writing any, so a bad one never leaves half a batch behind.
     struct Checked {
-      std::shared_ptr<ConsumeQueue> cq;
+      ConsumeQueue* cq;
       int64_t tags_code;
     };
     std::vector<Checked> checked;
     checked.reserve(records.size());
     int64_t bytes = 0;
+    std::string_view last_topic;
+    int32_t last_queue_id = -1;
+    ConsumeQueue* last_cq = nullptr;
     for (const auto& r : records) {
       auto m = rocketmq::decode_stored_message(std::string_view(r.data(), r.size()));
       if (!m.ok()) {
@@ -293,17 +308,26 @@ Result<std::vector<PutResult>> MessageStore::put_messages(std::span<const std::s
                                                         " bytes exceeds the limit of " +
                                                         std::to_string(config_.max_message_bytes));
       }
-      if (!valid_topic(m->topic)) {
-        return Error(ErrorCode::kInvalidArgument,
-                     "invalid topic name '" + std::string(m->topic) + "'");
-      }
-      if (m->queue_id < 0) return Error(ErrorCode::kInvalidArgument, "negative queue id");
       if (config_.verify_crc_on_put && !body_crc_computed &&
           rocketmq::body_crc32(m->body) != m->body_crc) {
         return Error(ErrorCode::kInvalidArgument, "record BODYCRC does not match its body");
       }
-      RMQC_ASSIGN_OR_RETURN(auto cq, queue_for_write(m->topic, m->queue_id));
-      checked.push_back({std::move(cq), record_tags_code(m->properties)});
+      // A batch's records share their topic and queue: checked and looked up once.
+      if (last_cq == nullptr || m->queue_id != last_queue_id || m->topic != last_topic) {
+        if (!valid_topic(m->topic)) {
+          return Error(ErrorCode::kInvalidArgument,
+                       "invalid topic name '" + std::string(m->topic) + "'");
+        }
+        if (m->queue_id < 0) return Error(ErrorCode::kInvalidArgument, "negative queue id");
+        RMQC_ASSIGN_OR_RETURN(auto cq, queue_for_write(m->topic, m->queue_id));
+        last_cq = cq.get();
+        if (std::find(queues.begin(), queues.end(), cq) == queues.end()) {
+          queues.push_back(std::move(cq));
+        }
+        last_topic = m->topic;
+        last_queue_id = m->queue_id;
+      }
+      checked.push_back({last_cq, record_tags_code(m->properties)});
       bytes += static_cast<int64_t>(r.size()) + kCqEntryBytes;
     }
     if (config_.max_store_bytes > 0 && disk_bytes() + bytes > config_.max_store_bytes) {
@@ -313,30 +337,72 @@ Result<std::vector<PutResult>> MessageStore::put_messages(std::span<const std::s
                    /*retriable=*/true);
     }
 
+    // Consume-queue entries are collected in runs (consecutive offsets of one queue) and each run
+    // is written with one write. They are written before the log commit that makes their records
+    // durable, so a record that reached the log always has its entry (the rollback below relies
+    // on it): before begin_entry or add_entry commit queued records, and before the last commit.
+    struct Run {
+      ConsumeQueue* cq;
+      int64_t first;
+      size_t begin;
+      size_t count;
+    };
+    std::vector<CqEntry> entries;
+    entries.reserve(records.size());
+    std::vector<Run> runs;
+    auto write_runs = [&]() -> Result<void> {
+      for (const Run& run : runs) {
+        RMQC_RETURN_IF_ERROR(
+            run.cq->put_run(run.first, std::span(entries).subspan(run.begin, run.count)));
+      }
+      runs.clear();
+      entries.clear();
+      return {};
+    };
     const int64_t store_ts = now_ms();
-    size_t staged = 0;
-    for (; staged < records.size(); ++staged) {
-      std::span<char> r = records[staged];
-      ConsumeQueue& cq = *checked[staged].cq;
+    for (size_t i = 0; i < records.size(); ++i) {
+      std::span<char> r = records[i];
+      ConsumeQueue* cq = checked[i].cq;
       const auto size = static_cast<int32_t>(r.size());
+      if (log_->begin_entry_commits(size)) {
+        failure = write_runs();
+        if (!failure.ok()) break;
+      }
       auto phys = log_->begin_entry(size);
       if (!phys.ok()) {
         failure = std::move(phys).error();
         break;
       }
-      const int64_t qoff = cq.next_offset();
+      // The queue's next offset: after its entries staged in this batch, if any.
+      int64_t qoff = -1;
+      for (auto run = runs.rbegin(); run != runs.rend(); ++run) {
+        if (run->cq == cq) {
+          qoff = run->first + static_cast<int64_t>(run->count);
+          break;
+        }
+      }
+      if (qoff < 0) qoff = cq->next_offset();
       rocketmq::patch_queue_offset(r, qoff);
       rocketmq::patch_physical_offset(r, *phys);
       rocketmq::patch_store_timestamp(r, store_ts);
-      failure = log_->add_entry(r.data(), r.size());
-      if (failure.ok()) failure = cq.put(qoff, CqEntry{*phys, size, checked[staged].tags_code});
-      if (!failure.ok()) {
-        ++staged;  // its bytes may be queued: the rollback below decides by offset
-        break;
+      if (!runs.empty() && runs.back().cq == cq &&
+          runs.back().first + static_cast<int64_t>(runs.back().count) == qoff) {
+        ++runs.back().count;
+      } else {
+        runs.push_back({cq, qoff, entries.size(), 1});
       }
-      placed.push_back({checked[staged].cq, qoff + 1, checked[staged].tags_code});
+      entries.push_back(CqEntry{*phys, size, checked[i].tags_code});
+      placed.push_back({cq, qoff + 1, checked[i].tags_code});
       results.push_back({qoff, *phys, store_ts, size});
+      if (log_->add_entry_commits()) {
+        failure = write_runs();
+        if (!failure.ok()) break;
+      }
+      // Its bytes may be queued even on an error: the rollback below decides by offset.
+      failure = log_->add_entry(r.data(), r.size());
+      if (!failure.ok()) break;
     }
+    if (failure.ok()) failure = write_runs();
     if (failure.ok()) failure = log_->commit();
     end = log_->max_offset();
     if (!failure.ok()) {
@@ -359,7 +425,7 @@ Result<std::vector<PutResult>> MessageStore::put_messages(std::span<const std::s
     dispatched_end_.store(end, std::memory_order_release);
     cq_bytes_ += static_cast<int64_t>(results.size()) * kCqEntryBytes;
     if (config_.flush_mode == FlushMode::kAsync) {
-      for (const auto& p : placed) p.cq->publish(p.max_offset);
+      for_each_arrival([](const Placed& p) { p.cq->publish(p.max_offset); });
     }
   }
   if (config_.flush_mode == FlushMode::kSync && !results.empty()) {
@@ -372,11 +438,12 @@ Result<std::vector<PutResult>> MessageStore::put_messages(std::span<const std::s
     if (failed_.load()) {
       return Error::fatal(ErrorCode::kIoError, "commit log fsync failed; the store is read-only");
     }
-    for (const auto& p : placed) p.cq->publish(p.max_offset);
+    for_each_arrival([](const Placed& p) { p.cq->publish(p.max_offset); });
   }
   if (listener_) {
-    for (const auto& p : placed)
+    for_each_arrival([this](const Placed& p) {
       listener_(p.cq->topic(), p.cq->queue_id(), p.max_offset, p.tags_code);
+    });
   }
   if (!failure.ok()) return std::move(failure).error();
   return results;

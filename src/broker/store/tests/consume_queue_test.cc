@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <vector>
 
 namespace rmqc::broker {
 namespace {
@@ -54,6 +55,42 @@ TEST(ConsumeQueue, AppendReadAndRollFiles) {
   ASSERT_EQ(files->size(), 3u);  // 4 + 4 + 2 entries
   EXPECT_EQ((*files)[1].base_offset, 80);
   EXPECT_EQ((*files)[2].base_offset, 160);
+}
+
+TEST(ConsumeQueue, PutRunWritesAcrossFilesAndReopens) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/q";
+  {
+    auto cq = ConsumeQueue::open(dir, "T", 0, 4);
+    ASSERT_TRUE(cq.ok()) << cq.error().to_string();
+    std::vector<CqEntry> first{{0, 10, 1}, {10, 10, 2}};
+    ASSERT_TRUE((*cq)->put_run(0, first).ok());
+    std::vector<CqEntry> more;
+    for (int i = 2; i < 11; ++i) more.push_back(CqEntry{i * 10, 10, i + 1});
+    ASSERT_TRUE((*cq)->put_run(2, more).ok());  // 2 + 4 + 3 entries: the rest of file 0, 1, 2
+    EXPECT_EQ((*cq)->next_offset(), 11);
+    (*cq)->publish(11);
+    for (int i = 0; i < 11; ++i) {
+      CqEntry e;
+      ASSERT_TRUE((*cq)->read(i, &e)) << i;
+      EXPECT_EQ(e.phys_offset, i * 10);
+      EXPECT_EQ(e.tags_code, i + 1);
+    }
+    // A run starting below next_offset replaces the tail (recovery's case).
+    std::vector<CqEntry> redo{{500, 7, 0}};
+    ASSERT_TRUE((*cq)->put_run(9, redo).ok());
+    EXPECT_EQ((*cq)->next_offset(), 10);
+  }
+  auto files = list_segment_files(dir);
+  ASSERT_TRUE(files.ok());
+  ASSERT_EQ(files->size(), 3u);
+  auto cq = ConsumeQueue::open(dir, "T", 0, 4);
+  ASSERT_TRUE(cq.ok());
+  EXPECT_EQ((*cq)->max_offset(), 10);
+  CqEntry e;
+  ASSERT_TRUE((*cq)->read(9, &e));
+  EXPECT_EQ(e.phys_offset, 500);
+  EXPECT_EQ(e.size, 7);
 }
 
 TEST(ConsumeQueue, ReopenDropsTornEntryAndTruncatesByPhys) {

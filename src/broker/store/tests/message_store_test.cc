@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 
 namespace rmqc::broker {
@@ -246,6 +247,82 @@ TEST(MessageStore, BatchPutAssignsConsecutiveOffsets) {
   ASSERT_EQ(results->size(), 300u);
   for (int i = 0; i < 300; ++i) EXPECT_EQ((*results)[i].queue_offset, i);
   EXPECT_EQ((*store)->max_offset("B", 0), 300);
+}
+
+TEST(MessageStore, BatchAcrossQueuesSegmentsAndTags) {
+  TempDir tmp;
+  const auto config = small_config(tmp.path());  // 64 KiB log segments, 100-entry queue files
+  struct Arrival {
+    std::string topic;
+    int32_t queue_id;
+    int64_t max_offset;
+    int64_t tags_code;
+  };
+  std::vector<Arrival> heard;
+  // Queues of a batch interleaved, with runs of one queue and tag changes within a run; 500 B
+  // bodies so the batch rolls the commit log (about 120 records a segment) and the queue files.
+  const std::pair<const char*, int32_t> targets[] = {{"A", 0}, {"A", 0}, {"A", 1}, {"B", 0}};
+  std::vector<std::string> records;
+  std::map<std::pair<std::string, int32_t>, std::vector<std::string>> expected;
+  for (int i = 0; i < 400; ++i) {
+    auto [topic, queue] = targets[(i / 3) % 4];
+    std::string body = std::to_string(i) + std::string(500, 'x');
+    records.push_back(make_record(topic, queue, body, i % 7 == 0 ? "T7" : ""));
+    expected[{topic, queue}].push_back(body);
+  }
+  {
+    auto store = MessageStore::open(config);
+    ASSERT_TRUE(store.ok());
+    (*store)->set_arrival_listener(
+        [&](std::string_view topic, int32_t queue_id, int64_t max_offset, int64_t tags_code) {
+          heard.push_back({std::string(topic), queue_id, max_offset, tags_code});
+        });
+    ASSERT_TRUE(put(**store, "A", 0, "before").ok());  // the queue does not start at 0
+    expected[{"A", 0}].insert(expected[{"A", 0}].begin(), "before");
+    std::vector<std::span<char>> spans;
+    for (auto& r : records) spans.emplace_back(r.data(), r.size());
+    auto results = (*store)->put_messages(spans);
+    ASSERT_TRUE(results.ok()) << results.error().to_string();
+    ASSERT_EQ(results->size(), records.size());
+    std::map<std::pair<std::string, int32_t>, int64_t> next{{{"A", 0}, 1}};
+    for (size_t i = 0; i < records.size(); ++i) {
+      auto [topic, queue] = targets[(i / 3) % 4];
+      const int64_t want = next[std::make_pair(std::string(topic), queue)]++;
+      EXPECT_EQ((*results)[i].queue_offset, want) << i;
+    }
+    // Every queue heard of its last offset, and each tag of it was announced.
+    for (const auto& [key, bodies_of] : expected) {
+      int64_t last = -1;
+      for (const auto& a : heard) {
+        if (a.topic == key.first && a.queue_id == key.second) last = std::max(last, a.max_offset);
+      }
+      EXPECT_EQ(last, static_cast<int64_t>(bodies_of.size())) << key.first << key.second;
+    }
+    EXPECT_LT(heard.size(), records.size() / 2) << "one notification per run, not per message";
+  }
+  auto store = MessageStore::open(config);  // and the same after a reopen
+  ASSERT_TRUE(store.ok());
+  for (const auto& [key, want] : expected) {
+    ASSERT_EQ((*store)->max_offset(key.first, key.second), static_cast<int64_t>(want.size()));
+    std::vector<std::string> got;
+    while (got.size() < want.size()) {
+      auto g = (*store)->get_messages(key.first, key.second, static_cast<int64_t>(got.size()), 32,
+                                      1 << 20);
+      ASSERT_TRUE(g.ok());
+      ASSERT_FALSE(g->messages.empty());
+      for (auto& b : bodies(*g)) got.push_back(std::move(b));
+    }
+    EXPECT_EQ(got, want) << key.first << key.second;
+  }
+  TagFilter t7{{static_cast<int32_t>(tags_code("T7"))}};
+  auto g = (*store)->get_messages("B", 0, 0, 1000, 1 << 24, &t7);
+  ASSERT_TRUE(g.ok());
+  for (const auto& m : g->messages) {
+    auto decoded = rocketmq::decode_stored_message(m.bytes);
+    ASSERT_TRUE(decoded.ok());
+    EXPECT_EQ(std::stoi(std::string(decoded->body.substr(0, 3))) % 7, 0);
+  }
+  EXPECT_FALSE(g->messages.empty());
 }
 
 TEST(MessageStore, RejectsMalformedRecordsAndBadTopics) {
