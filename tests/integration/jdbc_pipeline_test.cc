@@ -202,44 +202,6 @@ long long sink_committed(const WorkerProcess& w, const std::string& name) {
   return sum;
 }
 
-// Every message of a topic from the beginning, until `count` arrived or `timeout` passed.
-std::vector<rocketmq::MessageExt> read_topic(const std::string& namesrv, const std::string& topic,
-                                             std::size_t count, std::chrono::milliseconds timeout) {
-  std::vector<rocketmq::MessageExt> out;
-  rocketmq::ConsumerConfig cc;
-  cc.client.namesrv_addr = namesrv;
-  cc.group = "jdbc-dlq-reader-" + std::to_string(::getpid());
-  cc.auto_commit = false;
-  auto consumer = rocketmq::LitePullConsumer::start(cc);
-  if (!consumer.ok()) {
-    ADD_FAILURE() << consumer.error().to_string();
-    return out;
-  }
-  auto& c = **consumer;
-  auto deadline = Clock::now() + timeout;
-  std::vector<rocketmq::MessageQueue> queues;
-  while (Clock::now() < deadline) {
-    auto q = c.fetch_queues(topic);
-    if (q.ok() && !q->empty()) {
-      queues = *q;
-      break;
-    }
-    std::this_thread::sleep_for(100ms);
-  }
-  if (queues.empty() || !c.assign(queues).ok()) {
-    ADD_FAILURE() << "no queues for " << topic;
-    return out;
-  }
-  for (const auto& q : queues) (void)c.seek_to_begin(q);
-  while (out.size() < count && Clock::now() < deadline) {
-    auto got = c.poll(200ms);
-    if (!got.ok()) continue;
-    for (auto& m : *got) out.push_back(std::move(m));
-  }
-  c.shutdown();
-  return out;
-}
-
 // Largest step between two consecutive committed values seen, and the last one.
 struct Progress {
   long long last = -1;

@@ -2,7 +2,7 @@
 // read by a sink whose JsonConverter expects envelopes) is dead-lettered with its
 // __connect.errors.* context when errors.tolerance=all, and fails the task with a trace when it
 // is none. Source side too: a transform failure goes to the DLQ.
-#include "rocketmq/client/lite_pull_consumer.h"
+#include "broker_probe.h"
 #include "worker_harness.h"
 
 #include <gtest/gtest.h>
@@ -11,46 +11,6 @@
 
 namespace rmqc::itest {
 namespace {
-
-// Every message of a topic, from the beginning, until `count` arrived or `timeout` passed.
-std::vector<rocketmq::MessageExt> read_topic(const std::string& namesrv, const std::string& topic,
-                                             std::size_t count,
-                                             std::chrono::milliseconds timeout = 20s) {
-  std::vector<rocketmq::MessageExt> out;
-  rocketmq::ConsumerConfig cc;
-  cc.client.namesrv_addr = namesrv;
-  cc.group = "dlq-reader-" + std::to_string(::getpid());
-  cc.auto_commit = false;
-  auto consumer = rocketmq::LitePullConsumer::start(cc);
-  if (!consumer.ok()) {
-    ADD_FAILURE() << consumer.error().to_string();
-    return out;
-  }
-  auto& c = **consumer;
-  auto deadline = Clock::now() + timeout;
-  // The topic exists once the first dead letter was sent.
-  std::vector<rocketmq::MessageQueue> queues;
-  while (Clock::now() < deadline) {
-    auto q = c.fetch_queues(topic);
-    if (q.ok() && !q->empty()) {
-      queues = *q;
-      break;
-    }
-    std::this_thread::sleep_for(100ms);
-  }
-  if (queues.empty() || !c.assign(queues).ok()) {
-    ADD_FAILURE() << "no queues for " << topic;
-    return out;
-  }
-  for (const auto& q : queues) (void)c.seek_to_begin(q);
-  while (out.size() < count && Clock::now() < deadline) {
-    auto got = c.poll(200ms);
-    if (!got.ok()) continue;
-    for (auto& m : *got) out.push_back(std::move(m));
-  }
-  c.shutdown();
-  return out;
-}
 
 // The value of one sample ("name{labels} value") of a /metrics text, or -1 when absent.
 double sample(const std::string& text, const std::string& series) {
@@ -119,7 +79,7 @@ TEST(WorkerDlqTest, PoisonRecordIsDeadLetteredOrFailsTheTask) {
   EXPECT_EQ(good, (std::vector<std::string>{"first", "third"}));
   EXPECT_TRUE(w.all_in("tolerant", "RUNNING")) << w.status("tolerant");
 
-  auto dead = read_topic(w.namesrv(), "dlq-topic", 1);
+  auto dead = read_topic(w.namesrv(), "dlq-topic", 1, 20s);
   ASSERT_EQ(dead.size(), 1u) << w.log_tail();
   EXPECT_EQ(dead[0].body(), "this line is not JSON");
   auto props = dead[0].properties();
@@ -199,7 +159,7 @@ TEST(WorkerDlqTest, PoisonRecordIsDeadLetteredOrFailsTheTask) {
               {"errors.tolerance", "all"},
               {"errors.deadletterqueue.topic.name", "src-dlq"}};
   ASSERT_EQ(w.post("/connectors/src-tolerant", src.dump()).status, 200);
-  auto src_dead = read_topic(w.namesrv(), "src-dlq", 2);
+  auto src_dead = read_topic(w.namesrv(), "src-dlq", 2, 20s);
   ASSERT_EQ(src_dead.size(), 2u) << w.log_tail();
   std::vector<std::string> bodies = {std::string(src_dead[0].body()),
                                      std::string(src_dead[1].body())};
