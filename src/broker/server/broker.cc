@@ -133,6 +133,8 @@ Broker::Broker(BrokerConfig config, MessageStore& store, std::string broker_addr
       post_(std::move(post)) {
   auto host = rocketmq::SocketAddress::parse(broker_addr_);
   store_host_ = host.ok() ? *host : rocketmq::SocketAddress::ipv4(127, 0, 0, 1, 10911);
+  store_host_hex_ = rocketmq::make_offset_msg_id(store_host_, 0);
+  store_host_hex_.resize(store_host_hex_.size() - 16);  // without the offset's 16 digits
   store_.set_arrival_listener([this](std::string_view topic, std::int32_t queue_id,
                                      std::int64_t max_offset, std::int64_t tags_code) {
     on_messages_arrived(std::string(topic), queue_id, max_offset, tags_code);
@@ -574,54 +576,72 @@ RemotingCommand Broker::send_message(const remoting::ConnectionPtr& connection,
   props[std::string(rocketmq::property::CLUSTER)] = config_.cluster_name;
   std::string batch_props = rocketmq::encode_properties(props);
 
-  std::vector<std::string> records;
+  // Every record of the request back to back in one buffer (one allocation per request, not one
+  // per message); `ends` marks where each one stops.
+  std::string encoded;
+  std::vector<std::size_t> ends;
+  auto encode_one = [&](const rocketmq::StoredMessageView& each) -> Result<void> {
+    RMQC_ASSIGN_OR_RETURN(std::size_t size, rocketmq::stored_message_size(each));
+    const std::size_t at = encoded.size();
+    encoded.resize(at + size);
+    RMQC_RETURN_IF_ERROR(
+        rocketmq::encode_stored_message(each, std::span<char>(encoded.data() + at, size)));
+    ends.push_back(at + size);
+    return ok_result();
+  };
   if (header->batch) {
     auto inner = rocketmq::decode_batch_body(request.body);
     if (!inner.ok()) return send_reply(request, rsp::MESSAGE_ILLEGAL, inner.error().message());
     if (inner->empty()) return send_reply(request, rsp::MESSAGE_ILLEGAL, "empty batch");
-    records.reserve(inner->size());
+    ends.reserve(inner->size());
+    // Room for the bodies and properties plus each record's fixed fields, topic and the
+    // request's properties: the buffer then grows at most rarely.
+    encoded.reserve(request.body.size() +
+                    inner->size() * (128 + m.topic.size() + batch_props.size()));
+    std::string p;  // reused for every message's properties
     for (const auto& b : *inner) {
-      std::string p(b.properties);
+      p.assign(b.properties);
       if (!p.empty() && p.back() != rocketmq::kPropertySeparator) p += rocketmq::kPropertySeparator;
       p += batch_props;
       rocketmq::StoredMessageView each = m;
       each.flag = b.flag;
       each.body = b.body;
       each.properties = p;
-      std::string rec;
-      if (auto r = rocketmq::append_stored_message(each, rec); !r.ok()) {
+      if (auto r = encode_one(each); !r.ok()) {
         return send_reply(request, rsp::MESSAGE_ILLEGAL, r.error().message());
       }
-      records.push_back(std::move(rec));
     }
   } else {
     m.body = request.body;
     m.properties = batch_props;
-    std::string rec;
-    if (auto r = rocketmq::append_stored_message(m, rec); !r.ok()) {
+    if (auto r = encode_one(m); !r.ok()) {
       return send_reply(request, rsp::MESSAGE_ILLEGAL, r.error().message());
     }
-    records.push_back(std::move(rec));
   }
 
   rocketmq::SendMessageResponseHeader out;
   out.queue_id = reply_queue_id;
-  if (records.size() == 1) {
-    auto put = store_.put_message(std::span<char>(records[0].data(), records[0].size()),
+  if (ends.size() == 1) {
+    auto put = store_.put_message(std::span<char>(encoded.data(), encoded.size()),
                                   /*body_crc_computed=*/true);
     if (!put.ok()) return send_reply(request, send_error_code(put.error()), put.error().message());
-    out.msg_id = rocketmq::make_offset_msg_id(store_host_, put->physical_offset);
+    append_offset_msg_id(out.msg_id, put->physical_offset);
     out.queue_offset = put->queue_offset;
     note_put(1);
   } else {
     std::vector<std::span<char>> spans;
-    spans.reserve(records.size());
-    for (auto& r : records) spans.emplace_back(r.data(), r.size());
+    spans.reserve(ends.size());
+    std::size_t begin = 0;
+    for (std::size_t e : ends) {
+      spans.emplace_back(encoded.data() + begin, e - begin);
+      begin = e;
+    }
     auto put = store_.put_messages(spans, /*body_crc_computed=*/true);
     if (!put.ok()) return send_reply(request, send_error_code(put.error()), put.error().message());
+    out.msg_id.reserve(put->size() * (store_host_hex_.size() + 17));
     for (std::size_t i = 0; i < put->size(); ++i) {
       if (i) out.msg_id += ',';
-      out.msg_id += rocketmq::make_offset_msg_id(store_host_, (*put)[i].physical_offset);
+      append_offset_msg_id(out.msg_id, (*put)[i].physical_offset);
     }
     out.queue_offset = put->front().queue_offset;
     note_put(static_cast<std::int64_t>(put->size()));
@@ -629,6 +649,14 @@ RemotingCommand Broker::send_message(const remoting::ConnectionPtr& connection,
   auto reply = send_reply(request, rsp::SUCCESS, {});
   for (auto& [k, v] : out.to_ext_fields()) reply.ext_fields[k] = v;
   return reply;
+}
+
+void Broker::append_offset_msg_id(std::string& out, std::int64_t physical_offset) const {
+  // make_offset_msg_id without its allocations: the store host's hex is fixed.
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  out += store_host_hex_;
+  const auto offset = static_cast<std::uint64_t>(physical_offset);
+  for (int shift = 60; shift >= 0; shift -= 4) out += kHex[(offset >> shift) & 0xF];
 }
 
 bool Broker::pull_message(const remoting::ConnectionPtr& connection, const RemotingCommand& request,

@@ -110,7 +110,7 @@ class Broker final : public remoting::RequestHandler {
     std::int64_t boot_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
-    std::mutex mutex;           // the members below
+    std::mutex mutex;            // the members below
     std::deque<Sample> samples;  // one a second, the last 601
     std::int64_t day = 0;
     std::int64_t put_today_morning = 0, put_yesterday_morning = 0;
@@ -185,11 +185,14 @@ class Broker final : public remoting::RequestHandler {
   void on_messages_arrived(std::string topic, std::int32_t queue_id, std::int64_t max_offset,
                            std::int64_t tags_code);
   void rerun_parked(std::vector<ParkedPull> parked);
+  // Appends the offsetMsgId of a record stored at `physical_offset` (make_offset_msg_id's text).
+  void append_offset_msg_id(std::string& out, std::int64_t physical_offset) const;
 
   BrokerConfig config_;
   MessageStore& store_;
   std::string broker_addr_;
   rocketmq::SocketAddress store_host_;
+  std::string store_host_hex_;  // the offsetMsgId's first half: HEX(store ip || int32 port)
   Post post_;
   Registrar registrar_;
   VipHandler vip_{*this};
