@@ -5,6 +5,7 @@
 #include "base/logging.h"
 #include "base/thread_name.h"
 
+#include <charconv>
 #include <ctime>
 #include <typeinfo>
 
@@ -28,6 +29,10 @@ constexpr auto kUnassignedRetryMax = std::chrono::seconds(30);
 constexpr std::size_t kMaxBatchRecords = 128;
 constexpr std::size_t kMaxBatchBytes = 512 * 1024;
 constexpr std::size_t kMaxBatchedRecordBytes = 4096;
+// Messages (each with buffers of up to kMaxBatchedRecordBytes) and batch vectors kept for reuse.
+constexpr std::size_t kMaxSpareMessages = 2 * kMaxBatchRecords;
+constexpr std::size_t kMaxSpareBatches = 8;
+constexpr std::string_view kTimestampProperty = "connect.timestamp";
 
 std::string describe_queue(const rocketmq::MessageQueue& q) {
   return q.topic + "@" + q.broker_name + ":" + std::to_string(q.queue_id);
@@ -435,7 +440,7 @@ bool WorkerSourceTask::send(ConnectRecord record) {
     pass_without_message(std::move(record));
     return true;
   }
-  rocketmq::Message message;
+  rocketmq::Message message = take_message();
   std::string key;
   bool fatal = false;
   if (!to_message(record, message, key, &fatal)) {
@@ -621,6 +626,11 @@ void WorkerSourceTask::add_to_batch(const std::shared_ptr<InFlight>& flight,
     b.key = std::move(key);
     b.queues = queues;
     b.slot = slot;
+    if (!spare_batches_.empty()) {
+      b.messages = std::move(spare_batches_.back());
+      spare_batches_.pop_back();
+    }
+    b.flights.reserve(std::max<std::size_t>(b.messages.capacity(), 8));
   }
   OpenBatch& b = batches_[index];
   b.bytes += bytes;
@@ -639,6 +649,59 @@ void WorkerSourceTask::flush_batch(std::size_t index) {
       b.messages, std::move(b.key),
       [this, flights = std::move(b.flights), self = shared_from_this(),
        sent_at = send_started()](Result<rocketmq::SendResult> r) { settle(flights, r, sent_at); });
+  // The sender has read the messages: their buffers serve the next records.
+  for (auto& m : b.messages) {
+    if (spare_messages_.size() >= kMaxSpareMessages) break;
+    spare_messages_.push_back(std::move(m));
+  }
+  b.messages.clear();
+  if (spare_batches_.size() < kMaxSpareBatches) spare_batches_.push_back(std::move(b.messages));
+}
+
+rocketmq::Message WorkerSourceTask::take_message() {
+  if (spare_messages_.empty()) return {};
+  rocketmq::Message m = std::move(spare_messages_.back());
+  spare_messages_.pop_back();
+  return m;
+}
+
+void WorkerSourceTask::set_properties(const ConnectRecord& record, rocketmq::Message& message) {
+  auto& props = message.properties;
+  // Names the message will carry (extensions are a map: distinct names). When the map holds
+  // exactly those, its nodes stay and only the values are assigned.
+  std::size_t wanted = 0;
+  bool same = true;
+  bool timestamp_extension = false;
+  for (const auto& [k, v] : record.extensions) {
+    if (k == ConnectRecord::kTopicExtension || k == "tags" || k == "TAGS") continue;
+    ++wanted;
+    if (k == kTimestampProperty) timestamp_extension = true;
+    if (same && props.find(k) == props.end()) same = false;
+  }
+  if (record.timestamp && !timestamp_extension) {
+    ++wanted;
+    if (same && props.find(kTimestampProperty) == props.end()) same = false;
+  }
+  if (!same || props.size() != wanted) props.clear();
+  message.tags.clear();
+  for (const auto& [k, v] : record.extensions) {
+    if (k == ConnectRecord::kTopicExtension) continue;
+    if (k == "tags" || k == "TAGS") {
+      message.tags = v;
+    } else {
+      props.insert_or_assign(k, v);
+    }
+  }
+  if (record.timestamp) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof(digits), *record.timestamp).ptr;
+    const std::string_view text(digits, static_cast<std::size_t>(end - digits));
+    if (auto it = props.find(kTimestampProperty); it != props.end()) {
+      it->second.assign(text);
+    } else {
+      props.emplace(std::string(kTimestampProperty), std::string(text));
+    }
+  }
 }
 
 void WorkerSourceTask::flush_batches() {
@@ -683,7 +746,10 @@ void WorkerSourceTask::settle(const std::vector<std::shared_ptr<InFlight>>& flig
 bool WorkerSourceTask::to_message(const ConnectRecord& record, rocketmq::Message& message,
                                   std::string& key, bool* fatal) {
   *fatal = false;
-  std::string topic(record.topic().empty() ? std::string_view(default_topic_) : record.topic());
+  // `message` may be one a sent batch handed back: every field is set again, into the buffers it
+  // already has.
+  message.topic.assign(record.topic().empty() ? std::string_view(default_topic_) : record.topic());
+  const std::string& topic = message.topic;
   // Converters return Result: a failure is a record-level error for the tolerance settings.
   auto convert = [&](Stage stage, RecordConverter& c, const SchemaPtr& schema, const Value& v,
                      std::string& out) -> bool {
@@ -708,25 +774,21 @@ bool WorkerSourceTask::to_message(const ConnectRecord& record, rocketmq::Message
       !convert(Stage::kKeyConverter, *setup_.key_converter, record.key_schema, record.key, key)) {
     return false;
   }
-  std::string body;
-  // Sized like the last body: one allocation instead of growing through every power of two
-  // (a copy each) on the way to a kilobyte.
-  body.reserve(body_hint_);
+  // Converted straight into the message's body. A new message is sized like the last body: one
+  // allocation instead of growing through every power of two (a copy each) on the way to a
+  // kilobyte; a reused one keeps the capacity it has.
+  std::string& body = message.body;
+  body.clear();
+  if (body.capacity() < body_hint_) body.reserve(body_hint_);
   if (!convert(Stage::kValueConverter, *setup_.value_converter, record.value_schema, record.value,
                body)) {
     return false;
   }
   body_hint_ = std::min<std::size_t>(body.size() + body.size() / 8 + 16, kMaxBatchedRecordBytes);
-  message = rocketmq::Message(std::move(topic), std::move(body), {}, key);
-  for (const auto& [k, v] : record.extensions) {
-    if (k == ConnectRecord::kTopicExtension) continue;
-    if (k == "tags" || k == "TAGS") {
-      message.tags = v;
-    } else {
-      message.properties[k] = v;
-    }
-  }
-  if (record.timestamp) message.properties["connect.timestamp"] = std::to_string(*record.timestamp);
+  message.keys.assign(key);
+  message.flag = 0;
+  message.delay_level = 0;
+  set_properties(record, message);
   // The queue follows the sharding key when there is one (the message keeps the record's key).
   if (const std::string* shard = record.extension(ConnectRecord::kShardingKeyExtension);
       shard != nullptr && !shard->empty()) {

@@ -225,6 +225,12 @@ class WorkerSourceTask final : public WorkerTask,
                     std::string key);
   void flush_batch(std::size_t index);
   void flush_batches();
+  // A message to fill for the next record: one a flushed batch handed back (its body, topic and
+  // keys buffers and its property nodes are reused), else a new one. Task thread.
+  rocketmq::Message take_message();
+  // The record's extensions (all but the topic and tags) and its timestamp as the message's
+  // properties, reusing the map's nodes when it already holds exactly those names.
+  static void set_properties(const ConnectRecord& record, rocketmq::Message& message);
   // Records the outcome of one send (a batch, or a single record) for its records; I/O thread.
   void settle(const std::vector<std::shared_ptr<InFlight>>& flights,
               const Result<rocketmq::SendResult>& r, std::chrono::steady_clock::time_point sent_at);
@@ -260,6 +266,9 @@ class WorkerSourceTask final : public WorkerTask,
     std::vector<rocketmq::Message> messages;
   };
   std::vector<OpenBatch> batches_;  // at most one per topic and queue; few, so a vector
+  // Messages of sent batches, to be filled again (take_message), and the batches' vectors.
+  std::vector<rocketmq::Message> spare_messages_;
+  std::vector<std::vector<rocketmq::Message>> spare_batches_;
   std::uint64_t empty_skipped_ = 0;
   std::size_t body_hint_ = 0;          // capacity reserved for the next body (task thread)
   bool stopped_mid_poll_ = false;      // a stop cut a record's retries short

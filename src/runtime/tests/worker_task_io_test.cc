@@ -87,16 +87,18 @@ class FakeSender final : public RecordSender {
     std::string key;
     bool batch = false;
     rocketmq::SendCallback callback;
+    std::vector<rocketmq::Message> messages;  // whole, as the sender saw them
   };
 
   void send_async(rocketmq::Message message, std::string key,
                   rocketmq::SendCallback callback) override {
     std::lock_guard lock(mutex_);
-    sends_.push_back(Send{{std::move(message.body)}, std::move(key), false, std::move(callback)});
+    sends_.push_back(
+        Send{{message.body}, std::move(key), false, std::move(callback), {std::move(message)}});
   }
   void send_batch_async(std::span<const rocketmq::Message> messages, std::string key,
                         rocketmq::SendCallback callback) override {
-    Send s{{}, std::move(key), true, std::move(callback)};
+    Send s{{}, std::move(key), true, std::move(callback), {messages.begin(), messages.end()}};
     for (const auto& m : messages) s.bodies.push_back(m.body);
     std::lock_guard lock(mutex_);
     sends_.push_back(std::move(s));
@@ -112,7 +114,7 @@ class FakeSender final : public RecordSender {
   Send peek(std::size_t i) const {
     std::lock_guard lock(mutex_);
     const auto& s = sends_.at(i);
-    return Send{s.bodies, s.key, s.batch, nullptr};
+    return Send{s.bodies, s.key, s.batch, nullptr, s.messages};
   }
   void complete(std::size_t i, Result<rocketmq::SendResult> result) {
     rocketmq::SendCallback callback;
@@ -412,6 +414,101 @@ TEST(WorkerTaskIoTest, SourceRecordsOfOneQueueShareABatchAcrossKeys) {
   std::lock_guard lock(source.mutex);
   EXPECT_EQ(source.acked, (std::vector<std::pair<std::string, std::int64_t>>{
                               {"a1", 20}, {"b1", 50}, {"c1", 21}, {"a2", 22}}));
+  sender->clear();
+}
+
+// Returns one batch of records per poll, then nothing.
+class PollsSource final : public SourceTask {
+ public:
+  explicit PollsSource(std::vector<std::vector<ConnectRecord>> polls) : polls_(std::move(polls)) {}
+  void start(const KeyValue&) override {}
+  void stop() override {}
+  std::vector<ConnectRecord> poll() override {
+    if (next_ >= polls_.size()) return {};
+    return std::move(polls_[next_++]);
+  }
+
+ private:
+  std::vector<std::vector<ConnectRecord>> polls_;
+  std::size_t next_ = 0;
+};
+
+// The messages of a sent batch are filled again for later records: each message carries exactly
+// its own record's properties, tags and keys, never those of the record its buffers last held.
+TEST(WorkerTaskIoTest, SourceMessagesReusedAcrossBatchesCarryOnlyTheirOwnRecordsProperties) {
+  auto record = [](std::int64_t n, std::string key, std::optional<std::int64_t> ts,
+                   std::vector<std::pair<std::string, std::string>> extensions) {
+    ConnectRecord r(file("p"), pos(n), ts, nullptr, key.empty() ? Value() : Value(std::move(key)),
+                    nullptr, Value("v" + std::to_string(n)));
+    for (auto& [k, v] : extensions) r.add_extension(k, v);
+    return r;
+  };
+  std::vector<std::vector<ConnectRecord>> polls(4);
+  for (int i = 0; i < 3; ++i) {  // headers h1 and tags, a timestamp, one key
+    polls[0].push_back(record(i, "k", 1000 + i, {{"h1", "a"}, {"tags", "T"}}));
+  }
+  for (int i = 3; i < 6; ++i) polls[1].push_back(record(i, "", std::nullopt, {{"h2", "b"}}));
+  for (int i = 6; i < 9; ++i) {  // the names of the first poll again, other values
+    polls[2].push_back(record(i, "", 2000 + i, {{"h1", "c"}, {"tags", "U"}}));
+  }
+  for (int i = 9; i < 12; ++i) {  // a header named like the timestamp property, and no timestamp
+    polls[3].push_back(record(i, "", std::nullopt, {{"connect.timestamp", "x"}, {"h1", "d"}}));
+  }
+  FakePositionStore store;
+  auto sender = std::make_shared<FakeSender>();
+  TaskSetup setup;
+  setup.connector = "io-reuse";
+  setup.worker_id = "test";
+  setup.connector_config = KeyValue{{"connect.topicname", "out"}};
+  setup.task = std::make_unique<PollsSource>(std::move(polls));
+  setup.key_converter = std::make_unique<converters::StringConverter>();
+  setup.value_converter = std::make_unique<converters::StringConverter>();
+  setup.store = &store;
+  setup.sender = sender;
+  setup.commit_interval = 1ms;
+  setup.commit_timeout = 5s;
+  auto task = std::make_shared<WorkerSourceTask>(std::move(setup));
+  task->start();
+
+  std::vector<rocketmq::Message> sent;
+  ASSERT_TRUE(eventually([&] {
+    sent.clear();
+    for (std::size_t i = 0; i < sender->count(); ++i) {
+      for (auto& m : sender->peek(i).messages) sent.push_back(std::move(m));
+    }
+    return sent.size() >= 12;
+  })) << "records were not sent";
+  for (std::size_t i = 0; i < sender->count(); ++i)
+    sender->ack(i, static_cast<std::int64_t>(i) * 10);
+  ASSERT_TRUE(task->stop(5s));
+  ASSERT_EQ(sent.size(), 12u);
+  std::sort(sent.begin(), sent.end(), [](const auto& a, const auto& b) {
+    return std::stoi(a.body.substr(1)) < std::stoi(b.body.substr(1));
+  });
+  using Props = rocketmq::MessageProperties;
+  for (int i = 0; i < 12; ++i) {
+    const auto& m = sent[static_cast<std::size_t>(i)];
+    SCOPED_TRACE("record " + std::to_string(i));
+    EXPECT_EQ(m.body, "v" + std::to_string(i));
+    EXPECT_EQ(m.topic, "out");
+    if (i < 3) {
+      EXPECT_EQ(m.keys, "k");
+      EXPECT_EQ(m.tags, "T");
+      EXPECT_EQ(m.properties,
+                (Props{{"connect.timestamp", std::to_string(1000 + i)}, {"h1", "a"}}));
+    } else if (i < 6) {
+      EXPECT_EQ(m.keys, "");
+      EXPECT_EQ(m.tags, "");
+      EXPECT_EQ(m.properties, (Props{{"h2", "b"}}));
+    } else if (i < 9) {
+      EXPECT_EQ(m.tags, "U");
+      EXPECT_EQ(m.properties,
+                (Props{{"connect.timestamp", std::to_string(2000 + i)}, {"h1", "c"}}));
+    } else {
+      EXPECT_EQ(m.tags, "");
+      EXPECT_EQ(m.properties, (Props{{"connect.timestamp", "x"}, {"h1", "d"}}));
+    }
+  }
   sender->clear();
 }
 
