@@ -93,7 +93,9 @@ void print_cpu(const char* phase, const std::map<long, ThreadCpu>& before, long 
   }
   std::printf(":");
   for (const auto& [name, s] : groups) {
-    if (s >= 0.01) std::printf(" %s %.2f", name.c_str(), s);
+    if (s >= 0.01) {
+      std::printf(" %s %.2f (%.1f)", name.c_str(), s, 1e6 * s / static_cast<double>(rows));
+    }
   }
   std::printf("\n");
   std::fflush(stdout);
