@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -89,6 +90,171 @@ inline void write_floating(std::string& out, T v) {
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
     (void)ec;
     out.append(buf, end);
+  }
+}
+
+// Appends to a std::string through a raw cursor: the string is resized to its capacity while
+// writing (spare room zero-filled once) and cut to what was written when the Out goes away, so
+// each piece written costs one capacity check and a copy instead of push_back's bookkeeping.
+class Out {
+ public:
+  explicit Out(std::string& s) : s_(s) {
+    const std::size_t used = s.size();
+    s.resize(std::max(s.capacity(), used + kMinRoom));
+    p_ = s.data() + used;
+    end_ = s.data() + s.size();
+  }
+  Out(const Out&) = delete;
+  Out& operator=(const Out&) = delete;
+  ~Out() { s_.resize(static_cast<std::size_t>(p_ - s_.data())); }
+
+  // Room for n more characters at cursor(); write them, then advance(n) (or set_cursor).
+  char* room(std::size_t n) {
+    if (static_cast<std::size_t>(end_ - p_) < n) grow(n);
+    return p_;
+  }
+  char* cursor() const { return p_; }
+  void set_cursor(char* p) { p_ = p; }
+  void advance(std::size_t n) { p_ += n; }
+
+  void put(char c) {
+    *room(1) = c;
+    ++p_;
+  }
+  void append(const char* data, std::size_t n) {
+    std::memcpy(room(n), data, n);
+    p_ += n;
+  }
+  void append(std::string_view text) { append(text.data(), text.size()); }
+  // A string literal: its length is known at compile time.
+  template <std::size_t N>
+  void literal(const char (&text)[N]) {
+    append(text, N - 1);
+  }
+
+ private:
+  static constexpr std::size_t kMinRoom = 64;
+
+  void grow(std::size_t n) {
+    const auto used = static_cast<std::size_t>(p_ - s_.data());
+    s_.resize(std::max(s_.size() * 2, used + n + kMinRoom));
+    p_ = s_.data() + used;
+    end_ = s_.data() + s_.size();
+  }
+
+  std::string& s_;
+  char* p_;
+  char* end_;
+};
+
+namespace detail {
+// True when none of the eight bytes of w needs escaping in a JSON string (a byte below 0x20,
+// '"' or '\\' sets its high bit in the result).
+inline bool word_is_plain(std::uint64_t w) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  const std::uint64_t quote = w ^ (kOnes * '"');
+  const std::uint64_t slash = w ^ (kOnes * '\\');
+  const std::uint64_t flagged =
+      ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) | ((slash - kOnes) & ~slash);
+  return (flagged & kHigh) == 0;
+}
+
+inline bool byte_is_plain(unsigned char c) {
+  return c >= 0x20 && c != '"' && c != '\\';
+}
+
+// Writes the escape sequence of c (one that is not plain) at p; returns the end.
+inline char* write_escape(char* p, unsigned char c) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  *p++ = '\\';
+  switch (c) {
+    case '"':
+      *p++ = '"';
+      break;
+    case '\\':
+      *p++ = '\\';
+      break;
+    case '\n':
+      *p++ = 'n';
+      break;
+    case '\r':
+      *p++ = 'r';
+      break;
+    case '\t':
+      *p++ = 't';
+      break;
+    case '\b':
+      *p++ = 'b';
+      break;
+    case '\f':
+      *p++ = 'f';
+      break;
+    default:
+      std::memcpy(p, "u00", 3);
+      p[3] = kHex[c >> 4];
+      p[4] = kHex[c & 0xf];
+      p += 5;
+  }
+  return p;
+}
+}  // namespace detail
+
+// As write_string(std::string&, ...) above, through an Out.
+inline void write_string(Out& out, std::string_view s) {
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i + 8 <= n) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if (!detail::word_is_plain(w)) break;
+    i += 8;
+  }
+  while (i < n && detail::byte_is_plain(static_cast<unsigned char>(s[i]))) ++i;
+  if (i == n) {  // nothing to escape (the usual case): one copy
+    char* p = out.room(n + 2);
+    *p = '"';
+    std::memcpy(p + 1, s.data(), n);
+    p[n + 1] = '"';
+    out.advance(n + 2);
+    return;
+  }
+  // Room for the worst case: every remaining byte written as \u00XX.
+  char* p = out.room(i + 6 * (n - i) + 2);
+  *p++ = '"';
+  std::memcpy(p, s.data(), i);
+  p += i;
+  for (; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (detail::byte_is_plain(c)) {
+      *p++ = static_cast<char>(c);
+    } else {
+      p = detail::write_escape(p, c);
+    }
+  }
+  *p++ = '"';
+  out.set_cursor(p);
+}
+
+template <typename T>
+inline void write_integer(Out& out, T v) {
+  char* p = out.room(24);
+  out.set_cursor(std::to_chars(p, p + 24, v).ptr);
+}
+
+template <typename T>
+inline void write_floating(Out& out, T v) {
+  if (std::isnan(v)) {
+    out.literal("\"NaN\"");
+  } else if (std::isinf(v)) {
+    if (v > 0) {
+      out.literal("\"Infinity\"");
+    } else {
+      out.literal("\"-Infinity\"");
+    }
+  } else {
+    char* p = out.room(32);
+    out.set_cursor(std::to_chars(p, p + 32, v).ptr);
   }
 }
 

@@ -2,7 +2,6 @@
 #include "rmqc/api/logical.h"
 #include "rmqc/api/struct.h"
 
-#include "base/base64.h"
 #include "converters/json/json_converter.h"
 #include "data/json_writer.h"
 
@@ -56,295 +55,354 @@ Error mismatch(const Schema& schema, const Value& value) {
                "expected " + expected + ", got " + std::string(kind_name(value.kind())));
 }
 
-void write_bytes(std::string& out, const Bytes& bytes) {
-  out += '"';
-  base64_encode_append(bytes.data(), bytes.size(), out);
-  out += '"';
+// One encoding: the output cursor, the decimal format and, after a write returned false, the
+// error (with the path of contexts added on the way out). The writers return bool rather than
+// Result<void> so that a value written costs no Error constructed and destroyed.
+struct Encoder {
+  json::Out out;
+  DecimalFormat format;
+  Error error{ErrorCode::kOk, {}};
+
+  Encoder(std::string& text, DecimalFormat decimal_format) : out(text), format(decimal_format) {}
+
+  bool fail(Error e) {
+    error = std::move(e);
+    return false;
+  }
+  bool fail_with_context(std::string_view context) {
+    error.with_context(context);
+    return false;
+  }
+  Result<void> result() && {
+    if (error.code() == ErrorCode::kOk) return {};
+    return std::move(error);
+  }
+};
+
+void write_base64(json::Out& out, const std::uint8_t* data, std::size_t size) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  char* p = out.room(4 * ((size + 2) / 3));
+  std::size_t i = 0;
+  for (; i + 3 <= size; i += 3) {
+    const std::uint32_t v = (std::uint32_t{data[i]} << 16) | (std::uint32_t{data[i + 1]} << 8) |
+                            std::uint32_t{data[i + 2]};
+    p[0] = kAlphabet[(v >> 18) & 63];
+    p[1] = kAlphabet[(v >> 12) & 63];
+    p[2] = kAlphabet[(v >> 6) & 63];
+    p[3] = kAlphabet[v & 63];
+    p += 4;
+  }
+  if (i < size) {
+    const bool two = i + 1 < size;
+    const std::uint32_t v =
+        (std::uint32_t{data[i]} << 16) | (two ? std::uint32_t{data[i + 1]} << 8 : 0);
+    p[0] = kAlphabet[(v >> 18) & 63];
+    p[1] = kAlphabet[(v >> 12) & 63];
+    p[2] = two ? kAlphabet[(v >> 6) & 63] : '=';
+    p[3] = '=';
+    p += 4;
+  }
+  out.set_cursor(p);
 }
 
-void write_decimal(std::string& out, const Decimal& d, DecimalFormat format) {
+void write_bytes(json::Out& out, const Bytes& bytes) {
+  out.put('"');
+  write_base64(out, bytes.data(), bytes.size());
+  out.put('"');
+}
+
+void write_decimal(json::Out& out, const Decimal& d, DecimalFormat format) {
   if (format == DecimalFormat::kNumeric) {
-    out += d.to_string();
+    out.append(d.to_string());
   } else {
     write_bytes(out, d.unscaled);
   }
 }
 
-Result<void> write_value(const Schema* schema, const Value& value, DecimalFormat format,
-                         std::string& out);
+bool write_value(Encoder& e, const Schema* schema, const Value& value);
 
 // Maps whose keys are all strings become objects; others become [[key, value], ...].
-Result<void> write_map(const Schema* schema, const ValueMap& map, DecimalFormat format,
-                       std::string& out) {
+bool write_map(Encoder& e, const Schema* schema, const ValueMap& map) {
   bool object_form = schema ? schema->key_schema()->type() == FieldType::kString
-                            : std::all_of(map.begin(), map.end(), [](const auto& e) {
-                                return e.first.kind() == Value::Kind::kString;
+                            : std::all_of(map.begin(), map.end(), [](const auto& entry) {
+                                return entry.first.kind() == Value::Kind::kString;
                               });
   const Schema* key_schema = schema ? schema->key_schema().get() : nullptr;
   const Schema* value_schema = schema ? schema->value_schema().get() : nullptr;
-  out += object_form ? '{' : '[';
+  e.out.put(object_form ? '{' : '[');
   bool first = true;
   for (const auto& [k, v] : map) {
-    if (!first) out += ',';
+    if (!first) e.out.put(',');
     first = false;
     if (object_form) {
       const auto* key = k.get_if<std::string>();
-      if (!key) return mismatch(*key_schema, k).with_context("map key");
-      write_string(out, *key);
-      out += ':';
+      if (!key) return e.fail(mismatch(*key_schema, k).with_context("map key"));
+      write_string(e.out, *key);
+      e.out.put(':');
     } else {
-      out += '[';
-      RMQC_RETURN_IF_ERROR(write_value(key_schema, k, format, out));
-      out += ',';
+      e.out.put('[');
+      if (!write_value(e, key_schema, k)) return false;
+      e.out.put(',');
     }
-    if (auto r = write_value(value_schema, v, format, out); !r.ok()) {
-      return std::move(r).error().with_context("map value");
-    }
-    if (!object_form) out += ']';
+    if (!write_value(e, value_schema, v)) return e.fail_with_context("map value");
+    if (!object_form) e.out.put(']');
   }
-  out += object_form ? '}' : ']';
-  return {};
+  e.out.put(object_form ? '}' : ']');
+  return true;
 }
 
-Result<void> write_struct(const Struct& s, DecimalFormat format, std::string& out) {
+bool write_struct(Encoder& e, const Struct& s) {
   const auto& fields = s.schema()->fields();
   const auto& values = s.values();
-  out += '{';
+  e.out.put('{');
   for (std::size_t i = 0; i < fields.size(); ++i) {
-    if (i) out += ',';
-    write_string(out, fields[i].name);
-    out += ':';
-    if (auto r = write_value(fields[i].schema.get(), values[i], format, out); !r.ok()) {
-      return std::move(r).error().with_context("field '" + fields[i].name + "'");
+    if (i) e.out.put(',');
+    write_string(e.out, fields[i].name);
+    e.out.put(':');
+    if (!write_value(e, fields[i].schema.get(), values[i])) {
+      return e.fail_with_context("field '" + fields[i].name + "'");
     }
   }
-  out += '}';
-  return {};
+  e.out.put('}');
+  return true;
 }
 
 // Schemaless: the value's own kind decides.
-Result<void> write_inferred(const Value& value, DecimalFormat format, std::string& out) {
+bool write_inferred(Encoder& e, const Value& value) {
+  json::Out& out = e.out;
   switch (value.kind()) {
     case Value::Kind::kNull:
-      out += "null";
-      return {};
+      out.literal("null");
+      return true;
     case Value::Kind::kBoolean:
-      out += value.as_bool() ? "true" : "false";
-      return {};
+      if (value.as_bool()) {
+        out.literal("true");
+      } else {
+        out.literal("false");
+      }
+      return true;
     case Value::Kind::kInt8:
       write_integer(out, int{value.as_int8()});
-      return {};
+      return true;
     case Value::Kind::kInt16:
       write_integer(out, value.as_int16());
-      return {};
+      return true;
     case Value::Kind::kInt32:
       write_integer(out, value.as_int32());
-      return {};
+      return true;
     case Value::Kind::kInt64:
       write_integer(out, value.as_int64());
-      return {};
+      return true;
     case Value::Kind::kFloat32:
       write_floating(out, value.as_float32());
-      return {};
+      return true;
     case Value::Kind::kFloat64:
       write_floating(out, value.as_float64());
-      return {};
+      return true;
     case Value::Kind::kString:
       write_string(out, value.as_string());
-      return {};
+      return true;
     case Value::Kind::kBytes:
       write_bytes(out, value.as_bytes());
-      return {};
+      return true;
     case Value::Kind::kDecimal:
-      write_decimal(out, value.as_decimal(), format);
-      return {};
+      write_decimal(out, value.as_decimal(), e.format);
+      return true;
     case Value::Kind::kStruct:
-      return write_struct(value.as_struct(), format, out);
+      return write_struct(e, value.as_struct());
     case Value::Kind::kMap:
-      return write_map(nullptr, value.as_map(), format, out);
+      return write_map(e, nullptr, value.as_map());
     case Value::Kind::kArray: {
-      out += '[';
+      out.put('[');
       bool first = true;
-      for (const auto& e : value.as_array()) {
-        if (!first) out += ',';
+      for (const auto& element : value.as_array()) {
+        if (!first) out.put(',');
         first = false;
-        RMQC_RETURN_IF_ERROR(write_inferred(e, format, out));
+        if (!write_inferred(e, element)) return false;
       }
-      out += ']';
-      return {};
+      out.put(']');
+      return true;
     }
   }
-  return {};
+  return true;
 }
 
 template <typename T>
-Result<void> write_checked_integer(const Schema& schema, const Value& value, std::string& out) {
+bool write_checked_integer(Encoder& e, const Schema& schema, const Value& value) {
   std::int64_t wide = 0;
-  if (!value.to_int64(wide)) return mismatch(schema, value);
+  if (!value.to_int64(wide)) return e.fail(mismatch(schema, value));
   if (wide < std::numeric_limits<T>::min() || wide > std::numeric_limits<T>::max()) {
-    return Error(ErrorCode::kSchemaMismatch, std::to_string(wide) + " does not fit in " +
-                                                 std::string(field_type_name(schema.type())));
+    return e.fail(Error(
+        ErrorCode::kSchemaMismatch,
+        std::to_string(wide) + " does not fit in " + std::string(field_type_name(schema.type()))));
   }
-  write_integer(out, wide);
-  return {};
+  write_integer(e.out, wide);
+  return true;
 }
 
-Result<void> write_value(const Schema* schema, const Value& value, DecimalFormat format,
-                         std::string& out) {
-  if (!schema) return write_inferred(value, format, out);
+bool write_value(Encoder& e, const Schema* schema, const Value& value) {
+  if (!schema) return write_inferred(e, value);
   if (value.is_null()) {
     if (const Value* d = schema->default_value(); d && !d->is_null()) {
-      return write_value(schema, *d, format, out);
+      return write_value(e, schema, *d);
     }
     if (schema->optional()) {
-      out += "null";
-      return {};
+      e.out.literal("null");
+      return true;
     }
-    return Error(ErrorCode::kSchemaMismatch,
-                 "null value for required " + std::string(field_type_name(schema->type())));
+    return e.fail(Error(ErrorCode::kSchemaMismatch,
+                        "null value for required " + std::string(field_type_name(schema->type()))));
   }
   switch (schema->type()) {
     case FieldType::kInt8:
-      return write_checked_integer<std::int8_t>(*schema, value, out);
+      return write_checked_integer<std::int8_t>(e, *schema, value);
     case FieldType::kInt16:
-      return write_checked_integer<std::int16_t>(*schema, value, out);
+      return write_checked_integer<std::int16_t>(e, *schema, value);
     case FieldType::kInt32:
-      return write_checked_integer<std::int32_t>(*schema, value, out);
+      return write_checked_integer<std::int32_t>(e, *schema, value);
     case FieldType::kInt64:
-      return write_checked_integer<std::int64_t>(*schema, value, out);
+      return write_checked_integer<std::int64_t>(e, *schema, value);
     case FieldType::kFloat32:
     case FieldType::kFloat64: {
       if (const auto* d = value.get_if<double>()) {
-        write_floating(out, *d);
+        write_floating(e.out, *d);
       } else if (const auto* f = value.get_if<float>()) {
-        write_floating(out, *f);
+        write_floating(e.out, *f);
       } else {
-        return mismatch(*schema, value);
+        return e.fail(mismatch(*schema, value));
       }
-      return {};
+      return true;
     }
     case FieldType::kBoolean:
       if (const auto* b = value.get_if<bool>()) {
-        out += *b ? "true" : "false";
-        return {};
+        if (*b) {
+          e.out.literal("true");
+        } else {
+          e.out.literal("false");
+        }
+        return true;
       }
-      return mismatch(*schema, value);
+      return e.fail(mismatch(*schema, value));
     case FieldType::kString:
       if (const auto* s = value.get_if<std::string>()) {
-        write_string(out, *s);
-        return {};
+        write_string(e.out, *s);
+        return true;
       }
-      return mismatch(*schema, value);
+      return e.fail(mismatch(*schema, value));
     case FieldType::kBytes:
       if (const auto* b = value.get_if<Bytes>()) {
-        write_bytes(out, *b);
-        return {};
+        write_bytes(e.out, *b);
+        return true;
       }
       if (const auto* d = value.get_if<Decimal>()) {
-        write_decimal(out, *d, format);
-        return {};
+        write_decimal(e.out, *d, e.format);
+        return true;
       }
-      return mismatch(*schema, value);
+      return e.fail(mismatch(*schema, value));
     case FieldType::kArray: {
       const auto* list = value.get_if<ValueList>();
-      if (!list) return mismatch(*schema, value);
-      out += '[';
+      if (!list) return e.fail(mismatch(*schema, value));
+      e.out.put('[');
       for (std::size_t i = 0; i < list->size(); ++i) {
-        if (i) out += ',';
-        if (auto r = write_value(schema->value_schema().get(), (*list)[i], format, out); !r.ok()) {
-          return std::move(r).error().with_context("element " + std::to_string(i));
+        if (i) e.out.put(',');
+        if (!write_value(e, schema->value_schema().get(), (*list)[i])) {
+          return e.fail_with_context("element " + std::to_string(i));
         }
       }
-      out += ']';
-      return {};
+      e.out.put(']');
+      return true;
     }
     case FieldType::kMap: {
       const auto* map = value.get_if<ValueMap>();
-      if (!map) return mismatch(*schema, value);
-      return write_map(schema, *map, format, out);
+      if (!map) return e.fail(mismatch(*schema, value));
+      return write_map(e, schema, *map);
     }
     case FieldType::kStruct: {
       const Struct* s = value.get_struct_if();
-      if (!s) return mismatch(*schema, value);
+      if (!s) return e.fail(mismatch(*schema, value));
       if (s->schema().get() != schema && !s->schema()->equals(*schema)) {
-        return Error(ErrorCode::kSchemaMismatch, "struct schema " + s->schema()->to_string() +
-                                                     " does not match " + schema->to_string());
+        return e.fail(
+            Error(ErrorCode::kSchemaMismatch, "struct schema " + s->schema()->to_string() +
+                                                  " does not match " + schema->to_string()));
       }
-      return write_struct(*s, format, out);
+      return write_struct(e, *s);
     }
   }
-  return {};
+  return true;
 }
 
-Result<void> write_schema_body(const Schema& schema, DecimalFormat format, std::string& out,
-                               const std::string* field_name) {
-  out += '{';
+bool write_schema_body(Encoder& e, const Schema& schema, const std::string* field_name) {
+  json::Out& out = e.out;
+  out.put('{');
   if (field_name) {
-    out += "\"field\":";
+    out.literal("\"field\":");
     write_string(out, *field_name);
-    out += ',';
+    out.put(',');
   }
-  out += "\"type\":\"";
-  out += json_type_name(schema.type());
-  out += '"';
+  out.literal("\"type\":\"");
+  out.append(json_type_name(schema.type()));
+  out.put('"');
   switch (schema.type()) {
     case FieldType::kArray:
-      out += ",\"items\":";
-      RMQC_RETURN_IF_ERROR(write_schema_body(*schema.value_schema(), format, out, nullptr));
+      out.literal(",\"items\":");
+      if (!write_schema_body(e, *schema.value_schema(), nullptr)) return false;
       break;
     case FieldType::kMap:
-      out += ",\"keys\":";
-      RMQC_RETURN_IF_ERROR(write_schema_body(*schema.key_schema(), format, out, nullptr));
-      out += ",\"values\":";
-      RMQC_RETURN_IF_ERROR(write_schema_body(*schema.value_schema(), format, out, nullptr));
+      out.literal(",\"keys\":");
+      if (!write_schema_body(e, *schema.key_schema(), nullptr)) return false;
+      out.literal(",\"values\":");
+      if (!write_schema_body(e, *schema.value_schema(), nullptr)) return false;
       break;
     case FieldType::kStruct: {
-      out += ",\"fields\":[";
+      out.literal(",\"fields\":[");
       bool first = true;
       for (const auto& f : schema.fields()) {
-        if (!first) out += ',';
+        if (!first) out.put(',');
         first = false;
-        RMQC_RETURN_IF_ERROR(write_schema_body(*f.schema, format, out, &f.name));
+        if (!write_schema_body(e, *f.schema, &f.name)) return false;
       }
-      out += ']';
+      out.put(']');
       break;
     }
     default:
       break;
   }
-  out += schema.optional() ? ",\"optional\":true" : ",\"optional\":false";
+  if (schema.optional()) {
+    out.literal(",\"optional\":true");
+  } else {
+    out.literal(",\"optional\":false");
+  }
   if (!schema.name().empty()) {
-    out += ",\"name\":";
+    out.literal(",\"name\":");
     write_string(out, schema.name());
   }
   if (schema.version()) {
-    out += ",\"version\":";
+    out.literal(",\"version\":");
     write_integer(out, *schema.version());
   }
   if (!schema.doc().empty()) {
-    out += ",\"doc\":";
+    out.literal(",\"doc\":");
     write_string(out, schema.doc());
   }
   if (!schema.parameters().empty()) {
-    out += ",\"parameters\":{";
+    out.literal(",\"parameters\":{");
     bool first = true;
     for (const auto& [k, v] : schema.parameters()) {
-      if (!first) out += ',';
+      if (!first) out.put(',');
       first = false;
       write_string(out, k);
-      out += ':';
+      out.put(':');
       write_string(out, v);
     }
-    out += '}';
+    out.put('}');
   }
   if (const Value* d = schema.default_value(); d && !d->is_null()) {
-    out += ",\"default\":";
-    if (auto r = write_value(&schema, *d, format, out); !r.ok()) {
-      return std::move(r).error().with_context("schema default");
-    }
+    out.literal(",\"default\":");
+    if (!write_value(e, &schema, *d)) return e.fail_with_context("schema default");
   }
-  out += '}';
-  return {};
+  out.put('}');
+  return true;
 }
 
 }  // namespace
@@ -377,7 +435,9 @@ Result<void> JsonConverter::configure(const KeyValue& config, bool is_key) {
 
 Result<void> JsonConverter::write_schema(const Schema& schema, DecimalFormat format,
                                          std::string& out) {
-  return write_schema_body(schema, format, out, nullptr);
+  Encoder e(out, format);
+  write_schema_body(e, schema, nullptr);
+  return std::move(e).result();
 }
 
 Result<const std::string*> JsonConverter::schema_json(const SchemaPtr& schema) {
@@ -390,19 +450,25 @@ Result<const std::string*> JsonConverter::schema_json(const SchemaPtr& schema) {
 Result<void> JsonConverter::from_connect_data(std::string_view, const SchemaPtr& schema,
                                               const Value& value, std::string& out) {
   out.clear();
-  if (!schemas_enable_) return write_value(schema.get(), value, decimal_format_, out);
-  if (schema) {
-    RMQC_ASSIGN_OR_RETURN(const std::string* schema_text, schema_json(schema));
+  const std::string* schema_text = nullptr;
+  if (schemas_enable_ && schema) {
+    RMQC_ASSIGN_OR_RETURN(schema_text, schema_json(schema));
     out.reserve(schema_text->size() + 64);
-    out += "{\"schema\":";
-    out += *schema_text;
-  } else {
-    out += "{\"schema\":null";
   }
-  out += ",\"payload\":";
-  RMQC_RETURN_IF_ERROR(write_value(schema.get(), value, decimal_format_, out));
-  out += '}';
-  return {};
+  Encoder e(out, decimal_format_);
+  if (!schemas_enable_) {
+    write_value(e, schema.get(), value);
+    return std::move(e).result();
+  }
+  if (schema_text) {
+    e.out.literal("{\"schema\":");
+    e.out.append(*schema_text);
+  } else {
+    e.out.literal("{\"schema\":null");
+  }
+  e.out.literal(",\"payload\":");
+  if (write_value(e, schema.get(), value)) e.out.put('}');
+  return std::move(e).result();
 }
 
 }  // namespace rmqc::converters

@@ -284,5 +284,49 @@ TEST(JsonConverterTest, EscapesAtEveryPositionRoundTrip) {
   }
 }
 
+// Bytes are written as base64 (padding included) for every tail length.
+TEST(JsonConverterTest, BytesOfEveryLengthAreBase64) {
+  auto c = make(KeyValue{{"schemas.enable", "false"}});
+  const auto schema = SchemaBuilder::bytes().build();
+  const std::string expected[] = {"", "AA==", "AP8=", "AP8Q", "AP8QgA==", "AP8QgH8=", "AP8QgH8g"};
+  const Bytes all = {0x00, 0xff, 0x10, 0x80, 0x7f, 0x20};
+  for (std::size_t n = 0; n <= all.size(); ++n) {
+    std::string out;
+    ASSERT_TRUE(
+        c->from_connect_data("t", schema, Value(Bytes(all.begin(), all.begin() + n)), out).ok());
+    EXPECT_EQ(out, "\"" + expected[n] + "\"") << n;
+  }
+}
+
+// The writer grows its output from nothing to well past any reserve, and write_schema appends to
+// what the string already holds.
+TEST(JsonConverterTest, LargeValuesAndAppendedSchemas) {
+  auto c = make();
+  auto schema = SchemaBuilder::struct_()
+                    .name("big")
+                    .field("s", SchemaBuilder::string().build())
+                    .field("list", SchemaBuilder::array(SchemaBuilder::int64().build()).build())
+                    .build();
+  Struct s(schema);
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += (i % 50 == 0) ? '"' : static_cast<char>('a' + i % 26);
+  ValueList list;
+  for (std::int64_t i = 0; i < 5000; ++i) list.emplace_back(i * 1000003);
+  s.put("s", text).put("list", list);
+  std::string out;
+  ASSERT_TRUE(c->from_connect_data("t", schema, Value(s), out).ok());
+  const auto j = json::parse(out);
+  EXPECT_EQ(j["payload"]["s"].get<std::string>(), text);
+  ASSERT_EQ(j["payload"]["list"].size(), 5000u);
+  EXPECT_EQ(j["payload"]["list"][4999].get<std::int64_t>(), 4999 * 1000003LL);
+
+  std::string appended = "prefix:";
+  ASSERT_TRUE(
+      JsonConverter::write_schema(*schema, JsonConverter::DecimalFormat::kBase64, appended).ok());
+  const std::size_t schema_end = out.find(",\"payload\":");
+  ASSERT_NE(schema_end, std::string::npos);
+  EXPECT_EQ(appended, "prefix:" + out.substr(10, schema_end - 10));  // after {"schema":
+}
+
 }  // namespace
 }  // namespace rmqc::converters
