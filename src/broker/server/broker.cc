@@ -576,28 +576,31 @@ RemotingCommand Broker::send_message(const remoting::ConnectionPtr& connection,
   props[std::string(rocketmq::property::CLUSTER)] = config_.cluster_name;
   std::string batch_props = rocketmq::encode_properties(props);
 
-  // Every record of the request back to back in one buffer (one allocation per request, not one
-  // per message); `ends` marks where each one stops.
-  std::string encoded;
+  // Every record of the request back to back in one buffer, the I/O thread's own: once grown it
+  // is only overwritten (no allocation and no zero-filling per request or message). `ends`
+  // marks where each record stops.
+  thread_local std::string encoded;
+  std::size_t used = 0;
   std::vector<std::size_t> ends;
   auto encode_one = [&](const rocketmq::StoredMessageView& each) -> Result<void> {
     RMQC_ASSIGN_OR_RETURN(std::size_t size, rocketmq::stored_message_size(each));
-    const std::size_t at = encoded.size();
-    encoded.resize(at + size);
+    if (encoded.size() < used + size) encoded.resize(used + size);
     RMQC_RETURN_IF_ERROR(
-        rocketmq::encode_stored_message(each, std::span<char>(encoded.data() + at, size)));
-    ends.push_back(at + size);
+        rocketmq::encode_stored_message(each, std::span<char>(encoded.data() + used, size)));
+    used += size;
+    ends.push_back(used);
     return ok_result();
   };
+  struct Trim {  // a huge batch does not keep its buffer for ever
+    ~Trim() {
+      if (encoded.capacity() > (16u << 20)) std::string().swap(encoded);
+    }
+  } trim;
   if (header->batch) {
     auto inner = rocketmq::decode_batch_body(request.body);
     if (!inner.ok()) return send_reply(request, rsp::MESSAGE_ILLEGAL, inner.error().message());
     if (inner->empty()) return send_reply(request, rsp::MESSAGE_ILLEGAL, "empty batch");
     ends.reserve(inner->size());
-    // Room for the bodies and properties plus each record's fixed fields, topic and the
-    // request's properties: the buffer then grows at most rarely.
-    encoded.reserve(request.body.size() +
-                    inner->size() * (128 + m.topic.size() + batch_props.size()));
     std::string p;  // reused for every message's properties
     for (const auto& b : *inner) {
       p.assign(b.properties);
@@ -622,7 +625,7 @@ RemotingCommand Broker::send_message(const remoting::ConnectionPtr& connection,
   rocketmq::SendMessageResponseHeader out;
   out.queue_id = reply_queue_id;
   if (ends.size() == 1) {
-    auto put = store_.put_message(std::span<char>(encoded.data(), encoded.size()),
+    auto put = store_.put_message(std::span<char>(encoded.data(), used),
                                   /*body_crc_computed=*/true);
     if (!put.ok()) return send_reply(request, send_error_code(put.error()), put.error().message());
     append_offset_msg_id(out.msg_id, put->physical_offset);
@@ -654,9 +657,11 @@ RemotingCommand Broker::send_message(const remoting::ConnectionPtr& connection,
 void Broker::append_offset_msg_id(std::string& out, std::int64_t physical_offset) const {
   // make_offset_msg_id without its allocations: the store host's hex is fixed.
   static constexpr char kHex[] = "0123456789ABCDEF";
+  char digits[16];
+  auto offset = static_cast<std::uint64_t>(physical_offset);
+  for (int i = 15; i >= 0; --i, offset >>= 4) digits[i] = kHex[offset & 0xF];
   out += store_host_hex_;
-  const auto offset = static_cast<std::uint64_t>(physical_offset);
-  for (int shift = 60; shift >= 0; shift -= 4) out += kHex[(offset >> shift) & 0xF];
+  out.append(digits, sizeof digits);
 }
 
 bool Broker::pull_message(const remoting::ConnectionPtr& connection, const RemotingCommand& request,

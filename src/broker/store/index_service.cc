@@ -221,32 +221,39 @@ void IndexService::add(std::string_view record, int64_t phys_offset) {
   const size_t props_len = load_be16(p + at);
   at += 2;
   if (at + props_len > size) return;
-  add_keys(topic, std::string_view(record.data() + at, props_len), sys_flag,
-           static_cast<int64_t>(load_be64(p + layout::store_timestamp_offset(sys_flag))),
-           phys_offset, phys_offset + static_cast<int64_t>(size));
+  add_properties(topic, std::string_view(record.data() + at, props_len), sys_flag,
+                 static_cast<int64_t>(load_be64(p + layout::store_timestamp_offset(sys_flag))),
+                 phys_offset, phys_offset + static_cast<int64_t>(size));
 }
 
 void IndexService::add(const rocketmq::StoredMessageView& m, int64_t phys_offset, int64_t size) {
-  add_keys(m.topic, m.properties, m.sys_flag, m.store_timestamp, phys_offset, phys_offset + size);
+  add_properties(m.topic, m.properties, m.sys_flag, m.store_timestamp, phys_offset,
+                 phys_offset + size);
 }
 
-void IndexService::add_keys(std::string_view topic, std::string_view properties, int32_t sys_flag,
-                            int64_t store_ts, int64_t phys_offset, int64_t end) {
+void IndexService::add_properties(std::string_view topic, std::string_view properties,
+                                  int32_t sys_flag, int64_t store_ts, int64_t phys_offset,
+                                  int64_t end) {
+  // One pass over the properties; the last value of each name wins, as Java's map.
+  std::string_view uniq;
+  std::string_view keys;
+  rocketmq::for_each_property(properties, [&](std::string_view name, std::string_view value) {
+    if (name == rocketmq::property::UNIQ_KEY) {
+      uniq = value;
+    } else if (name == rocketmq::property::KEYS) {
+      keys = value;
+    }
+  });
+  add_keys(topic, uniq, keys, sys_flag, store_ts, phys_offset, end);
+}
+
+void IndexService::add_keys(std::string_view topic, std::string_view uniq, std::string_view keys,
+                            int32_t sys_flag, int64_t store_ts, int64_t phys_offset, int64_t end) {
   // Rolled-back transaction records are not indexed (as RocketMQ's IndexService).
   const bool rolled_back = (sys_flag & 0xC) == 0xC;
   uint32_t hashes[16];
   size_t n = 0;
   if (!rolled_back) {
-    // One pass over the properties; the last value of each name wins, as Java's map.
-    std::string_view uniq;
-    std::string_view keys;
-    rocketmq::for_each_property(properties, [&](std::string_view name, std::string_view value) {
-      if (name == rocketmq::property::UNIQ_KEY) {
-        uniq = value;
-      } else if (name == rocketmq::property::KEYS) {
-        keys = value;
-      }
-    });
     if (!uniq.empty()) hashes[n++] = key_hash(topic, uniq);
     while (!keys.empty() && n < std::size(hashes)) {
       auto sp = keys.find(' ');

@@ -37,6 +37,10 @@ class IndexService {
   // A record appended at `phys_offset` (the full stored record). Thread-safe; buffers only.
   void add(std::string_view record, int64_t phys_offset);
   void add(const rocketmq::StoredMessageView& m, int64_t phys_offset, int64_t size);
+  // The same when the caller already has the record's UNIQ_KEY and KEYS property values (last
+  // value of each, empty if absent) and its place [phys_offset, end) in the log.
+  void add_keys(std::string_view topic, std::string_view uniq_key, std::string_view keys,
+                int32_t sys_flag, int64_t store_ts, int64_t phys_offset, int64_t end);
 
   // Writes the buffered entries; with `sync`, fdatasyncs the files written. Files whose every
   // entry lies below `log_min_offset` (aged out of the commit log) are deleted.
@@ -64,8 +68,8 @@ class IndexService {
 
   IndexService(std::string dir, IndexConfig config);
   Result<void> load();
-  void add_keys(std::string_view topic, std::string_view properties, int32_t sys_flag,
-                int64_t store_ts, int64_t phys_offset, int64_t end);
+  void add_properties(std::string_view topic, std::string_view properties, int32_t sys_flag,
+                      int64_t store_ts, int64_t phys_offset, int64_t end);
   Result<void> roll(int64_t first_phys);  // io_mu_
   Result<void> write_pending();           // io_mu_
   Result<void> write_batch(const std::vector<Pending>& batch, int64_t covered, int64_t last_phys,

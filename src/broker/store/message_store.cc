@@ -288,6 +288,10 @@ Result<std::vector<PutResult>> MessageStore::put_messages(std::span<const std::s
     struct Checked {
       ConsumeQueue* cq;
       int64_t tags_code;
+      std::string_view topic;  // views into the record, for the index
+      std::string_view uniq_key;
+      std::string_view keys;
+      int32_t sys_flag;
     };
     std::vector<Checked> checked;
     checked.reserve(records.size());
@@ -327,7 +331,20 @@ Result<std::vector<PutResult>> MessageStore::put_messages(std::span<const std::s
         last_topic = m->topic;
         last_queue_id = m->queue_id;
       }
-      checked.push_back({last_cq, record_tags_code(m->properties)});
+      // One pass over the properties for the queue's tags code and the index's keys (the last
+      // value of each name wins, as Java's map).
+      std::string_view tags, uniq, keys;
+      rocketmq::for_each_property(m->properties, [&](std::string_view name, std::string_view v) {
+        if (name == rocketmq::property::TAGS) {
+          tags = v;
+        } else if (name == rocketmq::property::UNIQ_KEY) {
+          uniq = v;
+        } else if (name == rocketmq::property::KEYS) {
+          keys = v;
+        }
+      });
+      checked.push_back(
+          {last_cq, tags.empty() ? 0 : tags_code(tags), m->topic, uniq, keys, m->sys_flag});
       bytes += static_cast<int64_t>(r.size()) + kCqEntryBytes;
     }
     if (config_.max_store_bytes > 0 && disk_bytes() + bytes > config_.max_store_bytes) {
@@ -419,8 +436,9 @@ Result<std::vector<PutResult>> MessageStore::put_messages(std::span<const std::s
       placed.resize(keep);
     }
     for (size_t i = 0; i < results.size(); ++i) {  // message index (buffered, no I/O)
-      index_->add(std::string_view(records[i].data(), records[i].size()),
-                  results[i].physical_offset);
+      const Checked& c = checked[i];
+      index_->add_keys(c.topic, c.uniq_key, c.keys, c.sys_flag, store_ts,
+                       results[i].physical_offset, results[i].physical_offset + results[i].size);
     }
     dispatched_end_.store(end, std::memory_order_release);
     cq_bytes_ += static_cast<int64_t>(results.size()) * kCqEntryBytes;

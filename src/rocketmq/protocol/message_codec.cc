@@ -249,12 +249,13 @@ Result<std::string> encode_batch_body(std::span<const BatchMessageView> messages
 Result<std::vector<BatchMessageView>> decode_batch_body(std::string_view data) {
   std::vector<BatchMessageView> out;
   std::size_t pos = 0;
+  // Only a bad entry pays for its description.
+  auto where = [&pos] { return "batch entry at byte " + std::to_string(pos); };
   while (pos < data.size()) {
-    const std::string where = "batch entry at byte " + std::to_string(pos);
-    if (data.size() - pos < 4) return protocol_error(where + " truncated before TOTALSIZE");
+    if (data.size() - pos < 4) return protocol_error(where() + " truncated before TOTALSIZE");
     const auto total = byte_io::load_be<std::int32_t>(data.data() + pos);
     if (total < 22 || static_cast<std::size_t>(total) > data.size() - pos) {
-      return protocol_error(where + " has bad TOTALSIZE " + std::to_string(total));
+      return protocol_error(where() + " has bad TOTALSIZE " + std::to_string(total));
     }
     Reader r(data.substr(pos, static_cast<std::size_t>(total)));
     r.skip(12);  // TOTALSIZE, MAGICCODE, BODYCRC
@@ -264,8 +265,8 @@ Result<std::vector<BatchMessageView>> decode_batch_body(std::string_view data) {
     bool ok = r.read(m.flag) && r.read(body_len) && body_len >= 0 &&
               r.read_bytes(static_cast<std::size_t>(body_len), m.body) && r.read(props_len) &&
               props_len >= 0 && r.read_bytes(static_cast<std::size_t>(props_len), m.properties);
-    if (!ok) return protocol_error(where + ": BODY or PROPERTIES exceed TOTALSIZE");
-    if (!r.at_end()) return protocol_error(where + ": TOTALSIZE does not match its fields");
+    if (!ok) return protocol_error(where() + ": BODY or PROPERTIES exceed TOTALSIZE");
+    if (!r.at_end()) return protocol_error(where() + ": TOTALSIZE does not match its fields");
     out.push_back(m);
     pos += static_cast<std::size_t>(total);
   }
