@@ -8,6 +8,10 @@
 #include <string>
 #include <string_view>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace rmqc::json {
 
 // Appends s as a JSON string literal. UTF-8 passes through; quotes, backslashes and control
@@ -135,7 +139,7 @@ class Out {
  private:
   static constexpr std::size_t kMinRoom = 64;
 
-  void grow(std::size_t n) {
+  [[gnu::noinline]] void grow(std::size_t n) {
     const auto used = static_cast<std::size_t>(p_ - s_.data());
     s_.resize(std::max(s_.size() * 2, used + n + kMinRoom));
     p_ = s_.data() + used;
@@ -148,20 +152,42 @@ class Out {
 };
 
 namespace detail {
-// True when none of the eight bytes of w needs escaping in a JSON string (a byte below 0x20,
-// '"' or '\\' sets its high bit in the result).
-inline bool word_is_plain(std::uint64_t w) {
-  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
-  const std::uint64_t quote = w ^ (kOnes * '"');
-  const std::uint64_t slash = w ^ (kOnes * '\\');
-  const std::uint64_t flagged =
-      ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) | ((slash - kOnes) & ~slash);
-  return (flagged & kHigh) == 0;
-}
-
 inline bool byte_is_plain(unsigned char c) {
   return c >= 0x20 && c != '"' && c != '\\';
+}
+
+// The length of the longest prefix of s that needs no escaping in a JSON string (no byte below
+// 0x20, no '"' or '\\'): 16 bytes at a time with SSE2, else 8 at a time in a 64-bit word.
+inline std::size_t plain_prefix(const char* s, std::size_t n) {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i slash = _mm_set1_epi8('\\');
+  const __m128i control_max = _mm_set1_epi8(0x1f);
+  for (; i + 16 <= n; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+    // A byte b <= 0x1f (unsigned) is the one where min(b, 0x1f) == b.
+    const __m128i hit =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, slash)),
+                     _mm_cmpeq_epi8(_mm_min_epu8(v, control_max), v));
+    if (const int mask = _mm_movemask_epi8(hit); mask != 0) {
+      return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    }
+  }
+#endif
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s + i, 8);
+    const std::uint64_t quote_bits = w ^ (kOnes * '"');
+    const std::uint64_t slash_bits = w ^ (kOnes * '\\');
+    const std::uint64_t flagged = ((w - kOnes * 0x20) & ~w) | ((quote_bits - kOnes) & ~quote_bits) |
+                                  ((slash_bits - kOnes) & ~slash_bits);
+    if ((flagged & kHigh) != 0) break;  // the byte loop below finds which
+  }
+  while (i < n && byte_is_plain(static_cast<unsigned char>(s[i]))) ++i;
+  return i;
 }
 
 // Writes the escape sequence of c (one that is not plain) at p; returns the end.
@@ -203,14 +229,7 @@ inline char* write_escape(char* p, unsigned char c) {
 // As write_string(std::string&, ...) above, through an Out.
 inline void write_string(Out& out, std::string_view s) {
   const std::size_t n = s.size();
-  std::size_t i = 0;
-  while (i + 8 <= n) {
-    std::uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    if (!detail::word_is_plain(w)) break;
-    i += 8;
-  }
-  while (i < n && detail::byte_is_plain(static_cast<unsigned char>(s[i]))) ++i;
+  std::size_t i = detail::plain_prefix(s.data(), n);
   if (i == n) {  // nothing to escape (the usual case): one copy
     char* p = out.room(n + 2);
     *p = '"';
@@ -224,13 +243,13 @@ inline void write_string(Out& out, std::string_view s) {
   *p++ = '"';
   std::memcpy(p, s.data(), i);
   p += i;
-  for (; i < n; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (detail::byte_is_plain(c)) {
-      *p++ = static_cast<char>(c);
-    } else {
-      p = detail::write_escape(p, c);
-    }
+  while (i < n) {
+    p = detail::write_escape(p, static_cast<unsigned char>(s[i]));
+    ++i;
+    const std::size_t run = detail::plain_prefix(s.data() + i, n - i);
+    std::memcpy(p, s.data() + i, run);
+    p += run;
+    i += run;
   }
   *p++ = '"';
   out.set_cursor(p);

@@ -4,10 +4,15 @@
 
 #include "base/lru_cache.h"
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace rmqc::converters {
 
@@ -40,6 +45,29 @@ class JsonConverter final : public RecordConverter {
   static Result<void> write_schema(const Schema& schema, DecimalFormat format, std::string& out);
   Result<SchemaPtr> parse_schema(std::string_view json);
 
+  // Encoder internals (json_encode.cc).
+  // The keys of a struct schema's fields as written in its JSON object, each with the separator
+  // before it ("{\"id\":", ",\"name\":", ...), rendered once per schema instead of escaping every
+  // field name of every record.
+  struct FieldKeys {
+    SchemaPtr schema;  // keeps the key's address valid while cached
+    std::string text;
+    std::vector<std::uint32_t> ends;  // key i is text[ends[i-1] (0 for i = 0), ends[i])
+  };
+  class FieldKeyCache {
+   public:
+    // The keys of a STRUCT schema; recently used ones are found by a scan of a few pointers.
+    const FieldKeys& get(const SchemaPtr& schema);
+    void set_capacity(std::size_t capacity) { capacity_ = capacity; }
+
+   private:
+    static constexpr std::size_t kRecent = 8;
+    std::array<std::pair<const Schema*, const FieldKeys*>, kRecent> recent_{};
+    std::size_t next_recent_ = 0;
+    std::unordered_map<const Schema*, FieldKeys> all_;
+    std::size_t capacity_ = 1000;
+  };
+
  private:
   struct Decoder;
   struct CachedSchemaJson {
@@ -53,6 +81,7 @@ class JsonConverter final : public RecordConverter {
   bool schemas_enable_ = true;
   DecimalFormat decimal_format_ = DecimalFormat::kBase64;
   LruCache<const Schema*, CachedSchemaJson> encode_cache_;
+  FieldKeyCache field_keys_;
   std::unique_ptr<Decoder> decoder_;
 };
 

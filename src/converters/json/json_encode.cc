@@ -59,11 +59,14 @@ Error mismatch(const Schema& schema, const Value& value) {
 // error (with the path of contexts added on the way out). The writers return bool rather than
 // Result<void> so that a value written costs no Error constructed and destroyed.
 struct Encoder {
+  using FieldKeyCache = JsonConverter::FieldKeyCache;
   json::Out out;
   DecimalFormat format;
+  FieldKeyCache* keys;  // nullptr: field names escaped as they are written
   Error error{ErrorCode::kOk, {}};
 
-  Encoder(std::string& text, DecimalFormat decimal_format) : out(text), format(decimal_format) {}
+  Encoder(std::string& text, DecimalFormat decimal_format, FieldKeyCache* key_cache = nullptr)
+      : out(text), format(decimal_format), keys(key_cache) {}
 
   bool fail(Error e) {
     error = std::move(e);
@@ -155,6 +158,19 @@ bool write_map(Encoder& e, const Schema* schema, const ValueMap& map) {
 bool write_struct(Encoder& e, const Struct& s) {
   const auto& fields = s.schema()->fields();
   const auto& values = s.values();
+  if (e.keys != nullptr && !fields.empty()) {
+    const auto& keys = e.keys->get(s.schema());
+    std::uint32_t begin = 0;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      e.out.append(keys.text.data() + begin, keys.ends[i] - begin);
+      begin = keys.ends[i];
+      if (!write_value(e, fields[i].schema.get(), values[i])) {
+        return e.fail_with_context("field '" + fields[i].name + "'");
+      }
+    }
+    e.out.put('}');
+    return true;
+  }
   e.out.put('{');
   for (std::size_t i = 0; i < fields.size(); ++i) {
     if (i) e.out.put(',');
@@ -429,6 +445,7 @@ Result<void> JsonConverter::configure(const KeyValue& config, bool is_key) {
                                                                  : DecimalFormat::kBase64;
   auto cache_size = static_cast<std::size_t>(parsed.get_int("schemas.cache.size"));
   encode_cache_.set_capacity(cache_size);
+  field_keys_.set_capacity(cache_size);
   set_decode_cache_capacity(cache_size);
   return {};
 }
@@ -438,6 +455,34 @@ Result<void> JsonConverter::write_schema(const Schema& schema, DecimalFormat for
   Encoder e(out, format);
   write_schema_body(e, schema, nullptr);
   return std::move(e).result();
+}
+
+const JsonConverter::FieldKeys& JsonConverter::FieldKeyCache::get(const SchemaPtr& schema) {
+  for (const auto& [cached, keys] : recent_) {
+    if (cached == schema.get()) return *keys;
+  }
+  auto it = all_.find(schema.get());
+  if (it == all_.end()) {
+    if (all_.size() >= capacity_) {  // schemas come and go with DDL: start over when full
+      all_.clear();
+      recent_ = {};
+    }
+    FieldKeys keys;
+    keys.schema = schema;
+    std::string scratch;
+    for (const auto& f : schema->fields()) {
+      scratch.clear();
+      scratch += keys.ends.empty() ? '{' : ',';
+      write_string(scratch, f.name);
+      scratch += ':';
+      keys.text += scratch;
+      keys.ends.push_back(static_cast<std::uint32_t>(keys.text.size()));
+    }
+    it = all_.emplace(schema.get(), std::move(keys)).first;
+  }
+  recent_[next_recent_] = {schema.get(), &it->second};
+  next_recent_ = (next_recent_ + 1) % kRecent;
+  return it->second;
 }
 
 Result<const std::string*> JsonConverter::schema_json(const SchemaPtr& schema) {
@@ -455,7 +500,7 @@ Result<void> JsonConverter::from_connect_data(std::string_view, const SchemaPtr&
     RMQC_ASSIGN_OR_RETURN(schema_text, schema_json(schema));
     out.reserve(schema_text->size() + 64);
   }
-  Encoder e(out, decimal_format_);
+  Encoder e(out, decimal_format_, &field_keys_);
   if (!schemas_enable_) {
     write_value(e, schema.get(), value);
     return std::move(e).result();

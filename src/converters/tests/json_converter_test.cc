@@ -328,5 +328,33 @@ TEST(JsonConverterTest, LargeValuesAndAppendedSchemas) {
   EXPECT_EQ(appended, "prefix:" + out.substr(10, schema_end - 10));  // after {"schema":
 }
 
+// Field names are rendered once per schema (escaped like any string) and reused; more schemas
+// than schemas.cache.size, in turn, each keep their own names.
+TEST(JsonConverterTest, FieldNamesOfManySchemas) {
+  auto c = make(KeyValue{{"schemas.enable", "false"}, {"schemas.cache.size", "2"}});
+  std::vector<SchemaPtr> schemas;
+  for (int i = 0; i < 12; ++i) {
+    schemas.push_back(SchemaBuilder::struct_()
+                          .field("id" + std::to_string(i), SchemaBuilder::int32().build())
+                          .field("say \"hi\"\n", SchemaBuilder::string().optional().build())
+                          .field("caf\xc3\xa9", SchemaBuilder::bool_().build())
+                          .build());
+  }
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 12; ++i) {
+      Struct s(schemas[static_cast<std::size_t>(i)]);
+      s.put("id" + std::to_string(i), std::int32_t{i}).put("caf\xc3\xa9", true);
+      std::string out;
+      ASSERT_TRUE(c->from_connect_data("t", s.schema(), Value(s), out).ok());
+      EXPECT_EQ(out, "{\"id" + std::to_string(i) + "\":" + std::to_string(i) +
+                         ",\"say \\\"hi\\\"\\n\":null,\"caf\xc3\xa9\":true}");
+    }
+  }
+  auto empty = SchemaBuilder::struct_().build();
+  std::string out;
+  ASSERT_TRUE(c->from_connect_data("t", empty, Value(Struct(empty)), out).ok());
+  EXPECT_EQ(out, "{}");
+}
+
 }  // namespace
 }  // namespace rmqc::converters
