@@ -6,6 +6,7 @@
 #include "cdc/common/debezium_types.h"
 
 #include <array>
+#include <type_traits>
 #include <utility>
 
 namespace rmqc::connectors::cdc {
@@ -162,7 +163,12 @@ const SourceLayout& cached_layout(const SchemaPtr& schema, SourceLayout& scratch
 }
 }  // namespace
 
-Struct source_struct(const SchemaPtr& source_schema, const SourceInfo& info) {
+namespace {
+// The source block of info; with kMove its strings are moved into the block (change_record owns
+// its event) instead of copied.
+template <bool kMove>
+Struct make_source(const SchemaPtr& source_schema,
+                   std::conditional_t<kMove, SourceInfo&, const SourceInfo&> info) {
   SourceLayout scratch;
   const SourceLayout& layout = cached_layout(source_schema, scratch);
   Struct s(source_schema);
@@ -171,21 +177,28 @@ Struct source_struct(const SchemaPtr& source_schema, const SourceInfo& info) {
     const int slot = layout[static_cast<std::size_t>(field)];
     if (slot >= 0) slots[static_cast<std::size_t>(slot)] = make();
   };
-  auto set_opt = [&](SourceField field, const auto& opt) {
-    if (opt) set(field, [&] { return Value(*opt); });
+  auto text = [&](auto& field) {
+    if constexpr (kMove) {
+      return Value(std::move(field));
+    } else {
+      return Value(field);
+    }
+  };
+  auto set_opt = [&](SourceField field, auto& opt) {
+    if (opt) set(field, [&] { return text(*opt); });
   };
   set(kVersion, [] { return Value(std::string(kConnectorVersion)); });
-  set(kConnector, [&] { return Value(info.connector); });
-  set(kName, [&] { return Value(info.name); });
+  set(kConnector, [&] { return text(info.connector); });
+  set(kName, [&] { return text(info.name); });
   set(kTsMs, [&] { return Value(info.ts_ms); });
-  set(kSnapshot, [&] { return Value(info.snapshot); });
-  set(kDb, [&] { return Value(info.db); });
+  set(kSnapshot, [&] { return text(info.snapshot); });
+  set(kDb, [&] { return text(info.db); });
   set_opt(kSequence, info.sequence);
-  set(kSchema, [&] { return Value(info.schema); });
-  set(kTable, [&] { return Value(info.table); });
+  set(kSchema, [&] { return text(info.schema); });
+  set(kTable, [&] { return text(info.table); });
   set(kServerId, [&] { return Value(info.server_id); });
   set_opt(kGtid, info.gtid);
-  set(kFile, [&] { return Value(info.file); });
+  set(kFile, [&] { return text(info.file); });
   set(kPos, [&] { return Value(info.pos); });
   set(kRow, [&] { return Value(info.row); });
   set_opt(kThread, info.thread);
@@ -194,6 +207,11 @@ Struct source_struct(const SchemaPtr& source_schema, const SourceInfo& info) {
   set_opt(kLsn, info.lsn);
   set_opt(kXmin, info.xmin);
   return s;
+}
+}  // namespace
+
+Struct source_struct(const SchemaPtr& source_schema, const SourceInfo& info) {
+  return make_source<false>(source_schema, info);
 }
 
 TableSchema::TableSchema(std::string_view prefix, TableRef id, std::vector<ColumnSchema> columns,
@@ -304,7 +322,7 @@ ConnectRecord change_record(const TableSchema& table, ChangeEvent event, RecordP
   }
   if (event.after) slots[1] = Value(std::move(*event.after));
   const std::int64_t record_ts = event.source.ts_ms != 0 ? event.source.ts_ms : event.ts_ms;
-  slots[2] = Value(source_struct(table.source_schema(), event.source));
+  slots[2] = Value(make_source<true>(table.source_schema(), event.source));
   slots[3] = Value(std::string(1, static_cast<char>(event.op)));
   slots[4] = Value(event.ts_ms);
   // A truncate concerns no row: Debezium sends it without a key.
