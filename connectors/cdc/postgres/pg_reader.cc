@@ -145,12 +145,11 @@ bool offset_bool(const RecordOffset& offset, std::string_view field) {
 RecordOffset stream_offset(std::int64_t lsn, std::int64_t lsn_commit, std::int64_t seq,
                            std::uint32_t xid, std::int64_t ts_usec) {
   RecordOffset::Map m;
-  auto at = m.end();
-  at = m.emplace_hint(at, kEventSeqField, Value(seq));
-  at = m.emplace_hint(m.end(), kLsnField, Value(lsn));
-  at = m.emplace_hint(m.end(), kLsnCommitField, Value(lsn_commit));
-  at = m.emplace_hint(m.end(), kLsnProcField, Value(lsn));
-  at = m.emplace_hint(m.end(), kTsUsecField, Value(ts_usec));
+  m.emplace_hint(m.end(), kEventSeqField, Value(seq));
+  m.emplace_hint(m.end(), kLsnField, Value(lsn));
+  m.emplace_hint(m.end(), kLsnCommitField, Value(lsn_commit));
+  m.emplace_hint(m.end(), kLsnProcField, Value(lsn));
+  m.emplace_hint(m.end(), kTsUsecField, Value(ts_usec));
   m.emplace_hint(m.end(), kTxIdField, Value(static_cast<std::int64_t>(xid)));
   return RecordOffset(std::move(m));
 }
