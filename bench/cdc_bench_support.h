@@ -145,6 +145,39 @@ inline double load_average() {
   return l;
 }
 
+// CPU of this process (per thread group: seconds, and microseconds per row in parentheses) and
+// of mariadbd over one phase.
+class CpuWindow {
+ public:
+  explicit CpuWindow(long server_pid = 0)
+      : server_pid_(server_pid),
+        before_(thread_cpu(::getpid())),
+        server_before_(server_pid > 0 ? process_cpu(server_pid) : 0) {}
+
+  void print(const char* phase, long long rows) const {
+    const auto groups = cpu_by_name(before_, thread_cpu(::getpid()));
+    double total = 0;
+    for (const auto& [name, s] : groups) total += s;
+    const double server = server_pid_ > 0 ? process_cpu(server_pid_) - server_before_ : 0;
+    std::printf("  CPU %-9s this process %.2f s (%.2f us/row), mariadbd %.2f s (%.2f us/row):",
+                phase, total, 1e6 * total / static_cast<double>(rows), server,
+                1e6 * server / static_cast<double>(rows));
+    // Per thread group: seconds and microseconds per row.
+    for (const auto& [name, s] : groups) {
+      if (s >= 0.01) {
+        std::printf(" %s %.2f (%.1f)", name.c_str(), s, 1e6 * s / static_cast<double>(rows));
+      }
+    }
+    std::printf("\n");
+    std::fflush(stdout);
+  }
+
+ private:
+  long server_pid_;
+  std::map<long, ThreadCpu> before_;
+  double server_before_;
+};
+
 // --- The MySQL benchmarks' server, table and rows ---
 
 namespace mysql_rows {

@@ -11,8 +11,9 @@
 //              committed, timed from its start to the last acknowledgment;
 //   latency:   from sending an autocommitted single-row INSERT to the broker's acknowledgment of
 //              its message (the INSERT's commit included), p50 / p99 over --latency-samples;
-//   CPU:       seconds per thread group of this process (reader, task thread, producer and
-//              broker I/O) and of mariadbd, per phase, and per row;
+//   CPU:       seconds (and microseconds per row) per thread group of this process (r: = the
+//              connector's binlog reader, t: = the task thread, io: = the producer's I/O,
+//              broker-io = the broker's) and of mariadbd, per phase;
 //   ceiling:   the raw producer in the same run with bodies of the average size sent: async (512
 //              in flight), and sync batches of 32 from 4 threads.
 //
@@ -29,35 +30,6 @@ namespace {
 
 namespace cdc = rmqc::connectors::cdc;
 using namespace std::chrono_literals;
-
-// CPU of this process (per thread group) and of mariadbd over one phase.
-class CpuWindow {
- public:
-  explicit CpuWindow(long server_pid)
-      : server_pid_(server_pid),
-        before_(thread_cpu(::getpid())),
-        server_before_(server_pid > 0 ? process_cpu(server_pid) : 0) {}
-
-  void print(const char* phase, long long rows) const {
-    const auto groups = cpu_by_name(before_, thread_cpu(::getpid()));
-    double total = 0;
-    for (const auto& [name, s] : groups) total += s;
-    const double server = server_pid_ > 0 ? process_cpu(server_pid_) - server_before_ : 0;
-    std::printf("  CPU %-9s this process %.2f s (%.2f us/row), mariadbd %.2f s (%.2f us/row):",
-                phase, total, 1e6 * total / static_cast<double>(rows), server,
-                1e6 * server / static_cast<double>(rows));
-    for (const auto& [name, s] : groups) {
-      if (s >= 0.01) std::printf(" %s %.2f", name.c_str(), s);
-    }
-    std::printf("\n");
-    std::fflush(stdout);
-  }
-
- private:
-  long server_pid_;
-  std::map<long, ThreadCpu> before_;
-  double server_before_;
-};
 
 int run(int argc, char** argv) {
   const long long snapshot_rows = arg(argc, argv, "--snapshot-rows", 200'000);

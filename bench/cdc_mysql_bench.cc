@@ -7,7 +7,9 @@
 //              stopped, so the binlog holds them: from start() to the last event polled, i.e. the
 //              binlog dump over the wire + the connector's decoding and envelopes;
 //   latency:   from an autocommitted single-row INSERT to the poll() that returns its event,
-//              p50 / p99 over --latency-samples inserts.
+//              p50 / p99 over --latency-samples inserts;
+//   CPU:       seconds and microseconds per row of each thread group (r: = the connector's
+//              binlog reader, rmqc_bench_cdc_ = the polling thread) and of mariadbd, per phase.
 // The task runs in-process with a fake context; every record is acknowledged (commit(record)) and
 // positions committed (commit()) as the worker would, without a broker or converter.
 //
@@ -57,18 +59,21 @@ int run(int argc, char** argv) {
     }
   }
 
+  const long server_pid = mysql_rows::server_pid(m);
   rmqc::testing::FakeSourceContext context;
   const KeyValue c = mysql_rows::config(*server);
   std::optional<RecordOffset> last;
   {
     cdc::MysqlCdcTask task;
     task.init(context);
+    const CpuWindow cpu(server_pid);
     const auto t0 = Clock::now();
     task.start(c);
     last = drain(task, snapshot_rows);
     const double s = seconds_since(t0);
     std::printf("snapshot:  %lld rows in %.2f s = %.0f rows/s\n", snapshot_rows, s,
                 snapshot_rows / s);
+    cpu.print("snapshot", snapshot_rows);
     task.stop();
   }
 
@@ -77,12 +82,14 @@ int run(int argc, char** argv) {
   cdc::MysqlCdcTask task;
   task.init(context);
   {
+    const CpuWindow cpu(server_pid);
     const auto t0 = Clock::now();
     task.start(c);
     last = drain(task, stream_rows);
     const double s = seconds_since(t0);
     std::printf("streaming: %lld events in %.2f s = %.0f events/s\n", stream_rows, s,
                 stream_rows / s);
+    cpu.print("streaming", stream_rows);
   }
 
   std::vector<double> latencies;

@@ -327,9 +327,14 @@ Result<RowsEvent> parse_rows_event(std::uint8_t type, std::string_view body) {
   return e;
 }
 
-Result<void> decode_row_image(const TableMap& table, const std::vector<SchemaPtr>& schemas,
-                              const TypeModes& modes, const std::vector<bool>& present,
-                              std::string_view rows, std::size_t* pos, std::vector<Value>* out) {
+namespace {
+
+// Decodes one row image at rows[*pos], handing each non-null present column's value to
+// keep(i, value).
+template <typename Keep>
+Result<void> decode_image(const TableMap& table, const std::vector<SchemaPtr>& schemas,
+                          const TypeModes& modes, const std::vector<bool>& present,
+                          std::string_view rows, std::size_t* pos, Keep&& keep) {
   const std::size_t count = table.columns.size();
   if (present.size() != count || schemas.size() != count) {
     return malformed("rows event column count " + std::to_string(present.size()) +
@@ -341,7 +346,6 @@ Result<void> decode_row_image(const TableMap& table, const std::vector<SchemaPtr
   if (*pos + null_bytes > rows.size()) return malformed("row image null bitmap");
   const std::string_view nulls = rows.substr(*pos, null_bytes);
   *pos += null_bytes;
-  out->assign(count, Value());
   const auto* data = reinterpret_cast<const std::uint8_t*>(rows.data());
   std::size_t k = 0;
   for (std::size_t i = 0; i < count; ++i) {
@@ -352,9 +356,35 @@ Result<void> decode_row_image(const TableMap& table, const std::vector<SchemaPtr
     if (!v.ok()) {
       return Error(v.error().code(), table.db + "." + table.table + ": " + v.error().message());
     }
-    (*out)[i] = std::move(v).value();
+    keep(i, std::move(v).value());
   }
   return {};
+}
+
+}  // namespace
+
+Result<void> decode_row_image(const TableMap& table, const std::vector<SchemaPtr>& schemas,
+                              const TypeModes& modes, const std::vector<bool>& present,
+                              std::string_view rows, std::size_t* pos, std::vector<Value>* out) {
+  out->assign(table.columns.size(), Value());
+  return decode_image(table, schemas, modes, present, rows, pos,
+                      [out](std::size_t i, Value&& v) { (*out)[i] = std::move(v); });
+}
+
+Result<void> decode_row_image_into(const TableMap& table, const std::vector<SchemaPtr>& schemas,
+                                   const TypeModes& modes, const std::vector<bool>& present,
+                                   const std::vector<int>& slots, std::string_view rows,
+                                   std::size_t* pos, std::vector<Value>& row) {
+  if (slots.size() != table.columns.size()) {
+    return malformed("row slots (" + std::to_string(slots.size()) + ") differ from the columns (" +
+                     std::to_string(table.columns.size()) + ")");
+  }
+  return decode_image(table, schemas, modes, present, rows, pos, [&](std::size_t i, Value&& v) {
+    const int slot = slots[i];
+    if (slot >= 0 && static_cast<std::size_t>(slot) < row.size()) {
+      row[static_cast<std::size_t>(slot)] = std::move(v);
+    }
+  });
 }
 
 Result<QueryEvent> parse_query_event(std::string_view body) {

@@ -87,6 +87,13 @@ bool is_rows_event(std::uint8_t type);
 Result<void> decode_row_image(const TableMap& table, const std::vector<SchemaPtr>& schemas,
                               const TypeModes& modes, const std::vector<bool>& present,
                               std::string_view rows, std::size_t* pos, std::vector<Value>* out);
+// The same straight into the slots of a row struct (Struct::values() of a new row, every slot
+// null): column i's value goes to row[slots[i]]; a column with slot -1 (left out by column
+// filters) is decoded past and dropped. Absent and NULL columns leave their slot as it is.
+Result<void> decode_row_image_into(const TableMap& table, const std::vector<SchemaPtr>& schemas,
+                                   const TypeModes& modes, const std::vector<bool>& present,
+                                   const std::vector<int>& slots, std::string_view rows,
+                                   std::size_t* pos, std::vector<Value>& row);
 
 // The statement of a QUERY event (and its default database).
 struct QueryEvent {

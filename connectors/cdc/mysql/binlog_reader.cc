@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <map>
 #include <mariadb_rpl.h>
+#include <pthread.h>
 #include <stdexcept>
 #include <type_traits>
 #include <unordered_map>
@@ -232,14 +233,53 @@ RecordPartition server_partition(std::string_view prefix) {
   return RecordPartition{{"server", Value(std::string(prefix))}};
 }
 
-RecordOffset position_to_offset(const BinlogPosition& p) {
+namespace {
+
+// The offset of event `event` of the transaction at p. Built once per record: the keys go in
+// in their map order, each at the end (no key comparisons).
+RecordOffset offset_at(const BinlogPosition& p, std::int64_t event) {
   RecordOffset::Map m;
-  m.emplace("file", Value(p.file));
-  m.emplace("pos", Value(p.pos));
-  m.emplace("event", Value(p.event));
-  if (!p.gtids.empty()) m.emplace("gtids", Value(p.gtids));
-  if (p.snapshot) m.emplace("snapshot", Value(true));
+  m.emplace_hint(m.end(), "event", Value(event));
+  m.emplace_hint(m.end(), "file", Value(p.file));
+  if (!p.gtids.empty()) m.emplace_hint(m.end(), "gtids", Value(p.gtids));
+  m.emplace_hint(m.end(), "pos", Value(p.pos));
+  if (p.snapshot) m.emplace_hint(m.end(), "snapshot", Value(true));
   return RecordOffset(std::move(m));
+}
+
+// The offsets of one transaction's (or the snapshot's) records differ in "event" only: the map
+// is built once per position and copied per record, "event" (its first key) then set. A copy
+// clones the tree without key comparisons or rebalancing.
+class OffsetTemplate {
+ public:
+  RecordOffset at(const BinlogPosition& p, std::int64_t event) {
+    if (!built_ || p.pos != pos_ || p.snapshot != snapshot_ || p.file != file_ ||
+        p.gtids != gtids_) {
+      map_ = offset_at(p, 0).offset();
+      pos_ = p.pos;
+      snapshot_ = p.snapshot;
+      file_ = p.file;
+      gtids_ = p.gtids;
+      built_ = true;
+    }
+    RecordOffset::Map m(map_);
+    m.begin()->second = Value(event);  // "event" sorts first
+    return RecordOffset(std::move(m));
+  }
+
+ private:
+  bool built_ = false;
+  RecordOffset::Map map_;
+  std::int64_t pos_ = 0;
+  bool snapshot_ = false;
+  std::string file_;
+  std::string gtids_;
+};
+
+}  // namespace
+
+RecordOffset position_to_offset(const BinlogPosition& p) {
+  return offset_at(p, p.event);
 }
 
 std::optional<BinlogPosition> position_from_offset(const RecordOffset& offset) {
@@ -649,10 +689,12 @@ struct BinlogReader::Impl {
     if (!queue->push(std::move(out))) throw Stopped();
   }
 
+  OffsetTemplate offsets;  // the per-record offsets of snapshot and streamed rows
+
   void emit_change(const TableState& table, ChangeEvent event, const BinlogPosition& at) {
     const bool is_delete = event.op == Op::kDelete;
     ConnectRecord record =
-        change_record(*table.schema, std::move(event), partition, position_to_offset(at));
+        change_record(*table.schema, std::move(event), partition, offsets.at(at, at.event));
     if (is_delete && config.tombstones_on_delete) {
       ConnectRecord tombstone = tombstone_for(record);
       push(std::move(record));
@@ -729,19 +771,39 @@ struct BinlogReader::Impl {
     BinlogPosition in_snapshot = position;
     in_snapshot.snapshot = true;
     const std::int64_t started = now_ms();
-    std::optional<std::pair<const TableState*, ChangeEvent>> pending;
+    // Each row is emitted once the next one is read (or the snapshot ends), so the last row of
+    // the snapshot is known as such ("last", at the position streaming starts from).
+    struct Pending {
+      const TableState* table = nullptr;
+      Struct row;
+      std::int64_t ts_ms = 0;
+    };
+    std::optional<Pending> pending;
     bool first = true;
     auto flush_pending = [&](bool last) {
       if (!pending) return;
-      pending->second.source.snapshot = last ? "last" : first ? "first" : "true";
+      const TableState& table = *pending->table;
+      ChangeEvent event;
+      event.op = Op::kRead;
+      event.after = std::move(pending->row);
+      SourceInfo& s = event.source;
+      s.connector = "mysql";
+      s.name = config.prefix;
+      s.ts_ms = started;
+      s.snapshot = last ? "last" : first ? "first" : "true";
+      s.db = table.map.db;
+      s.table = table.map.table;
+      s.file = position.file;
+      s.pos = position.pos;
+      event.ts_ms = pending->ts_ms;
       first = false;
-      emit_change(*pending->first, std::move(pending->second), last ? position : in_snapshot);
       pending.reset();
+      emit_change(table, std::move(event), last ? position : in_snapshot);
     };
     if (with_data) {
       for (const auto& table : tables) {
         std::string select;
-        std::vector<std::size_t> columns;
+        std::vector<std::size_t> columns;  // select position k -> column; its row slot is k
         for (std::size_t i = 0; i < table->map.columns.size(); ++i) {
           if (table->slot[i] < 0) continue;
           select += (select.empty() ? "" : ", ") + quote_ident(table->map.columns[i].name);
@@ -760,34 +822,24 @@ struct BinlogReader::Impl {
           MYSQL_RES* r;
           ~Free() { mysql_free_result(r); }
         } free_res{res};
-        std::vector<Value> values(table->map.columns.size());
         while (MYSQL_ROW row = mysql_fetch_row(res)) {
           unsigned long* lengths = mysql_fetch_lengths(res);
-          std::fill(values.begin(), values.end(), Value());
-          for (std::size_t k = 0; k < columns.size(); ++k) {
-            const std::size_t i = columns[k];
+          Struct after = table->schema->new_row();
+          auto& slots = after.values();
+          for (std::size_t k = 0; k < columns.size() && k < slots.size(); ++k) {
             if (row[k] == nullptr) continue;
+            const std::size_t i = columns[k];
             auto v = decode_text(table->map.columns[i], table->column_schemas[i], config.types,
                                  std::string_view(row[k], lengths[k]));
             if (!v.ok()) {
               throw Fatal("snapshot of " + table->map.db + "." + table->map.table + ": " +
                           v.error().message());
             }
-            values[i] = std::move(v).value();
+            slots[k] = std::move(v).value();
           }
-          ChangeEvent event;
-          event.op = Op::kRead;
-          event.after = to_struct(*table, values);
-          event.source.connector = "mysql";
-          event.source.name = config.prefix;
-          event.source.ts_ms = started;
-          event.source.db = table->map.db;
-          event.source.table = table->map.table;
-          event.source.file = position.file;
-          event.source.pos = position.pos;
-          event.ts_ms = now_ms();
+          const std::int64_t read_ms = now_ms();
           flush_pending(false);
-          pending.emplace(table.get(), std::move(event));
+          pending.emplace(Pending{table.get(), std::move(after), read_ms});
         }
         if (mysql_errno(m) != 0) raise(mysql_errno(m), sql + ": " + mysql_error(m));
       }
@@ -922,22 +974,30 @@ struct BinlogReader::Impl {
     if (!in_txn) begin_txn(event_start, "");
     std::size_t pos = 0;
     std::int32_t row_index = 0;
-    std::vector<Value> first, second;
+    // One clock read per binlog event: its rows are handled within microseconds.
+    const std::int64_t processed_ms = now_ms();
+    const std::vector<int>& slots = table.slot;
     while (pos < rows.rows.size()) {
-      auto r = decode_row_image(table.map, table.column_schemas, config.types, rows.present,
-                                rows.rows, &pos, &first);
+      // Each image is decoded straight into the slots of its row struct.
+      Struct first = table.schema->new_row();
+      auto r = decode_row_image_into(table.map, table.column_schemas, config.types, rows.present,
+                                     slots, rows.rows, &pos, first.values());
       if (!r.ok()) return undecodable_rows(table, r.error().message(), event_start);
+      std::optional<Struct> second;
       if (rows.kind == RowsKind::kUpdate) {
-        r = decode_row_image(table.map, table.column_schemas, config.types, rows.present_after,
-                             rows.rows, &pos, &second);
+        second.emplace(table.schema->new_row());
+        r = decode_row_image_into(table.map, table.column_schemas, config.types, rows.present_after,
+                                  slots, rows.rows, &pos, second->values());
         if (!r.ok()) return undecodable_rows(table, r.error().message(), event_start);
-      }
-      if (rows.kind == RowsKind::kUpdate) {
         // A minimal after image omits an unchanged primary key: take it from the before image,
         // so the record's key (read from after) is right.
         for (int k : table.map.primary_key) {
           const auto i = static_cast<std::size_t>(k);
-          if (i < second.size() && !rows.present_after[i] && rows.present[i]) second[i] = first[i];
+          if (i < slots.size() && slots[i] >= 0 && i < rows.present_after.size() &&
+              !rows.present_after[i] && rows.present[i]) {
+            const auto slot = static_cast<std::size_t>(slots[i]);
+            second->values()[slot] = first.values()[slot];
+          }
         }
       }
       // A delete and its tombstone are two events of the transaction, each with its own offset,
@@ -954,14 +1014,14 @@ struct BinlogReader::Impl {
       event.op = op;
       switch (rows.kind) {
         case RowsKind::kWrite:
-          event.after = to_struct(table, first);
+          event.after = std::move(first);
           break;
         case RowsKind::kUpdate:
-          event.before = to_struct(table, first);
-          event.after = to_struct(table, second);
+          event.before = std::move(first);
+          event.after = std::move(second);
           break;
         case RowsKind::kDelete:
-          event.before = to_struct(table, first);
+          event.before = std::move(first);
           break;
       }
       SourceInfo& s = event.source;
@@ -976,15 +1036,12 @@ struct BinlogReader::Impl {
       s.pos = event_start;
       s.row = this_row;
       s.thread = txn_thread;
-      event.ts_ms = now_ms();
-      BinlogPosition at = resume;
-      at.event = change_index;
-      ConnectRecord record =
-          change_record(*table.schema, std::move(event), partition, position_to_offset(at));
+      event.ts_ms = processed_ms;
+      ConnectRecord record = change_record(*table.schema, std::move(event), partition,
+                                           offsets.at(resume, change_index));
       if (tombstone) {
-        at.event = tombstone_index;
         ConnectRecord t = tombstone_for(record);
-        t.position.offset = position_to_offset(at);
+        t.position.offset = offsets.at(resume, tombstone_index);
         if (!change_sent) push(std::move(record));
         push(std::move(t));
       } else {
@@ -1721,8 +1778,18 @@ std::int64_t BinlogReader::events_read() const {
 
 void BinlogReader::start() {
   if (thread_.joinable()) return;
+  // Named after the task thread that starts it, "t:<connector>-<id>" -> "r:<connector>-<id>"
+  // (docs/architecture.md, Threads), so top -H and per-thread CPU tell the two apart.
+  char name[16] = {};
+  if (pthread_getname_np(pthread_self(), name, sizeof name) != 0 || name[0] != 't' ||
+      name[1] != ':') {
+    std::snprintf(name, sizeof name, "r:cdc-mysql");
+  } else {
+    name[0] = 'r';
+  }
   // The thread shares the reader's state, so a thread left behind by stop() stays valid.
-  thread_ = std::thread([impl = impl_] {
+  thread_ = std::thread([impl = impl_, thread_name = std::string(name)] {
+    (void)pthread_setname_np(pthread_self(), thread_name.c_str());
     impl->run();
     std::lock_guard lock(impl->finished_mutex);
     impl->finished = true;

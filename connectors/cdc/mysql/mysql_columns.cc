@@ -586,6 +586,37 @@ bool parse_number(std::string_view text, T* out) {
   return r.ec == std::errc() && r.ptr == text.data() + text.size();
 }
 
+// A DECIMAL(p <= 18, s) as the server writes it, "[-]digits[.<s digits>]" with exactly the
+// column's scale, as its unscaled int64; false for any other text (then the general parser
+// decides).
+bool decimal_text_unscaled(std::string_view text, const ColumnDef& c, std::int64_t* out) {
+  if (c.precision <= 0 || c.precision > 18 || c.scale < 0 || c.scale > c.precision) return false;
+  std::size_t i = 0;
+  const bool negative = !text.empty() && text[0] == '-';
+  if (negative) i = 1;
+  std::int64_t v = 0;
+  int digits = 0;
+  int fraction = -1;  // digits after the point; -1 before it
+  for (; i < text.size(); ++i) {
+    const char ch = text[i];
+    if (ch >= '0' && ch <= '9') {
+      if (++digits > 18) return false;
+      v = v * 10 + (ch - '0');
+      if (fraction >= 0) ++fraction;
+    } else if (ch == '.' && fraction < 0 && digits > 0) {
+      fraction = 0;
+    } else {
+      return false;
+    }
+  }
+  if (digits == 0 || (fraction < 0 ? 0 : fraction) != c.scale || (c.scale > 0 && fraction <= 0)) {
+    return false;
+  }
+  if (negative && v == 0) return false;  // "-0.00": the general parser's sign handling
+  *out = negative ? -v : v;
+  return true;
+}
+
 // "HH:MM:SS[.ffffff]" with optional sign and more hour digits.
 bool parse_time_text(std::string_view s, std::int64_t* micros) {
   bool neg = false;
@@ -617,8 +648,53 @@ bool parse_time_text(std::string_view s, std::int64_t* micros) {
   return true;
 }
 
+// The digits s[from, from + n) as a number; false when one is not a digit.
+bool fixed_digits(std::string_view s, std::size_t from, std::size_t n, int* out) {
+  int v = 0;
+  for (std::size_t i = from; i < from + n; ++i) {
+    const auto d = static_cast<unsigned>(s[i] - '0');
+    if (d > 9) return false;
+    v = v * 10 + static_cast<int>(d);
+  }
+  *out = v;
+  return true;
+}
+
+// What the server writes, "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS[.f{1,6}]" with minutes and
+// seconds below 60, read digit by digit; false for any other text (the general parser decides).
+bool parse_datetime_fast(std::string_view s, CivilTime* t) {
+  if (s.size() != 10 && (s.size() < 19 || s.size() == 20 || s.size() > 26)) return false;
+  int year = 0, month = 0, day = 0;
+  if (s[4] != '-' || s[7] != '-' || !fixed_digits(s, 0, 4, &year) ||
+      !fixed_digits(s, 5, 2, &month) || !fixed_digits(s, 8, 2, &day)) {
+    return false;
+  }
+  int hour = 0, minute = 0, second = 0, fraction = 0;
+  if (s.size() > 10) {
+    if (s[10] != ' ' || s[13] != ':' || s[16] != ':' || !fixed_digits(s, 11, 2, &hour) ||
+        !fixed_digits(s, 14, 2, &minute) || !fixed_digits(s, 17, 2, &second) || minute > 59 ||
+        second > 59) {
+      return false;
+    }
+    if (s.size() > 19) {
+      const std::size_t n = s.size() - 20;
+      if (s[19] != '.' || !fixed_digits(s, 20, n, &fraction)) return false;
+      for (std::size_t i = n; i < 6; ++i) fraction *= 10;
+    }
+  }
+  t->year = year;
+  t->month = month;
+  t->day = day;
+  t->hour = hour;
+  t->minute = minute;
+  t->second = second;
+  t->micros = fraction;
+  return true;
+}
+
 // "YYYY-MM-DD[ HH:MM:SS[.ffffff]]".
 bool parse_datetime_text(std::string_view s, CivilTime* t) {
+  if (parse_datetime_fast(s, t)) return true;
   if (s.size() < 10 || s[4] != '-' || s[7] != '-') return false;
   if (!parse_number(s.substr(0, 4), &t->year) || !parse_number(s.substr(5, 2), &t->month) ||
       !parse_number(s.substr(8, 2), &t->day)) {
@@ -928,8 +1004,15 @@ Result<Value> decode_text(const ColumnDef& c, const SchemaPtr& schema, const Typ
       return Value(d);
     }
     case ftype::kDecimal:
-    case ftype::kNewDecimal:
+    case ftype::kNewDecimal: {
+      std::int64_t unscaled = 0;
+      if (modes.decimal == DecimalMode::kPrecise && decimal_text_unscaled(text, c, &unscaled)) {
+        // The server's text has the column's scale: the unscaled value straight from its
+        // digits, as the binlog path decodes it.
+        return Value(Decimal::from_unscaled(unscaled, c.scale));
+      }
       return decimal_value(text, c.scale, modes.decimal, schema);
+    }
     case ftype::kYear: {
       std::int32_t y = 0;
       if (!parse_number(text, &y)) return bad();

@@ -1009,12 +1009,132 @@ TEST(MysqlBinlogDecoding, RandomRowImagesOfEveryTypeDecodeOrFailCleanly) {
     if (round % 2 == 0) image[0] = image[1] = image[2] = image[3] = '\0';  // no NULLs
     std::size_t pos = 0;
     std::vector<Value> out;
-    if (decode_row_image(t, schemas, TypeModes{}, present, image, &pos, &out).ok()) {
+    const bool ok = decode_row_image(t, schemas, TypeModes{}, present, image, &pos, &out).ok();
+    if (ok) {
       ++decoded;
       EXPECT_LE(pos, image.size());
     }
+    // Straight into row slots (every third column left out, the rest in reverse order): the
+    // same outcome, the same bytes consumed, each kept value in its slot.
+    std::vector<int> slots(t.columns.size(), -1);
+    int kept = 0;
+    for (std::size_t i = t.columns.size(); i-- > 0;) {
+      if (i % 3 != 1) slots[i] = kept++;
+    }
+    std::vector<Value> row(static_cast<std::size_t>(kept));
+    std::size_t into_pos = 0;
+    const bool into_ok =
+        decode_row_image_into(t, schemas, TypeModes{}, present, slots, image, &into_pos, row).ok();
+    ASSERT_EQ(into_ok, ok) << "round " << round;
+    if (!ok) continue;
+    EXPECT_EQ(into_pos, pos);
+    for (std::size_t i = 0; i < t.columns.size(); ++i) {
+      if (slots[i] >= 0) {
+        EXPECT_EQ(row[static_cast<std::size_t>(slots[i])], out[i]) << i;
+      }
+    }
   }
   EXPECT_GT(decoded, 0);
+  // Slots that do not match the table are an error, not a crash.
+  std::size_t pos = 0;
+  std::vector<Value> row(1);
+  EXPECT_FALSE(
+      decode_row_image_into(t, schemas, TypeModes{}, present, {0}, std::string(64, '\0'), &pos, row)
+          .ok());
+}
+
+// The snapshot's DECIMAL text of up to 18 digits goes straight to its unscaled value: the same
+// Decimal the general parser makes, for every shape the server writes and for the ones it
+// does not (which take the general path).
+TEST(MysqlBinlogDecoding, DecimalTextFastPathMatchesTheParser) {
+  using namespace mysql;
+  for (const auto& [precision, scale] :
+       std::vector<std::pair<int, int>>{{12, 2}, {18, 0}, {18, 6}, {5, 5}, {30, 10}, {10, 0}}) {
+    ColumnDef c;
+    c.name = "d";
+    c.type = ftype::kNewDecimal;
+    c.precision = precision;
+    c.scale = scale;
+    for (const DecimalMode mode :
+         {DecimalMode::kPrecise, DecimalMode::kString, DecimalMode::kDouble}) {
+      TypeModes modes;
+      modes.decimal = mode;
+      const SchemaPtr schema = column_schema(c, modes);
+      for (std::string_view text : {"0.00",
+                                    "1.50",
+                                    "-1.50",
+                                    "99999.99",
+                                    "-0.00",
+                                    "1.5",
+                                    "12",
+                                    "12.",
+                                    ".5",
+                                    "1e3",
+                                    "0",
+                                    "123456789012.345678",
+                                    "-999999999999999999",
+                                    "999999999999999999",
+                                    "0.00000",
+                                    "-0.12345",
+                                    "12345",
+                                    "1234567890",
+                                    "00012.30",
+                                    "1.2.3",
+                                    "-",
+                                    "",
+                                    "abc",
+                                    "+1.00",
+                                    "123456789012345678.9",
+                                    "99999999999999999999"}) {
+        const auto fast = decode_text(c, schema, modes, text);
+        const auto general = decimal_value(text, c.scale, modes.decimal, schema);
+        ASSERT_EQ(fast.ok(), general.ok()) << precision << "," << scale << " '" << text << "'";
+        if (fast.ok()) {
+          EXPECT_EQ(fast.value(), general.value())
+              << precision << "," << scale << " '" << text << "'";
+        }
+      }
+    }
+  }
+}
+
+// The snapshot's DATE/DATETIME/TIMESTAMP text as the server writes it is read digit by digit;
+// the same text with a 'T' separator takes the general parser: both give the same values.
+TEST(MysqlBinlogDecoding, DatetimeTextFastPathMatchesTheParser) {
+  using namespace mysql;
+  for (const std::uint8_t type : {ftype::kDatetime2, ftype::kTimestamp2}) {
+    for (const int fsp : {0, 3, 6}) {
+      ColumnDef c;
+      c.name = "t";
+      c.type = type;
+      c.fsp = fsp;
+      const SchemaPtr schema = column_schema(c, TypeModes{});
+      for (std::string_view text :
+           {"2024-02-29 13:45:07", "1970-01-01 00:00:00", "2024-01-01 23:59:59.5",
+            "2024-01-01 00:00:00.123", "1999-12-31 23:59:59.999999", "2038-01-19 03:14:07.000001",
+            "2024-01-01 24:00:00", "2024-01-01 10:75:00", "2024-01-01 10:00:61"}) {
+        std::string general(text);
+        general[10] = 'T';
+        const auto fast = decode_text(c, schema, TypeModes{}, text);
+        const auto slow = decode_text(c, schema, TypeModes{}, general);
+        ASSERT_EQ(fast.ok(), slow.ok()) << text;
+        if (fast.ok()) {
+          EXPECT_EQ(fast.value(), slow.value()) << text;
+        }
+      }
+      // Texts it does not take are still read (or refused) by the general parser.
+      EXPECT_TRUE(decode_text(c, schema, TypeModes{}, "2024-01-01 00:00:00.").ok());
+      EXPECT_FALSE(decode_text(c, schema, TypeModes{}, "2024-01-01 0a:00:00").ok());
+    }
+  }
+  ColumnDef date;
+  date.name = "d";
+  date.type = ftype::kDate;
+  const SchemaPtr schema = column_schema(date, TypeModes{});
+  auto d = decode_text(date, schema, TypeModes{}, "2000-03-01");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d.value(), Value(std::int32_t{11017}));
+  EXPECT_FALSE(decode_text(date, schema, TypeModes{}, "2000-0a-01").ok());
 }
 
 TEST(MysqlBinlogDecoding, MysqlBinaryJson) {
@@ -1054,6 +1174,17 @@ TEST(MysqlBinlogDecoding, OffsetsRoundTrip) {
   p.snapshot = true;
   EXPECT_EQ(mysql::position_from_offset(mysql::position_to_offset(p)), p);
   EXPECT_FALSE(mysql::position_from_offset(RecordOffset{}).has_value());
+  // The offset's fields, as committed (and as earlier versions committed them).
+  EXPECT_EQ(mysql::position_to_offset(p), (RecordOffset{{"file", Value("binlog.000007")},
+                                                        {"pos", Value(std::int64_t{1234})},
+                                                        {"event", Value(std::int64_t{3})},
+                                                        {"gtids", Value("0-1-42")},
+                                                        {"snapshot", Value(true)}}));
+  p.gtids.clear();
+  p.snapshot = false;
+  EXPECT_EQ(mysql::position_to_offset(p), (RecordOffset{{"file", Value("binlog.000007")},
+                                                        {"pos", Value(std::int64_t{1234})},
+                                                        {"event", Value(std::int64_t{3})}}));
 }
 
 }  // namespace
