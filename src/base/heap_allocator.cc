@@ -13,10 +13,10 @@ Fn lookup(const char* name) {
   return reinterpret_cast<Fn>(::dlsym(RTLD_DEFAULT, name));
 }
 
-// A block from malloc() (not from the allocator's own API), so the answer is about who serves
+// A block from the C heap (not from the allocator's own API), so the answer is about who serves
 // malloc, not about which libraries are loaded.
 bool owns_malloc_blocks(bool (*owns)(const void*)) {
-  void* block = std::malloc(64);
+  void* block = std::calloc(1, 64);  // calloc: GCC warns of a malloc block read through const void*
   const bool mine = block != nullptr && owns(block);
   std::free(block);
   return mine;
