@@ -647,8 +647,8 @@ void WorkerSourceTask::flush_batch(std::size_t index) {
   }
   setup_.sender->send_batch_async(
       b.messages, std::move(b.key),
-      [this, flights = std::move(b.flights), self = shared_from_this(),
-       sent_at = send_started()](Result<rocketmq::SendResult> r) { settle(flights, r, sent_at); });
+      [this, flights = std::move(b.flights), self = shared_from_this(), sent_at = send_started()](
+          Result<rocketmq::SendResult> r) { settle(flights, std::move(r), sent_at); });
   // The sender has read the messages: their buffers serve the next records.
   for (auto& m : b.messages) {
     if (spare_messages_.size() >= kMaxSpareMessages) break;
@@ -709,7 +709,7 @@ void WorkerSourceTask::flush_batches() {
 }
 
 void WorkerSourceTask::settle(const std::vector<std::shared_ptr<InFlight>>& flights,
-                              const Result<rocketmq::SendResult>& r,
+                              Result<rocketmq::SendResult> r,
                               std::chrono::steady_clock::time_point sent_at) {
   if (metrics_.enabled) {
     if (r.ok()) {
@@ -720,16 +720,18 @@ void WorkerSourceTask::settle(const std::vector<std::shared_ptr<InFlight>>& flig
   }
   if (r.ok()) {
     // One acknowledgment for the whole batch: consecutive queue offsets, comma-joined ids.
-    std::string_view ids = r->msg_id;
+    auto result = std::make_shared<const rocketmq::SendResult>(std::move(r).value());
+    const std::string& ids = result->msg_id;
+    std::size_t at = 0;
     for (std::size_t i = 0; i < flights.size(); ++i) {
       auto& f = *flights[i];
-      const auto comma = ids.find(',');
-      f.metadata.topic = r->queue.topic;
-      f.metadata.broker_name = r->queue.broker_name;
-      f.metadata.queue_id = r->queue.queue_id;
-      f.metadata.queue_offset = r->queue_offset + static_cast<std::int64_t>(i);
-      f.metadata.msg_id = std::string(ids.substr(0, comma));
-      ids = comma == std::string_view::npos ? std::string_view() : ids.substr(comma + 1);
+      std::size_t end = at < ids.size() ? ids.find(',', at) : std::string::npos;
+      if (end == std::string::npos) end = ids.size();
+      f.result = result;
+      f.queue_offset = result->queue_offset + static_cast<std::int64_t>(i);
+      f.id_pos = static_cast<std::uint32_t>(std::min(at, ids.size()));
+      f.id_size = static_cast<std::uint32_t>(end - f.id_pos);
+      at = end + 1;
       f.outcome.store(1);
     }
   } else {
@@ -800,7 +802,7 @@ bool WorkerSourceTask::to_message(const ConnectRecord& record, rocketmq::Message
 void WorkerSourceTask::dispatch(const std::shared_ptr<InFlight>& flight, rocketmq::Message message,
                                 std::string key) {
   auto on_done = [this, flight, self = shared_from_this(), sent_at = send_started()](
-                     Result<rocketmq::SendResult> r) { settle({flight}, r, sent_at); };
+                     Result<rocketmq::SendResult> r) { settle({flight}, std::move(r), sent_at); };
   // A key picks the queue: same key, same queue, so records of one key stay in order (seed
   // issue 233).
   setup_.sender->send_async(std::move(message), std::move(key), std::move(on_done));
@@ -881,8 +883,15 @@ bool WorkerSourceTask::drain_acks() {
       }
     } else if (f->outcome.load() == 1) {
       ++written;
+      RecordMetadata& m = ack_metadata_;
+      const rocketmq::SendResult& r = *f->result;
+      m.topic.assign(r.queue.topic);
+      m.broker_name.assign(r.queue.broker_name);
+      m.queue_id = r.queue.queue_id;
+      m.queue_offset = f->queue_offset;
+      m.msg_id.assign(r.msg_id, f->id_pos, f->id_size);
       try {
-        task_->commit(f->record, f->metadata);
+        task_->commit(f->record, m);
       } catch (...) {
         logger("worker")->warn("task {} commit(record) threw: {}", task_name_,
                                describe_exception(std::current_exception()));

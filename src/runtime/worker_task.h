@@ -189,7 +189,14 @@ class WorkerSourceTask final : public WorkerTask,
     // 0 pending, 1 acked, 2 failed, 3 passed without a message (dropped by a transform, a
     // tolerated failure, an empty body)
     std::atomic<int> outcome{0};
-    RecordMetadata metadata;
+    // The acknowledgment (set before outcome 1): the send's result, shared by the records of a
+    // batch, this record's queue offset and where its id sits in result->msg_id. The plugin's
+    // RecordMetadata is made from it on the task thread, into one reused object, so the I/O
+    // thread copies no strings per record.
+    std::shared_ptr<const rocketmq::SendResult> result;
+    std::int64_t queue_offset = -1;
+    std::uint32_t id_pos = 0;
+    std::uint32_t id_size = 0;
     std::string error;
     bool retriable = false;  // the failure may succeed if sent again (timeout, broker down)
     int attempts = 1;
@@ -232,8 +239,8 @@ class WorkerSourceTask final : public WorkerTask,
   // properties, reusing the map's nodes when it already holds exactly those names.
   static void set_properties(const ConnectRecord& record, rocketmq::Message& message);
   // Records the outcome of one send (a batch, or a single record) for its records; I/O thread.
-  void settle(const std::vector<std::shared_ptr<InFlight>>& flights,
-              const Result<rocketmq::SendResult>& r, std::chrono::steady_clock::time_point sent_at);
+  void settle(const std::vector<std::shared_ptr<InFlight>>& flights, Result<rocketmq::SendResult> r,
+              std::chrono::steady_clock::time_point sent_at);
   // When a send request leaves (its latency runs to the acknowledgment); no clock read when
   // metrics are off.
   std::chrono::steady_clock::time_point send_started() const {
@@ -269,6 +276,7 @@ class WorkerSourceTask final : public WorkerTask,
   // Messages of sent batches, to be filled again (take_message), and the batches' vectors.
   std::vector<rocketmq::Message> spare_messages_;
   std::vector<std::vector<rocketmq::Message>> spare_batches_;
+  RecordMetadata ack_metadata_;  // what commit(record, metadata) gets, refilled per record
   std::uint64_t empty_skipped_ = 0;
   std::size_t body_hint_ = 0;          // capacity reserved for the next body (task thread)
   bool stopped_mid_poll_ = false;      // a stop cut a record's retries short
