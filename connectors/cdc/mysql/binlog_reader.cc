@@ -4,6 +4,7 @@
 #include "rmqc/api/struct.h"
 
 #include "cdc/common/incremental_snapshot.h"
+#include "cdc/common/reader_thread.h"
 #include "cdc/mysql/binlog_events.h"
 #include "cdc/mysql/mysql_columns.h"
 #include "cdc/mysql/table_changes.h"
@@ -1778,18 +1779,9 @@ std::int64_t BinlogReader::events_read() const {
 
 void BinlogReader::start() {
   if (thread_.joinable()) return;
-  // Named after the task thread that starts it, "t:<connector>-<id>" -> "r:<connector>-<id>"
-  // (docs/architecture.md, Threads), so top -H and per-thread CPU tell the two apart.
-  char name[16] = {};
-  if (pthread_getname_np(pthread_self(), name, sizeof name) != 0 || name[0] != 't' ||
-      name[1] != ':') {
-    std::snprintf(name, sizeof name, "r:cdc-mysql");
-  } else {
-    name[0] = 'r';
-  }
   // The thread shares the reader's state, so a thread left behind by stop() stays valid.
-  thread_ = std::thread([impl = impl_, thread_name = std::string(name)] {
-    (void)pthread_setname_np(pthread_self(), thread_name.c_str());
+  thread_ = std::thread([impl = impl_, thread_name = reader_thread_name("r:cdc-mysql")] {
+    name_reader_thread(thread_name);
     impl->run();
     std::lock_guard lock(impl->finished_mutex);
     impl->finished = true;

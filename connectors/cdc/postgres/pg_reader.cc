@@ -5,6 +5,7 @@
 
 #include "cdc/common/envelope.h"
 #include "cdc/common/incremental_snapshot.h"
+#include "cdc/common/reader_thread.h"
 #include "cdc/postgres/pg_types.h"
 
 #include <algorithm>
@@ -1365,8 +1366,8 @@ PgChangeReader::~PgChangeReader() {
 }
 
 void PgChangeReader::start() {
-  thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "pg-reader");  // its own group in CPU profiles
+  thread_ = std::thread([this, thread_name = reader_thread_name("r:cdc-postgres")] {
+    name_reader_thread(thread_name);
     run();
   });
 }
