@@ -188,6 +188,24 @@ ConnectRecord source_record(const std::string& partition, std::int64_t n, const 
 // A retriable send failure holds the position before the record until its resend is
 // acknowledged; acknowledgments after it (of its partition) wait for it, another partition's do
 // not.
+// A source task writing string keys and values to topic "out", committing on every loop (a
+// premature commit shows at once) with 5 s to wait for acknowledgments at a commit.
+TaskSetup string_source_setup(std::string connector, std::unique_ptr<Task> task,
+                              PositionStore& store, std::shared_ptr<RecordSender> sender) {
+  TaskSetup setup;
+  setup.connector = std::move(connector);
+  setup.worker_id = "test";
+  setup.connector_config = KeyValue{{"connect.topicname", "out"}};
+  setup.task = std::move(task);
+  setup.key_converter = std::make_unique<converters::StringConverter>();
+  setup.value_converter = std::make_unique<converters::StringConverter>();
+  setup.store = &store;
+  setup.sender = std::move(sender);
+  setup.commit_interval = 1ms;
+  setup.commit_timeout = 5s;
+  return setup;
+}
+
 TEST(WorkerTaskIoTest, SourcePositionsCoverOnlyTheAcknowledgedPrefix) {
   FakePositionStore store;
   auto sender = std::make_shared<FakeSender>();
@@ -196,17 +214,7 @@ TEST(WorkerTaskIoTest, SourcePositionsCoverOnlyTheAcknowledgedPrefix) {
       source_record("q", 1, "kq", "q1"), source_record("p", 3, "k3", "r3")});
   ScriptedSource& source = *plugin;
 
-  TaskSetup setup;
-  setup.connector = "io-source";
-  setup.worker_id = "test";
-  setup.connector_config = KeyValue{{"connect.topicname", "out"}};
-  setup.task = std::move(plugin);
-  setup.key_converter = std::make_unique<converters::StringConverter>();
-  setup.value_converter = std::make_unique<converters::StringConverter>();
-  setup.store = &store;
-  setup.sender = sender;
-  setup.commit_interval = 1ms;  // every loop commits what it may: a premature commit shows
-  setup.commit_timeout = 5s;
+  TaskSetup setup = string_source_setup("io-source", std::move(plugin), store, sender);
   auto task = std::make_shared<WorkerSourceTask>(std::move(setup));
   task->start();
 
@@ -281,17 +289,7 @@ TEST(WorkerTaskIoTest, SourceBatchFailingRetriablyIsResentAndCommittedInOrder) {
       std::vector<ConnectRecord>{source_record("p", 1, "k", "b1"), source_record("p", 2, "k", "b2"),
                                  source_record("p", 3, "k", "b3")});
   ScriptedSource& source = *plugin;
-  TaskSetup setup;
-  setup.connector = "io-batch";
-  setup.worker_id = "test";
-  setup.connector_config = KeyValue{{"connect.topicname", "out"}};
-  setup.task = std::move(plugin);
-  setup.key_converter = std::make_unique<converters::StringConverter>();
-  setup.value_converter = std::make_unique<converters::StringConverter>();
-  setup.store = &store;
-  setup.sender = sender;
-  setup.commit_interval = 1ms;
-  setup.commit_timeout = 5s;
+  TaskSetup setup = string_source_setup("io-batch", std::move(plugin), store, sender);
   auto task = std::make_shared<WorkerSourceTask>(std::move(setup));
   task->start();
 
@@ -336,18 +334,11 @@ TEST(WorkerTaskIoTest, SourceBatchFailingRetriablyIsResentAndCommittedInOrder) {
 TEST(WorkerTaskIoTest, SourceWithMetricsDisabledCountsNothing) {
   FakePositionStore store;
   auto sender = std::make_shared<FakeSender>();
-  TaskSetup setup;
-  setup.connector = "io-quiet";
-  setup.worker_id = "test";
-  setup.connector_config = KeyValue{{"connect.topicname", "out"}};
-  setup.task = std::make_unique<ScriptedSource>(std::vector<ConnectRecord>{
-      source_record("p", 1, "k1", "r1"), source_record("p", 2, "k2", "r2")});
-  setup.key_converter = std::make_unique<converters::StringConverter>();
-  setup.value_converter = std::make_unique<converters::StringConverter>();
-  setup.store = &store;
-  setup.sender = sender;
-  setup.commit_interval = 1ms;
-  setup.commit_timeout = 5s;
+  TaskSetup setup = string_source_setup(
+      "io-quiet",
+      std::make_unique<ScriptedSource>(std::vector<ConnectRecord>{
+          source_record("p", 1, "k1", "r1"), source_record("p", 2, "k2", "r2")}),
+      store, sender);
   setup.metrics_enabled = false;
   auto task = std::make_shared<WorkerSourceTask>(std::move(setup));
   task->start();
@@ -380,17 +371,7 @@ TEST(WorkerTaskIoTest, SourceRecordsOfOneQueueShareABatchAcrossKeys) {
       source_record("p", 1, on0[0], "a1"), source_record("p", 2, on1[0], "b1"),
       source_record("p", 3, on0[1], "c1"), source_record("p", 4, on0[0], "a2")});
   ScriptedSource& source = *plugin;
-  TaskSetup setup;
-  setup.connector = "io-queues";
-  setup.worker_id = "test";
-  setup.connector_config = KeyValue{{"connect.topicname", "out"}};
-  setup.task = std::move(plugin);
-  setup.key_converter = std::make_unique<converters::StringConverter>();
-  setup.value_converter = std::make_unique<converters::StringConverter>();
-  setup.store = &store;
-  setup.sender = sender;
-  setup.commit_interval = 1ms;
-  setup.commit_timeout = 5s;
+  TaskSetup setup = string_source_setup("io-queues", std::move(plugin), store, sender);
   auto task = std::make_shared<WorkerSourceTask>(std::move(setup));
   task->start();
 
@@ -456,17 +437,8 @@ TEST(WorkerTaskIoTest, SourceMessagesReusedAcrossBatchesCarryOnlyTheirOwnRecords
   }
   FakePositionStore store;
   auto sender = std::make_shared<FakeSender>();
-  TaskSetup setup;
-  setup.connector = "io-reuse";
-  setup.worker_id = "test";
-  setup.connector_config = KeyValue{{"connect.topicname", "out"}};
-  setup.task = std::make_unique<PollsSource>(std::move(polls));
-  setup.key_converter = std::make_unique<converters::StringConverter>();
-  setup.value_converter = std::make_unique<converters::StringConverter>();
-  setup.store = &store;
-  setup.sender = sender;
-  setup.commit_interval = 1ms;
-  setup.commit_timeout = 5s;
+  TaskSetup setup = string_source_setup("io-reuse", std::make_unique<PollsSource>(std::move(polls)),
+                                        store, sender);
   auto task = std::make_shared<WorkerSourceTask>(std::move(setup));
   task->start();
 
