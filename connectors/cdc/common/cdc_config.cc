@@ -1,11 +1,18 @@
 #include "cdc/common/cdc_config.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
 namespace rmqc::connectors::cdc {
 
 namespace {
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
 std::string lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -206,7 +213,11 @@ ConfigDef common_config_def(int default_port, std::string_view ns_level,
       .define(std::string(kConnectBackoffConfig), T::kLong, "30000", I::kLow,
               "Longest wait between reconnection attempts after the database went away (the "
               "wait doubles from 500 ms).",
-              validators::at_least(1));
+              validators::at_least(1))
+      .define(std::string(kMessageKeyColumnsConfig), T::kString, "", I::kLow,
+              "Record keys from chosen columns instead of the primary key (also for keyless "
+              "tables): <table regex>:<column>,<column>;... where the regex matches the whole "
+              "<ns>.<table> id; incremental snapshots still read in primary key order.");
   return d;
 }
 
@@ -277,7 +288,66 @@ Result<CdcConfig> parse_common_config(const KeyValue& config, std::string_view n
   }
   c.connect_timeout_ms = to_int64(config, kConnectTimeoutConfig, 30000);
   c.connect_backoff_max_ms = to_int64(config, kConnectBackoffConfig, 30000);
+  auto keys = MessageKeyColumns::parse(get(config, kMessageKeyColumnsConfig));
+  if (!keys.ok()) return keys.error();
+  c.message_key_columns = std::move(keys.value());
   return c;
+}
+
+Result<MessageKeyColumns> MessageKeyColumns::parse(std::string_view text) {
+  MessageKeyColumns out;
+  RE2::Options options;
+  options.set_log_errors(false);
+  std::size_t at = 0;
+  while (at <= text.size()) {
+    std::size_t end = text.find(';', at);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view entry = trim(text.substr(at, end - at));
+    at = end + 1;
+    if (entry.empty()) continue;
+    // The last ':' ends the table's regex: column names have none, a regex may.
+    const std::size_t colon = entry.rfind(':');
+    const std::string_view table =
+        colon == std::string_view::npos ? entry : trim(entry.substr(0, colon));
+    Entry e;
+    if (colon != std::string_view::npos) {
+      for (const auto& column : split_list(entry.substr(colon + 1))) e.columns.push_back(column);
+    }
+    if (table.empty() || e.columns.empty()) {
+      return Error(ErrorCode::kInvalidConfig,
+                   "message.key.columns: '" + std::string(entry) +
+                       "' is not <table regex>:<column>[,<column>...] (entries end with ';')");
+    }
+    e.table = std::make_shared<const RE2>(table, options);
+    if (!e.table->ok()) {
+      return Error(ErrorCode::kInvalidConfig, "message.key.columns: bad regular expression '" +
+                                                  std::string(table) + "': " + e.table->error());
+    }
+    out.entries_.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<std::string> MessageKeyColumns::key_columns(
+    const TableRef& table, const std::vector<ColumnSchema>& columns) const {
+  std::vector<std::string> out;
+  if (entries_.empty()) return out;
+  const std::string id = table.qualified();
+  std::vector<const Entry*> matching;
+  for (const auto& e : entries_) {
+    if (RE2::FullMatch(id, *e.table)) matching.push_back(&e);
+  }
+  for (const auto& c : columns) {
+    const std::string name = lower(c.name);
+    for (const Entry* e : matching) {
+      if (std::any_of(e->columns.begin(), e->columns.end(),
+                      [&](const std::string& k) { return lower(k) == name; })) {
+        out.push_back(c.name);
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace rmqc::connectors::cdc

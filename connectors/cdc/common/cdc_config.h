@@ -50,6 +50,7 @@ inline constexpr std::string_view kTimePrecisionModeConfig = "time.precision.mod
 inline constexpr std::string_view kBinaryModeConfig = "binary.handling.mode";
 inline constexpr std::string_view kConnectTimeoutConfig = "connect.timeout.ms";
 inline constexpr std::string_view kConnectBackoffConfig = "connect.backoff.max.ms";
+inline constexpr std::string_view kMessageKeyColumnsConfig = "message.key.columns";
 
 // snapshot.mode. Old names are accepted: schema_only = no_data; schema_only_recovery = recovery.
 enum class SnapshotMode {
@@ -89,6 +90,27 @@ struct TableFilter {
   bool column_captured(const TableRef& table, std::string_view column) const;
 };
 
+// message.key.columns: "<table regex>:<column>,<column>;<table regex>:<column>;..." — the columns
+// that form the record key of the tables whose "<ns>.<table>" id the regex matches in full,
+// instead of the primary key (Debezium's custom message keys; also a key for keyless tables).
+class MessageKeyColumns {
+ public:
+  static Result<MessageKeyColumns> parse(std::string_view text);
+  // The key columns of table: the columns of `columns` (in table order) that some matching entry
+  // names, compared without case (unquoted identifiers are case-insensitive in both databases);
+  // empty when no entry matches or none of its columns is captured (the primary key then stays).
+  std::vector<std::string> key_columns(const TableRef& table,
+                                       const std::vector<ColumnSchema>& columns) const;
+  bool empty() const { return entries_.empty(); }
+
+ private:
+  struct Entry {
+    std::shared_ptr<const RE2> table;
+    std::vector<std::string> columns;
+  };
+  std::vector<Entry> entries_;
+};
+
 struct CdcConfig {
   std::string hostname;
   int port = 0;
@@ -108,6 +130,7 @@ struct CdcConfig {
   TypeModes types;
   std::int64_t connect_timeout_ms = 30000;
   std::int64_t connect_backoff_max_ms = 30000;
+  MessageKeyColumns message_key_columns;
   // The namespace level's list keys: database.* for MySQL, schema.* for PostgreSQL.
   bool op_skipped(Op op) const { return skipped_operations.count(static_cast<char>(op)) > 0; }
 };

@@ -5,6 +5,7 @@
 
 #include "cdc/common/debezium_types.h"
 
+#include <algorithm>
 #include <array>
 #include <type_traits>
 #include <utility>
@@ -214,8 +215,27 @@ Struct source_struct(const SchemaPtr& source_schema, const SourceInfo& info) {
   return make_source<false>(source_schema, info);
 }
 
+namespace {
+// A column's schema made optional: a message key column outside the primary key may be absent
+// from a delete's old row image (PostgreSQL's REPLICA IDENTITY DEFAULT, MySQL's MINIMAL row
+// image), and a required key field left null would fail the record's conversion.
+SchemaPtr optional_schema(const SchemaPtr& in) {
+  if (in->optional()) return in;
+  SchemaBuilder b = in->type() == FieldType::kArray ? SchemaBuilder::array(in->value_schema())
+                    : in->type() == FieldType::kMap
+                        ? SchemaBuilder::map(in->key_schema(), in->value_schema())
+                        : SchemaBuilder(in->type());
+  if (!in->name().empty()) b.name(in->name());
+  if (in->version()) b.version(*in->version());
+  if (!in->parameters().empty()) b.parameters(in->parameters());
+  for (const auto& f : in->fields()) b.field(f.name, f.schema);
+  return b.optional().build();
+}
+}  // namespace
+
 TableSchema::TableSchema(std::string_view prefix, TableRef id, std::vector<ColumnSchema> columns,
-                         const std::vector<std::string>& key_columns, SchemaPtr source_schema)
+                         const std::vector<std::string>& key_columns, SchemaPtr source_schema,
+                         const std::vector<std::string>& message_key_columns)
     : id_(std::move(id)),
       topic_(table_topic(prefix, id_)),
       columns_(std::move(columns)),
@@ -225,14 +245,22 @@ TableSchema::TableSchema(std::string_view prefix, TableRef id, std::vector<Colum
   for (const auto& c : columns_) row.field(c.name, c.schema);
   row_schema_ = row.build();
 
-  if (!key_columns.empty()) {
+  for (const auto& k : key_columns) {
+    const Field* f = row_schema_->field(k);
+    if (f != nullptr) primary_key_positions_.push_back(f->index);  // else filtered out
+  }
+  const auto& record_key = message_key_columns.empty() ? key_columns : message_key_columns;
+  if (!record_key.empty()) {
     auto key = SchemaBuilder::struct_();
     key.name(schema_name(prefix, id_, "Key"));
-    for (const auto& k : key_columns) {
+    for (const auto& k : record_key) {
       const Field* f = row_schema_->field(k);
       if (f == nullptr) continue;  // a key column filtered out of the captured columns
       key_positions_.push_back(f->index);
-      key.field(k, f->schema);
+      const bool in_primary_key =
+          std::find(primary_key_positions_.begin(), primary_key_positions_.end(), f->index) !=
+          primary_key_positions_.end();
+      key.field(k, in_primary_key ? f->schema : optional_schema(f->schema));
     }
     if (!key_positions_.empty()) key_schema_ = key.build();
   }

@@ -80,9 +80,12 @@ struct ColumnSchema {
 class TableSchema {
  public:
   // key_columns: the primary key (or the replica identity), in key order; empty = no key (events
-  // then have a null key). Throws SchemaBuilderException on duplicate column names.
+  // then have a null key). message_key_columns (message.key.columns), when not empty, form the
+  // record key instead; the primary key still orders incremental snapshot chunks. Throws
+  // SchemaBuilderException on duplicate column names.
   TableSchema(std::string_view prefix, TableRef id, std::vector<ColumnSchema> columns,
-              const std::vector<std::string>& key_columns, SchemaPtr source_schema);
+              const std::vector<std::string>& key_columns, SchemaPtr source_schema,
+              const std::vector<std::string>& message_key_columns = {});
 
   const TableRef& id() const { return id_; }
   const std::string& topic() const { return topic_; }
@@ -91,8 +94,10 @@ class TableSchema {
   const SchemaPtr& row_schema() const { return row_schema_; }  // <prefix>.<ns>.<table>.Value
   const SchemaPtr& envelope_schema() const { return envelope_schema_; }
   const SchemaPtr& source_schema() const { return source_schema_; }
-  // Column positions of the key fields (into columns()).
+  // Column positions of the record key's fields (into columns()).
   const std::vector<int>& key_positions() const { return key_positions_; }
+  // Column positions of the primary key (or replica identity) columns that are captured.
+  const std::vector<int>& primary_key_positions() const { return primary_key_positions_; }
 
   // An empty row (every slot null) to fill by position: row.values()[i] = ...
   Struct new_row() const { return Struct(row_schema_); }
@@ -104,6 +109,7 @@ class TableSchema {
   std::string topic_;
   std::vector<ColumnSchema> columns_;
   std::vector<int> key_positions_;
+  std::vector<int> primary_key_positions_;
   SchemaPtr source_schema_;
   SchemaPtr key_schema_;
   SchemaPtr row_schema_;

@@ -605,9 +605,10 @@ struct BinlogReader::Impl {
       const auto i = static_cast<std::size_t>(k);
       if (i < map.columns.size() && state->slot[i] >= 0) keys.push_back(map.columns[i].name);
     }
+    auto message_keys = config.message_key_columns.key_columns(ref, columns);
     try {
       state->schema = std::make_shared<TableSchema>(config.prefix, ref, std::move(columns), keys,
-                                                    mysql_source_schema());
+                                                    mysql_source_schema(), message_keys);
     } catch (const std::exception& e) {
       throw Fatal("table " + ref.qualified() + ": cannot build its schema: " + e.what());
     }
@@ -1561,7 +1562,7 @@ struct BinlogReader::Impl {
         if (state->map.columns.empty()) {
           return Error::fatal(ErrorCode::kNotFound, "table " + t.qualified() + " does not exist");
         }
-        const auto& positions = state->schema->key_positions();
+        const auto& positions = state->schema->primary_key_positions();
         if (positions.size() != state->map.primary_key.size()) {
           return Error::fatal(ErrorCode::kInvalidConfig,
                               "table " + t.qualified() +

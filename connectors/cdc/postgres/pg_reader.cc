@@ -483,9 +483,10 @@ Result<CapturedTable> PgChangeReader::Session::build_table(const TableRef& ref,
   std::vector<std::string> keys;
   for (auto& [pos, name] : pk) keys.push_back(name);
   if (keys.empty() && !all_replica_keys) keys = replica_keys;  // REPLICA IDENTITY USING INDEX
+  auto message_keys = cfg_.common.message_key_columns.key_columns(ref, columns);
   try {
     t.schema = std::make_shared<TableSchema>(cfg_.common.prefix, ref, std::move(columns), keys,
-                                             postgres_source_schema());
+                                             postgres_source_schema(), message_keys);
   } catch (const std::exception& e) {
     return Error::fatal(ErrorCode::kSchemaMismatch, ref.qualified() + ": " + e.what());
   }
@@ -720,7 +721,7 @@ Result<std::vector<std::string>> PgChangeReader::Session::key_columns(const Tabl
   chunk_tables_.erase(table.qualified());  // the table may have changed since it was last read
   RMQC_ASSIGN_OR_RETURN(const CapturedTable* t, chunk_table(table));
   std::vector<std::string> out;
-  for (int p : t->schema->key_positions()) {
+  for (int p : t->schema->primary_key_positions()) {
     out.push_back(t->schema->columns()[static_cast<std::size_t>(p)].name);
   }
   return out;  // empty: no primary key (or column filters leave it out)

@@ -262,6 +262,68 @@ TEST(CdcConfig, RejectsBadValuesWithTheKeyNamed) {
   EXPECT_NE(r.error().message().find("topic.prefix"), std::string::npos);
 }
 
+TEST(CdcConfig, MessageKeyColumnsPickTheKeyOfMatchingTablesInTableOrder) {
+  KeyValue config = base_config();
+  config.put("message.key.columns", "inventory.customers:email, ID ;(.*).orders:ref;shop.log:line");
+  auto c = parse_common_config(config, "database");
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  const auto& keys = c->message_key_columns;
+  const std::vector<ColumnSchema> columns = {{"id", SchemaBuilder::int32().build()},
+                                             {"email", SchemaBuilder::string().build()},
+                                             {"ref", SchemaBuilder::string().build()}};
+  // In the table's column order, names compared without case.
+  EXPECT_EQ(keys.key_columns({"inventory", "customers"}, columns),
+            (std::vector<std::string>{"id", "email"}));
+  EXPECT_EQ(keys.key_columns({"any", "orders"}, columns), (std::vector<std::string>{"ref"}));
+  // The regex matches the whole <ns>.<table> id; a table no entry names keeps its primary key,
+  // and so does one whose named columns are not captured.
+  EXPECT_TRUE(keys.key_columns({"inventory", "customers2"}, columns).empty());
+  EXPECT_TRUE(keys.key_columns({"shop", "log"}, columns).empty());
+
+  for (const char* bad : {"inventory.customers", "inventory.customers:", ":id", "(x:id"}) {
+    KeyValue b = base_config();
+    b.put("message.key.columns", bad);
+    auto r = parse_common_config(b, "database");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message().find("message.key.columns"), std::string::npos) << bad;
+  }
+}
+
+TEST(CdcEnvelope, MessageKeyColumnsFormTheKeyWhileThePrimaryKeyStaysForChunks) {
+  const std::vector<ColumnSchema> columns = {{"id", SchemaBuilder::int32().build()},
+                                             {"email", SchemaBuilder::string().build()},
+                                             {"note", SchemaBuilder::string().optional().build()}};
+  TableSchema t("p", {"db", "t"}, columns, {"id"}, mysql_source_schema(), {"email"});
+  ASSERT_NE(t.key_schema(), nullptr);
+  EXPECT_EQ(t.key_schema()->name(), "p.db.t.Key");
+  ASSERT_EQ(t.key_schema()->fields().size(), 1u);
+  EXPECT_EQ(t.key_schema()->fields()[0].name, "email");
+  // Outside the primary key: optional, since a delete's old image may not carry it.
+  EXPECT_TRUE(t.key_schema()->fields()[0].schema->optional());
+  EXPECT_EQ(t.primary_key_positions(), (std::vector<int>{0}));
+  EXPECT_EQ(t.key_positions(), (std::vector<int>{1}));
+
+  Struct row = t.new_row();
+  row.put("id", std::int32_t{5}).put("email", "a@b.c");
+  EXPECT_EQ(t.key_of(row).as_struct().get_string("email"), "a@b.c");
+  // A key-only old image (primary key columns alone): the key field is null, the record valid.
+  Struct old_image = t.new_row();
+  old_image.put("id", std::int32_t{5});
+  ChangeEvent del;
+  del.op = Op::kDelete;
+  del.before = old_image;
+  del.source.connector = "mysql";
+  auto record = change_record(t, del, {}, {});
+  ASSERT_TRUE(record.key.as_struct().validate().ok());
+  EXPECT_TRUE(record.key.as_struct().get("email").is_null());
+
+  // A keyless table gets a key from the chosen columns.
+  TableSchema keyless("p", {"s", "log"}, columns, {}, postgres_source_schema(), {"id", "note"});
+  ASSERT_NE(keyless.key_schema(), nullptr);
+  EXPECT_TRUE(keyless.primary_key_positions().empty());
+  EXPECT_EQ(keyless.key_positions(), (std::vector<int>{0, 2}));
+}
+
 TEST(CdcChangeQueue, BoundedPushWaitsForDrainAndCloseReleasesBoth) {
   ChangeQueue<int> q(2);
   ASSERT_TRUE(q.push(1));

@@ -480,6 +480,38 @@ TEST_F(MysqlCdcTest, TableWithoutPrimaryKeyHasNullKeys) {
   EXPECT_EQ(after(records[0]).get_int32("v"), 7);
 }
 
+TEST_F(MysqlCdcTest, MessageKeyColumnsKeySnapshotAndStreamedEvents) {
+  sql("CREATE TABLE " + db_ + ".nokey (v INT, tag VARCHAR(10))");
+  sql("CREATE TABLE " + db_ + ".withpk (id INT PRIMARY KEY, email VARCHAR(40) NOT NULL)");
+  sql("INSERT INTO " + db_ + ".nokey VALUES (1, 'a')");
+  sql("INSERT INTO " + db_ + ".withpk VALUES (1, 'one@x')");
+  auto* task =
+      start_task(config({{"message.key.columns", db_ + ".nokey:TAG;" + db_ + "\\.with.*:email"}}));
+  auto snap = poll_n(task, 2);
+  ASSERT_EQ(snap.size(), 2u);
+  wait_streaming(task);
+  sql("INSERT INTO " + db_ + ".nokey VALUES (2, 'b')");
+  sql("DELETE FROM " + db_ + ".withpk WHERE id = 1");
+  auto streamed = poll_n(task, 3);  // the insert, the delete and its tombstone
+  ASSERT_EQ(streamed.size(), 3u);
+
+  for (const auto* r : {&snap[0], &snap[1], &streamed[0], &streamed[1], &streamed[2]}) {
+    ASSERT_NE(r->key_schema, nullptr) << r->topic();
+    ASSERT_EQ(r->key_schema->fields().size(), 1u) << r->topic();
+    if (r->topic().ends_with("nokey")) {
+      EXPECT_EQ(r->key_schema->fields()[0].name, "tag");
+      EXPECT_EQ(r->key_schema->name(), prefix_ + "." + db_ + ".nokey.Key");
+    } else {
+      EXPECT_EQ(r->key_schema->fields()[0].name, "email");
+      EXPECT_EQ(as_struct(r->key).get_string("email"), "one@x");  // FULL image: the delete too
+    }
+  }
+  EXPECT_EQ(as_struct(snap[0].key).get_string("tag"), "a");
+  EXPECT_EQ(as_struct(streamed[0].key).get_string("tag"), "b");
+  EXPECT_EQ(op_of(streamed[1]), "d");
+  EXPECT_TRUE(streamed[2].value.is_null());  // the tombstone carries the same key
+}
+
 TEST_F(MysqlCdcTest, UnfinishedSnapshotIsTakenAgain) {
   sql("CREATE TABLE " + db_ + ".t (id INT PRIMARY KEY)");
   sql("INSERT INTO " + db_ + ".t VALUES (1), (2), (3)");
