@@ -11,6 +11,7 @@
 #include "cdc/mysql/mysql_cdc_connector.h"
 #include "cdc/mysql/mysql_columns.h"
 #include "cdc/tests/cdc_test_support.h"
+#include "cdc/tests/mysql_task_fixture.h"
 #include "jdbc/tests/testing/mariadb_server.h"
 #include "testing/task_fakes.h"
 
@@ -34,26 +35,9 @@ const Struct& as_struct(const Value& v) {
   return v.as_struct();
 }
 
-class MysqlCdcTest : public ::testing::Test {
+class MysqlCdcTest : public cdc_test::MysqlTaskTest {
  protected:
-  void SetUp() override {
-    srv_ = cdc_test::mariadb();  // one server for the test binary
-    ASSERT_NE(srv_, nullptr);
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    db_ = std::string("cdc_") + info->name();
-    for (auto& c : db_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    prefix_ = "srv_" + db_;
-    sql("DROP DATABASE IF EXISTS " + db_ + "; CREATE DATABASE " + db_ + " CHARACTER SET utf8mb4");
-  }
-  void TearDown() override {
-    for (auto& t : tasks_) t->stop();
-    tasks_.clear();
-  }
-
-  void sql(const std::string& statement) {
-    auto r = srv_->exec(statement);
-    ASSERT_TRUE(r.ok()) << r.error().to_string();
-  }
+  void SetUp() override { open_database("cdc_", 64, " CHARACTER SET utf8mb4"); }
 
   KeyValue config(std::initializer_list<KeyValue::Map::value_type> extra = {}) {
     KeyValue c{{"database.hostname", srv_->host()}, {"database.port", std::to_string(srv_->port())},
@@ -63,17 +47,6 @@ class MysqlCdcTest : public ::testing::Test {
                {"heartbeat.interval.ms", "100"}};
     for (const auto& [k, v] : extra) c.put(k, v);
     return c;
-  }
-
-  MysqlCdcTask* start_task(const KeyValue& c, std::optional<RecordOffset> offset = {}) {
-    contexts_.push_back(std::make_unique<rmqc::testing::FakeSourceContext>());
-    auto& ctx = *contexts_.back();
-    if (offset) ctx.reader.offsets[mysql::server_partition(prefix_)] = *offset;
-    tasks_.push_back(std::make_unique<MysqlCdcTask>());
-    auto* task = tasks_.back().get();
-    task->init(ctx);
-    task->start(c);
-    return task;
   }
 
   // Polls until n data records (heartbeats are kept apart) arrived or 60 s passed.
@@ -93,39 +66,6 @@ class MysqlCdcTest : public ::testing::Test {
     EXPECT_EQ(out.size(), n) << "records before the deadline";
     return out;
   }
-
-  // Waits for the first heartbeat: the reader streams (a no_data start position is taken).
-  void wait_streaming(MysqlCdcTask* task) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < deadline) {
-      for (auto& r : task->poll()) {
-        if (r.topic().starts_with("__debezium-heartbeat")) return;
-        ADD_FAILURE() << "a data record before streaming started: " << r.topic();
-      }
-    }
-    ADD_FAILURE() << "no heartbeat: the reader does not stream";
-  }
-
-  // Polls until poll() throws; returns the message.
-  std::string poll_failure(MysqlCdcTask* task) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < deadline) {
-      try {
-        (void)task->poll();
-      } catch (const ConnectException& e) {
-        return e.what();
-      }
-    }
-    return "";
-  }
-
-  std::string topic(const std::string& table) const { return prefix_ + "_" + db_ + "_" + table; }
-
-  MariaDbServer* srv_ = nullptr;
-  std::string db_;
-  std::string prefix_;
-  std::vector<std::unique_ptr<rmqc::testing::FakeSourceContext>> contexts_;
-  std::vector<std::unique_ptr<MysqlCdcTask>> tasks_;
 };
 
 const Struct& envelope(const ConnectRecord& r) {

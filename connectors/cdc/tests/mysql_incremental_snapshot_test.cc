@@ -10,6 +10,7 @@
 #include "cdc/mysql/binlog_reader.h"
 #include "cdc/mysql/mysql_cdc_connector.h"
 #include "cdc/tests/cdc_test_support.h"
+#include "cdc/tests/mysql_task_fixture.h"
 #include "jdbc/tests/testing/mariadb_server.h"
 #include "testing/task_fakes.h"
 
@@ -42,26 +43,12 @@ const Struct& envelope(const ConnectRecord& r) {
   return r.value.as_struct();
 }
 
-class MysqlIncrementalSnapshotTest : public ::testing::Test {
+class MysqlIncrementalSnapshotTest : public cdc_test::MysqlTaskTest {
  protected:
   void SetUp() override {
-    srv_ = cdc_test::mariadb();  // one server for the test binary
-    ASSERT_NE(srv_, nullptr);
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    db_ = std::string("inc_") + info->name();
-    for (auto& c : db_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    prefix_ = "srv_" + db_;
-    sql("DROP DATABASE IF EXISTS " + db_ + "; CREATE DATABASE " + db_ + "; CREATE TABLE " + db_ +
+    open_database("inc_", 64);
+    sql("CREATE TABLE " + db_ +
         ".debezium_signal (id VARCHAR(42) PRIMARY KEY, type VARCHAR(32) NOT NULL, data TEXT)");
-  }
-  void TearDown() override {
-    for (auto& t : tasks_) t->stop();
-    tasks_.clear();
-  }
-
-  void sql(const std::string& statement) {
-    auto r = srv_->exec(statement);
-    ASSERT_TRUE(r.ok()) << r.error().to_string();
   }
 
   void create_table(const std::string& name, int rows) {
@@ -140,29 +127,6 @@ class MysqlIncrementalSnapshotTest : public ::testing::Test {
     return c;
   }
 
-  MysqlCdcTask* start_task(const KeyValue& c, std::optional<RecordOffset> offset = {}) {
-    contexts_.push_back(std::make_unique<rmqc::testing::FakeSourceContext>());
-    auto& ctx = *contexts_.back();
-    if (offset) ctx.reader.offsets[mysql::server_partition(prefix_)] = *offset;
-    tasks_.push_back(std::make_unique<MysqlCdcTask>());
-    auto* task = tasks_.back().get();
-    task->init(ctx);
-    task->start(c);
-    return task;
-  }
-
-  // Polls (keeping data records in *out) until the first heartbeat: the reader streams.
-  void wait_streaming(MysqlCdcTask* task, std::vector<ConnectRecord>* out) {
-    const auto deadline = Clock::now() + std::chrono::seconds(60);
-    while (Clock::now() < deadline) {
-      for (auto& r : task->poll()) {
-        if (r.topic().starts_with("__debezium-heartbeat")) return;
-        out->push_back(std::move(r));
-      }
-    }
-    ADD_FAILURE() << "no heartbeat: the reader does not stream";
-  }
-
   // Inserts a marker row into table `markers` and polls (data records into *out) until its
   // create event arrived; returns whether that event's offset still carries a running
   // incremental snapshot.
@@ -198,14 +162,7 @@ class MysqlIncrementalSnapshotTest : public ::testing::Test {
     ADD_FAILURE() << "the incremental snapshot did not end";
   }
 
-  std::string topic(const std::string& table) const { return prefix_ + "_" + db_ + "_" + table; }
-
-  MariaDbServer* srv_ = nullptr;
-  std::string db_;
-  std::string prefix_;
   int markers_ = 0;
-  std::vector<std::unique_ptr<rmqc::testing::FakeSourceContext>> contexts_;
-  std::vector<std::unique_ptr<MysqlCdcTask>> tasks_;
 };
 
 TEST_F(MysqlIncrementalSnapshotTest, ChunksWhileWritesStreamFoldToTheFinalTable) {

@@ -10,6 +10,7 @@
 #include "cdc/mysql/binlog_reader.h"
 #include "cdc/mysql/mysql_cdc_connector.h"
 #include "cdc/tests/cdc_test_support.h"
+#include "cdc/tests/mysql_task_fixture.h"
 #include "jdbc/tests/testing/mariadb_server.h"
 #include "testing/task_fakes.h"
 
@@ -28,26 +29,13 @@ namespace {
 
 using jdbc::testing::MariaDbServer;
 
-class MysqlSnapshotModesTest : public ::testing::Test {
+class MysqlSnapshotModesTest : public cdc_test::MysqlTaskTest {
  protected:
   void SetUp() override {
-    srv_ = cdc_test::mariadb();
-    ASSERT_NE(srv_, nullptr);
-    db_ = std::string("cdcm_") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    for (auto& c : db_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    db_.resize(std::min<std::size_t>(db_.size(), 24));  // the topic stays below 127 characters
+    open_database("cdcm_", 24);  // the topic stays below 127 characters
     prefix_ = "srv";
-    sql("DROP DATABASE IF EXISTS " + db_ + "; CREATE DATABASE " + db_);
     sql("CREATE TABLE " + db_ + ".t (id INT PRIMARY KEY, v VARCHAR(20))");
     sql("INSERT INTO " + db_ + ".t VALUES (1, 'a'), (2, 'b')");
-  }
-  void TearDown() override {
-    for (auto& t : tasks_) t->stop();
-  }
-
-  void sql(const std::string& statement) {
-    auto r = srv_->exec(statement);
-    ASSERT_TRUE(r.ok()) << r.error().to_string();
   }
 
   KeyValue config(std::initializer_list<KeyValue::Map::value_type> extra = {}) {
@@ -58,16 +46,6 @@ class MysqlSnapshotModesTest : public ::testing::Test {
                {"poll.interval.ms", "50"},          {"connect.backoff.max.ms", "500"}};
     for (const auto& [k, v] : extra) c.put(k, v);
     return c;
-  }
-
-  MysqlCdcTask* start_task(const KeyValue& c, std::optional<RecordOffset> offset = {}) {
-    contexts_.push_back(std::make_unique<rmqc::testing::FakeSourceContext>());
-    auto& ctx = *contexts_.back();
-    if (offset) ctx.reader.offsets[mysql::server_partition(prefix_)] = *offset;
-    tasks_.push_back(std::make_unique<MysqlCdcTask>());
-    tasks_.back()->init(ctx);
-    tasks_.back()->start(c);
-    return tasks_.back().get();
   }
 
   // Polls until n records of the table's topic arrived (60 s at most).
@@ -84,30 +62,6 @@ class MysqlSnapshotModesTest : public ::testing::Test {
     return out;
   }
 
-  // Waits for the first heartbeat (the reader streams); no data record may come before it.
-  void wait_streaming(MysqlCdcTask* task) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < deadline) {
-      for (auto& r : task->poll()) {
-        if (r.topic().starts_with("__debezium-heartbeat")) return;
-        ADD_FAILURE() << "a data record before streaming started: " << r.topic();
-      }
-    }
-    ADD_FAILURE() << "no heartbeat: the reader does not stream";
-  }
-
-  std::string poll_failure(MysqlCdcTask* task) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < deadline) {
-      try {
-        (void)task->poll();
-      } catch (const ConnectException& e) {
-        return e.what();
-      }
-    }
-    return "";
-  }
-
   // "op:id" of each record, e.g. {"r:1", "r:2", "c:3"}.
   static std::vector<std::string> ops(const std::vector<ConnectRecord>& records) {
     std::vector<std::string> out;
@@ -119,12 +73,6 @@ class MysqlSnapshotModesTest : public ::testing::Test {
     }
     return out;
   }
-
-  MariaDbServer* srv_ = nullptr;
-  std::string db_;
-  std::string prefix_;
-  std::vector<std::unique_ptr<rmqc::testing::FakeSourceContext>> contexts_;
-  std::vector<std::unique_ptr<MysqlCdcTask>> tasks_;
 };
 
 TEST_F(MysqlSnapshotModesTest, AlwaysSnapshotsAgainAtARestartWithACommittedPosition) {
