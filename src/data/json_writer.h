@@ -14,65 +14,6 @@
 
 namespace rmqc::json {
 
-// Appends s as a JSON string literal. UTF-8 passes through; quotes, backslashes and control
-// characters are escaped.
-inline void write_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.reserve(out.size() + s.size() + 2);
-  out += '"';
-  std::size_t run = 0;  // start of the pending unescaped run, appended in one go
-  std::size_t i = 0;
-  // Eight bytes at a time while none needs escaping (text rarely does): a byte below 0x20, '"'
-  // or '\\' sets its high bit in `flagged`; a word with any goes through the byte loop below.
-  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
-  while (i + 8 <= s.size()) {
-    std::uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    const std::uint64_t quote = w ^ (kOnes * '"');
-    const std::uint64_t slash = w ^ (kOnes * '\\');
-    const std::uint64_t flagged =
-        ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) | ((slash - kOnes) & ~slash);
-    if (flagged & kHigh) break;
-    i += 8;
-  }
-  for (; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 0xf];
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out += '"';
-}
-
 template <typename T>
 inline void write_integer(std::string& out, T v) {
   char buf[24];
@@ -97,14 +38,15 @@ inline void write_floating(std::string& out, T v) {
   }
 }
 
-// Appends to a std::string through a raw cursor: the string is resized to its capacity while
-// writing (spare room zero-filled once) and cut to what was written when the Out goes away, so
-// each piece written costs one capacity check and a copy instead of push_back's bookkeeping.
+// Appends to a std::string through a raw cursor: the string is resized while writing (to its
+// capacity, but by at most kStartRoom: a reused buffer that once held a large body must not cost
+// a memset of all of it per write) and cut to what was written when the Out goes away, so each
+// piece written costs one capacity check and a copy instead of push_back's bookkeeping.
 class Out {
  public:
   explicit Out(std::string& s) : s_(s) {
     const std::size_t used = s.size();
-    s.resize(std::max(s.capacity(), used + kMinRoom));
+    s.resize(std::max(used + kMinRoom, std::min(s.capacity(), used + kStartRoom)));
     p_ = s.data() + used;
     end_ = s.data() + s.size();
   }
@@ -138,6 +80,7 @@ class Out {
 
  private:
   static constexpr std::size_t kMinRoom = 64;
+  static constexpr std::size_t kStartRoom = 4096;
 
   [[gnu::noinline]] void grow(std::size_t n) {
     const auto used = static_cast<std::size_t>(p_ - s_.data());
@@ -226,7 +169,8 @@ inline char* write_escape(char* p, unsigned char c) {
 }
 }  // namespace detail
 
-// As write_string(std::string&, ...) above, through an Out.
+// Writes s as a JSON string literal. UTF-8 passes through; quotes, backslashes and control
+// characters are escaped.
 inline void write_string(Out& out, std::string_view s) {
   const std::size_t n = s.size();
   std::size_t i = detail::plain_prefix(s.data(), n);
@@ -253,6 +197,12 @@ inline void write_string(Out& out, std::string_view s) {
   }
   *p++ = '"';
   out.set_cursor(p);
+}
+
+// The same, appended to a std::string.
+inline void write_string(std::string& out, std::string_view s) {
+  Out o(out);
+  write_string(o, s);
 }
 
 template <typename T>
