@@ -199,9 +199,9 @@ Result<int64_t> CommitLog::begin_entry(int32_t size) {
     return Error(ErrorCode::kResourceExhausted,
                  "message of " + std::to_string(size) + " bytes does not fit a commit log segment");
   }
-  if (active_ && staged_end_ - active_->base_offset() + size + kBlankBytes <= segment_bytes_) {
-    return staged_end_;
-  }
+  // One definition of when queued entries get written, shared with the callers that must write
+  // something first (MessageStore's consume-queue runs).
+  if (!begin_entry_commits(size)) return staged_end_;
   RMQC_RETURN_IF_ERROR(commit());
   if (active_) {
     const int64_t pos = written_.load() - active_->base_offset();
@@ -217,10 +217,11 @@ Result<int64_t> CommitLog::begin_entry(int32_t size) {
 }
 
 Result<void> CommitLog::add_entry(const char* data, size_t size) {
+  const bool commits = add_entry_commits();
   iov_.push_back({const_cast<char*>(data), size});
   iov_bytes_ += size;
   staged_end_ += static_cast<int64_t>(size);
-  if (iov_.size() >= IOV_MAX) return commit();
+  if (commits) return commit();
   return {};
 }
 

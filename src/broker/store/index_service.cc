@@ -198,53 +198,18 @@ int64_t IndexService::covered() const {
   return files_.empty() ? 0 : files_.back()->covered;
 }
 
-void IndexService::add(std::string_view record, int64_t phys_offset) {
-  // Only the fields the index needs, read in place (the store checked the record already).
-  namespace layout = rocketmq::stored_layout;
-  const auto* p = reinterpret_cast<const uint8_t*>(record.data());
-  const size_t size = record.size();
-  if (size < layout::kMinRecordSize) return;
-  const auto sys_flag = static_cast<int32_t>(load_be32(p + layout::kSysFlagOffset));
-  const size_t body_len_at = layout::body_length_offset(sys_flag);
-  if (body_len_at + 4 > size) return;
-  const auto body_len = static_cast<int32_t>(load_be32(p + body_len_at));
-  if (body_len < 0) return;
-  size_t at = body_len_at + 4 + static_cast<size_t>(body_len);
-  const bool v2 =
-      static_cast<int32_t>(load_be32(p + layout::kMagicOffset)) == rocketmq::kMessageMagicV2;
-  if (at + (v2 ? 2 : 1) > size) return;
-  const size_t topic_len = v2 ? load_be16(p + at) : p[at];
-  at += v2 ? 2 : 1;
-  if (at + topic_len + 2 > size) return;
-  std::string_view topic(record.data() + at, topic_len);
-  at += topic_len;
-  const size_t props_len = load_be16(p + at);
-  at += 2;
-  if (at + props_len > size) return;
-  add_properties(topic, std::string_view(record.data() + at, props_len), sys_flag,
-                 static_cast<int64_t>(load_be64(p + layout::store_timestamp_offset(sys_flag))),
-                 phys_offset, phys_offset + static_cast<int64_t>(size));
-}
-
 void IndexService::add(const rocketmq::StoredMessageView& m, int64_t phys_offset, int64_t size) {
-  add_properties(m.topic, m.properties, m.sys_flag, m.store_timestamp, phys_offset,
-                 phys_offset + size);
-}
-
-void IndexService::add_properties(std::string_view topic, std::string_view properties,
-                                  int32_t sys_flag, int64_t store_ts, int64_t phys_offset,
-                                  int64_t end) {
   // One pass over the properties; the last value of each name wins, as Java's map.
   std::string_view uniq;
   std::string_view keys;
-  rocketmq::for_each_property(properties, [&](std::string_view name, std::string_view value) {
+  rocketmq::for_each_property(m.properties, [&](std::string_view name, std::string_view value) {
     if (name == rocketmq::property::UNIQ_KEY) {
       uniq = value;
     } else if (name == rocketmq::property::KEYS) {
       keys = value;
     }
   });
-  add_keys(topic, uniq, keys, sys_flag, store_ts, phys_offset, end);
+  add_keys(m.topic, uniq, keys, m.sys_flag, m.store_timestamp, phys_offset, phys_offset + size);
 }
 
 void IndexService::add_keys(std::string_view topic, std::string_view uniq, std::string_view keys,

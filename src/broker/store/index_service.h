@@ -34,8 +34,8 @@ class IndexService {
   // End of the last record whose keys are in the files (a commit-log offset; 0 for a new index).
   int64_t covered() const;
 
-  // A record appended at `phys_offset` (the full stored record). Thread-safe; buffers only.
-  void add(std::string_view record, int64_t phys_offset);
+  // A record appended at `phys_offset` (decoded, `size` bytes in the log). Thread-safe; buffers
+  // only.
   void add(const rocketmq::StoredMessageView& m, int64_t phys_offset, int64_t size);
   // The same when the caller already has the record's UNIQ_KEY and KEYS property values (last
   // value of each, empty if absent) and its place [phys_offset, end) in the log.
@@ -68,8 +68,6 @@ class IndexService {
 
   IndexService(std::string dir, IndexConfig config);
   Result<void> load();
-  void add_properties(std::string_view topic, std::string_view properties, int32_t sys_flag,
-                      int64_t store_ts, int64_t phys_offset, int64_t end);
   Result<void> roll(int64_t first_phys);  // io_mu_
   Result<void> write_pending();           // io_mu_
   Result<void> write_batch(const std::vector<Pending>& batch, int64_t covered, int64_t last_phys,

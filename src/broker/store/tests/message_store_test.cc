@@ -290,7 +290,7 @@ TEST(MessageStore, BatchAcrossQueuesSegmentsAndTags) {
       const int64_t want = next[std::make_pair(std::string(topic), queue)]++;
       EXPECT_EQ((*results)[i].queue_offset, want) << i;
     }
-    // Every queue heard of its last offset, and each tag of it was announced.
+    // Every queue heard of its last offset.
     for (const auto& [key, bodies_of] : expected) {
       int64_t last = -1;
       for (const auto& a : heard) {
