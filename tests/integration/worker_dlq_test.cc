@@ -12,24 +12,10 @@
 namespace rmqc::itest {
 namespace {
 
-// The value of one sample ("name{labels} value") of a /metrics text, or -1 when absent.
-double sample(const std::string& text, const std::string& series) {
-  const std::string prefix = series + " ";
-  for (std::size_t at = 0; at < text.size();) {
-    std::size_t nl = text.find('\n', at);
-    if (nl == std::string::npos) nl = text.size();
-    if (text.compare(at, prefix.size(), prefix) == 0) {
-      return std::stod(text.substr(at + prefix.size(), nl - at - prefix.size()));
-    }
-    at = nl + 1;
-  }
-  return -1;
-}
-
 // The figures of task 0 of `connector` in a /metrics text, by metric name.
 double task_sample(const std::string& text, const std::string& metric,
                    const std::string& connector) {
-  return sample(text, metric + "{connector=\"" + connector + "\",task=\"0\"}");
+  return metrics_sample(text, metric + "{connector=\"" + connector + "\",task=\"0\"}");
 }
 
 std::string envelope(const std::string& s) {
@@ -138,9 +124,9 @@ TEST(WorkerDlqTest, PoisonRecordIsDeadLetteredOrFailsTheTask) {
   // FAILED task, with nothing skipped or dead-lettered.
   EXPECT_TRUE(eventually([&] {
     text = w.get("/metrics").body;
-    return sample(text, "rmqc_worker_task_count{state=\"FAILED\"}") == 1 &&
-           sample(text, "rmqc_task_status{connector=\"strict\",task=\"0\",state=\"FAILED\"}") ==
-               1 &&
+    return metrics_sample(text, "rmqc_worker_task_count{state=\"FAILED\"}") == 1 &&
+           metrics_sample(
+               text, "rmqc_task_status{connector=\"strict\",task=\"0\",state=\"FAILED\"}") == 1 &&
            task_sample(text, "rmqc_task_records_skipped_total", "strict") == 0 &&
            task_sample(text, "rmqc_task_deadletterqueue_produce_total", "strict") == 0;
   })) << text;

@@ -86,6 +86,20 @@ inline std::size_t count_lines(const std::string& path) {
   return n;
 }
 
+// The value of one sample ("name{labels} value") of a /metrics text, or -1 when absent.
+inline double metrics_sample(const std::string& text, const std::string& series) {
+  const std::string prefix = series + " ";
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t nl = text.find('\n', at);
+    if (nl == std::string::npos) nl = text.size();
+    if (text.compare(at, prefix.size(), prefix) == 0) {
+      return std::stod(text.substr(at + prefix.size(), nl - at - prefix.size()));
+    }
+    at = nl + 1;
+  }
+  return -1;
+}
+
 // Polls `condition` every `step` until it holds or `timeout` passed; the last result.
 inline bool eventually(const std::function<bool()>& condition,
                        std::chrono::milliseconds timeout = 20s,

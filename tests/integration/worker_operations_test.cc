@@ -16,21 +16,6 @@
 namespace rmqc::itest {
 namespace {
 
-// The value of one sample ("name{labels} value") of a /metrics text, or -1 when absent.
-double sample(const std::string& text, const std::string& series) {
-  const std::string prefix = series + " ";
-  std::size_t at = 0;
-  while (at < text.size()) {
-    std::size_t nl = text.find('\n', at);
-    if (nl == std::string::npos) nl = text.size();
-    if (text.compare(at, prefix.size(), prefix) == 0) {
-      return std::stod(text.substr(at + prefix.size(), nl - at - prefix.size()));
-    }
-    at = nl + 1;
-  }
-  return -1;
-}
-
 // The sum of the samples of `metric` whose labels start with `labels_prefix` (every queue of a
 // task), or -1 when there are none.
 double sum_samples(const std::string& text, const std::string& metric,
@@ -103,10 +88,10 @@ TEST(WorkerOperationsTest, MetricsCountWhatFlowsThroughThePipeline) {
       auto r = w.get("/metrics");
       if (r.status != 200) return false;
       text = r.body;
-      return sample(text, task_series("rmqc_source_record_poll_total", "src")) == n &&
-             sample(text, task_series("rmqc_source_record_write_total", "src")) == n &&
-             sample(text, task_series("rmqc_sink_record_read_total", "sink")) == n &&
-             sample(text, task_series("rmqc_sink_record_send_total", "sink")) == n;
+      return metrics_sample(text, task_series("rmqc_source_record_poll_total", "src")) == n &&
+             metrics_sample(text, task_series("rmqc_source_record_write_total", "src")) == n &&
+             metrics_sample(text, task_series("rmqc_sink_record_read_total", "sink")) == n &&
+             metrics_sample(text, task_series("rmqc_sink_record_send_total", "sink")) == n;
     });
   };
   ASSERT_TRUE(counts_are(kFirst)) << text;
@@ -114,42 +99,45 @@ TEST(WorkerOperationsTest, MetricsCountWhatFlowsThroughThePipeline) {
   EXPECT_NE(text.find("# TYPE rmqc_source_record_poll_total counter"), std::string::npos);
   EXPECT_NE(text.find("# HELP rmqc_sink_record_send_total "), std::string::npos);
   EXPECT_NE(text.find("# TYPE rmqc_sink_put_batch_time_seconds histogram"), std::string::npos);
-  EXPECT_GE(sample(text,
-                   "rmqc_sink_put_batch_time_seconds_bucket{connector=\"sink\",task=\"0\","
-                   "le=\"0.0001\"}"),
+  EXPECT_GE(metrics_sample(text,
+                           "rmqc_sink_put_batch_time_seconds_bucket{connector=\"sink\",task=\"0\","
+                           "le=\"0.0001\"}"),
             0)
       << "bounds are printed as written";
   // A source task has no sink series and the other way round.
-  EXPECT_EQ(sample(text, task_series("rmqc_sink_record_read_total", "src")), -1);
-  EXPECT_EQ(sample(text, task_series("rmqc_source_record_poll_total", "sink")), -1);
+  EXPECT_EQ(metrics_sample(text, task_series("rmqc_sink_record_read_total", "src")), -1);
+  EXPECT_EQ(metrics_sample(text, task_series("rmqc_source_record_poll_total", "sink")), -1);
   // Batches were timed and sized; their sizes add up to the records.
-  EXPECT_GT(sample(text, task_series("rmqc_source_poll_batch_time_seconds_count", "src")), 0);
-  EXPECT_GT(sample(text, task_series("rmqc_sink_put_batch_time_seconds_count", "sink")), 0);
-  EXPECT_EQ(sample(text, task_series("rmqc_task_batch_size_sum", "src")), kFirst);
-  EXPECT_EQ(sample(text, task_series("rmqc_task_batch_size_sum", "sink")), kFirst);
-  EXPECT_GE(sample(text, task_series("rmqc_task_batch_size_max", "sink")), 1);
-  EXPECT_EQ(sample(text, task_series("rmqc_task_record_failures_total", "src")), 0);
-  EXPECT_EQ(sample(text, task_series("rmqc_task_deadletterqueue_produce_total", "sink")), 0);
-  EXPECT_EQ(sample(text, "rmqc_worker_connector_count"), 2);
-  EXPECT_EQ(sample(text, "rmqc_worker_task_count{state=\"RUNNING\"}"), 2);
-  EXPECT_EQ(sample(text, "rmqc_worker_task_count{state=\"FAILED\"}"), 0);
-  EXPECT_EQ(sample(text, "rmqc_task_status{connector=\"src\",task=\"0\",state=\"RUNNING\"}"), 1);
-  EXPECT_GT(sample(text, "rmqc_worker_uptime_seconds"), 0);
-  EXPECT_GT(sample(text, "process_resident_memory_bytes"), 1 << 20);
+  EXPECT_GT(metrics_sample(text, task_series("rmqc_source_poll_batch_time_seconds_count", "src")),
+            0);
+  EXPECT_GT(metrics_sample(text, task_series("rmqc_sink_put_batch_time_seconds_count", "sink")), 0);
+  EXPECT_EQ(metrics_sample(text, task_series("rmqc_task_batch_size_sum", "src")), kFirst);
+  EXPECT_EQ(metrics_sample(text, task_series("rmqc_task_batch_size_sum", "sink")), kFirst);
+  EXPECT_GE(metrics_sample(text, task_series("rmqc_task_batch_size_max", "sink")), 1);
+  EXPECT_EQ(metrics_sample(text, task_series("rmqc_task_record_failures_total", "src")), 0);
+  EXPECT_EQ(metrics_sample(text, task_series("rmqc_task_deadletterqueue_produce_total", "sink")),
+            0);
+  EXPECT_EQ(metrics_sample(text, "rmqc_worker_connector_count"), 2);
+  EXPECT_EQ(metrics_sample(text, "rmqc_worker_task_count{state=\"RUNNING\"}"), 2);
+  EXPECT_EQ(metrics_sample(text, "rmqc_worker_task_count{state=\"FAILED\"}"), 0);
+  EXPECT_EQ(
+      metrics_sample(text, "rmqc_task_status{connector=\"src\",task=\"0\",state=\"RUNNING\"}"), 1);
+  EXPECT_GT(metrics_sample(text, "rmqc_worker_uptime_seconds"), 0);
+  EXPECT_GT(metrics_sample(text, "process_resident_memory_bytes"), 1 << 20);
   // Positions and offsets are committed every 500 ms (worker_conf).
   EXPECT_TRUE(eventually([&] {
     text = w.get("/metrics").body;
-    return sample(text, task_series("rmqc_offset_commit_success_total", "src")) > 0 &&
-           sample(text, task_series("rmqc_offset_commit_success_total", "sink")) > 0;
+    return metrics_sample(text, task_series("rmqc_offset_commit_success_total", "src")) > 0 &&
+           metrics_sample(text, task_series("rmqc_offset_commit_success_total", "sink")) > 0;
   })) << text;
   // Idle afterwards, the next commits have nothing new: skipped, none failed.
   EXPECT_TRUE(eventually([&] {
     text = w.get("/metrics").body;
-    return sample(text, task_series("rmqc_offset_commit_skip_total", "src")) > 0 &&
-           sample(text, task_series("rmqc_offset_commit_skip_total", "sink")) > 0;
+    return metrics_sample(text, task_series("rmqc_offset_commit_skip_total", "src")) > 0 &&
+           metrics_sample(text, task_series("rmqc_offset_commit_skip_total", "sink")) > 0;
   })) << text;
-  EXPECT_EQ(sample(text, task_series("rmqc_offset_commit_failure_total", "src")), 0);
-  EXPECT_EQ(sample(text, task_series("rmqc_offset_commit_failure_total", "sink")), 0);
+  EXPECT_EQ(metrics_sample(text, task_series("rmqc_offset_commit_failure_total", "src")), 0);
+  EXPECT_EQ(metrics_sample(text, task_series("rmqc_offset_commit_failure_total", "sink")), 0);
   EXPECT_EQ(w.get("/ready").status, 200);
 
   // More lines: the counters follow.
@@ -235,23 +223,25 @@ TEST(WorkerOperationsTest, LagSendLatencyAndReporters) {
   write_file(in, lines(1, 1 + kLines), /*append=*/true);
   ASSERT_TRUE(eventually([&] {
     text = w.get("/metrics").body;
-    return sample(text, task_series("rmqc_source_record_write_total", "src")) == 1 + kLines &&
+    return metrics_sample(text, task_series("rmqc_source_record_write_total", "src")) ==
+               1 + kLines &&
            sum_samples(text, "rmqc_sink_consumer_lag", sink_queues) == kLines;
   })) << text;
   EXPECT_EQ(sum_samples(text, "rmqc_sink_consumer_offset", sink_queues), 1);
   EXPECT_EQ(count_lines(out), 1u);
 
   // Every send request was acknowledged: each is timed, none failed.
-  const double sends = sample(text, task_series("rmqc_source_send_latency_seconds_count", "src"));
+  const double sends =
+      metrics_sample(text, task_series("rmqc_source_send_latency_seconds_count", "src"));
   EXPECT_GE(sends, 2);
   EXPECT_LE(sends, 1 + kLines);
-  EXPECT_EQ(sample(text,
-                   "rmqc_source_send_errors_total{connector=\"src\",task=\"0\","
-                   "retriable=\"true\"}"),
+  EXPECT_EQ(metrics_sample(text,
+                           "rmqc_source_send_errors_total{connector=\"src\",task=\"0\","
+                           "retriable=\"true\"}"),
             0);
-  EXPECT_EQ(sample(text,
-                   "rmqc_source_send_errors_total{connector=\"src\",task=\"0\","
-                   "retriable=\"false\"}"),
+  EXPECT_EQ(metrics_sample(text,
+                           "rmqc_source_send_errors_total{connector=\"src\",task=\"0\","
+                           "retriable=\"false\"}"),
             0);
 
   // Resumed, it catches up: lag 0, its position at the queues' ends.
@@ -381,7 +371,7 @@ TEST(WorkerOperationsTest, FailedTaskIsRestartedUntilItWorks) {
   EXPECT_EQ(task.dump().find(secret), std::string::npos) << task;
   EXPECT_EQ(task["auto_restart"]["exhausted"], false);
   EXPECT_EQ(w.get("/ready").status, 503);
-  EXPECT_GE(sample(w.get("/metrics").body, "rmqc_worker_task_auto_restarts_total"), 2);
+  EXPECT_GE(metrics_sample(w.get("/metrics").body, "rmqc_worker_task_auto_restarts_total"), 2);
   // Seed shape too.
   auto seed = w.get("/connectors/sink/status").json()["body"]["tasks"][0];
   EXPECT_GE(seed["autoRestart"]["attempts"], 2) << seed;
@@ -424,7 +414,7 @@ TEST(WorkerOperationsTest, DisabledAutoRestartLeavesTaskFailed) {
   auto s = w.get("/connectors/sink/status?format=kafka").json();
   EXPECT_EQ(s["tasks"][0]["state"], "FAILED") << s;
   EXPECT_FALSE(s["tasks"][0].contains("auto_restart")) << s;
-  EXPECT_EQ(sample(w.get("/metrics").body, "rmqc_worker_task_auto_restarts_total"), 0);
+  EXPECT_EQ(metrics_sample(w.get("/metrics").body, "rmqc_worker_task_auto_restarts_total"), 0);
   EXPECT_EQ(w.get("/ready").status, 503);
   // The user's restart brings it back.
   EXPECT_EQ(w.post("/connectors/sink/tasks/0/restart").status, 204);
@@ -531,7 +521,7 @@ TEST(WorkerOperationsTest, DistributedHealthFollowsTheBrokerContact) {
       << h.status << " " << h.body << w.log_tail();
   EXPECT_EQ(h.json()["status"], "healthy");
   EXPECT_EQ(w.get("/ready").status, 200);
-  EXPECT_GE(sample(w.get("/metrics").body, "rmqc_worker_rebalances_total"), 1);
+  EXPECT_GE(metrics_sample(w.get("/metrics").body, "rmqc_worker_rebalances_total"), 1);
 
   broker.signal(SIGSTOP);
   const bool cut_off = eventually([&] { return (h = w.get("/health")).status == 500; }, 30s);
