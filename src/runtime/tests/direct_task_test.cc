@@ -8,6 +8,7 @@
 #include "converters/builtin_converters.h"
 #include "runtime/local_worker.h"
 #include "runtime/storage/state_store.h"
+#include "testing/eventually.h"
 
 #include <gtest/gtest.h>
 
@@ -25,13 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout = 20s) {
-  for (auto deadline = std::chrono::steady_clock::now() + timeout;
-       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(5ms)) {
-    if (predicate()) return true;
-  }
-  return predicate();
-}
+using rmqc::testing::eventually;
 
 // Shared by the test and its plugins (one test at a time).
 struct Script {

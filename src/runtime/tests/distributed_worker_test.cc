@@ -27,9 +27,7 @@ namespace fs = std::filesystem;
 namespace rt = rocketmq::testing;
 using namespace std::chrono_literals;
 
-bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout = 20s) {
-  return rt::eventually(predicate, timeout);
-}
+using rmqc::testing::eventually;
 
 // Counts, per task id, how many instances run at once (the handover must never make it 2).
 struct Overlap {

@@ -5,6 +5,7 @@
 #include "runtime/storage/position_key.h"
 #include "runtime/storage/topic_log.h"
 #include "runtime/storage/topic_stores.h"
+#include "testing/eventually.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -28,13 +29,7 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 
 // Polls `predicate` until it holds or `timeout` passed.
-bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout = 10s) {
-  for (auto deadline = std::chrono::steady_clock::now() + timeout;
-       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(10ms)) {
-    if (predicate()) return true;
-  }
-  return predicate();
-}
+using rmqc::testing::eventually;
 
 class TopicStoreTest : public ::testing::Test {
  protected:

@@ -11,6 +11,7 @@
 #include "runtime/storage/position_store.h"
 #include "runtime/task_io.h"
 #include "runtime/worker_task.h"
+#include "testing/eventually.h"
 
 #include <gtest/gtest.h>
 
@@ -34,13 +35,7 @@ using namespace std::chrono_literals;
 using rocketmq::MessageQueue;
 
 // Bounded: a broken task makes the test fail, not hang.
-bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout = 10s) {
-  for (auto deadline = std::chrono::steady_clock::now() + timeout;
-       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(5ms)) {
-    if (predicate()) return true;
-  }
-  return predicate();
-}
+using rmqc::testing::eventually;
 
 // --- source side ---
 

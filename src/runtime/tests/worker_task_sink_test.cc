@@ -9,6 +9,7 @@
 #include "rocketmq/client/admin.h"
 #include "rocketmq/client/producer.h"
 #include "runtime/worker_task.h"
+#include "testing/eventually.h"
 #include "testing/task_fakes.h"
 
 #include <gtest/gtest.h>
@@ -29,13 +30,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout = 20s) {
-  for (auto deadline = std::chrono::steady_clock::now() + timeout;
-       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
-    if (predicate()) return true;
-  }
-  return predicate();
-}
+using rmqc::testing::eventually;
 
 // Names of this process's threads (/proc/self/task/*/comm).
 std::multiset<std::string> thread_names() {

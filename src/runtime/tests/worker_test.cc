@@ -13,6 +13,7 @@
 #include "rocketmq/client/lite_pull_consumer.h"
 #include "rocketmq/client/producer.h"
 #include "runtime/task_metrics.h"
+#include "testing/eventually.h"
 
 #include <gtest/gtest.h>
 
@@ -31,13 +32,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout = 20s) {
-  for (auto deadline = std::chrono::steady_clock::now() + timeout;
-       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
-    if (predicate()) return true;
-  }
-  return predicate();
-}
+using rmqc::testing::eventually;
 
 // An embedded broker and a worker on it, with the test's plugins registered.
 class WorkerTest : public ::testing::Test {

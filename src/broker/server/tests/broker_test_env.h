@@ -10,6 +10,7 @@
 #include "rocketmq/protocol/remoting_command.h"
 #include "rocketmq/protocol/request_code.h"
 #include "rocketmq/remoting/blocking_client.h"
+#include "testing/eventually.h"
 
 #include <gtest/gtest.h>
 
@@ -114,15 +115,6 @@ inline rocketmq::RemotingCommand pull_request(const std::string& topic, std::int
                                             h.to_ext_fields());
 }
 
-// Checks `predicate` every 20 ms until it holds or `timeout` passes.
-inline bool eventually(const std::function<bool()>& predicate,
-                       std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
-  for (auto deadline = std::chrono::steady_clock::now() + timeout;
-       std::chrono::steady_clock::now() < deadline;
-       std::this_thread::sleep_for(std::chrono::milliseconds(20))) {
-    if (predicate()) return true;
-  }
-  return predicate();
-}
+using rmqc::testing::eventually;  // polls every 10 ms, 20 s by default
 
 }  // namespace rmqc::broker::testing

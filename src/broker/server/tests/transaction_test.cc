@@ -39,9 +39,7 @@ std::unique_ptr<EmbeddedBroker> start(const EmbeddedBrokerOptions& o) {
 }
 
 // Transaction checks come every 100 ms here: 10 s is plenty.
-bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout = 10s) {
-  return testing::eventually(predicate, timeout);
-}
+using rmqc::testing::eventually;
 
 // Short intervals: a pass every 100 ms, halves checkable at once.
 EmbeddedBrokerOptions tx_options(const std::string& dir, int check_max = 15) {

@@ -4,6 +4,7 @@
 
 #include "broker/server/embedded_broker.h"
 #include "rocketmq/client/client_config.h"
+#include "testing/eventually.h"
 
 #include <gtest/gtest.h>
 
@@ -59,15 +60,6 @@ inline ClientConfig client_config(const std::string& namesrv) {
   return c;
 }
 
-// Polls `done` every 10 ms until it holds or `timeout` passes.
-inline bool eventually(const std::function<bool()>& done,
-                       std::chrono::milliseconds timeout = std::chrono::milliseconds(10000)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return done();
-}
+using rmqc::testing::eventually;  // polls every 10 ms, 20 s by default
 
 }  // namespace rmqc::rocketmq::testing
