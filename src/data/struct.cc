@@ -12,6 +12,12 @@ Struct::Struct(SchemaPtr schema) : schema_(std::move(schema)) {
   values_.resize(schema_->fields().size());
 }
 
+Struct::Struct(const Struct& other) = default;
+Struct::Struct(Struct&& other) noexcept = default;
+Struct& Struct::operator=(const Struct& other) = default;
+Struct& Struct::operator=(Struct&& other) noexcept = default;
+Struct::~Struct() = default;
+
 const Field& Struct::field_or_throw(std::string_view name) const {
   const Field* f = schema_->field(name);
   if (!f) {

@@ -255,34 +255,6 @@ bool Decimal::to_int64(std::int64_t& out) const {
   return true;
 }
 
-// --- StructBox ---
-
-StructBox::StructBox(Struct s) : ptr_(std::make_unique<Struct>(std::move(s))) {}
-StructBox::StructBox(const StructBox& other) : ptr_(std::make_unique<Struct>(*other.ptr_)) {}
-StructBox& StructBox::operator=(const StructBox& other) {
-  if (this != &other) ptr_ = std::make_unique<Struct>(*other.ptr_);
-  return *this;
-}
-StructBox::StructBox(StructBox&& other) noexcept = default;
-StructBox& StructBox::operator=(StructBox&& other) noexcept = default;
-StructBox::~StructBox() = default;
-bool StructBox::operator==(const StructBox& other) const {
-  return *ptr_ == *other.ptr_;
-}
-
-// --- Value ---
-
-Value::Value(Struct v) : data_(StructBox(std::move(v))) {}
-
-const Struct* Value::get_struct_if() const {
-  const auto* box = std::get_if<StructBox>(&data_);
-  return box ? &box->get() : nullptr;
-}
-Struct* Value::get_struct_if() {
-  auto* box = std::get_if<StructBox>(&data_);
-  return box ? &box->get() : nullptr;
-}
-
 #define RMQC_VALUE_ACCESSOR(ret, name, type, want)   \
   ret Value::name() const {                          \
     if (const auto* p = std::get_if<type>(&data_)) { \

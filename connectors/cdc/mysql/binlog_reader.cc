@@ -236,10 +236,11 @@ RecordPartition server_partition(std::string_view prefix) {
 
 namespace {
 
-// The offset of event `event` of the transaction at p. Built once per record: the keys go in
-// in their map order, each at the end (no key comparisons).
+// The offset of event `event` of the transaction at p: the keys go in in their sorted order,
+// each appended (no key comparisons).
 RecordOffset offset_at(const BinlogPosition& p, std::int64_t event) {
   RecordOffset::Map m;
+  m.reserve(5);
   m.emplace_hint(m.end(), "event", Value(event));
   m.emplace_hint(m.end(), "file", Value(p.file));
   if (!p.gtids.empty()) m.emplace_hint(m.end(), "gtids", Value(p.gtids));
@@ -249,8 +250,8 @@ RecordOffset offset_at(const BinlogPosition& p, std::int64_t event) {
 }
 
 // The offsets of one transaction's (or the snapshot's) records differ in "event" only: the map
-// is built once per position and copied per record, "event" (its first key) then set. A copy
-// clones the tree without key comparisons or rebalancing.
+// is built once per position and copied per record (one allocation for the entries), "event"
+// (its first key) then set.
 class OffsetTemplate {
  public:
   RecordOffset at(const BinlogPosition& p, std::int64_t event) {

@@ -146,6 +146,7 @@ bool offset_bool(const RecordOffset& offset, std::string_view field) {
 RecordOffset stream_offset(std::int64_t lsn, std::int64_t lsn_commit, std::int64_t seq,
                            std::uint32_t xid, std::int64_t ts_usec) {
   RecordOffset::Map m;
+  m.reserve(6);
   m.emplace_hint(m.end(), kEventSeqField, Value(seq));
   m.emplace_hint(m.end(), kLsnField, Value(lsn));
   m.emplace_hint(m.end(), kLsnCommitField, Value(lsn_commit));

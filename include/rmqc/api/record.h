@@ -7,37 +7,117 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace rmqc {
+
+// The string-keyed entries of a partition or an offset, sorted by key with unique keys: the
+// subset of std::map's interface that positions use, held in one allocation (a change event's
+// offset is built per record, and a node per entry was a third of a record's allocations).
+// Inserting and erasing invalidate iterators, as for a vector.
+class PositionMap {
+ public:
+  using key_type = std::string;
+  using mapped_type = Value;
+  using value_type = std::pair<std::string, Value>;
+  using iterator = std::vector<value_type>::iterator;
+  using const_iterator = std::vector<value_type>::const_iterator;
+
+  PositionMap() = default;
+  PositionMap(std::initializer_list<value_type> init);
+
+  iterator begin() { return entries_.begin(); }
+  iterator end() { return entries_.end(); }
+  const_iterator begin() const { return entries_.begin(); }
+  const_iterator end() const { return entries_.end(); }
+  std::size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  void clear() { entries_.clear(); }
+  void reserve(std::size_t n) { entries_.reserve(n); }
+
+  iterator find(std::string_view key);
+  const_iterator find(std::string_view key) const;
+  bool contains(std::string_view key) const { return find(key) != end(); }
+  std::size_t count(std::string_view key) const { return contains(key) ? 1 : 0; }
+  // Throws std::out_of_range when absent, as std::map::at.
+  const Value& at(std::string_view key) const;
+  Value& at(std::string_view key);
+  // The value under key, inserted null when absent.
+  Value& operator[](std::string_view key);
+
+  // Inserts when absent (else leaves the entry and returns it with false), as std::map. Keys are
+  // anything a std::string is constructed from (a string_view too, as std::map's emplace).
+  template <typename K>
+  std::pair<iterator, bool> emplace(K&& key, Value value) {
+    return emplace_key(std::string(std::forward<K>(key)), std::move(value));
+  }
+  std::pair<iterator, bool> insert(value_type entry) {
+    return emplace_key(std::move(entry.first), std::move(entry.second));
+  }
+  // A hint of end() with keys given in order appends without a search.
+  template <typename K>
+  iterator emplace_hint(const_iterator hint, K&& key, Value value) {
+    return emplace_hint_key(hint, std::string(std::forward<K>(key)), std::move(value));
+  }
+  template <typename K>
+  std::pair<iterator, bool> insert_or_assign(K&& key, Value value) {
+    return insert_or_assign_key(std::string(std::forward<K>(key)), std::move(value));
+  }
+  std::size_t erase(std::string_view key);
+  iterator erase(const_iterator at) { return entries_.erase(at); }
+
+  bool operator==(const PositionMap& other) const = default;
+
+ private:
+  iterator lower_bound(std::string_view key);
+  std::pair<iterator, bool> emplace_key(std::string key, Value value);
+  iterator emplace_hint_key(const_iterator hint, std::string key, Value value);
+  std::pair<iterator, bool> insert_or_assign_key(std::string key, Value value);
+
+  std::vector<value_type> entries_;
+};
 
 // Where records come from (a file name, a table, a queue) and how far a task got in it (a line
 // number, a binlog position, a queue offset): maps with value equality and hashing, as
 // openconnect's RecordPartition and RecordOffset.
+//
+// A partition is immutable and shared: every record of a source carries the same one, so copies
+// share its entries and its hash (computed once) instead of copying a map per record.
 class RecordPartition {
  public:
-  using Map = std::map<std::string, Value, std::less<>>;
+  using Map = PositionMap;
   RecordPartition() = default;
-  explicit RecordPartition(Map partition) : map_(std::move(partition)) {}
-  RecordPartition(std::initializer_list<Map::value_type> init) : map_(init) {}
+  explicit RecordPartition(Map partition);
+  RecordPartition(std::initializer_list<Map::value_type> init) : RecordPartition(Map(init)) {}
 
-  const Map& partition() const { return map_; }
+  const Map& partition() const;
   const Value* find(std::string_view key) const;
-  bool empty() const { return map_.empty(); }
-  bool operator==(const RecordPartition& other) const { return map_ == other.map_; }
+  bool empty() const { return shared_ == nullptr; }
+  bool operator==(const RecordPartition& other) const {
+    return shared_ == other.shared_ ||
+           (shared_ != nullptr && other.shared_ != nullptr &&
+            shared_->hash == other.shared_->hash && shared_->map == other.shared_->map);
+  }
   bool operator<(const RecordPartition& other) const;
-  std::size_t hash() const;
+  std::size_t hash() const { return shared_ == nullptr ? 0 : shared_->hash; }
 
  private:
-  Map map_;
+  struct Shared {
+    Map map;
+    std::size_t hash = 0;
+  };
+  std::shared_ptr<const Shared> shared_;  // null when empty
 };
 
 class RecordOffset {
  public:
-  using Map = std::map<std::string, Value, std::less<>>;
+  using Map = PositionMap;
   RecordOffset() = default;
   explicit RecordOffset(Map offset) : map_(std::move(offset)) {}
   RecordOffset(std::initializer_list<Map::value_type> init) : map_(init) {}

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "rmqc/base/result.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -12,7 +14,6 @@
 namespace rmqc {
 
 class Value;
-class Struct;
 
 using Bytes = std::vector<std::uint8_t>;
 using ValueList = std::vector<Value>;
@@ -35,26 +36,72 @@ struct Decimal {
   bool operator==(const Decimal& other) const = default;
 };
 
-// Owns one Struct with value semantics (deep copy), so Value stays a regular type.
-class StructBox {
+class Schema;
+using SchemaPtr = std::shared_ptr<const Schema>;
+struct Field;
+
+// A record of a STRUCT schema: one value slot per field, in field order.
+//   Struct s(schema);
+//   s.put("id", int64_t{12}).put("name", "name-06");
+//   s.get_int64("id");
+// put() checks the value's type against the field schema and throws DataException on a mismatch
+// or an unknown field; validate() checks the whole struct (required fields set, nested values).
+// A Value holds a Struct in place (no allocation of its own: only the slots are allocated), so
+// the class is defined here, before Value; rmqc/api/struct.h is the header to include.
+class Struct {
  public:
-  explicit StructBox(Struct s);
-  StructBox(const StructBox& other);
-  StructBox(StructBox&& other) noexcept;
-  StructBox& operator=(const StructBox& other);
-  StructBox& operator=(StructBox&& other) noexcept;
-  ~StructBox();
-  bool operator==(const StructBox& other) const;
-  Struct& get() { return *ptr_; }
-  const Struct& get() const { return *ptr_; }
+  explicit Struct(SchemaPtr schema);
+  Struct(const Struct& other);
+  Struct(Struct&& other) noexcept;
+  Struct& operator=(const Struct& other);
+  Struct& operator=(Struct&& other) noexcept;
+  ~Struct();
+
+  const SchemaPtr& schema() const { return schema_; }
+
+  Struct& put(std::string_view field_name, Value value);
+  Struct& put(const Field& field, Value value);
+
+  // The value of a field, or its schema default when unset; throws DataException for an unknown
+  // field name.
+  const Value& get(std::string_view field_name) const;
+  const Value& get(const Field& field) const;
+
+  std::int8_t get_int8(std::string_view name) const;
+  std::int16_t get_int16(std::string_view name) const;
+  std::int32_t get_int32(std::string_view name) const;
+  std::int64_t get_int64(std::string_view name) const;
+  float get_float32(std::string_view name) const;
+  double get_float64(std::string_view name) const;
+  bool get_boolean(std::string_view name) const;
+  const std::string& get_string(std::string_view name) const;
+  const Bytes& get_bytes(std::string_view name) const;
+  const ValueList& get_array(std::string_view name) const;
+  const ValueMap& get_map(std::string_view name) const;
+  const Struct& get_struct(std::string_view name) const;
+
+  // Every field against its schema; the error names the field path and the problem.
+  Result<void> validate() const;
+
+  // Raw slots in field order, for converters and transforms that fill whole structs; values set
+  // here are checked only by validate().
+  std::vector<Value>& values() { return values_; }
+  const std::vector<Value>& values() const { return values_; }
+
+  bool operator==(const Struct& other) const;
+  std::string to_string() const;
 
  private:
-  std::unique_ptr<Struct> ptr_;
+  const Field& field_or_throw(std::string_view name) const;
+
+  SchemaPtr schema_;
+  std::vector<Value> values_;
 };
 
 // A dynamically typed value able to hold every schema type, schemaless maps and lists, and
-// decimals. Moving is cheap (no allocation); copying is deep. Logical Date/Time/Timestamp values
-// are their physical int32/int64; the schema name says how to read them.
+// decimals. Moving is cheap (no allocation); copying is deep; a struct is held in place. Logical
+// Date/Time/Timestamp values are their physical int32/int64; the schema name says how to read
+// them.
 class Value {
  public:
   enum class Kind : std::uint8_t {
@@ -89,7 +136,7 @@ class Value {
   Value(Bytes v) : data_(std::move(v)) {}               // NOLINT
   Value(ValueList v) : data_(std::move(v)) {}           // NOLINT
   Value(ValueMap v) : data_(std::move(v)) {}            // NOLINT
-  Value(Struct v);                                      // NOLINT
+  Value(Struct v) : data_(std::move(v)) {}              // NOLINT
   Value(Decimal v) : data_(std::move(v)) {}             // NOLINT
 
   Kind kind() const { return static_cast<Kind>(data_.index()); }
@@ -104,8 +151,8 @@ class Value {
   T* get_if() {
     return std::get_if<T>(&data_);
   }
-  const Struct* get_struct_if() const;
-  Struct* get_struct_if();
+  const Struct* get_struct_if() const { return std::get_if<Struct>(&data_); }
+  Struct* get_struct_if() { return std::get_if<Struct>(&data_); }
 
   // Typed accessors; throw DataException naming both kinds on a mismatch.
   bool as_bool() const;
@@ -139,11 +186,48 @@ class Value {
 
  private:
   std::variant<std::monostate, bool, std::int8_t, std::int16_t, std::int32_t, std::int64_t, float,
-               double, std::string, Bytes, ValueList, ValueMap, StructBox, Decimal>
+               double, std::string, Bytes, ValueList, ValueMap, Struct, Decimal>
       data_;
 };
 
 std::string_view kind_name(Value::Kind kind);
+
+inline std::int8_t Struct::get_int8(std::string_view name) const {
+  return get(name).as_int8();
+}
+inline std::int16_t Struct::get_int16(std::string_view name) const {
+  return get(name).as_int16();
+}
+inline std::int32_t Struct::get_int32(std::string_view name) const {
+  return get(name).as_int32();
+}
+inline std::int64_t Struct::get_int64(std::string_view name) const {
+  return get(name).as_int64();
+}
+inline float Struct::get_float32(std::string_view name) const {
+  return get(name).as_float32();
+}
+inline double Struct::get_float64(std::string_view name) const {
+  return get(name).as_float64();
+}
+inline bool Struct::get_boolean(std::string_view name) const {
+  return get(name).as_bool();
+}
+inline const std::string& Struct::get_string(std::string_view name) const {
+  return get(name).as_string();
+}
+inline const Bytes& Struct::get_bytes(std::string_view name) const {
+  return get(name).as_bytes();
+}
+inline const ValueList& Struct::get_array(std::string_view name) const {
+  return get(name).as_array();
+}
+inline const ValueMap& Struct::get_map(std::string_view name) const {
+  return get(name).as_map();
+}
+inline const Struct& Struct::get_struct(std::string_view name) const {
+  return get(name).as_struct();
+}
 
 struct ValueHash {
   std::size_t operator()(const Value& v) const { return v.hash(); }

@@ -14,7 +14,7 @@
 #include <cstdint>
 
 // Bumped by hand on any incompatible change to include/rmqc/ (a virtual added, a member moved).
-#define RMQC_PLUGIN_ABI_VERSION 1
+#define RMQC_PLUGIN_ABI_VERSION 2
 
 #define RMQC_SDK_VERSION_MAJOR 0
 #define RMQC_SDK_VERSION_MINOR 1
