@@ -39,6 +39,15 @@ PositionMap::iterator PositionMap::lower_bound(std::string_view key) {
 }
 
 PositionMap::iterator PositionMap::find(std::string_view key) {
+  // Positions have a handful of entries whose keys mostly differ in length: a scan that compares
+  // lengths first beats a binary search's string comparisons (a source task looks up its
+  // records' offsets several times each).
+  if (entries_.size() <= 16) {
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (it->first.size() == key.size() && std::string_view(it->first) == key) return it;
+    }
+    return entries_.end();
+  }
   auto it = lower_bound(key);
   return it != entries_.end() && it->first == key ? it : entries_.end();
 }

@@ -833,7 +833,7 @@ bool WorkerSourceTask::drain_acks() {
       // the broker did not take (after a restart it is read and sent again).
       while (!q.empty() && q.front()->outcome.load() != 0 &&
              !(q.front()->outcome.load() == 2 && q.front()->retriable)) {
-        done.push_back(q.front());
+        done.push_back(std::move(q.front()));  // no reference count traffic
         q.pop_front();
         --inflight_count_;
       }
