@@ -66,6 +66,15 @@ TEST(CdcTypes, BinaryFollowsTheHandlingMode) {
   EXPECT_EQ(binary_schema(BinaryMode::kHex).build()->type(), FieldType::kString);
 }
 
+// A delete of `before` as the connector named `connector` reports it.
+ChangeEvent delete_event(Struct before, const char* connector) {
+  ChangeEvent ev;
+  ev.op = Op::kDelete;
+  ev.before = std::move(before);
+  ev.source.connector = connector;
+  return ev;
+}
+
 TableSchema customers() {
   return TableSchema("dbserver1", {"inventory", "customers"},
                      {{"id", SchemaBuilder::int32().build()},
@@ -140,11 +149,7 @@ TEST(CdcEnvelope, DeleteKeysOnBeforeAndKeylessTablesHaveNullKeys) {
   const auto t = customers();
   Struct before = t.new_row();
   before.put("id", std::int32_t{7});
-  ChangeEvent ev;
-  ev.op = Op::kDelete;
-  ev.before = before;
-  ev.source.connector = "mysql";
-  auto record = change_record(t, ev, {}, {});
+  auto record = change_record(t, delete_event(before, "mysql"), {}, {});
   EXPECT_EQ(record.key.as_struct().get_int32("id"), 7);
   EXPECT_TRUE(record.value.as_struct().get("after").is_null());
 
@@ -172,11 +177,7 @@ TEST(CdcEnvelope, KeyOnlyBeforeImageGetsZeroValuesForRequiredColumns) {
                 {"id"}, postgres_source_schema());
   Struct before = t.new_row();
   before.put("id", std::int32_t{2});  // PostgreSQL's REPLICA IDENTITY DEFAULT: the key only
-  ChangeEvent ev;
-  ev.op = Op::kDelete;
-  ev.before = before;
-  ev.source.connector = "postgresql";
-  auto record = change_record(t, ev, {}, {});
+  auto record = change_record(t, delete_event(before, "postgresql"), {}, {});
   const auto& env = record.value.as_struct();
   ASSERT_TRUE(env.validate().ok()) << env.validate().error().to_string();
   const auto& b = env.get_struct("before");
@@ -309,11 +310,7 @@ TEST(CdcEnvelope, MessageKeyColumnsFormTheKeyWhileThePrimaryKeyStaysForChunks) {
   // A key-only old image (primary key columns alone): the key field is null, the record valid.
   Struct old_image = t.new_row();
   old_image.put("id", std::int32_t{5});
-  ChangeEvent del;
-  del.op = Op::kDelete;
-  del.before = old_image;
-  del.source.connector = "mysql";
-  auto record = change_record(t, del, {}, {});
+  auto record = change_record(t, delete_event(old_image, "mysql"), {}, {});
   ASSERT_TRUE(record.key.as_struct().validate().ok());
   EXPECT_TRUE(record.key.as_struct().get("email").is_null());
 
