@@ -7,6 +7,9 @@
 //  - FailoverAfterKill9: kill -9 of the worker running the source task while lines stream; its
 //    tasks run elsewhere (the time is printed), every line arrives (duplicates counted, printed and
 //    held to docs/distributed.md's bound), the killed worker comes back and gets tasks again.
+//  - DirectConnectorMovesWithItsCommittedPositionAfterKill9: a direct connector (no topic) is
+//    shared, paused and resumed from the other worker, and resumes on the survivor of a kill -9
+//    from the committed position (every line, one replay of what followed the commit).
 //  - DuplicateWorkerIdRefused: a worker whose workerId is in the cluster exits non-zero naming it.
 //  - WholeClusterRestartKeepsState: SIGTERM to every worker and a restart keep connectors, target
 //    states and source positions (no line read twice).
@@ -523,6 +526,132 @@ TEST_F(ClusterTest, FailoverAfterKill9) {
     int s = w(id).stop();
     EXPECT_TRUE(WIFEXITED(s) && WEXITSTATUS(s) == 0) << id << ": status " << s;
   }
+}
+
+// A direct connector (source task writing straight into a sink task, no topic) in a cluster:
+// its config is shared, it runs on one worker, it is paused and resumed from the other, and after
+// a kill -9 of its worker it runs on the survivor from the position the victim committed, so the
+// output is every line once plus a replay of what came after that commit.
+TEST_F(ClusterTest, DirectConnectorMovesWithItsCommittedPositionAfterKill9) {
+  const std::string commit = "offsetCommitIntervalMsConfig=200\n";
+  for (const char* id : {"w1", "w2"}) ASSERT_TRUE(start(id, commit));
+  ASSERT_TRUE(eventually([&] { return cluster_formed(); }, 30s));
+
+  const std::string in = dir_ / "in.txt", out = dir_ / "out.txt";
+  write_file(in, lines(0, 5000));
+  create("w1", "direct",
+         {{"connector.class", "FileSourceConnector"},
+          {"filename", in},
+          {"batch.size", "500"},
+          {"connector.direct.enable", "true"},
+          {"source.task.class", "FileSourceTask"},
+          {"sink.task.class", "FileSinkConnector"},
+          {"direct.sink.filename", out}});
+  ASSERT_TRUE(eventually([&] { return everywhere("direct", 1, "RUNNING"); }, 30s))
+      << views("direct");
+  auto out_lines = [&] {
+    std::error_code ec;
+    auto size = fs::file_size(out, ec);
+    return ec ? std::size_t{0} : static_cast<std::size_t>(size / kLineBytes);
+  };
+  ASSERT_TRUE(eventually([&] { return out_lines() >= 5000; }, 30s)) << views("direct");
+  EXPECT_EQ(read_text(out), read_text(in));
+
+  // One config everywhere, stamped as a direct task; the position is readable on both workers.
+  const std::string runner_id = runner("direct", 0);
+  ASSERT_FALSE(runner_id.empty()) << views("direct");
+  const std::string other = runner_id == "w1" ? "w2" : "w1";
+  for (const char* id : {"w1", "w2"}) {
+    Json tasks = w(id).get("/connectors/direct/tasks?format=kafka").json();
+    ASSERT_EQ(tasks.size(), 1u) << id << ": " << tasks;
+    EXPECT_EQ(tasks[0]["config"]["task.type"], "DIRECT") << id << ": " << tasks;
+    EXPECT_EQ(tasks[0]["config"]["direct.sink.filename"], out) << id << ": " << tasks;
+    const long long size = static_cast<long long>(fs::file_size(in));
+    EXPECT_TRUE(eventually([&] { return source_position(id, "direct") == size; }, 30s))
+        << id << ": " << w(id).get("/connectors/direct/offsets").body;
+  }
+
+  // Paused and resumed through the worker that does not run it.
+  ASSERT_EQ(w(other).put("/connectors/direct/pause").status, 202);
+  ASSERT_TRUE(eventually([&] { return everywhere("direct", 1, "PAUSED"); }, 30s))
+      << views("direct");
+  write_file(in, lines(5000, 5100), true);
+  std::this_thread::sleep_for(500ms);  // (a paused task that copied would show it by now)
+  EXPECT_EQ(out_lines(), 5000u);
+  ASSERT_EQ(w(other).put("/connectors/direct/resume").status, 202);
+  ASSERT_TRUE(eventually([&] { return out_lines() >= 5100; }, 30s)) << views("direct");
+
+  // kill -9 of the worker that runs it while lines stream in.
+  constexpr int kLines = 40'000;
+  constexpr int kChunk = 200;
+  std::atomic<int> written{5100};
+  std::thread writer([&] {
+    for (int i = 5100; i < kLines; i += kChunk) {
+      write_file(in, lines(i, std::min(i + kChunk, kLines)), true);
+      written = std::min(i + kChunk, kLines);
+      std::this_thread::sleep_for(10ms);
+    }
+  });
+  struct Joiner {
+    std::thread& t;
+    ~Joiner() {
+      if (t.joinable()) t.join();
+    }
+  } joiner{writer};
+  // The last committed position seen before the kill (commits only move forward, so the one
+  // the survivor resumes from is at or after it).
+  long long seen_position = 0;
+  ASSERT_TRUE(eventually(
+      [&] {
+        seen_position = std::max(seen_position, source_position(other, "direct"));
+        return written >= kLines / 3 && seen_position > 5100 * static_cast<long long>(kLineBytes);
+      },
+      60s, 20ms))
+      << "the copy did not get going: " << out_lines() << " lines out";
+  const std::string victim = runner("direct", 0);
+  ASSERT_FALSE(victim.empty()) << views("direct");
+  const std::string survivor = victim == "w1" ? "w2" : "w1";
+  seen_position = std::max(seen_position, source_position(survivor, "direct"));
+  const int status = w(victim).kill9();
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  const std::size_t at_kill = out_lines();  // the victim writes no more
+  ASSERT_LT(written.load(), kLines) << "the stream ended before the kill";
+  const std::set<std::string> survivors{survivor};
+  ASSERT_TRUE(eventually(
+      [&] { return all_tasks(w(survivor).tasks("direct"), 1, "RUNNING", survivors); }, 90s, 20ms))
+      << views("direct");
+
+  writer.join();
+  const auto expected = read_lines(in);
+  ASSERT_EQ(expected.size(), static_cast<std::size_t>(kLines));
+  const std::size_t seen_lines = static_cast<std::size_t>(seen_position) / kLineBytes;
+  ASSERT_GE(at_kill, seen_lines) << "the output was behind a committed position";
+  // The survivor reads to the end and commits it (a direct task commits what its sink took).
+  ASSERT_TRUE(eventually(
+      [&] {
+        return source_position(survivor, "direct") == static_cast<long long>(fs::file_size(in));
+      },
+      60s))
+      << w(survivor).get("/connectors/direct/offsets").body;
+  ASSERT_TRUE(eventually([&] { return out_lines() >= static_cast<std::size_t>(kLines); }, 30s))
+      << out_lines() << " lines out";
+  std::this_thread::sleep_for(300ms);  // (a late duplicate would show by now)
+  const auto got = read_lines(out);
+  ASSERT_GE(got.size(), expected.size()) << "lines lost across kill -9";
+  const std::size_t replayed = got.size() - expected.size();
+  std::printf(
+      "direct task in a cluster: kill -9 of %s at %zu of %d lines out, last commit seen at "
+      "%zu: %zu replayed on %s\n",
+      victim.c_str(), at_kill, kLines, seen_lines, replayed, survivor.c_str());
+  // out = in[0, at_kill) + in[resumed, end), resumed a commit at or after the one seen.
+  ASSERT_LE(replayed, at_kill - seen_lines) << "resumed from before the last commit seen";
+  const std::size_t resumed = at_kill - replayed;
+  std::vector<std::string> want(expected.begin(), expected.begin() + at_kill);
+  want.insert(want.end(), expected.begin() + resumed, expected.end());
+  EXPECT_TRUE(got == want) << "not one replay of the lines after the last commit";
+
+  int s = w(survivor).stop();
+  EXPECT_TRUE(WIFEXITED(s) && WEXITSTATUS(s) == 0) << survivor << ": status " << s;
 }
 
 TEST_F(ClusterTest, DuplicateWorkerIdRefused) {
