@@ -25,13 +25,15 @@
 namespace rmqc::itest {
 namespace {
 
-constexpr std::size_t kLineBytes = 32;  // fixed, so a file's size tells its line count
+// 32 characters and a newline, fixed, so a file's size tells its line count.
+constexpr std::size_t kLineBytes = 33;
 
 std::string line_text(int i) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "cluster-line-%09d-xxxxxxxxx", i);
   return buf;
 }
+static_assert(sizeof("cluster-line-000000000-xxxxxxxxx\n") - 1 == kLineBytes);
 std::string lines(int from, int to) {
   std::string text;
   for (int i = from; i < to; ++i) text += line_text(i) + "\n";
