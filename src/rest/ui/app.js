@@ -36,10 +36,61 @@ class ApiError extends Error {
   }
 }
 
+// ---- bearer-token sign-in ------------------------------------------------------------------
+// Basic auth needs nothing here: the browser asks when the page loads and sends the credentials
+// with every call. A bearer token (rest.auth.bearer.tokens) has no browser prompt, so when the
+// API answers 401 with a Bearer challenge the page asks for the token and sends it itself. It is
+// kept in sessionStorage (this tab, until it is closed), never in localStorage or a cookie.
+const TOKEN_KEY = 'rmq-connect-token';
+let token = sessionStorage.getItem(TOKEN_KEY) || '';
+
+function showSignIn(reason) {
+  $('#sign-in-reason').textContent = reason || '';
+  $('#sign-out').hidden = true;
+  const form = $('#sign-in');
+  if (form.hidden) {
+    form.hidden = false;
+    $('#sign-in-token').focus();
+  }
+}
+
+function signIn(ev) {
+  ev.preventDefault();
+  const value = $('#sign-in-token').value.trim();
+  if (!value) return;
+  token = value;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  $('#sign-in-token').value = '';
+  $('#sign-in').hidden = true;
+  $('#sign-out').hidden = false;
+  selfInfo = null;
+  lastView = '';
+  refresh();
+}
+
+function signOut() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  location.reload();
+}
+
+// A 401: the token sent was refused (forget it), or the worker wants one.
+function onUnauthorized(res, sent) {
+  if (!/bearer/i.test(res.headers.get('WWW-Authenticate') || '')) return;
+  if (sent && sent === token) {
+    token = '';
+    sessionStorage.removeItem(TOKEN_KEY);
+    showSignIn('the worker refused that token');
+  } else if (!token && $('#sign-in').hidden) {
+    showSignIn('');
+  }
+}
+
 // One REST call; resolves to the parsed JSON body (or text), rejects with ApiError carrying the
 // API's own message (Kafka-style {"message"} or the seed's {"body"}).
 async function api(method, path, body) {
   const opts = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' };
+  const sent = token;
+  if (sent) opts.headers.Authorization = 'Bearer ' + sent;
   if (body !== undefined) {
     opts.headers['Content-Type'] = 'application/json';
     opts.body = JSON.stringify(body);
@@ -60,7 +111,10 @@ async function api(method, path, body) {
   if (!res.ok) {
     let msg = res.statusText;
     if (data && typeof data === 'object') msg = data.message || data.body || msg;
-    if (res.status === 401) msg = 'not signed in: ' + msg;
+    if (res.status === 401) {
+      msg = 'not signed in: ' + msg;
+      onUnauthorized(res, sent);
+    }
     if (res.status === 403) msg = 'not allowed: ' + msg;
     throw new ApiError(res.status, msg);
   }
@@ -550,6 +604,7 @@ let refreshing = null;
 
 async function refresh() {
   if (refreshing) return refreshing; // one refresh at a time
+  if (!$('#sign-in').hidden) return null; // waiting for a token: no calls that would get 401
   refreshing = (async () => {
     try {
       if (!selfInfo) selfInfo = await loadWorkerInfo();
@@ -567,6 +622,9 @@ async function refresh() {
 }
 
 function init() {
+  $('#sign-in').addEventListener('submit', signIn);
+  $('#sign-out').addEventListener('click', signOut);
+  $('#sign-out').hidden = !token;
   $('#refresh').addEventListener('click', () => refresh());
   $('#new-connector').addEventListener('click', () => openEditor(null));
   $('#ed-cancel').addEventListener('click', () => { $('#editor').hidden = true; });

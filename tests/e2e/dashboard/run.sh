@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test of the web dashboard (/ui) in headless Chromium: a real `rmq-connect standalone`
 # (embedded broker, REST basic auth with an admin and a read user) with a file source and a file
-# sink connector moving lines, and Debian's chromium driven by playwright-core from npm. See test.js for what is checked.
+# sink connector moving lines, then a second worker that takes bearer tokens only (the page's
+# sign-in), and Debian's chromium driven by playwright-core from npm. See test.js for what is checked.
 #
 # usage: run.sh RMQ_CONNECT_BINARY [WORK_DIR]
 #   DASHBOARD_SCREENSHOTS=DIR  also save the screenshots there (docs/images for the docs)
@@ -67,19 +68,22 @@ embeddedBrokerPort=0
 offsetCommitIntervalMsConfig=500
 rest.auth.basic.users=admin:admin:dash-admin-pass,viewer:read:dash-viewer-pass
 CONF
-"$BIN" standalone "$RUN/worker.conf" >"$RUN/worker.out" 2>"$RUN/worker.err" &
-WORKER_PID=$!
-ready=""
-for _ in $(seq 1 300); do
-  ready=$(grep -m1 '^worker ready: ' "$RUN/worker.out" || true)
-  [ -n "$ready" ] && break
-  kill -0 "$WORKER_PID" 2>/dev/null || { echo "FAIL: the worker exited before it was ready"; exit 1; }
-  sleep 0.1
-done
-[ -n "$ready" ] || { echo "FAIL: no ready line from the worker within 30 s"; exit 1; }
-URL=$(sed -n 's/^worker ready: rest=\(http[^ ]*\) .*$/\1/p' <<<"$ready")
-[ -n "$URL" ] || { echo "FAIL: cannot parse the ready line: $ready"; exit 1; }
-log "$ready"
+start_worker() { # start_worker CONF: sets WORKER_PID and URL (the worker's REST address)
+  "$BIN" standalone "$1" >"$RUN/worker.out" 2>"$RUN/worker.err" &
+  WORKER_PID=$!
+  local ready=""
+  for _ in $(seq 1 300); do
+    ready=$(grep -m1 '^worker ready: ' "$RUN/worker.out" || true)
+    [ -n "$ready" ] && break
+    kill -0 "$WORKER_PID" 2>/dev/null || { echo "FAIL: the worker exited before it was ready"; exit 1; }
+    sleep 0.1
+  done
+  [ -n "$ready" ] || { echo "FAIL: no ready line from the worker within 30 s"; exit 1; }
+  URL=$(sed -n 's/^worker ready: rest=\(http[^ ]*\) .*$/\1/p' <<<"$ready")
+  [ -n "$URL" ] || { echo "FAIL: cannot parse the ready line: $ready"; exit 1; }
+  log "$ready"
+}
+start_worker "$RUN/worker.conf"
 
 # A file source feeding a topic and a file sink draining it (and a sink that fails), with lines appended meanwhile so
 # the throughput chart has something to show.
@@ -87,9 +91,10 @@ IN="$RUN/in.txt"
 seq 1 2000 | sed 's/^/line /' >"$IN"
 (i=0; while sleep 0.2; do i=$((i + 1)); seq 1 50 | sed "s/^/more $i /" >>"$IN"; done) &
 FEED_PID=$!
-create() { # create NAME JSON_CONFIG
+AUTH="Authorization: Basic $(printf %s admin:dash-admin-pass | base64)"
+create() { # create NAME JSON_CONFIG (with the credentials in $AUTH)
   local code
-  code=$(curl -s -u admin:dash-admin-pass -o "$RUN/create.out" -w '%{http_code}' -X POST \
+  code=$(curl -s -H "$AUTH" -o "$RUN/create.out" -w '%{http_code}' -X POST \
     -H 'Content-Type: application/json' \
     "$URL/connectors" -d "{\"name\":\"$1\",\"config\":$2}")
   [ "$code" = 201 ] || { echo "FAIL: creating $1 answered $code: $(cat "$RUN/create.out")"; exit 1; }
@@ -111,4 +116,26 @@ timeout -k 5 "$TEST_TIMEOUT" node test.js --url "$URL" --chromium "$CHROMIUM" --
   ${SHOTS:+--screenshots "$SHOTS"} ||
   { rc=$?; echo "FAIL: test.js exited with $rc (124 = timed out after $TEST_TIMEOUT s)"; exit 1; }
 stop_worker || { echo "FAIL: the worker did not shut down cleanly on SIGTERM"; exit 1; }
+
+# The same page on a worker that takes bearer tokens only: its shell (/ui and its two files, no
+# data in them) is public, the page asks for a token and sends it with every call.
+cat >"$RUN/bearer.conf" <<CONF
+workerId=dashboard-bearer-worker
+httpPort=0
+namesrvAddr=
+storePathRootDir=$RUN/bearer-store
+embeddedNamesrvPort=0
+embeddedBrokerPort=0
+offsetCommitIntervalMsConfig=500
+rest.auth.bearer.tokens=ops:admin:dash-admin-token,watcher:read:dash-read-token
+rest.auth.public.paths=/health,/ready,/ui,/ui/app.js,/ui/app.css
+CONF
+start_worker "$RUN/bearer.conf"
+AUTH="Authorization: Bearer dash-admin-token"
+create file-source "{\"connector.class\":\"FileSourceConnector\",\"filename\":\"$IN\",\"connect.topicname\":\"dashboard-lines\",\"max.tasks\":\"1\"}"
+log "browser test (bearer tokens) against $URL"
+timeout -k 5 "$TEST_TIMEOUT" node test.js --url "$URL" --chromium "$CHROMIUM" --dir "$RUN" \
+  --bearer dash-admin-token --bearer-read dash-read-token ||
+  { rc=$?; echo "FAIL: test.js (bearer) exited with $rc (124 = timed out after $TEST_TIMEOUT s)"; exit 1; }
+stop_worker || { echo "FAIL: the bearer worker did not shut down cleanly on SIGTERM"; exit 1; }
 log "PASS"

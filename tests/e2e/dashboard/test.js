@@ -11,8 +11,14 @@
 // worker has basic auth): the page needs credentials, a read-only user sees it and its changes
 // are refused (403 in the banner).
 //
+// With --bearer (the worker takes bearer tokens only): the page's shell loads without credentials,
+// the page asks for a token, refuses and forgets a wrong one, works with the admin's (kept in
+// sessionStorage only), stays signed in across a reload, forgets the token on sign-out, and a
+// read token's change gets 403.
+//
 // usage: node test.js --url http://127.0.0.1:PORT --chromium /usr/bin/chromium --dir TMP
 //                     [--admin USER:PASS --viewer USER:PASS] [--screenshots DIR]
+//        node test.js --url ... --bearer ADMIN_TOKEN [--bearer-read READ_TOKEN]
 'use strict';
 
 const fs = require('fs');
@@ -31,6 +37,10 @@ const SHOTS = arg('screenshots', '');
 const ADMIN = arg('admin', '');
 const VIEWER = arg('viewer', '');
 const basic = (cred) => 'Basic ' + Buffer.from(cred).toString('base64');
+// --bearer TOKEN (an admin's) and --bearer-read TOKEN: the worker takes bearer tokens only, and
+// the page's own sign-in is tested instead (bearerMain).
+const BEARER = arg('bearer', '');
+const BEARER_READ = arg('bearer-read', '');
 if (!URL_BASE) {
   console.error('usage: node test.js --url http://HOST:PORT [--chromium PATH] [--dir TMP] [--screenshots DIR]');
   process.exit(2);
@@ -44,9 +54,11 @@ function fail(msg) {
   throw new Error(msg);
 }
 
-// The worker's REST API, straight (not through the page), to check what the page did.
-async function rest(method, p, cred = ADMIN) {
-  const res = await fetch(URL_BASE + p, { method, headers: cred ? { Authorization: basic(cred) } : {} });
+// The worker's REST API, straight (not through the page), to check what the page did: with
+// basic credentials "user:pass", or with {bearer: token}.
+async function rest(method, p, cred = BEARER ? { bearer: BEARER } : ADMIN) {
+  const authorization = !cred ? undefined : cred.bearer ? 'Bearer ' + cred.bearer : basic(cred);
+  const res = await fetch(URL_BASE + p, { method, headers: authorization ? { Authorization: authorization } : {} });
   const text = await res.text();
   let body = text;
   try {
@@ -266,7 +278,107 @@ async function main() {
   }
 }
 
-main().then(() => log('PASS'), (e) => {
+// The sign-in of a worker that takes bearer tokens only (its /ui shell is public).
+async function bearerMain() {
+  for (const p of ['/ui', '/ui/app.js', '/ui/app.css']) {
+    const shell = await rest('GET', p, '');
+    if (shell.status !== 200) fail(`GET ${p} without credentials answered ${shell.status}, not 200 (public shell)`);
+  }
+  const anon = await fetch(URL_BASE + '/connectors');
+  if (anon.status !== 401 || !/Bearer/.test(anon.headers.get('www-authenticate') || '')) {
+    fail(`GET /connectors without a token answered ${anon.status} (${anon.headers.get('www-authenticate')})`);
+  }
+  const userDataDir = fs.mkdtempSync(path.join(DIR, 'chromium-profile-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 900 },
+    timeout: 30000,
+  });
+  const problems = [];
+  try {
+    const page = await context.newPage();
+    page.setDefaultTimeout(15000);
+    page.on('pageerror', (e) => problems.push(`uncaught exception: ${e.message}`));
+    page.on('response', (r) => {
+      // 401s are the sign-in's business; anything else at or above 400 is a problem.
+      if (r.status() >= 400 && r.status() !== 401) problems.push(`HTTP ${r.status()} for ${r.request().method()} ${r.url()}`);
+      if (!r.url().startsWith(URL_BASE)) problems.push(`outside fetch: ${r.url()}`);
+    });
+    const unauthorized = [];
+    page.on('response', (r) => { if (r.status() === 401) unauthorized.push(r.url()); });
+
+    const loaded = await page.goto(`${URL_BASE}/ui?refresh=500`);
+    if (!loaded || loaded.status() !== 200) fail(`GET /ui answered ${loaded && loaded.status()}`);
+    await page.locator('#sign-in').waitFor({ state: 'visible' });
+    if (await page.locator('tr.connector').count() !== 0) fail('connectors listed before signing in');
+    // While the form waits, the page stops calling the API (no stream of 401s).
+    await page.waitForTimeout(1500);
+    const waiting = unauthorized.length;
+    await page.waitForTimeout(1500);
+    if (unauthorized.length !== waiting) fail(`the page kept calling the API while waiting for a token (${waiting} -> ${unauthorized.length} 401s)`);
+    log(`sign-in form shown after ${waiting} unauthorized call(s), no calls while it waits`);
+
+    // A wrong token is refused and forgotten.
+    await page.fill('#sign-in-token', 'not-a-token');
+    await page.click('#sign-in button[type="submit"]');
+    await until('the refusal next to the form', async () =>
+      (await page.locator('#sign-in').isVisible()) && /refused/.test(await page.locator('#sign-in-reason').textContent()));
+    if (await page.evaluate(() => sessionStorage.getItem('rmq-connect-token')) !== null) fail('a refused token was kept');
+    log('a wrong token: refused, the form asks again');
+
+    // The admin's token: the page works, the token stays in this tab's sessionStorage only.
+    await page.fill('#sign-in-token', BEARER);
+    await page.click('#sign-in button[type="submit"]');
+    const row = page.locator('tr.connector[data-connector="file-source"]');
+    await row.locator('.connector-state [data-state="RUNNING"]').waitFor();
+    if (await page.locator('#sign-in').isVisible()) fail('the form is still shown after signing in');
+    if (!(await page.locator('#sign-out').isVisible())) fail('no sign-out button after signing in');
+    const stored = await page.evaluate(() => ({
+      session: sessionStorage.getItem('rmq-connect-token'),
+      local: localStorage.length,
+      cookie: document.cookie,
+    }));
+    if (stored.session !== BEARER || stored.local !== 0 || stored.cookie !== '') fail(`token storage: ${JSON.stringify(stored)}`);
+    await row.locator('button[data-action="pause"]').click();
+    await expectRestState('file-source', 'PAUSED');
+    await row.locator('button[data-action="resume"]').click();
+    await expectRestState('file-source', 'RUNNING');
+    log('signed in with the admin token: connectors listed, pause and resume reached the worker');
+
+    // A reload keeps the tab signed in; signing out asks again and forgets the token.
+    await page.reload();
+    await row.locator('.connector-state [data-state="RUNNING"]').waitFor();
+    await page.click('#sign-out');
+    await page.locator('#sign-in').waitFor({ state: 'visible' });
+    if (await page.evaluate(() => sessionStorage.getItem('rmq-connect-token')) !== null) fail('the token survived signing out');
+    log('a reload stays signed in; sign out forgets the token');
+
+    // A read token sees the page; its pause is refused (403 in the banner).
+    if (BEARER_READ) {
+      await page.fill('#sign-in-token', BEARER_READ);
+      await page.click('#sign-in button[type="submit"]');
+      await row.locator('.connector-state [data-state="RUNNING"]').waitFor();
+      const [refused] = await Promise.all([
+        page.waitForResponse((r) => r.url().includes('/connectors/file-source/pause')),
+        row.locator('button[data-action="pause"]').click(),
+      ]);
+      if (refused.status() !== 403) fail(`a read token's pause answered ${refused.status()}, not 403`);
+      await until('the refusal in the banner', async () => /not allowed/.test(await page.locator('#banner').textContent()));
+      problems.splice(0, problems.length, ...problems.filter((p) => !/HTTP 403 .*\/pause/.test(p)));
+      log('a read token sees the page and its pause gets 403');
+    }
+    if (problems.length) fail('problems on the page:\n  ' + problems.join('\n  '));
+    log('no uncaught exceptions, no HTTP errors but the expected 401s and 403');
+  } finally {
+    await context.close();
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+  }
+}
+
+(BEARER ? bearerMain() : main()).then(() => log('PASS'), (e) => {
   console.error('FAIL: ' + (e && e.stack ? e.stack : e));
   process.exit(1);
 });
