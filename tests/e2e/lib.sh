@@ -54,3 +54,19 @@ stop_child() {
   wait "$pid" || rc=$?
   return "$rc"
 }
+
+# wait_ready PID OUT_FILE PREFIX WHAT: waits up to 30 s for a line of OUT_FILE starting with PREFIX
+# (a ready line) and sets READY to it; exits the script with a FAIL line when the process exited
+# first or no such line came.
+wait_ready() {
+  local pid=$1 out=$2 prefix=$3 what=$4
+  READY=""
+  for _ in $(seq 1 300); do
+    READY=$(grep -m1 "^$prefix" "$out" || true)
+    [ -n "$READY" ] && return 0
+    kill -0 "$pid" 2>/dev/null || { echo "FAIL: $what exited before it was ready"; exit 1; }
+    sleep 0.1
+  done
+  echo "FAIL: no ready line from $what within 30 s"
+  exit 1
+}

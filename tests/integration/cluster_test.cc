@@ -40,6 +40,32 @@ std::string lines(int from, int to) {
   return text;
 }
 
+// Appends lines [from, to) to a file, 200 lines every 10 ms (a stream of 20k lines/s), on its own
+// thread; written() is how far it got. Joined at the latest when it goes out of scope.
+class LineStream {
+ public:
+  LineStream(std::string file, int from, int to)
+      : written_(from), thread_([this, file = std::move(file), from, to] {
+          for (int i = from; i < to; i += kChunk) {
+            write_file(file, lines(i, std::min(i + kChunk, to)), true);
+            written_ = std::min(i + kChunk, to);
+            std::this_thread::sleep_for(10ms);
+          }
+        }) {}
+  LineStream(const LineStream&) = delete;
+  LineStream& operator=(const LineStream&) = delete;
+  ~LineStream() { join(); }
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  int written() const { return written_.load(); }
+
+ private:
+  static constexpr int kChunk = 200;
+  std::atomic<int> written_;  // before thread_: the thread writes it
+  std::thread thread_;
+};
+
 class ClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -352,7 +378,6 @@ TEST_F(ClusterTest, SharedConfigSpreadTasksRemoteLifecycle) {
 
 TEST_F(ClusterTest, FailoverAfterKill9) {
   constexpr int kLines = 60'000;
-  constexpr int kChunk = 200;  // lines per append, every 10 ms: a stream of 20k lines/s
   const std::string commit = "offsetCommitIntervalMsConfig=200\n";
   for (const char* id : {"w1", "w2", "w3"}) ASSERT_TRUE(start(id, commit));
   ASSERT_TRUE(eventually([&] { return cluster_formed(); }, 30s));
@@ -364,20 +389,7 @@ TEST_F(ClusterTest, FailoverAfterKill9) {
   ASSERT_TRUE(eventually([&] { return everywhere("sink", 3, "RUNNING"); }, 30s)) << views("sink");
   ASSERT_TRUE(eventually([&] { return everywhere("src", 1, "RUNNING"); }, 30s)) << views("src");
 
-  std::atomic<int> written{0};
-  std::thread writer([&] {
-    for (int i = 0; i < kLines; i += kChunk) {
-      write_file(in, lines(i, std::min(i + kChunk, kLines)), true);
-      written = std::min(i + kChunk, kLines);
-      std::this_thread::sleep_for(10ms);
-    }
-  });
-  struct Joiner {
-    std::thread& t;
-    ~Joiner() {
-      if (t.joinable()) t.join();
-    }
-  } joiner{writer};
+  LineStream writer(in, 0, kLines);
   auto out_lines = [&] {
     std::error_code ec;
     auto size = fs::file_size(out, ec);
@@ -396,7 +408,7 @@ TEST_F(ClusterTest, FailoverAfterKill9) {
   ASSERT_TRUE(eventually(
       [&] {
         see_position("w1");
-        return written >= kLines / 4 && max_step > 0 &&
+        return writer.written() >= kLines / 4 && max_step > 0 &&
                sink_committed("sink", "failover-topic") > 0;
       },
       60s, 20ms))
@@ -413,7 +425,7 @@ TEST_F(ClusterTest, FailoverAfterKill9) {
   const auto killed_at = Clock::now();
   const std::size_t out_at_kill = out_lines();
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-  ASSERT_LT(written.load(), kLines) << "the stream ended before the kill";
+  ASSERT_LT(writer.written(), kLines) << "the stream ended before the kill";
 
   // Its tasks RUNNING on the others: measured, not asserted against a time.
   bool moved = eventually(
@@ -585,28 +597,15 @@ TEST_F(ClusterTest, DirectConnectorMovesWithItsCommittedPositionAfterKill9) {
 
   // kill -9 of the worker that runs it while lines stream in.
   constexpr int kLines = 40'000;
-  constexpr int kChunk = 200;
-  std::atomic<int> written{5100};
-  std::thread writer([&] {
-    for (int i = 5100; i < kLines; i += kChunk) {
-      write_file(in, lines(i, std::min(i + kChunk, kLines)), true);
-      written = std::min(i + kChunk, kLines);
-      std::this_thread::sleep_for(10ms);
-    }
-  });
-  struct Joiner {
-    std::thread& t;
-    ~Joiner() {
-      if (t.joinable()) t.join();
-    }
-  } joiner{writer};
+  LineStream writer(in, 5100, kLines);
   // The last committed position seen before the kill (commits only move forward, so the one
   // the survivor resumes from is at or after it).
   long long seen_position = 0;
   ASSERT_TRUE(eventually(
       [&] {
         seen_position = std::max(seen_position, source_position(other, "direct"));
-        return written >= kLines / 3 && seen_position > 5100 * static_cast<long long>(kLineBytes);
+        return writer.written() >= kLines / 3 &&
+               seen_position > 5100 * static_cast<long long>(kLineBytes);
       },
       60s, 20ms))
       << "the copy did not get going: " << out_lines() << " lines out";
@@ -617,7 +616,7 @@ TEST_F(ClusterTest, DirectConnectorMovesWithItsCommittedPositionAfterKill9) {
   const int status = w(victim).kill9();
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
   const std::size_t at_kill = out_lines();  // the victim writes no more
-  ASSERT_LT(written.load(), kLines) << "the stream ended before the kill";
+  ASSERT_LT(writer.written(), kLines) << "the stream ended before the kill";
   const std::set<std::string> survivors{survivor};
   ASSERT_TRUE(eventually(
       [&] { return all_tasks(w(survivor).tasks("direct"), 1, "RUNNING", survivors); }, 90s, 20ms))

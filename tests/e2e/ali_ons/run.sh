@@ -44,17 +44,10 @@ start_broker() { # start_broker NAME [extra broker args...]: fresh store, free p
   "$BIN" broker --store "$RUN/$name-store" --host 127.0.0.1 --namesrv-port 0 --broker-port 0 "$@" \
     >"$RUN/$name.out" 2>"$BROKER_LOG" &
   BROKER_PID=$!
-  local ready=""
-  for _ in $(seq 1 200); do
-    ready=$(grep -m1 '^broker ready: ' "$RUN/$name.out" || true)
-    [ -n "$ready" ] && break
-    kill -0 "$BROKER_PID" 2>/dev/null || { echo "FAIL: broker exited before it was ready"; exit 1; }
-    sleep 0.1
-  done
-  [ -n "$ready" ] || { echo "FAIL: no ready line from the broker within 20 s"; exit 1; }
-  NAMESRV=$(sed -n 's/^broker ready: namesrv=\([^ ]*\) broker=.*$/\1/p' <<<"$ready")
-  [ -n "$NAMESRV" ] || { echo "FAIL: cannot parse the ready line: $ready"; exit 1; }
-  log "$name: $ready"
+  wait_ready "$BROKER_PID" "$RUN/$name.out" 'broker ready: ' broker
+  NAMESRV=$(sed -n 's/^broker ready: namesrv=\([^ ]*\) broker=.*$/\1/p' <<<"$READY")
+  [ -n "$NAMESRV" ] || { echo "FAIL: cannot parse the ready line: $READY"; exit 1; }
+  log "$name: $READY"
 }
 cleanup() {
   local rc=$?

@@ -71,17 +71,10 @@ CONF
 start_worker() { # start_worker CONF: sets WORKER_PID and URL (the worker's REST address)
   "$BIN" standalone "$1" >"$RUN/worker.out" 2>"$RUN/worker.err" &
   WORKER_PID=$!
-  local ready=""
-  for _ in $(seq 1 300); do
-    ready=$(grep -m1 '^worker ready: ' "$RUN/worker.out" || true)
-    [ -n "$ready" ] && break
-    kill -0 "$WORKER_PID" 2>/dev/null || { echo "FAIL: the worker exited before it was ready"; exit 1; }
-    sleep 0.1
-  done
-  [ -n "$ready" ] || { echo "FAIL: no ready line from the worker within 30 s"; exit 1; }
-  URL=$(sed -n 's/^worker ready: rest=\(http[^ ]*\) .*$/\1/p' <<<"$ready")
-  [ -n "$URL" ] || { echo "FAIL: cannot parse the ready line: $ready"; exit 1; }
-  log "$ready"
+  wait_ready "$WORKER_PID" "$RUN/worker.out" 'worker ready: ' 'the worker'
+  URL=$(sed -n 's/^worker ready: rest=\(http[^ ]*\) .*$/\1/p' <<<"$READY")
+  [ -n "$URL" ] || { echo "FAIL: cannot parse the ready line: $READY"; exit 1; }
+  log "$READY"
 }
 start_worker "$RUN/worker.conf"
 

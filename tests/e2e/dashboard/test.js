@@ -94,9 +94,9 @@ async function expectRestState(name, state) {
   });
 }
 
-async function main() {
+// Headless chromium with a fresh profile directory (playwright passes it as --user-data-dir).
+async function launch(httpCredentials) {
   const userDataDir = fs.mkdtempSync(path.join(DIR, 'chromium-profile-'));
-  // A fresh profile directory (playwright passes it as --user-data-dir).
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
@@ -104,10 +104,16 @@ async function main() {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     viewport: { width: 1280, height: 900 },
-    // answers the worker's basic auth challenge, as a user typing into the browser's prompt does
-    httpCredentials: ADMIN ? { username: ADMIN.split(':')[0], password: ADMIN.slice(ADMIN.indexOf(':') + 1) } : undefined,
+    httpCredentials,
     timeout: 30000,
   });
+  return { userDataDir, context };
+}
+
+async function main() {
+  // answers the worker's basic auth challenge, as a user typing into the browser's prompt does
+  const { userDataDir, context } = await launch(
+    ADMIN ? { username: ADMIN.split(':')[0], password: ADMIN.slice(ADMIN.indexOf(':') + 1) } : undefined);
   const problems = [];
   try {
     const page = await context.newPage();
@@ -288,15 +294,7 @@ async function bearerMain() {
   if (anon.status !== 401 || !/Bearer/.test(anon.headers.get('www-authenticate') || '')) {
     fail(`GET /connectors without a token answered ${anon.status} (${anon.headers.get('www-authenticate')})`);
   }
-  const userDataDir = fs.mkdtempSync(path.join(DIR, 'chromium-profile-'));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
-    timeout: 30000,
-  });
+  const { userDataDir, context } = await launch(undefined);
   const problems = [];
   try {
     const page = await context.newPage();
