@@ -40,6 +40,13 @@ std::string lines(int from, int to) {
   return text;
 }
 
+// Lines in a file of such lines (0 while it does not exist).
+std::size_t line_count(const std::string& file) {
+  std::error_code ec;
+  auto size = fs::file_size(file, ec);
+  return ec ? std::size_t{0} : static_cast<std::size_t>(size / kLineBytes);
+}
+
 // Appends lines [from, to) to a file, 200 lines every 10 ms (a stream of 20k lines/s), on its own
 // thread; written() is how far it got. Joined at the latest when it goes out of scope.
 class LineStream {
@@ -390,11 +397,7 @@ TEST_F(ClusterTest, FailoverAfterKill9) {
   ASSERT_TRUE(eventually([&] { return everywhere("src", 1, "RUNNING"); }, 30s)) << views("src");
 
   LineStream writer(in, 0, kLines);
-  auto out_lines = [&] {
-    std::error_code ec;
-    auto size = fs::file_size(out, ec);
-    return ec ? std::size_t{0} : static_cast<std::size_t>(size / kLineBytes);
-  };
+  auto out_lines = [&] { return line_count(out); };
 
   // Kill mid-stream, once the source committed a few times: largest step between two commits.
   long long last_pos = 0, max_step = 0;
@@ -563,11 +566,7 @@ TEST_F(ClusterTest, DirectConnectorMovesWithItsCommittedPositionAfterKill9) {
           {"direct.sink.filename", out}});
   ASSERT_TRUE(eventually([&] { return everywhere("direct", 1, "RUNNING"); }, 30s))
       << views("direct");
-  auto out_lines = [&] {
-    std::error_code ec;
-    auto size = fs::file_size(out, ec);
-    return ec ? std::size_t{0} : static_cast<std::size_t>(size / kLineBytes);
-  };
+  auto out_lines = [&] { return line_count(out); };
   ASSERT_TRUE(eventually([&] { return out_lines() >= 5000; }, 30s)) << views("direct");
   EXPECT_EQ(read_text(out), read_text(in));
 

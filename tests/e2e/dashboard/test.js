@@ -300,13 +300,13 @@ async function bearerMain() {
     const page = await context.newPage();
     page.setDefaultTimeout(15000);
     page.on('pageerror', (e) => problems.push(`uncaught exception: ${e.message}`));
+    const unauthorized = [];
     page.on('response', (r) => {
-      // 401s are the sign-in's business; anything else at or above 400 is a problem.
-      if (r.status() >= 400 && r.status() !== 401) problems.push(`HTTP ${r.status()} for ${r.request().method()} ${r.url()}`);
+      // 401s are the sign-in's business (counted); anything else at or above 400 is a problem.
+      if (r.status() === 401) unauthorized.push(r.url());
+      else if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.request().method()} ${r.url()}`);
       if (!r.url().startsWith(URL_BASE)) problems.push(`outside fetch: ${r.url()}`);
     });
-    const unauthorized = [];
-    page.on('response', (r) => { if (r.status() === 401) unauthorized.push(r.url()); });
 
     const loaded = await page.goto(`${URL_BASE}/ui?refresh=500`);
     if (!loaded || loaded.status() !== 200) fail(`GET /ui answered ${loaded && loaded.status()}`);
