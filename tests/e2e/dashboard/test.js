@@ -94,6 +94,19 @@ async function expectRestState(name, state) {
   });
 }
 
+// A read-only credential's Pause of file-source from the page: 403, the reason in the banner, and
+// the connector still RUNNING.
+async function expectPauseRefused(page, row, who) {
+  const [refused] = await Promise.all([
+    page.waitForResponse((r) => r.url().includes('/connectors/file-source/pause')),
+    row.locator('button[data-action="pause"]').click(),
+  ]);
+  if (refused.status() !== 403) fail(`${who} pause answered ${refused.status()}, not 403`);
+  await until('the refusal in the banner', async () => /not allowed/.test(await page.locator('#banner').textContent()));
+  const s = await restState('file-source');
+  if (!s || s.connector !== 'RUNNING') fail(`file-source is ${s && s.connector} after ${who} pause`);
+}
+
 // Headless chromium with a fresh profile directory (playwright passes it as --user-data-dir).
 async function launch(httpCredentials) {
   const userDataDir = fs.mkdtempSync(path.join(DIR, 'chromium-profile-'));
@@ -268,14 +281,7 @@ async function main() {
       await viewer.goto(`${URL_BASE}/ui?refresh=1000`);
       const vrow = viewer.locator('tr.connector[data-connector="file-source"]');
       await vrow.locator('.connector-state [data-state="RUNNING"]').waitFor();
-      const [refused] = await Promise.all([
-        viewer.waitForResponse((r) => r.url().includes('/connectors/file-source/pause')),
-        vrow.locator('button[data-action="pause"]').click(),
-      ]);
-      if (refused.status() !== 403) fail(`a read user's pause answered ${refused.status()}, not 403`);
-      await until('the refusal in the banner', async () => /not allowed/.test(await viewer.locator('#banner').textContent()));
-      const s = await restState('file-source');
-      if (!s || s.connector !== 'RUNNING') fail(`file-source is ${s && s.connector} after a read user's pause`);
+      await expectPauseRefused(viewer, vrow, "a read user's");
       log(`auth: /ui needs credentials (401), a read user sees the page and its pause gets 403: "${await viewer.locator('#banner').textContent()}"`);
     }
   } finally {
@@ -359,12 +365,7 @@ async function bearerMain() {
       await page.fill('#sign-in-token', BEARER_READ);
       await page.click('#sign-in button[type="submit"]');
       await row.locator('.connector-state [data-state="RUNNING"]').waitFor();
-      const [refused] = await Promise.all([
-        page.waitForResponse((r) => r.url().includes('/connectors/file-source/pause')),
-        row.locator('button[data-action="pause"]').click(),
-      ]);
-      if (refused.status() !== 403) fail(`a read token's pause answered ${refused.status()}, not 403`);
-      await until('the refusal in the banner', async () => /not allowed/.test(await page.locator('#banner').textContent()));
+      await expectPauseRefused(page, row, "a read token's");
       problems.splice(0, problems.length, ...problems.filter((p) => !/HTTP 403 .*\/pause/.test(p)));
       log('a read token sees the page and its pause gets 403');
     }
